@@ -71,8 +71,7 @@ export function parseTaskChain(text: string): TaskChain {
         .map((part) => part.trim())
         .filter((part) => part.length > 0);
     for (const part of parts) {
-        if (!isTaskId(part))
-            throw new TaskChainError(`Unknown task "${part}". Known tasks: ${ALL_TASKS.join(", ")}.`);
+        if (!isTaskId(part)) throw new TaskChainError(`Unknown task "${part}". Known tasks: ${ALL_TASKS.join(", ")}.`);
     }
     return taskChain(parts as TaskId[]);
 }

@@ -1,0 +1,52 @@
+// Errors for task adapters. Codes are stable strings: the CLI, the extension and tests match on
+// them, so rename one only together with every caller.
+
+export type AdapterValidationCode =
+    | "manifest-missing"
+    | "manifest-unparseable"
+    | "manifest-invalid"
+    | "file-missing"
+    | "sha256-mismatch"
+    | "not-gguf"
+    | "gguf-truncated"
+    | "gguf-invalid"
+    | "not-adapter"
+    | "not-lora"
+    | "architecture-mismatch"
+    | "fingerprint-mismatch"
+    | "unknown-base-tensor"
+    | "bad-tensor-suffix"
+    | "missing-lora-pair"
+    | "shape-mismatch"
+    | "rank-inconsistent"
+    | "rank-mismatch"
+    | "alpha-mismatch"
+    | "target-modules-mismatch"
+    | "tensor-type-unsupported"
+    | "non-finite-value"
+    | "id-mismatch";
+
+/** An adapter llama.cpp must not be given; the message names the file and the exact problem. */
+export class AdapterValidationError extends Error {
+    override name = "AdapterValidationError";
+    constructor(
+        readonly code: AdapterValidationCode,
+        message: string,
+        /** The manifest field at fault, for `manifest-invalid`. */
+        readonly field?: string,
+    ) {
+        super(message);
+    }
+}
+
+export type AdapterStoreCode = "not-found" | "already-exists" | "read-only" | "bad-source" | "bad-id";
+
+export class AdapterStoreError extends Error {
+    override name = "AdapterStoreError";
+    constructor(
+        readonly code: AdapterStoreCode,
+        message: string,
+    ) {
+        super(message);
+    }
+}

@@ -1,0 +1,175 @@
+#!/usr/bin/env node
+// The engine's command line: compose text, manage adapters, calibrations and models.
+// Composition goes through the isolated engine process, exactly as the editor does.
+
+import {readFile} from "node:fs/promises";
+import {parseArgs} from "node:util";
+import {parseMethodChoice} from "../compose/methods";
+import {parseTaskChain} from "../compose/taskChain";
+import {engineConfig, hostScriptPath, packageRoot} from "../config";
+import {EngineClient} from "../isolation/engineClient";
+import {DEFAULT_MODEL, KNOWN_MODELS} from "../model/catalog";
+import {cachePaths} from "../model/paths";
+import {parseBaseModelSetting, resolveBaseModel} from "../model/resolve";
+import {runArtifactCommand} from "./artifacts";
+
+const USAGE = `composer: one-pass composite writing tasks on a local model
+
+  composer compose --chain summarize,translate:fr [--method auto|zero-shot|main-lora|aux-lora|linear-merge|multi-step|joint-expert|lc|lc++]
+                   [--file in.txt | --text "..." | stdin] [--max-tokens N] [--json]
+  composer adapters list | install <dir|manifest.json> [--replace] | remove <id> | verify [id]
+  composer calibrations list | verify
+  composer models list | fetch [default|hf:...|https://...]
+
+Common options: --model default|<path.gguf>|<hf: or https URI>  --threads N  --context-size N
+Environment: COMPOSER_HOME (cache root, default ~/.cache/composer-lc), COMPOSER_MODEL.`;
+
+export class UsageError extends Error {
+    override name = "UsageError";
+}
+
+async function readInput(values: {file?: string; text?: string}): Promise<string> {
+    if (values.text !== undefined) return values.text;
+    if (values.file !== undefined) return readFile(values.file, "utf8");
+    if (process.stdin.isTTY) throw new UsageError("Give the text with --file, --text, or on standard input.");
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString("utf8");
+}
+
+function positiveInt(text: string | undefined, name: string): number | undefined {
+    if (text === undefined) return undefined;
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < 1) throw new UsageError(`--${name} must be a positive integer.`);
+    return value;
+}
+
+async function compose(args: string[]): Promise<void> {
+    const {values} = parseArgs({
+        args,
+        options: {
+            chain: {type: "string"},
+            method: {type: "string", default: "auto"},
+            file: {type: "string"},
+            text: {type: "string"},
+            json: {type: "boolean", default: false},
+            "max-tokens": {type: "string"},
+            model: {type: "string"},
+            threads: {type: "string"},
+            "context-size": {type: "string"},
+        },
+    });
+    if (values.chain === undefined) throw new UsageError("compose needs --chain, e.g. --chain summarize,translate:fr");
+    const chain = parseTaskChain(values.chain);
+    const method = parseMethodChoice(values.method);
+    const input = await readInput(values);
+    const paths = cachePaths();
+    const modelPath = await resolveBaseModel(parseBaseModelSetting(values.model ?? process.env.COMPOSER_MODEL), {
+        modelsDir: paths.models,
+    });
+    const root = packageRoot();
+    const client = new EngineClient({
+        hostScript: hostScriptPath(root),
+        config: engineConfig(modelPath, root, {
+            threads: positiveInt(values.threads, "threads"),
+            contextSize: positiveInt(values["context-size"], "context-size"),
+        }),
+        onLog: (level, message) => {
+            if (level === "error") process.stderr.write(`[engine] ${message}\n`);
+        },
+    });
+    const controller = new AbortController();
+    process.once("SIGINT", () => controller.abort());
+    try {
+        const maxTokens = positiveInt(values["max-tokens"], "max-tokens");
+        let lastPass = -1;
+        const result = await client.compose({
+            chain,
+            method,
+            input,
+            signal: controller.signal,
+            ...(maxTokens === undefined ? {} : {maxTokens}),
+            onText: values.json
+                ? undefined
+                : (text, pass) => {
+                      // Multi-step: each later pass rewrites the previous one's output.
+                      if (pass !== lastPass && pass > 0) process.stdout.write(`\n\n--- pass ${pass + 1} ---\n`);
+                      lastPass = pass;
+                      process.stdout.write(text);
+                  },
+        });
+        if (values.json) {
+            process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+            return;
+        }
+        process.stdout.write("\n");
+        const tokens = result.passes.reduce((sum, pass) => sum + pass.generation.generatedTokens, 0);
+        const summary = `${result.method}, ${result.passes.length} pass${result.passes.length === 1 ? "" : "es"}, ${tokens} tokens, ${(result.totalMs / 1000).toFixed(2)} s`;
+        for (const note of result.notes) process.stderr.write(`note: ${note}\n`);
+        process.stderr.write(`(${summary})\n`);
+    } finally {
+        await client.dispose();
+    }
+}
+
+async function models(args: string[]): Promise<void> {
+    const [action, target] = args;
+    const paths = cachePaths();
+    if (action === "list") {
+        for (const model of KNOWN_MODELS) {
+            const setting = parseBaseModelSetting(model === DEFAULT_MODEL ? "default" : model.fileName);
+            const path = await resolveBaseModel(setting, {modelsDir: paths.models}).catch(() => null);
+            process.stdout.write(`${model.id}${model === DEFAULT_MODEL ? " (default)" : ""}: ${model.title}\n`);
+            process.stdout.write(`  ${path === null ? "not downloaded" : path}\n  ${model.facts}\n`);
+        }
+        return;
+    }
+    if (action === "fetch") {
+        const setting = parseBaseModelSetting(target);
+        const path = await resolveBaseModel(setting, {
+            modelsDir: paths.models,
+            fetch: true,
+            onFetchProgress: (p) => process.stderr.write(`${p.step} ${p.done}/${p.total}\n`),
+            onDownloadProgress: (p) =>
+                process.stderr.write(
+                    `\rdownloaded ${(p.downloadedBytes / 1e6).toFixed(1)} / ${(p.totalBytes / 1e6).toFixed(1)} MB`,
+                ),
+        });
+        process.stdout.write(`${path}\n`);
+        return;
+    }
+    throw new UsageError(`Unknown models action "${action ?? ""}".`);
+}
+
+export async function main(argv: string[]): Promise<number> {
+    const [command, ...rest] = argv;
+    try {
+        switch (command) {
+            case "compose":
+                await compose(rest);
+                return 0;
+            case "models":
+                await models(rest);
+                return 0;
+            case "adapters":
+            case "calibrations":
+                return await runArtifactCommand(command, rest);
+            case undefined:
+            case "help":
+            case "--help":
+                process.stdout.write(`${USAGE}\n`);
+                return command === undefined ? 2 : 0;
+            default:
+                throw new UsageError(`Unknown command "${command}".`);
+        }
+    } catch (error) {
+        const err = error as Error;
+        process.stderr.write(`error: ${err.message}\n`);
+        if (err instanceof UsageError) process.stderr.write(`\n${USAGE}\n`);
+        return 1;
+    }
+}
+
+main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+});

@@ -1,0 +1,243 @@
+// Turns (chain, method) into a recipe: which adapters at which scales, which calibration,
+// which prompt, in how many passes. Pure: it only reads the inventory it is given, so
+// every choice it makes can be tested without a model.
+
+import type {CalibrationKind, Method, MethodChoice} from "./methods";
+import {chainPrompt, type PromptTemplate} from "./prompt";
+import {
+    type AuxTaskId,
+    type ChainKey,
+    chainKey,
+    chainTasks,
+    describeChain,
+    isComposite,
+    type MainTaskId,
+    type TaskChain,
+    taskChain,
+} from "./taskChain";
+
+export interface InstalledAdapter {
+    readonly id: string;
+    /** The chain it was trained for: one task, or a composite for a joint expert. */
+    readonly chain: TaskChain;
+    readonly filePath: string;
+    readonly sha256: string;
+    readonly prompt: PromptTemplate;
+}
+
+export interface InstalledCalibration {
+    readonly filePath: string;
+    readonly sha256: string;
+    readonly chain: TaskChain;
+    readonly kind: CalibrationKind;
+    /** The merged task adapters, in the calibration's concatenation order. */
+    readonly adapterSha256: readonly string[];
+    readonly mergeWeights: readonly number[];
+    readonly prompt: PromptTemplate;
+}
+
+export interface Inventory {
+    readonly adapters: readonly InstalledAdapter[];
+    readonly calibrations: readonly InstalledCalibration[];
+}
+
+export interface AdapterUse {
+    readonly adapter: InstalledAdapter;
+    readonly scale: number;
+}
+
+/** One generation: a fixed adapter mix (a context) and a prompt. */
+export interface Pass {
+    readonly does: ChainKey;
+    readonly adapters: readonly AdapterUse[];
+    readonly calibration: InstalledCalibration | null;
+    readonly prompt: PromptTemplate;
+}
+
+export interface Recipe {
+    readonly chain: TaskChain;
+    readonly method: Method;
+    /** Each pass's output is the next pass's input. */
+    readonly passes: readonly [Pass, ...Pass[]];
+    /** What the user should know about the choice, e.g. a fallback. */
+    readonly notes: readonly string[];
+}
+
+export class RecipeError extends Error {
+    override name = "RecipeError";
+}
+
+/** Equal weights summing to one, used only when no calibration records trained weights. */
+function defaultMergeWeights(count: number): number[] {
+    return Array.from({length: count}, () => 1 / count);
+}
+
+function sameChain(a: TaskChain, b: TaskChain): boolean {
+    return chainKey(a) === chainKey(b);
+}
+
+function adapterFor(inventory: Inventory, chain: TaskChain): InstalledAdapter | undefined {
+    return inventory.adapters.find((adapter) => sameChain(adapter.chain, chain));
+}
+
+function singleTaskAdapter(inventory: Inventory, task: MainTaskId | AuxTaskId): InstalledAdapter | undefined {
+    return adapterFor(inventory, taskChain([task]));
+}
+
+/** A calibration counts only if every adapter it was trained on is installed, byte for byte. */
+function usableCalibration(
+    inventory: Inventory,
+    chain: TaskChain,
+    kind: CalibrationKind,
+): {calibration: InstalledCalibration; adapters: InstalledAdapter[]} | undefined {
+    for (const calibration of inventory.calibrations) {
+        if (calibration.kind !== kind || !sameChain(calibration.chain, chain)) continue;
+        const adapters = calibration.adapterSha256.map((sha) => inventory.adapters.find((a) => a.sha256 === sha));
+        if (adapters.every((a): a is InstalledAdapter => a !== undefined)) return {calibration, adapters};
+    }
+    return undefined;
+}
+
+function requireAdapter(inventory: Inventory, task: MainTaskId | AuxTaskId, method: Method): InstalledAdapter {
+    const adapter = singleTaskAdapter(inventory, task);
+    if (adapter === undefined)
+        throw new RecipeError(`Method "${method}" needs an adapter for "${task}", and none is installed.`);
+    return adapter;
+}
+
+function recipe(chain: TaskChain, method: Method, pass: Pass, notes: string[] = []): Recipe {
+    return {chain, method, passes: [pass], notes};
+}
+
+function buildExplicit(chain: TaskChain, method: Method, inventory: Inventory): Recipe {
+    const key = chainKey(chain);
+    const tasks = chainTasks(chain);
+    // A single-task chain with its own adapter uses that adapter's own prompt.
+    const singleAdapter = tasks.length === 1 ? adapterFor(inventory, chain) : undefined;
+    const prompt = singleAdapter?.prompt ?? chainPrompt(chain);
+
+    switch (method) {
+        case "zero-shot":
+            return recipe(chain, method, {does: key, adapters: [], calibration: null, prompt: chainPrompt(chain)});
+        case "main-lora": {
+            if (chain.main === null) throw new RecipeError(`"${key}" has no main task, so "main-lora" does not apply.`);
+            const adapter = requireAdapter(inventory, chain.main, method);
+            return recipe(chain, method, {does: key, adapters: [{adapter, scale: 1}], calibration: null, prompt});
+        }
+        case "aux-lora": {
+            const [firstAux] = chain.aux;
+            if (firstAux === undefined)
+                throw new RecipeError(`"${key}" has no auxiliary task, so "aux-lora" does not apply.`);
+            const adapters = chain.aux.map((task) => ({adapter: requireAdapter(inventory, task, method), scale: 1}));
+            return recipe(chain, method, {does: key, adapters, calibration: null, prompt});
+        }
+        case "linear-merge": {
+            const adapters = tasks.map((task) => requireAdapter(inventory, task, method));
+            // Prefer the weights a calibration was trained on, so merge vs. LC is a clean ablation.
+            const trained =
+                usableCalibration(inventory, chain, "lc++")?.calibration ??
+                usableCalibration(inventory, chain, "lc")?.calibration;
+            const weights = trained
+                ? adapters.map((a) => trained.mergeWeights[trained.adapterSha256.indexOf(a.sha256)] ?? 0)
+                : defaultMergeWeights(adapters.length);
+            const uses = adapters.map((adapter, i) => ({adapter, scale: weights[i] ?? 0}));
+            return recipe(chain, method, {does: key, adapters: uses, calibration: null, prompt});
+        }
+        case "multi-step": {
+            const passes = tasks.map((task): Pass => {
+                const adapter = requireAdapter(inventory, task, method);
+                return {
+                    does: task as ChainKey,
+                    adapters: [{adapter, scale: 1}],
+                    calibration: null,
+                    prompt: adapter.prompt,
+                };
+            });
+            const [first, ...rest] = passes;
+            if (first === undefined) throw new RecipeError("Empty chain.");
+            return {chain, method, passes: [first, ...rest], notes: []};
+        }
+        case "joint-expert": {
+            const adapter = adapterFor(inventory, chain);
+            if (adapter === undefined || !isComposite(chain))
+                throw new RecipeError(`No joint-expert adapter is installed for "${key}".`);
+            return recipe(chain, method, {
+                does: key,
+                adapters: [{adapter, scale: 1}],
+                calibration: null,
+                prompt: adapter.prompt,
+            });
+        }
+        case "lc":
+        case "lc++": {
+            const found = usableCalibration(inventory, chain, method);
+            if (found === undefined)
+                throw new RecipeError(
+                    `No usable ${method.toUpperCase()} calibration for "${key}" (none installed, or its adapters are missing).`,
+                );
+            const {calibration, adapters} = found;
+            const uses = adapters.map((adapter, i) => ({adapter, scale: calibration.mergeWeights[i] ?? 0}));
+            return recipe(chain, method, {does: key, adapters: uses, calibration, prompt: calibration.prompt});
+        }
+    }
+}
+
+/** The method "auto" resolves to for this chain, with the reason when it is a fallback. */
+export function autoMethod(chain: TaskChain, inventory: Inventory): {method: Method; note: string | null} {
+    const key = chainKey(chain);
+    if (!isComposite(chain)) {
+        if (adapterFor(inventory, chain) !== undefined)
+            return {method: chain.main === null ? "aux-lora" : "main-lora", note: null};
+        return {method: "zero-shot", note: `No adapter for "${key}" is installed; running the base model zero-shot.`};
+    }
+    for (const kind of ["lc++", "lc"] as const) {
+        if (usableCalibration(inventory, chain, kind) !== undefined) return {method: kind, note: null};
+    }
+    const missing = chainTasks(chain).filter((task) => adapterFor(inventory, taskChain([task])) === undefined);
+    if (missing.length === 0)
+        return {
+            method: "multi-step",
+            note: `No calibration for "${describeChain(chain)}": running ${chainTasks(chain).length} passes (multi-step) instead of one.`,
+        };
+    return {
+        method: "zero-shot",
+        note: `No calibration for "${describeChain(chain)}" and no adapter for ${missing.join(", ")}: running the base model zero-shot.`,
+    };
+}
+
+export function buildRecipe(chain: TaskChain, choice: MethodChoice, inventory: Inventory): Recipe {
+    if (choice !== "auto") return buildExplicit(chain, choice, inventory);
+    const {method, note} = autoMethod(chain, inventory);
+    const built = buildExplicit(chain, method, inventory);
+    return note === null ? built : {...built, notes: [...built.notes, note]};
+}
+
+/** Every method that can run this chain with what is installed (for the UI and the benchmark). */
+export function availableMethods(chain: TaskChain, inventory: Inventory): Method[] {
+    const methods: Method[] = [];
+    for (const method of [
+        "zero-shot",
+        "main-lora",
+        "aux-lora",
+        "linear-merge",
+        "multi-step",
+        "joint-expert",
+        "lc",
+        "lc++",
+    ] as const) {
+        try {
+            buildExplicit(chain, method, inventory);
+            methods.push(method);
+        } catch (error) {
+            if (!(error instanceof RecipeError)) throw error;
+        }
+    }
+    return methods;
+}
+
+/** A stable key for a pass's adapter mix: passes with equal keys can share a context. */
+export function mixKey(pass: Pass): string {
+    const parts = pass.adapters.map((use) => `${use.adapter.sha256}@${use.scale}`);
+    if (pass.calibration !== null) parts.push(`cal:${pass.calibration.sha256}`);
+    return parts.join("|") || "base";
+}

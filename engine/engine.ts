@@ -1,0 +1,170 @@
+// The engine in one process: base model, installed artifacts, context pool. The isolation
+// layer runs it in a child process; tests and the benchmark may also use it directly.
+
+import {AdapterStore} from "./adapters/store";
+import {expandCalibration} from "./calibrations/expand";
+import {readCalibration} from "./calibrations/format";
+import {CalibrationStore} from "./calibrations/store";
+import {type ComposeOptions, type ComposeResult, passMix, runRecipe} from "./compose/composer";
+import type {MethodChoice} from "./compose/methods";
+import {autoMethod, availableMethods, buildRecipe, type Inventory} from "./compose/recipe";
+import {
+    ALL_TASKS,
+    AUX_TASKS,
+    type ChainKey,
+    chainKey,
+    describeChain,
+    MAIN_TASKS,
+    type TaskChain,
+    taskChain,
+} from "./compose/taskChain";
+import {readGgufHeader} from "./gguf";
+import {loadInventory} from "./inventory";
+import {type BaseModelStructure, describeBaseModel} from "./model/fingerprint";
+import {ContextPool} from "./runtime/contextPool";
+import {type LlamaRuntime, openRuntime} from "./runtime/llamaRuntime";
+
+export interface EngineConfig {
+    readonly modelPath: string;
+    /** Read-only adapter folders (the bundled pack first), searched after the user folder. */
+    readonly adapterDirs: readonly string[];
+    /** Where installed adapters go. */
+    readonly userAdapterDir: string;
+    readonly calibrationDirs: readonly string[];
+    /** Expanded calibrations and other derived files. */
+    readonly cacheDir: string;
+    readonly threads?: number;
+    readonly contextSize: number;
+    readonly maxContexts: number;
+    readonly maxTokens: number;
+    readonly flashAttention: boolean;
+}
+
+export const DEFAULT_ENGINE_LIMITS = {contextSize: 2048, maxContexts: 4, maxTokens: 128, flashAttention: false};
+
+export interface ComposeRequest {
+    readonly chain: TaskChain;
+    readonly method: MethodChoice;
+    readonly input: string;
+    readonly maxTokens?: number;
+}
+
+export interface ChainCapability {
+    readonly chain: ChainKey;
+    readonly title: string;
+    readonly auto: string;
+    readonly onePass: boolean;
+    readonly note: string | null;
+    readonly methods: readonly string[];
+}
+
+export interface EngineStatus {
+    readonly model: {path: string; name: string; architecture: string; fingerprint: string};
+    readonly threads: number;
+    readonly adapters: number;
+    readonly calibrations: number;
+    readonly contexts: number;
+}
+
+/** Every single task, every main x auxiliary pair, and any chain an artifact was made for. */
+function chainsOfInterest(inventory: Inventory): TaskChain[] {
+    const chains = new Map<string, TaskChain>();
+    const add = (chain: TaskChain) => chains.set(chainKey(chain), chain);
+    for (const task of ALL_TASKS) add(taskChain([task]));
+    for (const main of MAIN_TASKS) for (const aux of AUX_TASKS) add(taskChain([main, aux]));
+    for (const adapter of inventory.adapters) add(adapter.chain);
+    for (const calibration of inventory.calibrations) add(calibration.chain);
+    return [...chains.values()];
+}
+
+export class Engine {
+    private inventory: Inventory;
+
+    private constructor(
+        readonly config: EngineConfig,
+        readonly base: BaseModelStructure,
+        private readonly runtime: LlamaRuntime,
+        private readonly pool: ContextPool,
+        private readonly adapters: AdapterStore,
+        private readonly calibrations: CalibrationStore,
+        inventory: Inventory,
+    ) {
+        this.inventory = inventory;
+    }
+
+    static async open(config: EngineConfig, onLog?: (level: string, message: string) => void): Promise<Engine> {
+        const header = await readGgufHeader(config.modelPath);
+        const base = describeBaseModel(header);
+        const adapters = new AdapterStore({bundledDirs: config.adapterDirs, writableDir: config.userAdapterDir});
+        const calibrations = new CalibrationStore(config.calibrationDirs);
+        const inventory = await loadInventory(adapters, calibrations, base, onLog);
+        const runtime = await openRuntime({modelPath: config.modelPath, threads: config.threads, onLog});
+        const pool = new ContextPool(runtime, {
+            contextSize: config.contextSize,
+            maxContexts: config.maxContexts,
+            flashAttention: config.flashAttention,
+        });
+        return new Engine(config, base, runtime, pool, adapters, calibrations, inventory);
+    }
+
+    /** Re-reads adapters and calibrations from disk, e.g. after an install. */
+    async refresh(onLog?: (level: string, message: string) => void): Promise<void> {
+        this.inventory = await loadInventory(this.adapters, this.calibrations, this.base, onLog);
+    }
+
+    get installed(): Inventory {
+        return this.inventory;
+    }
+
+    async compose(request: ComposeRequest, options: Omit<ComposeOptions, "maxTokens"> = {}): Promise<ComposeResult> {
+        const recipe = buildRecipe(request.chain, request.method, this.inventory);
+        const expand = async (pass: (typeof recipe.passes)[number]) => {
+            const calibration = pass.calibration;
+            if (calibration === null) return null;
+            return expandCalibration(
+                await readCalibration(calibration.filePath),
+                pass.adapters.map((use) => ({sha256: use.adapter.sha256, ggufPath: use.adapter.filePath})),
+                this.base,
+                this.config.cacheDir,
+            );
+        };
+        return runRecipe(recipe, request.input, this.pool, (pass) => passMix(pass, expand), {
+            ...options,
+            maxTokens: request.maxTokens ?? this.config.maxTokens,
+        });
+    }
+
+    capabilities(): ChainCapability[] {
+        return chainsOfInterest(this.inventory).map((chain) => {
+            const {method, note} = autoMethod(chain, this.inventory);
+            return {
+                chain: chainKey(chain),
+                title: describeChain(chain),
+                auto: method,
+                onePass: method !== "multi-step",
+                note,
+                methods: availableMethods(chain, this.inventory),
+            };
+        });
+    }
+
+    status(): EngineStatus {
+        return {
+            model: {
+                path: this.config.modelPath,
+                name: this.base.name,
+                architecture: this.base.architecture,
+                fingerprint: this.base.fingerprint,
+            },
+            threads: this.runtime.threads,
+            adapters: this.inventory.adapters.length,
+            calibrations: this.inventory.calibrations.length,
+            contexts: this.pool.size,
+        };
+    }
+
+    async dispose(): Promise<void> {
+        await this.pool.dispose();
+        await this.runtime.dispose();
+    }
+}

@@ -1,0 +1,136 @@
+// Messages between the engine process and its callers (extension, CLI), over Node IPC.
+// Both sides validate what they receive: a malformed message is a bug to report, not to guess at.
+
+import type {ComposeResult} from "../compose/composer";
+import {type MethodChoice, parseMethodChoice} from "../compose/methods";
+import type {ChainCapability, EngineConfig, EngineStatus} from "../engine";
+
+export type HostRequest =
+    | {readonly id: number; readonly kind: "open"; readonly config: EngineConfig}
+    | {
+          readonly id: number;
+          readonly kind: "compose";
+          readonly chain: string;
+          readonly method: MethodChoice;
+          readonly input: string;
+          readonly maxTokens?: number;
+      }
+    | {readonly id: number; readonly kind: "cancel"; readonly target: number}
+    | {readonly id: number; readonly kind: "capabilities"}
+    | {readonly id: number; readonly kind: "status"}
+    | {readonly id: number; readonly kind: "refresh"};
+
+export interface SerializedError {
+    readonly name: string;
+    readonly message: string;
+    readonly code?: string;
+}
+
+export type HostReply =
+    | {readonly id: number; readonly kind: "text"; readonly text: string; readonly pass: number}
+    | {readonly id: number; readonly kind: "done"; readonly value: unknown}
+    | {readonly id: number; readonly kind: "failed"; readonly error: SerializedError}
+    | {readonly kind: "log"; readonly level: string; readonly message: string};
+
+/** What each request resolves to on the caller's side. */
+export interface ReplyValues {
+    open: EngineStatus;
+    compose: ComposeResult;
+    cancel: null;
+    capabilities: ChainCapability[];
+    status: EngineStatus;
+    refresh: EngineStatus;
+}
+
+export class ProtocolError extends Error {
+    override name = "ProtocolError";
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+    return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function requireNumber(message: Record<string, unknown>, key: string): number {
+    const value = message[key];
+    if (typeof value !== "number" || !Number.isInteger(value))
+        throw new ProtocolError(`"${key}" must be an integer, got ${JSON.stringify(value)}.`);
+    return value;
+}
+
+function requireString(message: Record<string, unknown>, key: string): string {
+    const value = message[key];
+    if (typeof value !== "string") throw new ProtocolError(`"${key}" must be a string, got ${typeof value}.`);
+    return value;
+}
+
+export function parseHostRequest(message: unknown): HostRequest {
+    if (!isRecord(message)) throw new ProtocolError("A request must be an object.");
+    const id = requireNumber(message, "id");
+    const kind = message.kind;
+    switch (kind) {
+        case "open":
+            if (!isRecord(message.config)) throw new ProtocolError(`"config" must be an object.`);
+            return {id, kind, config: message.config as unknown as EngineConfig};
+        case "compose": {
+            const maxTokens = message.maxTokens;
+            if (maxTokens !== undefined && (typeof maxTokens !== "number" || !(maxTokens >= 1 && maxTokens <= 4096)))
+                throw new ProtocolError(`"maxTokens" must be between 1 and 4096.`);
+            return {
+                id,
+                kind,
+                chain: requireString(message, "chain"),
+                method: parseMethodChoice(requireString(message, "method")),
+                input: requireString(message, "input"),
+                ...(maxTokens === undefined ? {} : {maxTokens}),
+            };
+        }
+        case "cancel":
+            return {id, kind, target: requireNumber(message, "target")};
+        case "capabilities":
+        case "status":
+        case "refresh":
+            return {id, kind};
+        default:
+            throw new ProtocolError(`Unknown request kind ${JSON.stringify(kind)}.`);
+    }
+}
+
+export function parseHostReply(message: unknown): HostReply {
+    if (!isRecord(message)) throw new ProtocolError("A reply must be an object.");
+    switch (message.kind) {
+        case "log":
+            return {kind: "log", level: requireString(message, "level"), message: requireString(message, "message")};
+        case "text":
+            return {
+                kind: "text",
+                id: requireNumber(message, "id"),
+                text: requireString(message, "text"),
+                pass: requireNumber(message, "pass"),
+            };
+        case "done":
+            return {kind: "done", id: requireNumber(message, "id"), value: message.value};
+        case "failed": {
+            const error = message.error;
+            if (!isRecord(error)) throw new ProtocolError(`"error" must be an object.`);
+            return {
+                kind: "failed",
+                id: requireNumber(message, "id"),
+                error: {
+                    name: requireString(error, "name"),
+                    message: requireString(error, "message"),
+                    ...(typeof error.code === "string" ? {code: error.code} : {}),
+                },
+            };
+        }
+        default:
+            throw new ProtocolError(`Unknown reply kind ${JSON.stringify(message.kind)}.`);
+    }
+}
+
+export function serializeError(error: unknown): SerializedError {
+    if (error instanceof Error) {
+        const code = (error as {code?: unknown}).code;
+        return {name: error.name, message: error.message, ...(typeof code === "string" ? {code} : {})};
+    }
+    return {name: "Error", message: String(error)};
+}

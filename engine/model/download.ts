@@ -1,0 +1,40 @@
+// Downloads a model from an hf: or https URI with node-llama-cpp's downloader: progress,
+// resume of a partial file, and cancellation; optionally checked against a known sha256.
+
+import {rm} from "node:fs/promises";
+import {createModelDownloader} from "node-llama-cpp";
+import {sha256File} from "../files/sha256";
+
+export interface DownloadOptions {
+    readonly modelsDir: string;
+    readonly expectedSha256?: string;
+    readonly signal?: AbortSignal;
+    readonly onProgress?: (progress: {downloadedBytes: number; totalBytes: number}) => void;
+}
+
+export class ModelDownloadError extends Error {
+    override name = "ModelDownloadError";
+}
+
+export async function downloadModel(uri: string, options: DownloadOptions): Promise<string> {
+    const downloader = await createModelDownloader({
+        modelUri: uri,
+        dirPath: options.modelsDir,
+        showCliProgress: false,
+        skipExisting: true,
+        deleteTempFileOnCancel: false,
+        onProgress: ({totalSize, downloadedSize}) =>
+            options.onProgress?.({downloadedBytes: downloadedSize, totalBytes: totalSize}),
+    });
+    const path = await downloader.download({signal: options.signal});
+    if (options.expectedSha256 !== undefined) {
+        const actual = await sha256File(path);
+        if (actual !== options.expectedSha256) {
+            await rm(path, {force: true});
+            throw new ModelDownloadError(
+                `The file downloaded from ${uri} has sha256 ${actual}, expected ${options.expectedSha256}; it was deleted.`,
+            );
+        }
+    }
+    return path;
+}

@@ -1,0 +1,190 @@
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from lab.prompts import LANGUAGE_NAMES, MAIN_TASKS, file_key, split_chain
+
+LAB_DIR = Path(__file__).resolve().parents[2]
+SEED = 1234
+TARGETS_DIR = LAB_DIR / "targets"
+
+
+@dataclass(frozen=True)
+class Example:
+    id: str  # stable source id, e.g. "dialogsum:train_17", "spc:42:3", "ntrex:fr:100"
+    input: str
+    target: str
+
+
+def data_root() -> Path:
+    env = os.environ.get("LAB_DATA_DIR")
+    return Path(env) if env else LAB_DIR.parent.parent / "shared" / "data"
+
+
+def _split_by_group(items: list, group_of, dev_fraction: float, seed: int) -> tuple[list, list]:
+    """Seeded split that keeps every group (conversation, document) on one side."""
+    groups = sorted({group_of(x) for x in items})
+    rng = random.Random(seed)
+    rng.shuffle(groups)
+    n_dev = max(1, round(len(groups) * dev_fraction))
+    dev_groups = set(groups[:n_dev])
+    train = [x for x in items if group_of(x) not in dev_groups]
+    dev = [x for x in items if group_of(x) in dev_groups]
+    return train, dev
+
+
+# ---- summarize: DialogSum (upstream train / dev files are the splits) ----
+@cache
+def _dialogsum(split: str) -> tuple[Example, ...]:
+    path = data_root() / "dialogsum" / f"dialogsum.{split}.jsonl"
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            r = json.loads(line)
+            out.append(Example(f"dialogsum:{r['fname']}", r["dialogue"].strip(), r["summary"].strip()))
+    return tuple(out)
+
+
+# ---- reply: consecutive turns of Synthetic-Persona-Chat, split by conversation ----
+_TURN = re.compile(r"^(User [12]):\s*(.*)$")
+
+
+@cache
+def _persona_chat() -> tuple[tuple[Example, ...], tuple[Example, ...]]:
+    path = data_root() / "synthetic-persona-chat" / "Synthetic-Persona-Chat_valid.csv"
+    pairs = []
+    with open(path, encoding="utf-8", newline="") as f:
+        for conv_id, row in enumerate(csv.DictReader(f)):
+            turns = []
+            for line in row["Best Generated Conversation"].splitlines():
+                m = _TURN.match(line.strip())
+                if m and m.group(2).strip():
+                    turns.append(m.group(2).strip())
+                elif turns and line.strip():
+                    turns[-1] += " " + line.strip()
+            for t in range(len(turns) - 1):
+                pairs.append((conv_id, Example(f"spc:{conv_id}:{t}", turns[t], turns[t + 1])))
+    train, dev = _split_by_group(pairs, lambda p: p[0], 0.1, SEED)
+    return tuple(e for _, e in train), tuple(e for _, e in dev)
+
+
+# ---- translate:{es,fr,de}: NTREX (split by document) + CoCoA-MT (formal references) ----
+_NTREX_LANG = {"es": "spa", "fr": "fra", "de": "deu"}
+
+
+@cache
+def _translation(lang: str) -> tuple[tuple[Example, ...], tuple[Example, ...]]:
+    root = data_root()
+    src = (root / "ntrex/newstest2019-src.eng.txt").read_text(encoding="utf-8").splitlines()
+    ref = (root / f"ntrex/newstest2019-ref.{_NTREX_LANG[lang]}.txt").read_text(encoding="utf-8").splitlines()
+    docs = (root / "ntrex/DOCUMENT_IDS.tsv").read_text(encoding="utf-8").splitlines()
+    items = [
+        (docs[i].split("\t")[0], Example(f"ntrex:{lang}:{i}", s.strip(), r.strip()))
+        for i, (s, r) in enumerate(zip(src, ref, strict=True))
+        if s.strip() and r.strip()
+    ]
+    cocoa = root / f"cocoa-mt/train/en-{lang}"
+    for domain in ("telephony", "topical_chat"):
+        en = (
+            (cocoa / f"formality-control.train.{domain}.en-{lang}.en")
+            .read_text(encoding="utf-8")
+            .splitlines()
+        )
+        xx = (
+            (cocoa / f"formality-control.train.{domain}.en-{lang}.formal.{lang}")
+            .read_text(encoding="utf-8")
+            .splitlines()
+        )
+        for i, (s, r) in enumerate(zip(en, xx, strict=True)):
+            if s.strip() and r.strip():
+                items.append(
+                    (f"cocoa:{domain}:{i}", Example(f"cocoa:{lang}:{domain}:{i}", s.strip(), r.strip()))
+                )
+    train, dev = _split_by_group(items, lambda p: p[0], 0.1, SEED)
+    return tuple(e for _, e in train), tuple(e for _, e in dev)
+
+
+# ---- tone:paraphrase: ParaDetox rows with two human neutral rewrites (neutral1 -> neutral2) ----
+@cache
+def _paraphrase() -> tuple[tuple[Example, ...], tuple[Example, ...]]:
+    path = data_root() / "paradetox/paradetox.tsv"
+    items = []
+    with open(path, encoding="utf-8", newline="") as f:
+        for i, row in enumerate(csv.DictReader(f, delimiter="\t")):
+            a, b = (row.get("neutral1") or "").strip(), (row.get("neutral2") or "").strip()
+            if a and b and a.lower() != b.lower():
+                items.append((i, Example(f"paradetox:{i}", a, b)))
+    train, dev = _split_by_group(items, lambda p: p[0], 0.1, SEED)
+    return tuple(e for _, e in train), tuple(e for _, e in dev)
+
+
+# ---- inputs for tasks whose targets a teacher writes ----
+@cache
+def _tone_inputs(split: str) -> tuple[Example, ...]:
+    """English sentences for tone:{professional,casual,witty}: ParaDetox neutral1 (target empty)."""
+    train, dev = _paraphrase()
+    return tuple(Example(e.id, e.input, "") for e in (train if split == "train" else dev))
+
+
+def _teacher_targets(key: str) -> dict[str, str]:
+    path = TARGETS_DIR / f"{key}.jsonl"
+    if not path.exists():
+        return {}
+    out = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                r = json.loads(line)
+                out[r["id"]] = r["target"]
+    return out
+
+
+def _with_teacher(key: str, inputs) -> list[Example]:
+    targets = _teacher_targets(key)
+    return [Example(e.id, e.input, targets[e.id]) for e in inputs if e.id in targets]
+
+
+def load_task(chain: str, split: str = "train") -> list[Example]:
+    if split not in ("train", "dev"):
+        raise ValueError(f"split must be train or dev, got {split!r}")
+    tasks = split_chain(chain)
+    if len(tasks) > 1:
+        if tasks[0] not in MAIN_TASKS:
+            raise ValueError(f"composite chains start with a main task: {chain!r}")
+        return _with_teacher(file_key(chain), load_task(tasks[0], split))
+    task = tasks[0]
+    i = 0 if split == "train" else 1
+    if task == "summarize":
+        return list(_dialogsum(split))
+    if task == "reply":
+        return list(_persona_chat()[i])
+    if task.startswith("translate:"):
+        lang = task.split(":")[1]
+        assert lang in LANGUAGE_NAMES
+        return list(_translation(lang)[i])
+    if task == "tone:paraphrase":
+        return list(_paraphrase()[i])
+    return _with_teacher(file_key(task), _tone_inputs(split))
+
+
+def sizes(chains=None) -> dict[str, dict[str, int]]:
+    from lab.prompts import ALL_TASKS, AUX_TASKS
+
+    chains = chains or [*ALL_TASKS, *(f"{m}+{a}" for m in MAIN_TASKS for a in AUX_TASKS)]
+    out: dict[str, dict[str, int]] = defaultdict(dict)
+    for c in chains:
+        for s in ("train", "dev"):
+            out[c][s] = len(load_task(c, s))
+    return dict(out)
+
+
+if __name__ == "__main__":
+    print(json.dumps(sizes(), indent=1))

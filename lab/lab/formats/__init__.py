@@ -1,0 +1,1 @@
+"""The engine's file formats (docs/formats.md), Python side."""

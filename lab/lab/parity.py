@@ -1,0 +1,177 @@
+"""Parity: PyTorch (dequantized GGUF) vs node-llama-cpp (the engine's runtime, quantized matmuls).
+
+Feeds the same token ids to both, takes the full next-token distribution at the last positions of
+each prompt, and reports
+- max |Δ log p| over the top-k tokens (top-k of the PyTorch distribution),
+- top-1 agreement,
+- KL(p_torch || p_llama), mean and max over positions.
+
+Usage (from anywhere; node runs in the repository root so node_modules resolves):
+    lab/.venv/bin/python -m lab.parity [--gguf model.gguf] [--positions 8] [--topk 10]
+           [--adapter DIR_OR_GGUF:SCALE ...] [--json out.json]
+With --adapter, the same LoRA adapter files are applied on both sides (PyTorch reads the GGUF back).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+NODE_SCRIPT = REPO_ROOT / "lab/parity/llama_logprobs.mjs"
+
+PROMPTS = [
+    "<start_of_turn>user\nSummarize the following text:\n\n#Person1#: Hi, Mr. Smith. I'm Doctor "
+    "Hawkins. Why are you here today?\n#Person2#: I found it would be a good idea to get a check-up."
+    "<end_of_turn>\n<start_of_turn>model\n",
+    "The capital of France is Paris. The capital of Germany is",
+    "<start_of_turn>user\nTranslate the following text to French:\n\nThe weather is nice today, so we "
+    "are going to the beach.<end_of_turn>\n<start_of_turn>model\nIl fait beau aujourd'hui",
+    "def fibonacci(n):\n    if n < 2:\n        return n\n    return",
+]
+
+
+def llama_logprobs(
+    gguf: Path, prompts: list[dict], n_vocab: int, adapters: list[tuple[str, float]] | None = None
+) -> tuple[np.ndarray, dict]:
+    with tempfile.TemporaryDirectory() as tmp:
+        req = {
+            "modelPath": str(gguf),
+            "outPath": str(Path(tmp) / "out.f32"),
+            "nVocab": n_vocab,
+            "threads": 2,
+            "contextSize": 1024,
+            "prompts": prompts,
+        }
+        if adapters:
+            req["adapters"] = [{"filePath": str(Path(f).resolve()), "scale": s} for f, s in adapters]
+        (Path(tmp) / "req.json").write_text(json.dumps(req))
+        proc = subprocess.run(
+            ["node", str(NODE_SCRIPT), str(Path(tmp) / "req.json")],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"node failed:\n{proc.stderr[-4000:]}")
+        summary = json.loads(proc.stdout.strip().splitlines()[-1])
+        out = np.fromfile(Path(tmp) / "out.f32", dtype=np.float32).reshape(-1, n_vocab)
+    return out, summary
+
+
+def compare(logp_t: np.ndarray, logp_l: np.ndarray, topk: int = 10) -> dict:
+    """Both [n_positions][n_vocab] natural-log probabilities."""
+    lt = torch.from_numpy(logp_t).double()
+    # llama.cpp's float32 softmax over 262k tokens sums to 1 +- 1e-4: renormalize before comparing.
+    ll = torch.log_softmax(torch.from_numpy(logp_l).double().clamp_min(-1e4), -1)
+    top = lt.topk(topk, dim=-1).indices
+    d_top = (lt.gather(-1, top) - ll.gather(-1, top)).abs()
+    kl = (lt.exp() * (lt - ll)).sum(-1)
+    agree = lt.argmax(-1) == ll.argmax(-1)
+    return {
+        "positions": int(lt.shape[0]),
+        "topk": topk,
+        "max_abs_dlogp_topk": float(d_top.max()),
+        "mean_abs_dlogp_topk": float(d_top.mean()),
+        "max_abs_dlogp_top1": float(d_top[:, 0].max()),
+        "top1_agreement": float(agree.double().mean()),
+        "kl_mean": float(kl.mean()),
+        "kl_max": float(kl.max()),
+    }
+
+
+def torch_logprobs(model, ids: list[int], positions: list[int]) -> np.ndarray:
+    with torch.no_grad():
+        logits = model(torch.tensor([ids])).logits[0, positions].double()
+    return torch.log_softmax(logits, -1).float().numpy()
+
+
+def run(
+    gguf: Path | None,
+    n_positions: int,
+    topk: int,
+    adapters: list[tuple[str, float]],
+    llama_ggufs: list[Path] | None = None,
+) -> list[dict]:
+    """PyTorch loads `gguf`; llama.cpp runs each of `llama_ggufs` (default: the same file)."""
+    from lab.base import default_gguf, load_base
+
+    gguf = Path(gguf) if gguf else default_gguf()
+    base = load_base(gguf)
+    model = base.model
+    if adapters:
+        from lab.export.adapter import apply_gguf_adapters
+
+        model = apply_gguf_adapters(model, adapters)
+    tok = base.tokenizer
+    n_vocab = model.config.vocab_size
+    reqs, logp_t = [], []
+    for text in PROMPTS:
+        ids = tok(text).input_ids
+        positions = list(range(max(0, len(ids) - n_positions), len(ids)))
+        reqs.append({"text": text, "ids": ids, "positions": positions})
+        logp_t.append(torch_logprobs(model, ids, positions))
+    results = []
+    for llama_gguf in llama_ggufs or [gguf]:
+        logp_l, summary = llama_logprobs(llama_gguf, reqs, n_vocab, adapters)
+        result = compare(np.concatenate(logp_t), logp_l, topk)
+        # Tokenizer agreement (llama.cpp tokenize with special tokens, no BOS, vs ours without BOS).
+        same_tok = [
+            r["ids"][1:] == s["llamaIds"] or r["ids"] == s["llamaIds"]
+            for r, s in zip(reqs, summary["prompts"], strict=True)
+        ]
+        result["tokenizer_agreement"] = f"{sum(same_tok)}/{len(same_tok)}"
+        result["prompts"] = len(PROMPTS)
+        result["torch_gguf"] = str(gguf)
+        result["llama_gguf"] = str(llama_gguf)
+        result["adapters"] = adapters
+        results.append(result)
+    return results
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--gguf", type=Path, default=None)
+    ap.add_argument("--positions", type=int, default=8, help="last N positions of each prompt")
+    ap.add_argument("--topk", type=int, default=10)
+    ap.add_argument("--adapter", action="append", default=[], help="adapter.gguf (or its dir):SCALE")
+    ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument(
+        "--f32-control",
+        action="store_true",
+        help="also run llama.cpp on an F32 copy of the GGUF (made once, cached): isolates quantization",
+    )
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+    adapters = []
+    for a in args.adapter:
+        path, _, scale = a.rpartition(":")
+        p = Path(path)
+        adapters.append((str(p / "adapter.gguf" if p.is_dir() else p), float(scale)))
+    from lab.base import CACHE_DIR, default_gguf, sha256_file
+
+    gguf = args.gguf or default_gguf()
+    llama_ggufs = [gguf]
+    if args.f32_control:
+        f32 = CACHE_DIR / f"{sha256_file(gguf)[:12]}.f32.gguf"
+        if not f32.exists():
+            from lab.gguf_f32 import to_f32
+
+            to_f32(str(gguf), str(f32) + ".tmp")
+            Path(str(f32) + ".tmp").rename(f32)
+        llama_ggufs.append(f32)
+    result = run(gguf, args.positions, args.topk, adapters, llama_ggufs)
+    print(json.dumps(result, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+// The whole test suite, as CI runs it: setup, type-check, lint, unit tests, integration and
+// exactness tests on real models, and the lab's Python tests. Stops at the first failing stage.
+
+import {spawnSync} from "node:child_process";
+import {existsSync, readdirSync} from "node:fs";
+import {dirname, join, relative} from "node:path";
+import {fileURLToPath} from "node:url";
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const only = process.argv.slice(2);
+
+// Node 20's test runner takes no globs: list the built test files ourselves.
+function testFiles(...dirs) {
+    const found = [];
+    const walk = (dir) => {
+        if (!existsSync(dir)) return;
+        for (const entry of readdirSync(dir, {withFileTypes: true})) {
+            const path = join(dir, entry.name);
+            if (entry.isDirectory()) walk(path);
+            else if (entry.name.endsWith(".test.js")) found.push(relative(root, path));
+        }
+    };
+    for (const dir of dirs) walk(join(root, "dist", "test", dir));
+    return found.sort();
+}
+
+const stages = [
+    ["setup", "node", ["scripts/setup.mjs"]],
+    ["typecheck", "npx", ["tsc", "--noEmit", "-p", "."]],
+    ["lint", "npx", ["biome", "check", "."]],
+    ["unit", "node", () => ["--test", "--test-concurrency=1", ...testFiles("unit")]],
+    ["integration", "node", () => ["--test", "--test-concurrency=1", ...testFiles("exactness", "integration")]],
+    ["lab-setup", "bash", ["lab/setup.sh"]],
+    ["lab-lint", "lab/.venv/bin/ruff", ["check", "lab"]],
+    ["lab-tests", "lab/.venv/bin/python", ["-m", "pytest", "-q", "lab/tests"]],
+];
+
+for (const [name, command, argsOrThunk] of stages) {
+    if (only.length > 0 && !only.includes(name)) continue;
+    // Test file lists are read after the build stage has produced them.
+    const args = typeof argsOrThunk === "function" ? argsOrThunk() : argsOrThunk;
+    process.stderr.write(`\n=== ${name}: ${command} ${args.join(" ")}\n`);
+    const started = Date.now();
+    const result = spawnSync(command, args, {cwd: root, stdio: "inherit"});
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    if (result.status !== 0) {
+        process.stderr.write(`=== ${name} FAILED after ${seconds} s (exit ${result.status ?? result.signal})\n`);
+        process.exit(1);
+    }
+    process.stderr.write(`=== ${name} passed in ${seconds} s\n`);
+}

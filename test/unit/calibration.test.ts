@@ -1,0 +1,638 @@
+// Calibration files (docs/formats.md, sections 3 and 4): the compact format's round trip and
+// every read error, the expansion's math against the method's formulas, padding, the
+// content-addressed cache, and the store's listing and verification.
+
+import assert from "node:assert/strict";
+import {createHash} from "node:crypto";
+import {mkdir, mkdtemp, readFile, rm, stat, writeFile} from "node:fs/promises";
+import {tmpdir} from "node:os";
+import {basename, join} from "node:path";
+import {after, before, describe, test} from "node:test";
+import {
+    CalibrationExpansionError,
+    expandCalibration,
+    expandedCalibrationFileName,
+    paddedRank,
+} from "../../engine/calibrations/expand.js";
+import {
+    type Calibration,
+    type CalibrationErrorCode,
+    CalibrationFormatError,
+    calibrationFileName,
+    readCalibration,
+    readCalibrationSummary,
+    writeCalibration,
+} from "../../engine/calibrations/format.js";
+import {MODULE_TYPES, type ModuleType} from "../../engine/calibrations/moduleTypes.js";
+import {CalibrationStore} from "../../engine/calibrations/store.js";
+import {parseTaskChain} from "../../engine/compose/taskChain.js";
+import {
+    type GgufHeader,
+    type GgufTensorToWrite,
+    type GgufValue,
+    ggufF32Array,
+    ggufString,
+    ggufStringArray,
+    ggufU32,
+    readGgufHeader,
+    readTensorF32,
+    writeGguf,
+} from "../../engine/gguf/index.js";
+import type {BaseModelStructure} from "../../engine/model/fingerprint.js";
+import {
+    type LoraAdapterValues,
+    makeRandomLora,
+    makeTinyLlama,
+    moduleShape,
+    randomVector,
+    seededRandom,
+    type TinyLlama,
+    writeLoraAdapter,
+} from "../support/tinyLlama.js";
+
+const model: TinyLlama = makeTinyLlama(11);
+const FINGERPRINT = "0123456789ab".padEnd(64, "f");
+const base: BaseModelStructure = {
+    architecture: "llama",
+    fingerprint: FINGERPRINT,
+    name: "tiny",
+    tensors: new Map([...model.weights].map(([name, tensor]) => [name, [...tensor.ne]] as const)),
+};
+const LCPP_RANK = 4;
+
+function randomLcP(seed: number): Map<ModuleType, Float32Array> {
+    const random = seededRandom(seed);
+    return new Map(MODULE_TYPES.map((m) => [m, randomVector(moduleShape(model.config, m).nOut, 0.1, random)]));
+}
+
+function randomLcpp(seed: number): {p1: Map<ModuleType, Float32Array>; p2: Map<ModuleType, Float32Array>} {
+    const random = seededRandom(seed);
+    const p1 = new Map<ModuleType, Float32Array>();
+    const p2 = new Map<ModuleType, Float32Array>();
+    for (const m of MODULE_TYPES) {
+        const {nIn, nOut} = moduleShape(model.config, m);
+        p1.set(m, randomVector(LCPP_RANK * nIn, 0.2, random));
+        p2.set(m, randomVector(nOut * LCPP_RANK, 0.2, random));
+    }
+    return {p1, p2};
+}
+
+const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+
+function calibrationWith(parameters: Calibration["parameters"], adapterShas: readonly string[]): Calibration {
+    return {
+        architecture: "llama",
+        chain: parseTaskChain("reply+tone:casual"),
+        baseFingerprint: FINGERPRINT,
+        adapters: adapterShas.map((sha, index) => ({
+            id: `tiny.task-${index}`,
+            sha256: sha,
+            mergeWeight: 0.7 - index / 5,
+        })),
+        promptTemplate: "<user>{input}</user>",
+        stopStrings: ["</s>"],
+        training: {steps: 10, losses: [2.5, 1.25]},
+        parameters,
+    };
+}
+
+function matVec(matrix: Float32Array, rows: number, cols: number, x: Float64Array): Float64Array {
+    const out = new Float64Array(rows);
+    for (let r = 0; r < rows; r++) {
+        let sum = 0;
+        for (let c = 0; c < cols; c++) sum += (matrix[r * cols + c] as number) * (x[c] as number);
+        out[r] = sum;
+    }
+    return out;
+}
+
+function maxRelativeError(actual: Float64Array, expected: Float64Array): number {
+    let scale = 0;
+    let error = 0;
+    for (let i = 0; i < expected.length; i++) {
+        scale = Math.max(scale, Math.abs(expected[i] as number));
+        error = Math.max(error, Math.abs((actual[i] as number) - (expected[i] as number)));
+    }
+    return error / scale;
+}
+
+/** What llama.cpp adds for one expanded pair: (alpha / r) B (A x), read from the expanded file. */
+async function expandedDelta(header: GgufHeader, baseName: string, x: Float64Array): Promise<Float64Array | null> {
+    const a = header.tensors.find((t) => t.name === `${baseName}.lora_a`);
+    const b = header.tensors.find((t) => t.name === `${baseName}.lora_b`);
+    if (a === undefined || b === undefined) return null;
+    const [nIn, rank] = a.ne as [number, number];
+    const [, nOut] = b.ne as [number, number];
+    const alpha = header.metadata.get("adapter.lora.alpha")?.value as number;
+    const ax = matVec(await readTensorF32(header, a.name), rank, nIn, x);
+    const bax = matVec(await readTensorF32(header, b.name), nOut, rank, ax);
+    return bax.map((value) => (value * alpha) / rank);
+}
+
+let dir: string;
+const adapters: {values: LoraAdapterValues; ggufPath: string; sha256: string}[] = [];
+
+before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "calibration-unit-"));
+    const values = [
+        makeRandomLora(model, {rank: 8, alpha: 16, seed: 21}),
+        makeRandomLora(model, {rank: 16, alpha: 16, seed: 22}),
+    ];
+    for (const [index, adapter] of values.entries()) {
+        const ggufPath = join(dir, `adapter-${index}.gguf`);
+        await writeLoraAdapter(ggufPath, adapter);
+        adapters.push({values: adapter, ggufPath, sha256: sha256(await readFile(ggufPath))});
+    }
+});
+
+after(async () => {
+    await rm(dir, {recursive: true, force: true});
+});
+
+const adapterRefs = () => adapters.map(({ggufPath, sha256}) => ({ggufPath, sha256}));
+const adapterShas = () => adapters.map((adapter) => adapter.sha256);
+
+describe("compact calibration format", () => {
+    test("file names follow the chain and kind", () => {
+        assert.equal(
+            calibrationFileName(parseTaskChain("summarize,translate:fr"), "lc++"),
+            "summarize+translate-fr.lcpp.gguf",
+        );
+        assert.equal(calibrationFileName(parseTaskChain("reply+tone:casual"), "lc"), "reply+tone-casual.lc.gguf");
+    });
+
+    test("LC round trip", async () => {
+        const p = randomLcP(1);
+        const written = calibrationWith({kind: "lc", p}, adapterShas());
+        const path = join(dir, "roundtrip.lc.gguf");
+        await writeCalibration(path, written);
+        const read = await readCalibration(path);
+        assert.deepEqual(read.chain, written.chain);
+        assert.equal(read.architecture, "llama");
+        assert.equal(read.baseFingerprint, FINGERPRINT);
+        assert.deepEqual(
+            read.adapters,
+            written.adapters.map((adapter) => ({...adapter, mergeWeight: Math.fround(adapter.mergeWeight)})),
+        );
+        assert.equal(read.promptTemplate, written.promptTemplate);
+        assert.deepEqual(read.stopStrings, written.stopStrings);
+        assert.deepEqual(read.training, written.training);
+        assert.deepEqual(read.parameters, {kind: "lc", p});
+        const bytes = await readFile(path);
+        assert.deepEqual(read.file, {path, sha256: sha256(bytes), bytes: bytes.length});
+
+        const summary = await readCalibrationSummary(path);
+        assert.equal(summary.kind, "lc");
+        assert.equal(summary.chainKey, "reply+tone:casual");
+        assert.equal(summary.rank, 1);
+        assert.equal(summary.bytes, bytes.length);
+        assert.deepEqual([...summary.modules.keys()], [...MODULE_TYPES]);
+        assert.equal(
+            summary.parameterCount,
+            [...p.values()].reduce((n, v) => n + v.length, 0),
+        );
+    });
+
+    test("LC++ round trip", async () => {
+        const {p1, p2} = randomLcpp(2);
+        const path = join(dir, "roundtrip.lcpp.gguf");
+        await writeCalibration(path, calibrationWith({kind: "lc++", rank: LCPP_RANK, p1, p2}, adapterShas()));
+        const read = await readCalibration(path);
+        assert.deepEqual(read.parameters, {kind: "lc++", rank: LCPP_RANK, p1, p2});
+        const summary = await readCalibrationSummary(path);
+        assert.equal(summary.rank, LCPP_RANK);
+        const {nIn, nOut} = moduleShape(model.config, "ffn_down");
+        assert.deepEqual(summary.modules.get("ffn_down"), {nIn, nOut});
+        // A subset of module types is a valid calibration too.
+        const onlyQ = join(dir, "only-q.lc.gguf");
+        await writeCalibration(
+            onlyQ,
+            calibrationWith({kind: "lc", p: new Map([["attn_q", new Float32Array(64).fill(1)]])}, adapterShas()),
+        );
+        assert.deepEqual([...(await readCalibrationSummary(onlyQ)).modules.keys()], ["attn_q"]);
+    });
+
+    test("writeCalibration refuses what the reader would reject", async () => {
+        const path = join(dir, "refused.gguf");
+        const nan = new Map(randomLcP(3));
+        nan.set("attn_q", new Float32Array(64).fill(Number.NaN));
+        await assertCode(writeCalibration(path, calibrationWith({kind: "lc", p: nan}, adapterShas())), "non-finite");
+        const {p1, p2} = randomLcpp(4);
+        p2.delete("ffn_up");
+        await assertCode(
+            writeCalibration(path, calibrationWith({kind: "lc++", rank: LCPP_RANK, p1, p2}, adapterShas())),
+            "missing-tensor",
+        );
+        await assertCode(writeCalibration(path, calibrationWith({kind: "lc", p: randomLcP(5)}, [])), "bad-metadata");
+        await assertCode(
+            writeCalibration(path, {
+                ...calibrationWith({kind: "lc", p: randomLcP(5)}, adapterShas()),
+                promptTemplate: "no input",
+            }),
+            "bad-metadata",
+        );
+    });
+});
+
+/** A calibration file written field by field, so each test can break exactly one thing. */
+async function writeRaw(
+    name: string,
+    change: {metadata?: Record<string, GgufValue | undefined>; tensors?: GgufTensorToWrite[]},
+): Promise<string> {
+    const metadata = new Map<string, GgufValue>([
+        ["general.type", ggufString("calibration")],
+        ["general.architecture", ggufString("llama")],
+        ["calibration.format_version", ggufU32(1)],
+        ["calibration.kind", ggufString("lc++")],
+        ["calibration.chain", ggufString("summarize+translate:de")],
+        ["calibration.base_fingerprint", ggufString(FINGERPRINT)],
+        ["calibration.adapter_ids", ggufStringArray(["a", "b"])],
+        ["calibration.adapter_sha256", ggufStringArray(adapterShas())],
+        ["calibration.merge_weights", ggufF32Array([0.5, 0.5])],
+        ["calibration.rank", ggufU32(2)],
+        ["calibration.prompt_template", ggufString("{input}")],
+        ["calibration.stop_strings", ggufStringArray([])],
+        ["calibration.training", ggufString("{}")],
+    ]);
+    for (const [key, value] of Object.entries(change.metadata ?? {})) {
+        if (value === undefined) metadata.delete(key);
+        else metadata.set(key, value);
+    }
+    const tensors = change.tensors ?? [
+        {name: "cal.attn_q.p1", ne: [64, 2], type: "F32", data: new Float32Array(128).fill(0.5)},
+        {name: "cal.attn_q.p2", ne: [2, 64], type: "F32", data: new Float32Array(128).fill(0.25)},
+    ];
+    const path = join(dir, name);
+    await writeGguf(path, {metadata: [...metadata], tensors});
+    return path;
+}
+
+async function assertCode(promise: Promise<unknown>, code: CalibrationErrorCode): Promise<void> {
+    await assert.rejects(promise, (error: unknown) => {
+        assert.ok(error instanceof CalibrationFormatError, `expected a CalibrationFormatError, got ${error}`);
+        assert.equal(error.code, code, error.message);
+        return true;
+    });
+}
+
+describe("reading a calibration rejects", () => {
+    test("a valid raw file is accepted (the baseline for the cases below)", async () => {
+        const read = await readCalibration(await writeRaw("raw-ok.gguf", {}));
+        assert.equal(read.parameters.kind, "lc++");
+    });
+
+    test("a file that is not GGUF", async () => {
+        const path = join(dir, "not-gguf.gguf");
+        await writeFile(path, "definitely not a gguf file");
+        await assertCode(readCalibration(path), "not-gguf");
+    });
+
+    test("a wrong general.type (e.g. a LoRA adapter)", async () => {
+        await assertCode(readCalibration(adapters[0]?.ggufPath as string), "wrong-type");
+        const path = await writeRaw("type.gguf", {metadata: {"general.type": ggufString("model")}});
+        await assertCode(readCalibrationSummary(path), "wrong-type");
+    });
+
+    test("an unsupported format version", async () => {
+        const path = await writeRaw("version.gguf", {metadata: {"calibration.format_version": ggufU32(2)}});
+        await assertCode(readCalibration(path), "unsupported-version");
+    });
+
+    test("an unknown kind", async () => {
+        const path = await writeRaw("kind.gguf", {metadata: {"calibration.kind": ggufString("lc+++")}});
+        await assertCode(readCalibration(path), "unknown-kind");
+    });
+
+    test("missing or ill-typed metadata, and a non-canonical chain", async () => {
+        await assertCode(
+            readCalibration(await writeRaw("no-chain.gguf", {metadata: {"calibration.chain": undefined}})),
+            "bad-metadata",
+        );
+        await assertCode(
+            readCalibration(
+                await writeRaw("chain-comma.gguf", {
+                    metadata: {"calibration.chain": ggufString("summarize,translate:de")},
+                }),
+            ),
+            "bad-metadata",
+        );
+        await assertCode(
+            readCalibration(await writeRaw("rank-type.gguf", {metadata: {"calibration.rank": ggufString("2")}})),
+            "bad-metadata",
+        );
+        await assertCode(
+            readCalibration(await writeRaw("json.gguf", {metadata: {"calibration.training": ggufString("{not json")}})),
+            "bad-metadata",
+        );
+        await assertCode(
+            readCalibration(
+                await writeRaw("sha.gguf", {metadata: {"calibration.adapter_sha256": ggufStringArray(["x", "y"])}}),
+            ),
+            "bad-metadata",
+        );
+    });
+
+    test("adapter arrays of different lengths", async () => {
+        const path = await writeRaw("lengths.gguf", {metadata: {"calibration.merge_weights": ggufF32Array([0.5])}});
+        await assertCode(readCalibration(path), "array-length-mismatch");
+    });
+
+    test("a missing tensor", async () => {
+        const half = await writeRaw("half.gguf", {
+            tensors: [{name: "cal.attn_q.p1", ne: [64, 2], type: "F32", data: new Float32Array(128)}],
+        });
+        await assertCode(readCalibration(half), "missing-tensor");
+        await assertCode(readCalibration(await writeRaw("none.gguf", {tensors: []})), "missing-tensor");
+    });
+
+    test("an unexpected tensor", async () => {
+        const lcTensorInLcpp = await writeRaw("extra.gguf", {
+            tensors: [{name: "cal.attn_q.p", ne: [64], type: "F32", data: new Float32Array(64)}],
+        });
+        await assertCode(readCalibration(lcTensorInLcpp), "unexpected-tensor");
+        const unknownModule = await writeRaw("module.gguf", {
+            tensors: [{name: "cal.lm_head.p", ne: [64], type: "F32", data: new Float32Array(64)}],
+            metadata: {"calibration.kind": ggufString("lc"), "calibration.rank": ggufU32(1)},
+        });
+        await assertCode(readCalibration(unknownModule), "unexpected-tensor");
+    });
+
+    test("a tensor that is not F32", async () => {
+        const path = await writeRaw("f16.gguf", {
+            tensors: [
+                {name: "cal.attn_q.p1", ne: [64, 2], type: "F16", data: new Float32Array(128)},
+                {name: "cal.attn_q.p2", ne: [2, 64], type: "F32", data: new Float32Array(128)},
+            ],
+        });
+        await assertCode(readCalibration(path), "tensor-type");
+    });
+
+    test("shape mismatches", async () => {
+        const wrongRank = await writeRaw("rank.gguf", {
+            tensors: [
+                {name: "cal.attn_q.p1", ne: [64, 3], type: "F32", data: new Float32Array(192)},
+                {name: "cal.attn_q.p2", ne: [3, 64], type: "F32", data: new Float32Array(192)},
+            ],
+        });
+        await assertCode(readCalibration(wrongRank), "shape-mismatch");
+        const matrixP = await writeRaw("matrix-p.gguf", {
+            tensors: [{name: "cal.attn_q.p", ne: [64, 2], type: "F32", data: new Float32Array(128)}],
+            metadata: {"calibration.kind": ggufString("lc"), "calibration.rank": ggufU32(1)},
+        });
+        await assertCode(readCalibration(matrixP), "shape-mismatch");
+        const lcRank = await writeRaw("lc-rank.gguf", {
+            tensors: [{name: "cal.attn_q.p", ne: [64], type: "F32", data: new Float32Array(64)}],
+            metadata: {"calibration.kind": ggufString("lc"), "calibration.rank": ggufU32(4)},
+        });
+        await assertCode(readCalibration(lcRank), "bad-metadata");
+    });
+
+    test("non-finite values (found when values are read, not in a header-only summary)", async () => {
+        const data = new Float32Array(128).fill(0.5);
+        data[77] = Number.POSITIVE_INFINITY;
+        const path = await writeRaw("inf.gguf", {
+            tensors: [
+                {name: "cal.attn_q.p1", ne: [64, 2], type: "F32", data: new Float32Array(128)},
+                {name: "cal.attn_q.p2", ne: [2, 64], type: "F32", data},
+            ],
+        });
+        await readCalibrationSummary(path);
+        await assertCode(readCalibration(path), "non-finite");
+        const weights = await writeRaw("nan-weight.gguf", {
+            metadata: {"calibration.merge_weights": ggufF32Array([0.5, Number.NaN])},
+        });
+        await assertCode(readCalibrationSummary(weights), "non-finite");
+    });
+});
+
+describe("expanding a calibration", () => {
+    async function writeAndRead(name: string, calibration: Calibration) {
+        const path = join(dir, name);
+        await writeCalibration(path, calibration);
+        return readCalibration(path);
+    }
+
+    test("LC: every layer's B (A x) equals p (1^T A_cat x) from the adapters' A's", async () => {
+        const p = randomLcP(31);
+        const stored = await writeAndRead("expand.lc.gguf", calibrationWith({kind: "lc", p}, adapterShas()));
+        const path = await expandCalibration(stored, adapterRefs(), base, join(dir, "cache"));
+        const header = await readGgufHeader(path);
+        assert.equal(header.metadata.get("general.type")?.value, "adapter");
+        assert.equal(header.metadata.get("adapter.type")?.value, "lora");
+        assert.equal(header.metadata.get("general.architecture")?.value, "llama");
+        const random = seededRandom(32);
+        for (let layer = 0; layer < model.config.nLayer; layer++) {
+            for (const m of MODULE_TYPES) {
+                const baseName = `blk.${layer}.${m}.weight`;
+                const {nIn} = moduleShape(model.config, m);
+                const x = Float64Array.from(randomVector(nIn, 1, random));
+                let columnSum = 0;
+                for (const {values} of adapters) {
+                    const pair = values.pairs.get(baseName);
+                    if (pair !== undefined) for (const v of matVec(pair.a, values.rank, nIn, x)) columnSum += v;
+                }
+                const expected = Float64Array.from(p.get(m) as Float32Array, (value) => value * columnSum);
+                const actual = await expandedDelta(header, baseName, x);
+                assert.ok(actual !== null, `${baseName} is not expanded`);
+                assert.ok(
+                    maxRelativeError(actual, expected) < 1e-5,
+                    `${baseName}: ${maxRelativeError(actual, expected)}`,
+                );
+            }
+        }
+    });
+
+    test("LC skips weights no adapter touches (their delta is exactly zero)", async () => {
+        const partial: LoraAdapterValues = {
+            ...(adapters[0]?.values as LoraAdapterValues),
+            pairs: new Map([...(adapters[0]?.values.pairs ?? [])].filter(([name]) => !name.startsWith("blk.1.ffn_up"))),
+        };
+        const ggufPath = join(dir, "partial-adapter.gguf");
+        await writeLoraAdapter(ggufPath, partial);
+        const partialSha = sha256(await readFile(ggufPath));
+        const stored = await writeAndRead(
+            "partial.lc.gguf",
+            calibrationWith({kind: "lc", p: randomLcP(33)}, [partialSha]),
+        );
+        const path = await expandCalibration(stored, [{sha256: partialSha, ggufPath}], base, join(dir, "cache"));
+        const names = new Set((await readGgufHeader(path)).tensors.map((t) => t.name));
+        assert.ok(names.has("blk.0.ffn_up.weight.lora_a"));
+        assert.ok(!names.has("blk.1.ffn_up.weight.lora_a"));
+        assert.equal(names.size, 2 * (MODULE_TYPES.length * model.config.nLayer - 1));
+    });
+
+    test("LC++: every layer's B A equals P2 P1", async () => {
+        const {p1, p2} = randomLcpp(41);
+        const stored = await writeAndRead(
+            "expand.lcpp.gguf",
+            calibrationWith({kind: "lc++", rank: LCPP_RANK, p1, p2}, adapterShas()),
+        );
+        const header = await readGgufHeader(await expandCalibration(stored, adapterRefs(), base, join(dir, "cache")));
+        const random = seededRandom(42);
+        for (let layer = 0; layer < model.config.nLayer; layer++) {
+            for (const m of MODULE_TYPES) {
+                const {nIn, nOut} = moduleShape(model.config, m);
+                const x = Float64Array.from(randomVector(nIn, 1, random));
+                const expected = matVec(
+                    p2.get(m) as Float32Array,
+                    nOut,
+                    LCPP_RANK,
+                    matVec(p1.get(m) as Float32Array, LCPP_RANK, nIn, x),
+                );
+                const actual = await expandedDelta(header, `blk.${layer}.${m}.weight`, x);
+                assert.ok(actual !== null);
+                assert.ok(maxRelativeError(actual, expected) < 1e-6);
+            }
+        }
+    });
+
+    test("ranks are zero-padded to 16 with alpha = padded rank, which keeps the product", async () => {
+        assert.deepEqual([1, 4, 16, 17].map(paddedRank), [16, 16, 16, 32]);
+        const {p1, p2} = randomLcpp(51);
+        const stored = await writeAndRead(
+            "pad.lcpp.gguf",
+            calibrationWith({kind: "lc++", rank: LCPP_RANK, p1, p2}, adapterShas()),
+        );
+        const header = await readGgufHeader(await expandCalibration(stored, adapterRefs(), base, join(dir, "cache")));
+        assert.equal(header.metadata.get("adapter.lora.alpha")?.value, 16);
+        const {nIn, nOut} = moduleShape(model.config, "attn_v");
+        const a = header.tensors.find((t) => t.name === "blk.1.attn_v.weight.lora_a");
+        const b = header.tensors.find((t) => t.name === "blk.1.attn_v.weight.lora_b");
+        assert.deepEqual(a?.ne, [nIn, 16]);
+        assert.deepEqual(b?.ne, [16, nOut]);
+        const aValues = await readTensorF32(header, "blk.1.attn_v.weight.lora_a");
+        const bValues = await readTensorF32(header, "blk.1.attn_v.weight.lora_b");
+        // The first rows of A and columns of B are P1 and P2 verbatim; the rest is zero.
+        assert.deepEqual(aValues.subarray(0, LCPP_RANK * nIn), p1.get("attn_v"));
+        assert.ok(aValues.subarray(LCPP_RANK * nIn).every((v) => v === 0));
+        for (let out = 0; out < nOut; out++)
+            for (let j = 0; j < 16; j++)
+                assert.equal(
+                    bValues[out * 16 + j],
+                    j < LCPP_RANK ? (p2.get("attn_v") as Float32Array)[out * LCPP_RANK + j] : 0,
+                );
+    });
+
+    test("the expanded file is content-addressed and reused", async () => {
+        const cacheDir = join(dir, "cache-addressing");
+        const stored = await writeAndRead(
+            "address.lc.gguf",
+            calibrationWith({kind: "lc", p: randomLcP(61)}, adapterShas()),
+        );
+        const first = await expandCalibration(stored, adapterRefs(), base, cacheDir);
+        assert.equal(basename(first), expandedCalibrationFileName(stored.file.sha256, adapterShas()));
+        const before = await stat(first);
+        // Reused as is: not rewritten (a marker survives) when nothing changed.
+        await writeFile(first, "marker");
+        assert.equal(await expandCalibration(stored, adapterRefs(), base, cacheDir), first);
+        assert.equal(await readFile(first, "utf8"), "marker");
+        assert.ok(before.size > 0);
+
+        const changed = await writeAndRead(
+            "address.lc.gguf",
+            calibrationWith({kind: "lc", p: randomLcP(62)}, adapterShas()),
+        );
+        const second = await expandCalibration(changed, adapterRefs(), base, cacheDir);
+        assert.notEqual(second, first, "a changed calibration file must not reuse the old expansion");
+
+        const names = new Set([
+            expandedCalibrationFileName(stored.file.sha256, adapterShas()),
+            expandedCalibrationFileName(stored.file.sha256, [...adapterShas()].reverse()),
+            expandedCalibrationFileName(stored.file.sha256, [adapterShas()[0] as string, "0".repeat(64)]),
+            expandedCalibrationFileName(changed.file.sha256, adapterShas()),
+        ]);
+        assert.equal(names.size, 4);
+    });
+
+    test("a wrong base or wrong adapters are refused with specific errors", async () => {
+        const stored = await writeAndRead(
+            "binding.lc.gguf",
+            calibrationWith({kind: "lc", p: randomLcP(71)}, adapterShas()),
+        );
+        const cacheDir = join(dir, "cache-binding");
+        const expectCode = (promise: Promise<unknown>, code: string) =>
+            assert.rejects(
+                promise,
+                (error: unknown) => error instanceof CalibrationExpansionError && error.code === code,
+            );
+        await expectCode(
+            expandCalibration(stored, adapterRefs(), {...base, fingerprint: "e".repeat(64)}, cacheDir),
+            "base-mismatch",
+        );
+        await expectCode(expandCalibration(stored, adapterRefs().slice(0, 1), base, cacheDir), "adapter-mismatch");
+        await expectCode(expandCalibration(stored, [...adapterRefs()].reverse(), base, cacheDir), "adapter-mismatch");
+        const smallerBase: BaseModelStructure = {
+            ...base,
+            tensors: new Map([...base.tensors].map(([name, ne]) => [name, name.includes("ffn_up") ? [64, 96] : ne])),
+        };
+        await expectCode(expandCalibration(stored, adapterRefs(), smallerBase, cacheDir), "shape-mismatch");
+    });
+});
+
+describe("calibration store", () => {
+    test("lists, finds and verifies calibrations per base model", async () => {
+        const repoRoot = join(dir, "store-repo");
+        const userRoot = join(dir, "store-user");
+        const folder = join(repoRoot, FINGERPRINT.slice(0, 12));
+        await mkdir(folder, {recursive: true});
+        await mkdir(join(userRoot, FINGERPRINT.slice(0, 12)), {recursive: true});
+        const chain = parseTaskChain("reply+tone:casual");
+        const valid = join(folder, calibrationFileName(chain, "lc"));
+        await writeCalibration(valid, calibrationWith({kind: "lc", p: randomLcP(81)}, adapterShas()));
+        // Misnamed: holds reply+tone:casual but is named as another chain.
+        await writeCalibration(
+            join(folder, "summarize.lc.gguf"),
+            calibrationWith({kind: "lc", p: randomLcP(82)}, adapterShas()),
+        );
+        await writeFile(join(folder, "broken.lcpp.gguf"), "broken");
+        await writeFile(join(folder, "notes.txt"), "ignored");
+        const userLcpp = join(userRoot, FINGERPRINT.slice(0, 12), calibrationFileName(chain, "lc++"));
+        const {p1, p2} = randomLcpp(83);
+        await writeCalibration(userLcpp, calibrationWith({kind: "lc++", rank: LCPP_RANK, p1, p2}, adapterShas()));
+
+        const store = new CalibrationStore([userRoot, repoRoot, join(dir, "missing-root")]);
+        const entries = await store.list(base);
+        assert.deepEqual(
+            entries.map((entry) => [basename(entry.path), entry.status]),
+            [
+                ["reply+tone-casual.lcpp.gguf", "valid"],
+                ["broken.lcpp.gguf", "invalid"],
+                ["reply+tone-casual.lc.gguf", "valid"],
+                ["summarize.lc.gguf", "invalid"],
+            ],
+        );
+        const lcEntry = entries[2];
+        assert.ok(lcEntry?.status === "valid");
+        assert.equal(
+            lcEntry.summary.parameterCount,
+            [...randomLcP(81).values()].reduce((n, v) => n + v.length, 0),
+        );
+        assert.deepEqual(
+            lcEntry.summary.adapters.map((a) => a.sha256),
+            adapterShas(),
+        );
+
+        assert.deepEqual(await store.list({...base, fingerprint: "f".repeat(64)}), []);
+        assert.equal((await store.find(chain, "lc", base))?.path, valid);
+        assert.equal((await store.find(chain, "lc++", base))?.path, userLcpp);
+        assert.equal(await store.find(parseTaskChain("summarize"), "lc", base), null);
+
+        const installed = adapters.map((adapter, index) => ({
+            id: `tiny.task-${index}`,
+            sha256: adapter.sha256,
+            ggufPath: adapter.ggufPath,
+        }));
+        const ok = await store.verify(valid, installed, base);
+        assert.ok(ok.ok);
+        assert.deepEqual(ok.adapters, installed);
+        const missing = await store.verify(valid, installed.slice(1));
+        assert.ok(!missing.ok && /not installed/.test(missing.reason));
+        const changed = await store.verify(valid, [
+            installed[0],
+            {...installed[1], sha256: "9".repeat(64)},
+        ] as typeof installed);
+        assert.ok(!changed.ok && /changed/.test(changed.reason));
+        const broken = await store.verify(join(folder, "broken.lcpp.gguf"), installed);
+        assert.ok(!broken.ok);
+    });
+});

@@ -1,0 +1,162 @@
+import assert from "node:assert/strict";
+import {test} from "node:test";
+import {chainPrompt, promptTemplate} from "../../engine/compose/prompt";
+import {
+    availableMethods,
+    buildRecipe,
+    type InstalledAdapter,
+    type InstalledCalibration,
+    type Inventory,
+    mixKey,
+    RecipeError,
+} from "../../engine/compose/recipe";
+import {parseTaskChain, type TaskId, taskChain} from "../../engine/compose/taskChain";
+
+function adapter(task: string, sha: string): InstalledAdapter {
+    return {
+        id: `test.${task}`,
+        chain: parseTaskChain(task),
+        filePath: `/adapters/${task}/adapter.gguf`,
+        sha256: sha,
+        prompt: promptTemplate(`<${task}>{input}</${task}>`, ["</s>"]),
+    };
+}
+
+const summarize = adapter("summarize", "a".repeat(64));
+const french = adapter("translate:fr", "b".repeat(64));
+const casual = adapter("tone:casual", "c".repeat(64));
+const reply = adapter("reply", "d".repeat(64));
+const jointSumFr = adapter("summarize+translate:fr", "e".repeat(64));
+
+function calibration(
+    kind: "lc" | "lc++",
+    chain: string,
+    adapters: InstalledAdapter[],
+    weights: number[],
+): InstalledCalibration {
+    return {
+        filePath: `/calibrations/${chain}.${kind}.gguf`,
+        sha256: `${kind}-${chain}`,
+        chain: parseTaskChain(chain),
+        kind,
+        adapterSha256: adapters.map((a) => a.sha256),
+        mergeWeights: weights,
+        prompt: promptTemplate(`[${chain}] {input} =>`),
+    };
+}
+
+const lcpp = calibration("lc++", "summarize+translate:fr", [summarize, french], [0.8, 0.6]);
+const lc = calibration("lc", "summarize+translate:fr", [summarize, french], [0.7, 0.7]);
+
+const full: Inventory = {adapters: [summarize, french, casual, reply, jointSumFr], calibrations: [lc, lcpp]};
+const sumFr = parseTaskChain("summarize,translate:fr");
+
+test("auto picks LC++ when it is installed, with its adapters, weights and prompt", () => {
+    const recipe = buildRecipe(sumFr, "auto", full);
+    assert.equal(recipe.method, "lc++");
+    assert.equal(recipe.passes.length, 1);
+    const [pass] = recipe.passes;
+    assert.deepEqual(
+        pass.adapters.map((u) => [u.adapter.id, u.scale]),
+        [
+            ["test.summarize", 0.8],
+            ["test.translate:fr", 0.6],
+        ],
+    );
+    assert.equal(pass.calibration, lcpp);
+    assert.equal(pass.prompt, lcpp.prompt);
+    assert.deepEqual(recipe.notes, []);
+});
+
+test("auto falls back to LC, then to multi-step, and says so", () => {
+    const withLc = buildRecipe(sumFr, "auto", {...full, calibrations: [lc]});
+    assert.equal(withLc.method, "lc");
+    const none = buildRecipe(sumFr, "auto", {...full, calibrations: []});
+    assert.equal(none.method, "multi-step");
+    assert.equal(none.passes.length, 2);
+    assert.match(none.notes.join(" "), /No calibration .* 2 passes/);
+});
+
+test("a calibration whose adapters are not installed byte for byte is not usable", () => {
+    const otherFrench = {...french, sha256: "f".repeat(64)};
+    const recipe = buildRecipe(sumFr, "auto", {adapters: [summarize, otherFrench], calibrations: [lcpp]});
+    assert.equal(recipe.method, "multi-step");
+    assert.throws(
+        () => buildRecipe(sumFr, "lc++", {adapters: [summarize, otherFrench], calibrations: [lcpp]}),
+        RecipeError,
+    );
+});
+
+test("multi-step runs one pass per task with each adapter's own prompt", () => {
+    const chain = taskChain(["reply", "tone:casual"] as TaskId[]);
+    const recipe = buildRecipe(chain, "multi-step", full);
+    assert.deepEqual(
+        recipe.passes.map((p) => [p.does, p.adapters[0]?.adapter.id, p.prompt.template]),
+        [
+            ["reply", "test.reply", "<reply>{input}</reply>"],
+            ["tone:casual", "test.tone:casual", "<tone:casual>{input}</tone:casual>"],
+        ],
+    );
+});
+
+test("linear merge uses the calibration's trained weights when there is one, else equal weights", () => {
+    const trained = buildRecipe(sumFr, "linear-merge", full);
+    assert.deepEqual(
+        trained.passes[0].adapters.map((u) => u.scale),
+        [0.8, 0.6],
+    );
+    assert.equal(trained.passes[0].calibration, null);
+    const untrained = buildRecipe(parseTaskChain("reply,tone:casual"), "linear-merge", full);
+    assert.deepEqual(
+        untrained.passes[0].adapters.map((u) => u.scale),
+        [0.5, 0.5],
+    );
+    assert.deepEqual(untrained.passes[0].prompt, chainPrompt(parseTaskChain("reply,tone:casual")));
+});
+
+test("zero-shot uses no adapter and the composite instruction", () => {
+    const recipe = buildRecipe(sumFr, "zero-shot", full);
+    assert.equal(recipe.passes[0].adapters.length, 0);
+    assert.match(recipe.passes[0].prompt.template, /Summarize the following text\. Write it in French\./);
+});
+
+test("a single task uses its own adapter and prompt; with none, zero-shot and a note", () => {
+    const recipe = buildRecipe(parseTaskChain("translate:fr"), "auto", full);
+    assert.equal(recipe.method, "aux-lora");
+    assert.equal(recipe.passes[0].prompt, french.prompt);
+    const missing = buildRecipe(parseTaskChain("translate:de"), "auto", full);
+    assert.equal(missing.method, "zero-shot");
+    assert.match(missing.notes[0] ?? "", /No adapter for "translate:de"/);
+});
+
+test("explicit methods that cannot apply fail with the reason", () => {
+    assert.throws(() => buildRecipe(parseTaskChain("tone:casual"), "main-lora", full), /has no main task/);
+    assert.throws(
+        () => buildRecipe(parseTaskChain("reply,translate:de"), "multi-step", full),
+        /needs an adapter for "translate:de"/,
+    );
+    assert.throws(() => buildRecipe(parseTaskChain("reply,tone:casual"), "joint-expert", full), /No joint-expert/);
+});
+
+test("available methods list exactly what the inventory allows", () => {
+    assert.deepEqual(availableMethods(sumFr, full), [
+        "zero-shot",
+        "main-lora",
+        "aux-lora",
+        "linear-merge",
+        "multi-step",
+        "joint-expert",
+        "lc",
+        "lc++",
+    ]);
+    assert.deepEqual(availableMethods(parseTaskChain("reply,translate:de"), full), ["zero-shot", "main-lora"]);
+});
+
+test("mix keys separate different scales and calibrations and match equal mixes", () => {
+    const a = buildRecipe(sumFr, "lc++", full).passes[0];
+    const b = buildRecipe(sumFr, "lc++", full).passes[0];
+    const merge = buildRecipe(sumFr, "linear-merge", full).passes[0];
+    assert.equal(mixKey(a), mixKey(b));
+    assert.notEqual(mixKey(a), mixKey(merge));
+    assert.equal(mixKey(buildRecipe(sumFr, "zero-shot", full).passes[0]), "base");
+});
