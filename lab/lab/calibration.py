@@ -94,6 +94,13 @@ class Calibration(nn.Module):
             for layer in range(n_layers):
                 for m, (n_in, n_out) in self.shapes.items():
                     if self.kind == "lc":
+                        if n_in == 0:  # read from a compact file: n_in comes from the adapters
+                            n_in = next(
+                                a.shape[1]
+                                for w, _ in adapters
+                                for (_, m2), (a, _) in w.pairs.items()
+                                if m2 == m
+                            )
                         a_cat, _ = concat_form(adapters, layer, m, n_in, n_out)
                         a = a_cat.sum(0, keepdim=True) if a_cat.shape[0] else torch.zeros(1, n_in)
                         b = self.p[m].detach().float().cpu().reshape(n_out, 1)

@@ -6,8 +6,17 @@ import {after, before, test} from "node:test";
 import {type AdapterValidationCode, AdapterValidationError} from "../../engine/adapters/errors.js";
 import {parseAdapterManifest} from "../../engine/adapters/manifest.js";
 import {validateAdapter} from "../../engine/adapters/validate.js";
-import {GgmlType, type GgufValue, ggufF32, ggufString} from "../../engine/gguf/index.js";
-import type {BaseModelStructure} from "../../engine/model/fingerprint.js";
+import {
+    GgmlType,
+    type GgufHeader,
+    type GgufValue,
+    ggufF32,
+    ggufString,
+    ggufStringArray,
+    readGgufHeader,
+    writeGguf,
+} from "../../engine/gguf/index.js";
+import {type BaseModelStructure, baseFingerprint, describeBaseModel} from "../../engine/model/fingerprint.js";
 import {
     adapterGguf,
     adapterManifest,
@@ -16,6 +25,7 @@ import {
     craftAdapter,
     type MutableGguf,
     sha256Hex,
+    tinyBaseGguf,
     writeTinyBaseModel,
 } from "../support/craftGguf.js";
 
@@ -437,4 +447,51 @@ test("an empty directory is manifest-missing, not a crash", async () => {
     const dir = freshDir();
     await mkdir(dir);
     await assertDirRejected(dir, "manifest-missing", /cannot read the manifest/);
+});
+
+// ---- The base fingerprint adapters are bound to (docs/formats.md section 1) ----
+
+test("baseFingerprint matches the spec formula (value computed independently in Python)", () => {
+    const header: GgufHeader = {
+        filePath: "/virtual.gguf",
+        version: 3,
+        metadata: new Map([
+            ["general.architecture", ggufString("llama")],
+            ["tokenizer.ggml.tokens", ggufStringArray(["<s>", "a", "ü", "😀"])],
+        ]),
+        // U+FF5E sorts before U+1F600 by code point, after it by UTF-16 unit: the spec wants code points.
+        tensors: [
+            ["b.weight", [2, 3]],
+            ["a.weight", [4]],
+            ["Z", [1]],
+            ["\u{1F600}", [5]],
+            ["\uFF5E", [6]],
+        ].map(([name, ne]) => ({name: name as string, ne: ne as number[], type: 0, offset: 0, byteLength: 0})),
+        alignment: 32,
+        dataOffset: 0,
+        fileSize: 0,
+    };
+    assert.equal(baseFingerprint(header), "ba5e5f1dd0b629f55f90d3d45b3e92def856d1bc18fc659fc4912c84e8da9f21");
+});
+
+test("the fingerprint ignores tensor types and values (re-quantizing) but not vocabulary or shapes", async () => {
+    const at = async (name: string, gguf: ReturnType<typeof tinyBaseGguf>) => {
+        await writeGguf(join(root, name), gguf);
+        return describeBaseModel(await readGgufHeader(join(root, name)));
+    };
+    const f16 = await at("fp-f16.gguf", tinyBaseGguf({tensorType: "F16", seed: 99}));
+    assert.equal(f16.fingerprint, base.fingerprint);
+    assert.equal(f16.name, "Tiny Test Llama");
+    const otherVocab = await at("fp-vocab.gguf", tinyBaseGguf({tokens: ["<unk>", "<s>", "</s>", "x"]}));
+    assert.notEqual(otherVocab.fingerprint, base.fingerprint);
+    const otherShape = await at("fp-shape.gguf", tinyBaseGguf({nFf: 64}));
+    assert.notEqual(otherShape.fingerprint, base.fingerprint);
+    const noTokens = tinyBaseGguf();
+    noTokens.metadata = noTokens.metadata.filter(([key]) => key !== "tokenizer.ggml.tokens");
+    await writeGguf(join(root, "fp-none.gguf"), noTokens);
+    const header = await readGgufHeader(join(root, "fp-none.gguf"));
+    assert.throws(() => baseFingerprint(header), {
+        name: "GgufFormatError",
+        message: /"tokenizer\.ggml\.tokens" is missing/,
+    });
 });

@@ -116,6 +116,4 @@ def read_calibration_gguf(path: str | Path) -> tuple[Calibration, dict]:
             else:
                 cal.p1[m].copy_(torch.from_numpy(tensors[f"cal.{m}.p1"]))
                 cal.p2[m].copy_(torch.from_numpy(tensors[f"cal.{m}.p2"]))
-    if kind == "lc":
-        cal.shapes = {m: (0, n_out) for m, (_, n_out) in shapes.items()}  # n_in unknown until merged
     return cal, meta

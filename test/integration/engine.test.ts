@@ -1,0 +1,227 @@
+// The engine on the real default model, with adapters and a calibration the test makes
+// (random but valid) until the lab's trained pack is installed: one-pass composition with two
+// adapters and a calibration in one context, multi-step, cancellation, and the isolated
+// process being replaced after a crash.
+
+import assert from "node:assert/strict";
+import {mkdir, mkdtemp, rm} from "node:fs/promises";
+import {tmpdir} from "node:os";
+import {join} from "node:path";
+import {after, before, describe, test} from "node:test";
+import {type Calibration, calibrationFileName, writeCalibration} from "../../engine/calibrations/format";
+import {MODULE_TYPES, type ModuleType} from "../../engine/calibrations/moduleTypes";
+import {calibrationFolderName} from "../../engine/calibrations/store";
+import {ComposeCancelledError} from "../../engine/compose/composer";
+import {parseTaskChain} from "../../engine/compose/taskChain";
+import {DEFAULT_ENGINE_LIMITS, Engine, type EngineConfig} from "../../engine/engine";
+import {readGgufHeader} from "../../engine/gguf";
+import {EngineClient, EngineCrashedError} from "../../engine/isolation/engineClient";
+import {type BaseModelStructure, describeBaseModel} from "../../engine/model/fingerprint";
+import {craftAdapter, randomValues, seededNormal} from "../support/craftGguf";
+import {realModelPath, repoRoot} from "../support/realModel";
+
+const INPUT =
+    "#Person1#: Are you coming to the meeting on Thursday?\n#Person2#: No, my flight was moved. I will send the numbers tonight.";
+const sumFr = parseTaskChain("summarize,translate:fr");
+
+function randomLcpp(base: BaseModelStructure, rank: number, seed: number): Calibration["parameters"] {
+    const normal = seededNormal(seed);
+    const p1 = new Map<ModuleType, Float32Array>();
+    const p2 = new Map<ModuleType, Float32Array>();
+    for (const module of MODULE_TYPES) {
+        const [nIn = 0, nOut = 0] = base.tensors.get(`blk.0.${module}.weight`) ?? [];
+        p1.set(module, randomValues(rank * nIn, 0.02, normal));
+        p2.set(module, randomValues(nOut * rank, 0.02, normal));
+    }
+    return {kind: "lc++", rank, p1, p2};
+}
+
+describe("the engine on the real default model", () => {
+    let work: string;
+    let config: EngineConfig;
+    let engine: Engine;
+
+    before(async () => {
+        const modelPath = await realModelPath();
+        const base = describeBaseModel(await readGgufHeader(modelPath));
+        work = await mkdtemp(join(tmpdir(), "composer-engine-"));
+        const adapterDir = join(work, "adapters");
+        const summarize = await craftAdapter(join(adapterDir, "test.summarize"), base, {task: "summarize", seed: 1});
+        const french = await craftAdapter(join(adapterDir, "test.translate-fr"), base, {task: "translate:fr", seed: 2});
+        const calibrationDir = join(work, "calibrations");
+        await mkdir(join(calibrationDir, calibrationFolderName(base)), {recursive: true});
+        await writeCalibration(
+            join(calibrationDir, calibrationFolderName(base), calibrationFileName(sumFr, "lc++")),
+            {
+                architecture: base.architecture,
+                chain: sumFr,
+                baseFingerprint: base.fingerprint,
+                adapters: [
+                    {id: "test.summarize", sha256: summarize.sha256, mergeWeight: 0.9},
+                    {id: "test.translate-fr", sha256: french.sha256, mergeWeight: 0.8},
+                ],
+                promptTemplate: "<start_of_turn>user\nSummarize in French:\n\n{input}<end_of_turn>\n<start_of_turn>model\n",
+                stopStrings: ["<end_of_turn>"],
+                training: {crafted: true},
+                parameters: randomLcpp(base, 4, 3),
+            },
+        );
+        config = {
+            ...DEFAULT_ENGINE_LIMITS,
+            modelPath,
+            adapterDirs: [adapterDir],
+            userAdapterDir: join(work, "user-adapters"),
+            calibrationDirs: [calibrationDir],
+            cacheDir: join(work, "cache"),
+            threads: 2,
+            maxContexts: 2,
+        };
+        engine = await Engine.open(config);
+    });
+
+    after(async () => {
+        await engine?.dispose();
+        if (work) await rm(work, {recursive: true, force: true});
+    });
+
+    test("auto composes summarize -> French in one pass with two adapters and the LC++ calibration", async () => {
+        const streamed: string[] = [];
+        const result = await engine.compose(
+            {chain: sumFr, method: "auto", input: INPUT, maxTokens: 8},
+            {onText: (text) => streamed.push(text)},
+        );
+        assert.equal(result.method, "lc++");
+        assert.equal(result.passes.length, 1);
+        const [pass] = result.passes;
+        assert.deepEqual(
+            pass?.adapters.map((a) => [a.id, Math.fround(a.scale)]),
+            [
+                ["test.summarize", Math.fround(0.9)],
+                ["test.translate-fr", Math.fround(0.8)],
+            ],
+        );
+        assert.match(pass?.calibration ?? "", /summarize\+translate-fr\.lcpp\.gguf$/);
+        assert.ok((pass?.generation.generatedTokens ?? 0) > 0, "it generated tokens");
+        assert.equal(streamed.join("").trim(), result.text, "the streamed text is the result");
+    });
+
+    test("the calibration changes the output distribution: LC++ and linear merge differ", async () => {
+        // Random calibrations are large enough that greedy text differs within a few tokens.
+        const merged = await engine.compose({chain: sumFr, method: "linear-merge", input: INPUT, maxTokens: 12});
+        const calibrated = await engine.compose({chain: sumFr, method: "lc++", input: INPUT, maxTokens: 12});
+        const base = await engine.compose({chain: sumFr, method: "zero-shot", input: INPUT, maxTokens: 12});
+        assert.notEqual(calibrated.text, merged.text);
+        assert.notEqual(merged.text, base.text);
+    });
+
+    test("a warm context is reused: switching back to a composite creates no context", async () => {
+        await engine.compose({chain: sumFr, method: "lc++", input: INPUT, maxTokens: 2});
+        await engine.compose({chain: sumFr, method: "zero-shot", input: INPUT, maxTokens: 2});
+        const again = await engine.compose({chain: sumFr, method: "lc++", input: INPUT, maxTokens: 2});
+        assert.equal(again.passes[0]?.coldContext, false);
+    });
+
+    test("multi-step makes one pass per task, feeding each output to the next", async () => {
+        const result = await engine.compose({chain: sumFr, method: "multi-step", input: INPUT, maxTokens: 6});
+        assert.equal(result.method, "multi-step");
+        assert.deepEqual(
+            result.passes.map((p) => [p.does, p.adapters.map((a) => a.id)]),
+            [
+                ["summarize", ["test.summarize"]],
+                ["translate:fr", ["test.translate-fr"]],
+            ],
+        );
+        for (const pass of result.passes) assert.ok(pass.generation.generatedTokens > 0);
+    });
+
+    test("cancellation stops generation at once and reports nothing as produced", async () => {
+        const controller = new AbortController();
+        let pieces = 0;
+        await assert.rejects(
+            engine.compose(
+                {chain: sumFr, method: "zero-shot", input: INPUT, maxTokens: 200},
+                {
+                    signal: controller.signal,
+                    onText: () => {
+                        pieces++;
+                        controller.abort();
+                    },
+                },
+            ),
+            (error: unknown) => {
+                assert.ok(error instanceof ComposeCancelledError);
+                const generated = error.passes[0]?.generation.generatedTokens ?? 0;
+                assert.ok(generated >= 1 && generated < 10, `stopped after ${generated} tokens`);
+                return true;
+            },
+        );
+        assert.ok(pieces >= 1);
+    });
+});
+
+describe("the isolated engine process", () => {
+    test("a killed engine fails the request in flight and the next request starts a new one", async () => {
+        const modelPath = await realModelPath();
+        const root = repoRoot();
+        const work = await mkdtemp(join(tmpdir(), "composer-isolation-"));
+        const client = new EngineClient({
+            hostScript: join(root, "dist", "engine-host.js"),
+            config: {
+                ...DEFAULT_ENGINE_LIMITS,
+                modelPath,
+                adapterDirs: [],
+                userAdapterDir: join(work, "adapters"),
+                calibrationDirs: [],
+                cacheDir: join(work, "cache"),
+                threads: 2,
+            },
+        });
+        try {
+            const first = await client.compose({chain: sumFr, method: "zero-shot", input: INPUT, maxTokens: 3});
+            assert.ok(first.passes[0]?.generation.generatedTokens);
+            const firstPid = client.pid;
+            assert.ok(firstPid !== undefined);
+
+            const inFlight = client.compose({
+                chain: sumFr,
+                method: "zero-shot",
+                input: INPUT,
+                maxTokens: 200,
+                onText: () => client.kill("SIGKILL"),
+            });
+            await assert.rejects(inFlight, (error: unknown) => {
+                assert.ok(error instanceof EngineCrashedError, String(error));
+                assert.match((error as Error).message, /stopped \(signal SIGKILL\)/);
+                return true;
+            });
+
+            const next = await client.compose({chain: sumFr, method: "zero-shot", input: INPUT, maxTokens: 3});
+            assert.equal(next.text, first.text, "the new engine answers like the old one (greedy)");
+            assert.ok(client.pid !== undefined && client.pid !== firstPid, "a new process runs");
+        } finally {
+            await client.dispose();
+            await rm(work, {recursive: true, force: true});
+        }
+    });
+
+    test("an engine that cannot open fails the request with the reason instead of hanging", async () => {
+        const work = await mkdtemp(join(tmpdir(), "composer-isolation-"));
+        const client = new EngineClient({
+            hostScript: join(repoRoot(), "dist", "engine-host.js"),
+            config: {
+                ...DEFAULT_ENGINE_LIMITS,
+                modelPath: join(work, "missing.gguf"),
+                adapterDirs: [],
+                userAdapterDir: join(work, "adapters"),
+                calibrationDirs: [],
+                cacheDir: join(work, "cache"),
+            },
+        });
+        try {
+            await assert.rejects(client.status(), /missing\.gguf/);
+        } finally {
+            await client.dispose();
+            await rm(work, {recursive: true, force: true});
+        }
+    });
+});
