@@ -2,10 +2,9 @@
 // adapter only gives "Failed to initialize LoRA adapter" there, with the reason in its log.
 // Every rule in docs/formats.md section 2 (and runtime-facts.md) has its own error code.
 
-import {createHash} from "node:crypto";
-import {createReadStream} from "node:fs";
 import {readFile, stat} from "node:fs/promises";
 import {join, resolve} from "node:path";
+import {sha256File} from "../files/sha256.js";
 import {
     GgmlType,
     GgufFormatError,
@@ -62,12 +61,6 @@ function layerOfBaseTensor(name: string): number | undefined {
     return layerMatch ? Number(layerMatch[1]) : undefined;
 }
 
-export async function sha256OfFile(filePath: string): Promise<string> {
-    const hash = createHash("sha256");
-    for await (const chunk of createReadStream(filePath, {highWaterMark: 1 << 20})) hash.update(chunk as Buffer);
-    return hash.digest("hex");
-}
-
 const shape = (ne: readonly number[]) => `{${ne.join(", ")}}`;
 
 interface LoraPair {
@@ -92,7 +85,7 @@ export async function validateAdapter(dir: string, base: BaseModelStructure): Pr
             `${ggufPath}: the adapter file named by ${manifestPath} ("file": "${manifest.file}") does not exist`,
         );
 
-    const sha256 = await sha256OfFile(ggufPath);
+    const sha256 = await sha256File(ggufPath);
     if (sha256 !== manifest.sha256)
         reject("sha256-mismatch", `sha256 is ${sha256} but the manifest says ${manifest.sha256} (corrupt or replaced)`);
 

@@ -16,6 +16,10 @@ export class ModelDownloadError extends Error {
     override name = "ModelDownloadError";
 }
 
+export class ModelDownloadCancelledError extends Error {
+    override name = "ModelDownloadCancelledError";
+}
+
 export async function downloadModel(uri: string, options: DownloadOptions): Promise<string> {
     const downloader = await createModelDownloader({
         modelUri: uri,
@@ -27,6 +31,8 @@ export async function downloadModel(uri: string, options: DownloadOptions): Prom
             options.onProgress?.({downloadedBytes: downloadedSize, totalBytes: totalSize}),
     });
     const path = await downloader.download({signal: options.signal});
+    // The downloader resolves normally when cancelled mid-way; a cancel must not look like success.
+    if (options.signal?.aborted) throw new ModelDownloadCancelledError(`The download of ${uri} was cancelled.`);
     if (options.expectedSha256 !== undefined) {
         const actual = await sha256File(path);
         if (actual !== options.expectedSha256) {

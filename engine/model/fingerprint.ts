@@ -2,8 +2,8 @@
 // and tensor names/shapes, not bytes, so re-quantizing a model keeps its adapters valid and
 // checking a model costs a header read.
 
-import {createHash} from "node:crypto";
 import {basename} from "node:path";
+import {sha256Text} from "../files/sha256.js";
 import {type GgufHeader, metaOptionalString, metaString, metaStringArray} from "../gguf/index.js";
 
 export interface BaseModelStructure {
@@ -18,10 +18,6 @@ export interface BaseModelStructure {
 
 const FINGERPRINT_PREFIX = "gguf-structure-v1\n";
 
-function sha256Hex(text: string): string {
-    return createHash("sha256").update(text, "utf8").digest("hex");
-}
-
 /** Code-point order, as the spec (and Python's sorted()) requires; JS's default sort compares UTF-16 units. */
 function compareCodePoints(a: string, b: string): number {
     return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
@@ -29,11 +25,11 @@ function compareCodePoints(a: string, b: string): number {
 
 export function baseFingerprint(header: GgufHeader): string {
     const architecture = metaString(header, "general.architecture");
-    const vocabHash = sha256Hex(metaStringArray(header, "tokenizer.ggml.tokens").join("\u0000"));
+    const vocabHash = sha256Text(metaStringArray(header, "tokenizer.ggml.tokens").join("\u0000"));
     const lines = [...header.tensors]
         .sort((a, b) => compareCodePoints(a.name, b.name))
         .map((tensor) => `${tensor.name}:${tensor.ne.join(",")}\n`);
-    return sha256Hex(`${FINGERPRINT_PREFIX}arch=${architecture}\nvocab=${vocabHash}\n${lines.join("")}`);
+    return sha256Text(`${FINGERPRINT_PREFIX}arch=${architecture}\nvocab=${vocabHash}\n${lines.join("")}`);
 }
 
 export function describeBaseModel(header: GgufHeader): BaseModelStructure {

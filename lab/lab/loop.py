@@ -33,6 +33,7 @@ class LoopConfig:
     log_every: int = 1
     seed: int = 0
     device: str = "cpu"
+    stop_at: int | None = None  # checkpoint and return at this step (the schedule still spans `steps`)
 
 
 def lr_at(step: int, cfg: LoopConfig) -> float:
@@ -122,7 +123,8 @@ def train(
         init = {"step": 0, "dev_loss": evaluate(model, dev_data, pad_id, cfg)}
         history.append(init)
         log(init)
-    while step < cfg.steps:
+    end = min(cfg.steps, cfg.stop_at) if cfg.stop_at else cfg.steps
+    while step < end:
         t0 = time.time()
         for g in opt.param_groups:
             g["lr"] = lr_at(step, cfg)
@@ -132,7 +134,7 @@ def train(
             chunk = [train_data[i] for i in idx[j * cfg.batch_size : (j + 1) * cfg.batch_size]]
             loss, n = target_loss(model, collate(chunk, pad_id, cfg.device))
             (loss / cfg.grad_accum).backward()
-            loss_sum += float(loss)
+            loss_sum += float(loss.detach())
             n_tok += sum(len(e.input_ids) for e in chunk)
         if cfg.grad_clip:
             torch.nn.utils.clip_grad_norm_(list(params.values()), cfg.grad_clip)
@@ -154,7 +156,7 @@ def train(
         history.append(rec)
         if step % cfg.log_every == 0 or "dev_loss" in rec or step == cfg.steps:
             log(rec)
-        if step % cfg.save_every == 0 or step == cfg.steps:
+        if step % cfg.save_every == 0 or step == end:
             save()
     trained = [h for h in history if "loss" in h]
     last = trained[-min(10, len(trained)) :]

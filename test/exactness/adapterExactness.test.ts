@@ -4,7 +4,6 @@
 // This is what ties the lab's training math to what the engine runs.
 
 import assert from "node:assert/strict";
-import {createHash} from "node:crypto";
 import {mkdtemp, readFile, rm} from "node:fs/promises";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
@@ -21,6 +20,7 @@ import {expandCalibration} from "../../engine/calibrations/expand.js";
 import {type Calibration, readCalibration, writeCalibration} from "../../engine/calibrations/format.js";
 import {MODULE_TYPES, type ModuleType} from "../../engine/calibrations/moduleTypes.js";
 import {parseTaskChain} from "../../engine/compose/taskChain.js";
+import {sha256File} from "../../engine/files/sha256.js";
 import {readGgufHeader} from "../../engine/gguf/index.js";
 import {describeBaseModel} from "../../engine/model/fingerprint.js";
 import {type LinearDelta, lcDelta, lcppDelta, loraDelta, referenceLogProbs} from "../support/referenceForward.js";
@@ -78,12 +78,6 @@ function randomLcpp(model: TinyLlama, seed: number): Fixture["lcpp"] {
     return {p1, p2};
 }
 
-async function sha256Of(filePath: string): Promise<string> {
-    return createHash("sha256")
-        .update(await readFile(filePath))
-        .digest("hex");
-}
-
 /** The largest |log p_llama - log p_reference| over every position and vocabulary entry. */
 function maxLogProbDifference(actual: readonly Float64Array[], expected: readonly Float64Array[]): number {
     assert.equal(actual.length, expected.length);
@@ -111,7 +105,7 @@ async function buildFixture(): Promise<Fixture> {
     for (const [index, values] of adapterValues.entries()) {
         const filePath = join(dir, `task-${index}.gguf`);
         await writeLoraAdapter(filePath, values);
-        adapters.push({values, filePath, sha256: await sha256Of(filePath)});
+        adapters.push({values, filePath, sha256: await sha256File(filePath)});
     }
 
     const base = describeBaseModel(await readGgufHeader(modelPath));

@@ -50,22 +50,19 @@ describe("the engine on the real default model", () => {
         const french = await craftAdapter(join(adapterDir, "test.translate-fr"), base, {task: "translate:fr", seed: 2});
         const calibrationDir = join(work, "calibrations");
         await mkdir(join(calibrationDir, calibrationFolderName(base)), {recursive: true});
-        await writeCalibration(
-            join(calibrationDir, calibrationFolderName(base), calibrationFileName(sumFr, "lc++")),
-            {
-                architecture: base.architecture,
-                chain: sumFr,
-                baseFingerprint: base.fingerprint,
-                adapters: [
-                    {id: "test.summarize", sha256: summarize.sha256, mergeWeight: 0.9},
-                    {id: "test.translate-fr", sha256: french.sha256, mergeWeight: 0.8},
-                ],
-                promptTemplate: "<start_of_turn>user\nSummarize in French:\n\n{input}<end_of_turn>\n<start_of_turn>model\n",
-                stopStrings: ["<end_of_turn>"],
-                training: {crafted: true},
-                parameters: randomLcpp(base, 4, 3),
-            },
-        );
+        await writeCalibration(join(calibrationDir, calibrationFolderName(base), calibrationFileName(sumFr, "lc++")), {
+            architecture: base.architecture,
+            chain: sumFr,
+            baseFingerprint: base.fingerprint,
+            adapters: [
+                {id: "test.summarize", sha256: summarize.sha256, mergeWeight: 0.9},
+                {id: "test.translate-fr", sha256: french.sha256, mergeWeight: 0.8},
+            ],
+            promptTemplate: "<start_of_turn>user\nSummarize in French:\n\n{input}<end_of_turn>\n<start_of_turn>model\n",
+            stopStrings: ["<end_of_turn>"],
+            training: {crafted: true},
+            parameters: randomLcpp(base, 4, 3),
+        });
         config = {
             ...DEFAULT_ENGINE_LIMITS,
             modelPath,

@@ -3,11 +3,11 @@
 // every run. The builders return plain mutable objects, so a test can break exactly one thing
 // before writing (see test/unit/adapterValidation.test.ts).
 
-import {createHash} from "node:crypto";
 import {mkdir, readFile, writeFile} from "node:fs/promises";
 import {join} from "node:path";
 import {ADAPTER_MANIFEST_FILE, type AdapterTargetModule} from "../../engine/adapters/manifest.js";
 import {MODULE_TYPES} from "../../engine/calibrations/moduleTypes.js";
+import {sha256File} from "../../engine/files/sha256.js";
 import {
     type GgufTensorToWrite,
     type GgufValue,
@@ -266,11 +266,8 @@ export interface CraftedAdapter {
     manifest: Record<string, unknown>;
 }
 
-export async function sha256Hex(filePath: string): Promise<string> {
-    return createHash("sha256")
-        .update(await readFile(filePath))
-        .digest("hex");
-}
+/** The streamed file hash the engine itself uses. */
+export const sha256Hex = sha256File;
 
 /**
  * Writes `gguf` and a manifest into `dir`. `manifest` gets the real sha256 of the written file

@@ -15,6 +15,17 @@ from lab.lora import MODULE_TYPES
 from lab.prompts import file_key
 
 FORMAT_VERSION = 1
+
+
+class _Writer(GGUFWriter):
+    """GGUFWriter that can write an empty typed array (the spec allows empty `calibration.stop_strings`;
+    gguf-py refuses them; GGUF itself encodes them as element type + count 0)."""
+
+    def _pack_val(self, val, vtype, add_vtype, sub_type=None):
+        if vtype == GGUFValueType.ARRAY and sub_type is not None and len(val) == 0:
+            head = self._pack("I", vtype) if add_vtype else b""
+            return head + self._pack("I", sub_type) + self._pack("Q", 0)
+        return super()._pack_val(val, vtype, add_vtype, sub_type)
 _KIND_SUFFIX = {"lc": "lc", "lc++": "lcpp"}
 
 
@@ -43,7 +54,7 @@ def write_calibration_gguf(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    w = GGUFWriter(str(tmp), arch)
+    w = _Writer(str(tmp), arch)
     w.add_string("general.type", "calibration")
     w.add_uint32("calibration.format_version", FORMAT_VERSION)
     w.add_string("calibration.kind", cal.kind)
@@ -86,7 +97,9 @@ def read_calibration_gguf(path: str | Path) -> tuple[Calibration, dict]:
     for key, f in reader.fields.items():
         if key.startswith("GGUF."):
             continue
-        if f.types[0] == GGUFValueType.ARRAY and f.types[1] == GGUFValueType.STRING:
+        if f.types[0] == GGUFValueType.ARRAY and not f.data:
+            meta[key] = []
+        elif f.types[0] == GGUFValueType.ARRAY and f.types[1] == GGUFValueType.STRING:
             meta[key] = [bytes(f.parts[i]).decode("utf-8") for i in f.data]
         else:
             meta[key] = _field(reader, key)

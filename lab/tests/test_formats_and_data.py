@@ -1,0 +1,90 @@
+import hashlib
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gguf import GGUFWriter
+
+from lab.base import default_gguf
+from lab.formats.fingerprint import fingerprint
+from lab.prompts import ALL_TASKS, file_key, instruction, prompt_template, split_chain
+
+REPO = Path(__file__).resolve().parents[2]
+REAL_FINGERPRINT = "e1ca81aad5d915fae5fbb7c01d38f4cba1e255b03e26e10317c8f9811c4ba06f"
+
+
+def tiny_gguf(path):
+    w = GGUFWriter(str(path), "gemma3")
+    w.add_array("tokenizer.ggml.tokens", ["<pad>", "<eos>", "héllo", "▁world"])
+    w.add_tensor("token_embd.weight", np.zeros((4, 8), np.float32))  # ne {8, 4}
+    w.add_tensor("blk.0.attn_q.weight", np.zeros((16, 8), np.float32))  # ne {8, 16}
+    w.add_tensor("blk.0.attn_norm.weight", np.zeros(8, np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+def test_fingerprint_follows_the_spec(tmp_path):
+    tiny_gguf(tmp_path / "m.gguf")
+    vocab = hashlib.sha256("<pad>\0<eos>\0héllo\0▁world".encode()).hexdigest()
+    text = (
+        f"gguf-structure-v1\narch=gemma3\nvocab={vocab}\n"
+        "blk.0.attn_norm.weight:8\nblk.0.attn_q.weight:8,16\ntoken_embd.weight:8,4\n"
+    )
+    assert fingerprint(tmp_path / "m.gguf") == hashlib.sha256(text.encode()).hexdigest()
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node not installed")
+def test_fingerprint_equals_independent_js_parser(tmp_path):
+    tiny_gguf(tmp_path / "m.gguf")
+    out = subprocess.run(
+        ["node", "lab/parity/fingerprint.mjs", str(tmp_path / "m.gguf")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert out.stdout.split()[0] == fingerprint(tmp_path / "m.gguf")
+
+
+@pytest.mark.skipif(not default_gguf().exists(), reason="default base model not downloaded")
+def test_fingerprint_of_the_default_base():
+    from lab.formats.fingerprint import base_structure
+
+    assert base_structure(default_gguf())["fingerprint"] == REAL_FINGERPRINT
+
+
+def test_prompts():
+    for task in ALL_TASKS:
+        assert prompt_template(task).count("{input}") == 1
+        assert prompt_template(task).startswith("<start_of_turn>user\n" + instruction(task) + "\n\n")
+        assert prompt_template(task).endswith("<end_of_turn>\n<start_of_turn>model\n")
+    assert instruction("summarize") == "Summarize the following text:"
+    assert instruction("summarize+translate:fr") == "Summarize the following text in French:"
+    assert file_key("reply+tone:casual") == "reply+tone-casual"
+    with pytest.raises(ValueError):
+        split_chain("translate:fr+summarize")
+    with pytest.raises(ValueError):
+        split_chain("summarize+translate:fr+translate:de")
+
+
+def _data_ok():
+    from lab.data import data_root
+
+    return (data_root() / "dialogsum").exists()
+
+
+@pytest.mark.skipif(not _data_ok(), reason="../shared/data not present")
+def test_data_splits_are_deterministic_and_disjoint():
+    from lab.data import load_task
+
+    for task in ["summarize", "reply", "translate:fr", "tone:paraphrase"]:
+        train, dev = load_task(task, "train"), load_task(task, "dev")
+        assert train and dev
+        assert not {e.id for e in train} & {e.id for e in dev}
+        assert [e.id for e in load_task(task, "dev")] == [e.id for e in dev]
+    # reply: split by conversation
+    conv = lambda e: e.id.split(":")[1]  # noqa: E731
+    assert not {conv(e) for e in load_task("reply", "train")} & {conv(e) for e in load_task("reply", "dev")}
