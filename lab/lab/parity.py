@@ -136,6 +136,71 @@ def run(
     return results
 
 
+def random_composite(out_dir: Path, kind: str, n_positions: int, topk: int, gguf: Path | None = None) -> dict:
+    """Two random rank-16 task adapters + a random calibration for the real base: PyTorch computes the
+    merged model with the calibration module (lab.calibration.attach); llama.cpp loads the two
+    adapter.gguf files (scales w_i) plus the engine's expanded calibration (scale 1)."""
+    from lab.base import DEFAULT_BASE_NAME, default_gguf, load_base
+    from lab.calibration import Calibration, attach
+    from lab.export.adapter import write_adapter_dir, write_adapter_gguf
+    from lab.export.calibration import calibration_filename, read_calibration_gguf, write_calibration_gguf
+    from lab.formats.fingerprint import base_structure
+    from lab.lora import GGUF_TO_HF, MODULE_TYPES, LoraWeights, decoder_layers
+    from lab.prompts import prompt_template
+
+    gguf = Path(gguf) if gguf else default_gguf()
+    meta = base_structure(gguf)
+    base = load_base(gguf)
+    layers = decoder_layers(base.model)
+    gen = torch.Generator().manual_seed(0)
+    adapters, dirs, weights = [], [], [1.0, 0.8]
+    for t, task in enumerate(["summarize", "translate:fr"]):
+        pairs = {}
+        for l, layer in enumerate(layers):
+            for m in MODULE_TYPES:
+                lin = layer.get_submodule(GGUF_TO_HF[m])
+                a = torch.randn(16, lin.in_features, generator=gen) / lin.in_features**0.5
+                b = torch.randn(lin.out_features, 16, generator=gen) * 0.01
+                pairs[(l, m)] = (a, b)
+        lw = LoraWeights(16, 32.0, pairs)
+        d = out_dir / f"random.{t}"
+        write_adapter_dir(
+            lw, d, adapter_id=f"random.{t}", task=task, prompt_template=prompt_template(task),
+            fingerprint=meta["fingerprint"], arch=meta["arch"], base_name=DEFAULT_BASE_NAME,
+            base_tensors=meta["tensors"],
+        )  # fmt: skip
+        adapters.append((lw, weights[t]))
+        dirs.append(d)
+    cal = Calibration.for_model(base.model, kind)
+    with torch.no_grad():
+        for p in cal.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen) * (0.05 if kind == "lc" else 0.1))
+    compact = write_calibration_gguf(
+        cal, out_dir / calibration_filename("summarize+translate:fr", kind), arch=meta["arch"],
+        chain="summarize+translate:fr", base_fingerprint=meta["fingerprint"],
+        adapter_ids=[d.name for d in dirs], adapter_sha256=[json.loads((d / "manifest.json").read_text())["sha256"] for d in dirs],
+        merge_weights=weights, prompt_template=prompt_template("summarize+translate:fr"),
+    )  # fmt: skip
+    # The engine's expansion, from the compact file as read back (what the engine will do in TS).
+    back, _ = read_calibration_gguf(compact)
+    expanded = out_dir / f"expanded.{kind}.adapter.gguf"
+    write_adapter_gguf(back.expand(adapters, len(layers)), expanded, meta["arch"], meta["tensors"])
+    attach(base.model, adapters, cal)
+    tok = base.tokenizer
+    reqs, logp_t = [], []
+    for text in PROMPTS:
+        ids = tok(text).input_ids
+        positions = list(range(max(0, len(ids) - n_positions), len(ids)))
+        reqs.append({"text": text, "ids": ids, "positions": positions})
+        logp_t.append(torch_logprobs(base.model, ids, positions))
+    llama_adapters = [(str(d / "adapter.gguf"), w) for d, w in zip(dirs, weights, strict=True)]
+    llama_adapters.append((str(expanded), 1.0))
+    logp_l, _ = llama_logprobs(gguf, reqs, base.model.config.vocab_size, llama_adapters)
+    result = compare(np.concatenate(logp_t), logp_l, topk)
+    result.update({"mode": f"random merged adapters + {kind}", "llama_adapters": llama_adapters})
+    return result
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--gguf", type=Path, default=None)
@@ -147,6 +212,12 @@ def main() -> None:
         "--f32-control",
         action="store_true",
         help="also run llama.cpp on an F32 copy of the GGUF (made once, cached): isolates quantization",
+    )
+    ap.add_argument(
+        "--random-composite",
+        type=Path,
+        default=None,
+        help="folder: also check 2 random task adapters + random LC and LC++ (lab module vs engine expansion)",
     )
     args = ap.parse_args()
     torch.set_num_threads(2)
@@ -168,6 +239,9 @@ def main() -> None:
             Path(str(f32) + ".tmp").rename(f32)
         llama_ggufs.append(f32)
     result = run(gguf, args.positions, args.topk, adapters, llama_ggufs)
+    if args.random_composite:
+        for kind in ("lc", "lc++"):
+            result.append(random_composite(args.random_composite, kind, args.positions, args.topk, gguf))
     print(json.dumps(result, indent=2))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")

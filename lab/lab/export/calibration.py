@@ -26,6 +26,8 @@ class _Writer(GGUFWriter):
             head = self._pack("I", vtype) if add_vtype else b""
             return head + self._pack("I", sub_type) + self._pack("Q", 0)
         return super()._pack_val(val, vtype, add_vtype, sub_type)
+
+
 _KIND_SUFFIX = {"lc": "lc", "lc++": "lcpp"}
 
 
@@ -117,11 +119,8 @@ def read_calibration_gguf(path: str | Path) -> tuple[Calibration, dict]:
             shapes[m] = (0, n_out)  # n_in is not stored for LC (it comes from the adapters' A)
         elif kind == "lc++" and f"cal.{m}.p1" in tensors:
             shapes[m] = (tensors[f"cal.{m}.p1"].shape[1], tensors[f"cal.{m}.p2"].shape[0])
-    cal = Calibration(
-        kind,
-        {m: (max(n_in, 1), n_out) for m, (n_in, n_out) in shapes.items()},
-        rank=int(meta["calibration.rank"]),
-    )
+    # LC stores no n_in (the expansion takes it from the adapters' A): 0 here.
+    cal = Calibration(kind, shapes, rank=int(meta["calibration.rank"]))
     with torch.no_grad():
         for m in shapes:
             if kind == "lc":

@@ -1,0 +1,95 @@
+// The `composer` command line as a user runs it: a separate process, a private cache root.
+
+import assert from "node:assert/strict";
+import {execFile} from "node:child_process";
+import {mkdtemp, rm, writeFile} from "node:fs/promises";
+import {tmpdir} from "node:os";
+import {join} from "node:path";
+import {after, before, describe, test} from "node:test";
+import {promisify} from "node:util";
+import {readGgufHeader} from "../../engine/gguf";
+import {describeBaseModel} from "../../engine/model/fingerprint";
+import {craftAdapter} from "../support/craftGguf";
+import {realModelPath, repoRoot} from "../support/realModel";
+
+const run = promisify(execFile);
+
+describe("the composer command line", () => {
+    let home: string;
+    let env: NodeJS.ProcessEnv;
+    let cli: (...args: string[]) => Promise<{code: number; stdout: string; stderr: string}>;
+
+    before(async () => {
+        home = await mkdtemp(join(tmpdir(), "composer-cli-"));
+        env = {...process.env, COMPOSER_HOME: home, COMPOSER_MODEL: await realModelPath()};
+        const script = join(repoRoot(), "dist", "cli.js");
+        cli = async (...args) => {
+            try {
+                const {stdout, stderr} = await run(process.execPath, [script, ...args], {env});
+                return {code: 0, stdout, stderr};
+            } catch (error) {
+                const failed = error as {code: number; stdout: string; stderr: string};
+                return {code: failed.code, stdout: failed.stdout, stderr: failed.stderr};
+            }
+        };
+    });
+
+    after(async () => {
+        if (home) await rm(home, {recursive: true, force: true});
+    });
+
+    test("installs, lists, verifies and removes an adapter", async () => {
+        const base = describeBaseModel(await readGgufHeader(env.COMPOSER_MODEL as string));
+        const source = await craftAdapter(join(home, "source", "casual"), base, {
+            id: "my.casual",
+            task: "tone:casual",
+            rank: 16,
+        });
+        const installed = await cli("adapters", "install", source.dir);
+        assert.equal(installed.code, 0, installed.stderr);
+        assert.match(installed.stdout, /Installed my\.casual \(tone:casual\)/);
+        const listed = await cli("adapters", "list");
+        assert.match(listed.stdout, /my\.casual {2}tone:casual {2}rank 16 {2}\(user\)/);
+        assert.match((await cli("adapters", "verify", "my.casual")).stdout, /ok\s+my\.casual/);
+        assert.equal((await cli("adapters", "remove", "my.casual")).code, 0);
+        assert.doesNotMatch((await cli("adapters", "list")).stdout, /my\.casual/);
+    });
+
+    test("refuses a corrupt adapter with the specific reason and installs nothing", async () => {
+        const base = describeBaseModel(await readGgufHeader(env.COMPOSER_MODEL as string));
+        const source = await craftAdapter(join(home, "source", "bad"), base, {id: "bad.one", task: "reply", rank: 16});
+        await writeFile(source.ggufPath, "GGUF but not really");
+        const result = await cli("adapters", "install", source.dir);
+        assert.equal(result.code, 1);
+        assert.match(result.stderr, /sha256/i, result.stderr);
+        assert.doesNotMatch((await cli("adapters", "list")).stdout, /bad\.one/);
+    });
+
+    test("compose --json reports text, method, recipe, tokens and timings", async () => {
+        const result = await cli(
+            "compose",
+            "--chain",
+            "summarize,translate:fr",
+            "--text",
+            "Anna: the train is late. Ben: then let's meet at nine.",
+            "--max-tokens",
+            "4",
+            "--json",
+        );
+        assert.equal(result.code, 0, result.stderr);
+        const parsed = JSON.parse(result.stdout);
+        assert.equal(parsed.method, "zero-shot");
+        assert.equal(parsed.chain, "summarize+translate:fr");
+        assert.match(parsed.notes[0], /No calibration/);
+        assert.equal(typeof parsed.text, "string");
+        assert.equal(parsed.passes[0].generation.generatedTokens, 4);
+        assert.ok(parsed.passes[0].generation.promptTokens > 10);
+        assert.ok(parsed.totalMs > 0);
+    });
+
+    test("an unknown task is a usage error that names it", async () => {
+        const result = await cli("compose", "--chain", "summarize,translate:it", "--text", "x");
+        assert.equal(result.code, 1);
+        assert.match(result.stderr, /Unknown task "translate:it"/);
+    });
+});
