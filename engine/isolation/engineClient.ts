@@ -81,7 +81,7 @@ export class EngineClient {
         signal?.throwIfAborted();
         const host = await this.ensureHost();
         const id = this.nextId++;
-        const done = this.send<"compose">(host, {id, kind: "compose", chain: chainKey(chain), ...rest}, onText);
+        const done = this.send<"compose">(host.child, {id, kind: "compose", chain: chainKey(chain), ...rest}, onText);
         const cancel = () => host.child.send({id: this.nextId++, kind: "cancel", target: id});
         signal?.addEventListener("abort", cancel, {once: true});
         try {
@@ -96,17 +96,17 @@ export class EngineClient {
         extra: object,
     ): Promise<ReplyValues[K]> {
         const host = await this.ensureHost();
-        return this.send<K>(host, {id: this.nextId++, kind, ...extra});
+        return this.send<K>(host.child, {id: this.nextId++, kind, ...extra});
     }
 
     private send<K extends keyof ReplyValues>(
-        host: HostProcess,
+        child: ChildProcess,
         message: {id: number; kind: K} & Record<string, unknown>,
         onText?: (text: string, pass: number) => void,
     ): Promise<ReplyValues[K]> {
         return new Promise<ReplyValues[K]>((resolve, reject) => {
             this.pending.set(message.id, {resolve: resolve as (value: unknown) => void, reject, onText});
-            host.child.send(message, (error) => {
+            child.send(message, (error) => {
                 if (error)
                     this.settle(message.id, new EngineCrashedError(`Could not reach the engine: ${error.message}`));
             });
@@ -153,10 +153,7 @@ export class EngineClient {
         });
         const host: HostProcess = {
             child,
-            ready: this.send<"open">(
-                {child, ready: Promise.resolve()},
-                {id: this.nextId++, kind: "open", config: this.options.config},
-            ),
+            ready: this.send<"open">(child, {id: this.nextId++, kind: "open", config: this.options.config}),
         };
         // A failed open leaves no half-started engine behind.
         host.ready.catch(() => {

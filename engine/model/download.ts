@@ -21,14 +21,19 @@ export class ModelDownloadCancelledError extends Error {
 }
 
 export async function downloadModel(uri: string, options: DownloadOptions): Promise<string> {
+    let reported = 0;
     const downloader = await createModelDownloader({
         modelUri: uri,
         dirPath: options.modelsDir,
         showCliProgress: false,
         skipExisting: true,
         deleteTempFileOnCancel: false,
-        onProgress: ({totalSize, downloadedSize}) =>
-            options.onProgress?.({downloadedBytes: downloadedSize, totalBytes: totalSize}),
+        // With parallel connections the downloader's count can step back when a chunk is
+        // retried; a progress bar should never move backwards.
+        onProgress: ({totalSize, downloadedSize}) => {
+            reported = Math.max(reported, downloadedSize);
+            options.onProgress?.({downloadedBytes: reported, totalBytes: totalSize});
+        },
     });
     const path = await downloader.download({signal: options.signal});
     // The downloader resolves normally when cancelled mid-way; a cancel must not look like success.

@@ -136,7 +136,9 @@ def run(
     return results
 
 
-def random_composite(out_dir: Path, kind: str, n_positions: int, topk: int, gguf: Path | None = None) -> dict:
+def random_composite(
+    out_dir: Path, kind: str, n_positions: int, topk: int, gguf: Path | None = None, llama_ggufs=None
+) -> list[dict]:
     """Two random rank-16 task adapters + a random calibration for the real base: PyTorch computes the
     merged model with the calibration module (lab.calibration.attach); llama.cpp loads the two
     adapter.gguf files (scales w_i) plus the engine's expanded calibration (scale 1)."""
@@ -173,8 +175,10 @@ def random_composite(out_dir: Path, kind: str, n_positions: int, topk: int, gguf
         dirs.append(d)
     cal = Calibration.for_model(base.model, kind)
     with torch.no_grad():
-        for p in cal.parameters():
-            p.copy_(torch.randn(p.shape, generator=gen) * (0.05 if kind == "lc" else 0.1))
+        # Trained-like magnitudes (P1 as at init, ~1/sqrt(n_in)); Δ stays a small correction.
+        for name, p in cal.named_parameters():
+            scale = 1 / p.shape[1] ** 0.5 if name.startswith("p1.") else 0.01
+            p.copy_(torch.randn(p.shape, generator=gen) * scale)
     compact = write_calibration_gguf(
         cal, out_dir / calibration_filename("summarize+translate:fr", kind), arch=meta["arch"],
         chain="summarize+translate:fr", base_fingerprint=meta["fingerprint"],
@@ -195,10 +199,19 @@ def random_composite(out_dir: Path, kind: str, n_positions: int, topk: int, gguf
         logp_t.append(torch_logprobs(base.model, ids, positions))
     llama_adapters = [(str(d / "adapter.gguf"), w) for d, w in zip(dirs, weights, strict=True)]
     llama_adapters.append((str(expanded), 1.0))
-    logp_l, _ = llama_logprobs(gguf, reqs, base.model.config.vocab_size, llama_adapters)
-    result = compare(np.concatenate(logp_t), logp_l, topk)
-    result.update({"mode": f"random merged adapters + {kind}", "llama_adapters": llama_adapters})
-    return result
+    results = []
+    for lg in llama_ggufs or [gguf]:
+        logp_l, _ = llama_logprobs(lg, reqs, base.model.config.vocab_size, llama_adapters)
+        result = compare(np.concatenate(logp_t), logp_l, topk)
+        result.update(
+            {
+                "mode": f"random merged adapters + {kind}",
+                "llama_gguf": str(lg),
+                "llama_adapters": llama_adapters,
+            }
+        )
+        results.append(result)
+    return results
 
 
 def main() -> None:
@@ -241,7 +254,9 @@ def main() -> None:
     result = run(gguf, args.positions, args.topk, adapters, llama_ggufs)
     if args.random_composite:
         for kind in ("lc", "lc++"):
-            result.append(random_composite(args.random_composite, kind, args.positions, args.topk, gguf))
+            result += random_composite(
+                args.random_composite, kind, args.positions, args.topk, gguf, llama_ggufs
+            )
     print(json.dumps(result, indent=2))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
