@@ -44,28 +44,29 @@ const AUX_INSTRUCTIONS: Record<AuxTaskId, string> = {
     "tone:paraphrase": "Paraphrase the following text:",
 };
 
-// How an auxiliary task modifies a composite instruction ("... Write it in French.").
-const AUX_MODIFIERS: Record<AuxTaskId, string> = {
-    "translate:es": "Write it in Spanish.",
-    "translate:fr": "Write it in French.",
-    "translate:de": "Write it in German.",
-    "tone:professional": "Use a professional style.",
-    "tone:casual": "Use a casual style.",
-    "tone:witty": "Use a witty style.",
-    "tone:paraphrase": "Paraphrase it.",
+// How an auxiliary task modifies a composite instruction, as a clause before the colon:
+// "Summarize the following text in French:". The lab (lab/prompts.py) uses the same words.
+const AUX_CLAUSES: Record<AuxTaskId, string> = {
+    "translate:es": "in Spanish",
+    "translate:fr": "in French",
+    "translate:de": "in German",
+    "tone:professional": "in a professional style",
+    "tone:casual": "in a casual style",
+    "tone:witty": "in a witty style",
+    "tone:paraphrase": "paraphrased",
 };
 
 export function taskInstruction(task: TaskId): string {
     return task === "summarize" || task === "reply" ? MAIN_INSTRUCTIONS[task] : AUX_INSTRUCTIONS[task];
 }
 
-/** One instruction for the whole chain, e.g. "Summarize the following text: Write it in French." */
+/** One instruction for the whole chain, e.g. "Summarize the following text in French:". */
 export function chainInstruction(chain: TaskChain): string {
     const [first, ...rest] = chainTasks(chain);
     if (first === undefined) throw new PromptTemplateError("Empty chain.");
     if (rest.length === 0) return taskInstruction(first);
-    const lead = taskInstruction(first).replace(/:$/, ".");
-    return `${lead} ${rest.map((task) => AUX_MODIFIERS[task as AuxTaskId]).join(" ")}`;
+    const head = taskInstruction(first).replace(/:$/, "");
+    return `${head} ${rest.map((task) => AUX_CLAUSES[task as AuxTaskId]).join(", ")}:`;
 }
 
 /** The base model's turn format: Gemma's, which the lab trains every adapter with. */
