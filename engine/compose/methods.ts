@@ -1,6 +1,8 @@
 // The ways a chain can be run. All are selectable per request so they can be compared;
 // "auto" picks the best one the installed artifacts allow (see recipe.ts).
 
+import type {CalibrationKind} from "../calibrations/format";
+
 export const METHODS = [
     "zero-shot",
     "main-lora",
@@ -14,7 +16,7 @@ export const METHODS = [
 
 export type Method = (typeof METHODS)[number];
 export type MethodChoice = Method | "auto";
-export type CalibrationKind = "lc" | "lc++";
+export type {CalibrationKind};
 
 export function isMethod(text: string): text is Method {
     return (METHODS as readonly string[]).includes(text);

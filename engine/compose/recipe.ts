@@ -2,7 +2,7 @@
 // which prompt, in how many passes. Pure: it only reads the inventory it is given, so
 // every choice it makes can be tested without a model.
 
-import type {CalibrationKind, Method, MethodChoice} from "./methods";
+import {type CalibrationKind, METHODS, type Method, type MethodChoice} from "./methods";
 import {chainPrompt, type PromptTemplate} from "./prompt";
 import {
     type AuxTaskId,
@@ -215,16 +215,7 @@ export function buildRecipe(chain: TaskChain, choice: MethodChoice, inventory: I
 /** Every method that can run this chain with what is installed (for the UI and the benchmark). */
 export function availableMethods(chain: TaskChain, inventory: Inventory): Method[] {
     const methods: Method[] = [];
-    for (const method of [
-        "zero-shot",
-        "main-lora",
-        "aux-lora",
-        "linear-merge",
-        "multi-step",
-        "joint-expert",
-        "lc",
-        "lc++",
-    ] as const) {
+    for (const method of METHODS) {
         try {
             buildExplicit(chain, method, inventory);
             methods.push(method);
