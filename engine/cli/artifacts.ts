@@ -1,6 +1,7 @@
 // `composer adapters ...` and `composer calibrations ...`: file management that needs the
 // base model's structure (read from its header) but no running model.
 
+import {basename} from "node:path";
 import {parseArgs} from "node:util";
 import {AdapterStore} from "../adapters/store";
 import {CalibrationStore} from "../calibrations/store";
@@ -125,7 +126,7 @@ async function calibrationsCommand(args: string[]): Promise<number> {
             continue;
         }
         const s = entry.summary;
-        const line = `${s.chainKey}  ${s.kind}  ${s.parameterCount} params  ${(s.bytes / 1024).toFixed(1)} KiB  adapters ${s.adapters.map((a) => a.id).join(" + ")}`;
+        const line = `${basename(s.path)}  ${s.chainKey}  ${s.kind}  ${s.parameterCount} params  ${(s.bytes / 1024).toFixed(1)} KiB  adapters ${s.adapters.map((a) => a.id).join(" + ")}`;
         if (action === "list") out(line);
         else {
             const verdict = await calibrations.verify(entry.path, installed, base);

@@ -2,7 +2,6 @@
 // resume of a partial file, and cancellation; optionally checked against a known sha256.
 
 import {rm} from "node:fs/promises";
-import {createModelDownloader} from "node-llama-cpp";
 import {sha256File} from "../files/sha256";
 
 export interface DownloadOptions {
@@ -22,6 +21,9 @@ export class ModelDownloadCancelledError extends Error {
 
 export async function downloadModel(uri: string, options: DownloadOptions): Promise<string> {
     let reported = 0;
+    // Loaded on use: resolve.ts (and so the VS Code extension's CommonJS bundle) imports this
+    // module, and node-llama-cpp is ESM with native parts that only the engine process loads.
+    const {createModelDownloader} = await import("node-llama-cpp");
     const downloader = await createModelDownloader({
         modelUri: uri,
         dirPath: options.modelsDir,

@@ -14,6 +14,7 @@ import json
 import random
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from lab.batching import encode
@@ -78,6 +79,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--rank", type=int, default=16)
     ap.add_argument("--alpha", type=float, default=32)
     ap.add_argument("--dropout", type=float, default=0.0)
+    ap.add_argument("--dtype", choices=["f16", "f32"], default="f16", help="adapter.gguf tensor type")
     ap.add_argument("--id", default=None, help="adapter id (default gemma3-270m.<task file key>)")
     add_common_args(ap)
     args = ap.parse_args(argv)
@@ -107,7 +109,15 @@ def main(argv=None) -> dict:
         flush=True,
     )
     summary = train(model, params, train_data, dev_data, tok.pad_token_id, loop_config(args), args.run)
-    summary.update({"task": args.task, "rank": args.rank, "alpha": args.alpha, "max_len": args.max_len})
+    summary.update(
+        {
+            "task": args.task,
+            "rank": args.rank,
+            "alpha": args.alpha,
+            "max_len": args.max_len,
+            "dtype": args.dtype,
+        }
+    )
     (args.run / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
 
     meta = base_meta(base)
@@ -127,6 +137,7 @@ def main(argv=None) -> dict:
             base_name=DEFAULT_BASE_NAME,
             training=summary,
             base_tensors=meta["tensors"],
+            dtype=np.float16 if args.dtype == "f16" else np.float32,
         )
         print(f"exported {args.run / 'export' / adapter_id}", flush=True)
     return summary

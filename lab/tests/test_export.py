@@ -36,7 +36,8 @@ def base_tensors(model):
     return out
 
 
-def test_adapter_round_trip(model, tmp_path):
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_adapter_round_trip(model, tmp_path, dtype):
     lw = random_lora(model, rank=16, alpha=32, seed=5)
     manifest_path = write_adapter_dir(
         lw,
@@ -50,6 +51,7 @@ def test_adapter_round_trip(model, tmp_path):
         base_name="tiny",
         training={"steps": 1},
         base_tensors=base_tensors(model),
+        dtype=dtype,
     )
     manifest = json.loads(manifest_path.read_text())
     gguf_path = tmp_path / "gemma3-270m.summarize/adapter.gguf"
@@ -61,6 +63,8 @@ def test_adapter_round_trip(model, tmp_path):
 
     reader = GGUFReader(str(gguf_path))
     names = {t.name: [int(d) for d in t.shape] for t in reader.tensors}
+    want = "F32" if dtype == np.float32 else "F16"
+    assert {t.tensor_type.name for t in reader.tensors} == {want}
     assert len(names) == 2 * len(lw.pairs)
     assert names["blk.0.attn_q.weight.lora_a"] == [32, 16]  # ne = {n_in, r}
     assert names["blk.0.attn_q.weight.lora_b"] == [16, 32]  # ne = {r, n_out}
@@ -75,6 +79,8 @@ def test_adapter_round_trip(model, tmp_path):
     }
     assert back.rank == 16 and back.alpha == 32.0 and set(back.pairs) == set(lw.pairs)
     for k, (a, b) in lw.pairs.items():
+        if dtype == np.float16:  # F16 export = the F32 weights rounded to half precision
+            a, b = a.half().float(), b.half().float()
         assert torch.equal(back.pairs[k][0], a) and torch.equal(back.pairs[k][1], b)
 
 

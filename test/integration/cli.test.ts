@@ -2,6 +2,7 @@
 
 import assert from "node:assert/strict";
 import {execFile} from "node:child_process";
+import {existsSync} from "node:fs";
 import {mkdtemp, rm, writeFile} from "node:fs/promises";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
@@ -89,6 +90,45 @@ describe("the composer command line", () => {
         assert.ok(parsed.passes[0].generation.promptTokens > 10);
         assert.ok(parsed.totalMs > 0);
     });
+
+    // The trained pack the lab ships (adapters/, calibrations/), when it is there.
+    const packCalibration = join(repoRoot(), "calibrations", "e1ca81aad5d9", "summarize+translate-fr.lcpp.gguf");
+    const packPresent =
+        existsSync(join(repoRoot(), "adapters", "gemma3-270m.summarize", "manifest.json")) &&
+        existsSync(join(repoRoot(), "adapters", "gemma3-270m.translate-fr", "manifest.json")) &&
+        existsSync(packCalibration);
+    test(
+        "the bundled trained pack verifies, and auto runs summarize -> French as one LC++ pass",
+        {skip: packPresent ? false : "no trained pack in adapters/ and calibrations/"},
+        async () => {
+            const adapters = await cli("adapters", "verify");
+            assert.equal(adapters.code, 0, adapters.stderr);
+            assert.match(adapters.stdout, /gemma3-270m\.summarize/);
+            assert.match(adapters.stdout, /gemma3-270m\.translate-fr/);
+            const calibrations = await cli("calibrations", "verify");
+            assert.equal(calibrations.code, 0, calibrations.stderr);
+            assert.match(calibrations.stdout, /summarize\+translate-fr\.lcpp\.gguf/);
+            const result = await cli(
+                "compose",
+                "--chain",
+                "summarize,translate:fr",
+                "--text",
+                "#Person1#: Are you coming to the meeting on Thursday?\n#Person2#: No, my flight was moved.",
+                "--max-tokens",
+                "8",
+                "--json",
+            );
+            assert.equal(result.code, 0, result.stderr);
+            const parsed = JSON.parse(result.stdout);
+            assert.equal(parsed.method, "lc++");
+            assert.equal(parsed.passes.length, 1);
+            assert.deepEqual(
+                parsed.passes[0].adapters.map((a: {id: string}) => a.id),
+                ["gemma3-270m.summarize", "gemma3-270m.translate-fr"],
+            );
+            assert.match(parsed.passes[0].calibration ?? "", /summarize\+translate-fr\.lcpp\.gguf$/);
+        },
+    );
 
     test("an unknown task is a usage error that names it", async () => {
         const result = await cli("compose", "--chain", "summarize,translate:it", "--text", "x");

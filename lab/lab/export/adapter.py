@@ -116,8 +116,9 @@ def write_adapter_dir(
     licence: str = "Gemma Terms of Use",
     training: dict | None = None,
     base_tensors: dict[str, list[int]] | None = None,
+    dtype=np.float16,
 ) -> Path:
-    """Writes <out_dir>/adapter.gguf and manifest.json; returns the manifest path."""
+    """Writes <out_dir>/adapter.gguf (F16 by default: the pack's size budget) and manifest.json."""
     if not _ID.match(adapter_id):
         raise ValueError(f"bad adapter id {adapter_id!r}")
     if prompt_template.count("{input}") != 1:
@@ -125,7 +126,7 @@ def write_adapter_dir(
     if not re.fullmatch(r"[0-9a-f]{64}", fingerprint):
         raise ValueError("fingerprint must be 64 lower-case hex")
     out = Path(out_dir)
-    write_adapter_gguf(weights, out / "adapter.gguf", arch, base_tensors)
+    write_adapter_gguf(weights, out / "adapter.gguf", arch, base_tensors, dtype=dtype)
     manifest = {
         "formatVersion": FORMAT_VERSION,
         "id": adapter_id,

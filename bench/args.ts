@@ -1,0 +1,131 @@
+// Command-line options of `node dist/bench.js`.
+
+import {isMethod, type Method} from "../engine/compose/methods";
+import type {ChainKey} from "../engine/compose/taskChain";
+import {parseVariants, QUICK_VARIANTS, VARIANTS} from "./variants";
+
+export interface BenchArgs {
+    readonly quick: boolean;
+    readonly methods: Method[] | null;
+    readonly variants: ChainKey[];
+    readonly n: number;
+    readonly seed: number;
+    readonly dataDir: string | null;
+    /** Composite references (teacher targets); default lab/targets. */
+    readonly targetsDir: string | null;
+    /** Take the n shortest inputs (the quick mode). */
+    readonly shortest: boolean;
+    readonly out: string;
+    /** "installed": the bundled/user pack as the extension sees it; "crafted": random, real shapes. */
+    readonly pack: "installed" | "crafted";
+    readonly quality: boolean;
+    readonly speed: boolean;
+    readonly reps: number;
+    readonly speedInputs: number;
+    readonly switchReps: number;
+    readonly maxTokens: number;
+    readonly speedMaxTokens: number;
+    readonly threads: number;
+    readonly model: string | null;
+    readonly label: string | null;
+}
+
+export const USAGE = `bench: the quality, efficiency and speed benchmark (issue 4)
+
+  node dist/bench.js [--quick] [--methods m1,m2] [--variants v1,v2] [--n N] [--data-dir DIR]
+                     [--out bench/results] [--pack installed|crafted] [--no-quality] [--no-speed]
+                     [--reps R] [--speed-inputs K] [--switch-reps S] [--threads T] [--seed S]
+
+  --quick         a handful of examples, 4 variants (one per group), a crafted pack, short
+                  generations: checks that every method and metric runs end to end (not the scores)
+  --n N           examples per main task (default 20); every variant of a main task uses the same inputs
+  --data-dir DIR  read evaluation inputs from DIR (same formats as ../shared/data) instead of the dev splits
+  --targets-dir D composite references (lab/targets layout: <chain file key>.jsonl); default lab/targets
+  --pack          artifacts for the quality run (default installed); the speed run uses a crafted
+                  pack of the real shapes (speed depends only on shapes)
+  --out DIR       reports go to DIR/<date>/ (default bench/results); the generation cache is DIR/cache/
+`;
+
+export function parseArgs(argv: readonly string[]): BenchArgs {
+    const quick = argv.includes("--quick");
+    const options: Record<string, string> = {};
+    const flags = new Set<string>();
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i] ?? "";
+        if (!arg.startsWith("--")) throw new Error(`Unexpected argument "${arg}".\n\n${USAGE}`);
+        const name = arg.slice(2);
+        if (["quick", "no-quality", "no-speed", "help"].includes(name)) {
+            flags.add(name);
+            continue;
+        }
+        const value = argv[i + 1];
+        if (value === undefined || value.startsWith("--")) throw new Error(`--${name} needs a value.\n\n${USAGE}`);
+        options[name] = value;
+        i++;
+    }
+    if (flags.has("help")) throw new Error(USAGE);
+    const known = [
+        "methods",
+        "variants",
+        "n",
+        "seed",
+        "data-dir",
+        "targets-dir",
+        "out",
+        "pack",
+        "reps",
+        "speed-inputs",
+        "switch-reps",
+        "max-tokens",
+        "threads",
+        "model",
+        "label",
+    ];
+    for (const key of Object.keys(options))
+        if (!known.includes(key)) throw new Error(`Unknown option --${key}.\n\n${USAGE}`);
+    const int = (key: string, fallback: number) => {
+        const value = options[key];
+        if (value === undefined) return fallback;
+        const parsed = Number(value);
+        if (!Number.isInteger(parsed) || parsed < 1)
+            throw new Error(`--${key} needs a positive integer, got "${value}".`);
+        return parsed;
+    };
+    const methods =
+        options.methods === undefined
+            ? null
+            : options.methods.split(",").map((m) => {
+                  if (!isMethod(m.trim())) throw new Error(`Unknown method "${m}".`);
+                  return m.trim() as Method;
+              });
+    const pack = options.pack ?? (quick ? "crafted" : "installed");
+    if (pack !== "installed" && pack !== "crafted") throw new Error(`--pack is installed or crafted, got "${pack}".`);
+    return {
+        quick,
+        methods,
+        variants:
+            options.variants !== undefined
+                ? parseVariants(options.variants)
+                : quick
+                  ? [...QUICK_VARIANTS]
+                  : VARIANTS.map((v) => v.key),
+        n: int("n", quick ? 1 : 20),
+        seed: int("seed", 1234),
+        dataDir: options["data-dir"] ?? null,
+        targetsDir: options["targets-dir"] ?? null,
+        shortest: quick,
+        out: options.out ?? "bench/results",
+        pack,
+        quality: !flags.has("no-quality"),
+        speed: !flags.has("no-speed"),
+        reps: int("reps", quick ? 1 : 3),
+        speedInputs: int("speed-inputs", quick ? 1 : 3),
+        switchReps: int("switch-reps", quick ? 1 : 10),
+        maxTokens: int("max-tokens", quick ? 4 : 128),
+        speedMaxTokens: int("max-tokens", quick ? 4 : 128),
+        // 1 thread in the quick mode: on a busy 2-core machine 2 threads collapse (bench/README.md).
+        threads: int("threads", quick ? 1 : 2),
+        model: options.model ?? null,
+        label: options.label ?? null,
+    };
+}

@@ -1,0 +1,95 @@
+// The resumable generation cache: one JSON line per generation, keyed by variant, method,
+// input id and a hash of everything that determines the output (model, adapter and
+// calibration bytes, scales, prompts, token budget). A run appends as it goes; an interrupted
+// run resumes by skipping keys already present. A torn last line is ignored.
+
+import {createHash} from "node:crypto";
+import {existsSync} from "node:fs";
+import {appendFile, mkdir, readFile} from "node:fs/promises";
+import {dirname} from "node:path";
+import type {Recipe} from "../engine/compose/recipe";
+
+export interface CachedPass {
+    readonly does: string;
+    readonly promptTokens: number;
+    readonly generatedTokens: number;
+    readonly stopReason: string;
+    readonly promptMs: number;
+    readonly decodeMs: number;
+}
+
+export interface CachedGeneration {
+    readonly key: string;
+    readonly variant: string;
+    readonly method: string;
+    readonly id: string;
+    readonly configHash: string;
+    readonly text: string;
+    readonly error: string | null;
+    readonly passes: readonly CachedPass[];
+    readonly totalMs: number;
+    readonly at: string;
+}
+
+export function generationKey(variant: string, method: string, id: string, configHash: string): string {
+    return `${variant}|${method}|${id}|${configHash}`;
+}
+
+/** A short hash of what decides a method's output for a variant (not the input). */
+export function recipeConfigHash(
+    recipe: Recipe,
+    model: {fingerprint: string; sha256: string},
+    maxTokens: number,
+): string {
+    const description = {
+        model,
+        maxTokens,
+        decoding: "greedy",
+        passes: recipe.passes.map((pass) => ({
+            adapters: pass.adapters.map((use) => [use.adapter.sha256, use.scale]),
+            calibration: pass.calibration?.sha256 ?? null,
+            prompt: pass.prompt.template,
+            stop: pass.prompt.stopStrings,
+        })),
+    };
+    return createHash("sha256").update(JSON.stringify(description)).digest("hex").slice(0, 16);
+}
+
+export class GenerationCache {
+    private constructor(
+        readonly path: string,
+        private readonly entries: Map<string, CachedGeneration>,
+    ) {}
+
+    static async open(path: string): Promise<GenerationCache> {
+        const entries = new Map<string, CachedGeneration>();
+        if (existsSync(path)) {
+            for (const line of (await readFile(path, "utf8")).split("\n")) {
+                if (line.trim() === "") continue;
+                try {
+                    const entry = JSON.parse(line) as CachedGeneration;
+                    if (typeof entry.key === "string") entries.set(entry.key, entry);
+                } catch {
+                    // A line torn by an interrupted write: that generation is simply redone.
+                }
+            }
+        } else {
+            await mkdir(dirname(path), {recursive: true});
+        }
+        return new GenerationCache(path, entries);
+    }
+
+    get size(): number {
+        return this.entries.size;
+    }
+
+    get(key: string): CachedGeneration | undefined {
+        return this.entries.get(key);
+    }
+
+    async add(entry: CachedGeneration): Promise<void> {
+        // Newline first: if the previous write was torn, this entry still gets a line of its own.
+        await appendFile(this.path, `\n${JSON.stringify(entry)}`);
+        this.entries.set(entry.key, entry);
+    }
+}

@@ -1,0 +1,121 @@
+// The quality run: every selected variant x every method the engine offers for it with what is
+// installed, generated greedily through Engine.compose (the user's path), cached as it goes.
+
+import type {Method} from "../engine/compose/methods";
+import {buildRecipe} from "../engine/compose/recipe";
+import {parseTaskChain} from "../engine/compose/taskChain";
+import type {Engine} from "../engine/engine";
+import {type CachedGeneration, type GenerationCache, generationKey, recipeConfigHash} from "./cache";
+import type {EvalSet} from "./evalSet";
+import type {Progress} from "./progress";
+
+export interface PlannedGeneration {
+    readonly variant: string;
+    readonly method: Method;
+    readonly id: string;
+    readonly input: string;
+    readonly key: string;
+}
+
+export interface QualityPlan {
+    readonly items: readonly PlannedGeneration[];
+    /** variant -> methods run (in order), and the config hash of each. */
+    readonly methods: Readonly<Record<string, {method: Method; configHash: string}[]>>;
+}
+
+export function planQuality(
+    engine: Engine,
+    evalSet: EvalSet,
+    model: {fingerprint: string; sha256: string},
+    options: {methods: readonly Method[] | null; maxTokens: number},
+): QualityPlan {
+    const capabilities = new Map(engine.capabilities().map((c) => [c.chain as string, c]));
+    const items: PlannedGeneration[] = [];
+    const methods: Record<string, {method: Method; configHash: string}[]> = {};
+    for (const [variant, data] of Object.entries(evalSet.variants)) {
+        const chain = parseTaskChain(variant);
+        const offered = (capabilities.get(variant)?.methods ?? ["zero-shot"]) as Method[];
+        const chosen = offered.filter((m) => options.methods === null || options.methods.includes(m));
+        methods[variant] = [];
+        for (const method of chosen) {
+            const configHash = recipeConfigHash(buildRecipe(chain, method, engine.installed), model, options.maxTokens);
+            methods[variant].push({method, configHash});
+            for (const example of data.examples)
+                items.push({
+                    variant,
+                    method,
+                    id: example.id,
+                    input: example.input,
+                    key: generationKey(variant, method, example.id, configHash),
+                });
+        }
+    }
+    return {items, methods};
+}
+
+export async function runQuality(
+    engine: Engine,
+    plan: QualityPlan,
+    cache: GenerationCache,
+    progress: Progress,
+    maxTokens: number,
+): Promise<Map<string, CachedGeneration>> {
+    const results = new Map<string, CachedGeneration>();
+    const todo = plan.items.filter((item) => cache.get(item.key) === undefined);
+    progress.start("quality", plan.items.length, plan.items.length - todo.length);
+    for (const item of plan.items) {
+        const cached = cache.get(item.key);
+        if (cached !== undefined) {
+            results.set(item.key, cached);
+            continue;
+        }
+        const started = performance.now();
+        let entry: CachedGeneration;
+        try {
+            const result = await engine.compose({
+                chain: parseTaskChain(item.variant),
+                method: item.method,
+                input: item.input,
+                maxTokens,
+            });
+            entry = {
+                key: item.key,
+                variant: item.variant,
+                method: item.method,
+                id: item.id,
+                configHash: item.key.split("|")[3] ?? "",
+                text: result.text,
+                error: null,
+                passes: result.passes.map((p) => ({
+                    does: p.does,
+                    promptTokens: p.generation.promptTokens,
+                    generatedTokens: p.generation.generatedTokens,
+                    stopReason: p.generation.stopReason,
+                    promptMs: p.generation.promptMs,
+                    decodeMs: p.generation.decodeMs,
+                })),
+                totalMs: result.totalMs,
+                at: new Date().toISOString(),
+            };
+        } catch (error) {
+            // Recorded, not retried: e.g. an input longer than the context. Left out of the scores.
+            entry = {
+                key: item.key,
+                variant: item.variant,
+                method: item.method,
+                id: item.id,
+                configHash: item.key.split("|")[3] ?? "",
+                text: "",
+                error: error instanceof Error ? error.message : String(error),
+                passes: [],
+                totalMs: performance.now() - started,
+                at: new Date().toISOString(),
+            };
+        }
+        await cache.add(entry);
+        results.set(item.key, entry);
+        progress.tick(`${item.variant} ${item.method} ${item.id} ${(entry.totalMs / 1000).toFixed(1)} s`);
+    }
+    progress.done();
+    return results;
+}

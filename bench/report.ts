@@ -1,0 +1,206 @@
+// Writes a dated report: report.md (tables), results.json (every number and the exact
+// configuration) and PNG charts (lab/lab/eval/charts.py, matplotlib).
+
+import {mkdir, writeFile} from "node:fs/promises";
+import {join} from "node:path";
+import type {Efficiency} from "./efficiency";
+import {runPythonJson} from "./python";
+import type {QualityScores} from "./scoring";
+import type {SpeedResults} from "./speed";
+import type {Summary} from "./stats";
+import {GROUPS} from "./variants";
+
+export interface ExampleRow {
+    readonly variant: string;
+    readonly id: string;
+    readonly input: string;
+    readonly reference: string | null;
+    readonly outputs: Record<string, string>;
+}
+
+export interface BenchResults {
+    readonly date: string;
+    readonly startedAt: string;
+    readonly wallSeconds: number;
+    readonly command: string;
+    readonly quick: boolean;
+    readonly config: Record<string, unknown>;
+    readonly quality: (QualityScores & {examples: ExampleRow[]; referencesStatus: Record<string, unknown>}) | null;
+    readonly efficiency: Efficiency;
+    readonly speed: SpeedResults | null;
+    readonly notes: readonly string[];
+}
+
+const f1 = (x: number | null | undefined) =>
+    x === null || x === undefined || !Number.isFinite(x) ? "–" : x.toFixed(1);
+const f2 = (x: number | null | undefined) =>
+    x === null || x === undefined || !Number.isFinite(x) ? "–" : x.toFixed(2);
+const int = (x: number) => x.toLocaleString("en-US");
+const mb = (bytes: number) => (bytes / 1e6 >= 1 ? `${(bytes / 1e6).toFixed(2)} MB` : `${(bytes / 1e3).toFixed(1)} KB`);
+const spread = (s: Summary) => `${f2(s.median)} (IQR ${f2(s.p25)}–${f2(s.p75)}, n ${s.n})`;
+const cell = (text: string) => text.replaceAll("|", "\\|").replaceAll("\n", " ⏎ ");
+const clip = (text: string, max = 220) => (text.length > max ? `${text.slice(0, max)}…` : text);
+
+function qualitySection(results: BenchResults): string[] {
+    const q = results.quality;
+    const lines = ["## Quality (Table 1 layout)", ""];
+    if (q === null) return [...lines, "Not run in this report (--no-quality); see the notes above.", ""];
+    const methods = [...new Set(Object.values(q.groups).flatMap((g) => Object.keys(g)))];
+    lines.push(
+        "Main metric vs composite references: ROUGE-L F1 (stemmer) for summaries, weighted ROUGE (R1/6 + R2/3 + R3/2) for replies, in %. " +
+            "Language accuracy: share of outputs langid labels with the requested language (English for tones), in %. " +
+            `langid ${q.versions.langid} restricted to {${q.langidCandidates.join(", ")}}. Group values are means of the per-variant means.`,
+        "",
+    );
+    const head = ["method", ...GROUPS.flatMap((g) => [`${g} main`, `${g} lang`])];
+    lines.push(`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`);
+    for (const method of methods) {
+        const row = GROUPS.flatMap((g) => {
+            const c = q.groups[g]?.[method];
+            if (c === undefined) return ["n/a", "n/a"];
+            return [c.main === null ? "pending ref." : f1(c.main), f1(c.language_accuracy)];
+        });
+        lines.push(`| ${method} | ${row.join(" | ")} |`);
+    }
+    const cells = Object.values(q.variants).flatMap((m) => Object.values(m));
+    if (cells.some((c) => c.mainN === 0))
+        lines.push(
+            "",
+            "`pending ref.`: no composite references exist yet for these inputs (they need the lab's teacher targets, `lab/targets/<chain>.jsonl`); nothing is invented in their place.",
+        );
+    lines.push(
+        "",
+        "Tone accuracy: **pending** (needs the lab's tone classifier).",
+        "",
+        "### Per variant",
+        "",
+        "| variant | method | n | main | chrF (human ref.) | lang acc. | mean tokens | mean latency (s) | errors |",
+        "|---|---|---|---|---|---|---|---|---|",
+    );
+    for (const [variant, byMethod] of Object.entries(q.variants))
+        for (const [method, c] of Object.entries(byMethod))
+            lines.push(
+                `| ${variant} | ${method} | ${c.n} | ${c.mainN > 0 ? `${f1(c.main)} (${c.mainN})` : "pending ref."} | ${c.chrfN > 0 ? `${f1(c.chrf)} (${c.chrfN})` : "–"} | ${f1(c.language_accuracy)} | ${f1(c.meanGeneratedTokens)} | ${f2((c.meanLatencyMs ?? Number.NaN) / 1000)} | ${c.errors} |`,
+            );
+    if (cells.some((c) => c.chrfN > 0))
+        lines.push(
+            "",
+            "chrF is against XDailyDialog's human German translation of the next turn (reply+translate:de only).",
+        );
+    lines.push("");
+    lines.push("### Example outputs, side by side", "");
+    for (const ex of q.examples) {
+        lines.push(`**${ex.variant}**, \`${ex.id}\` — input: ${cell(clip(ex.input, 300))}`, "");
+        if (ex.reference !== null) lines.push(`reference: ${cell(clip(ex.reference))}`, "");
+        lines.push("| method | output |", "|---|---|");
+        for (const [method, text] of Object.entries(ex.outputs))
+            lines.push(`| ${method} | ${cell(clip(text)) || "(empty)"} |`);
+        lines.push("");
+    }
+    return lines;
+}
+
+function efficiencySection(e: Efficiency): string[] {
+    const lines = [
+        "## Efficiency (Table 2 layout)",
+        "",
+        `Extra parameters and bytes per composite task beyond the base and the shared single-task adapters; % of a joint-expert LoRA of ${int(e.jointExpertParams)} parameters (${e.jointExpertSource}).`,
+        "",
+        "| method | passes | extra params | extra bytes on disk | % of joint expert | source |",
+        "|---|---|---|---|---|---|",
+    ];
+    for (const r of e.rows)
+        lines.push(
+            `| ${r.method} | ${r.passes} | ${int(r.extraParams)} | ${mb(r.extraBytes)} | ${r.percentOfJointExpert.toFixed(2)}% | ${cell(r.source)} |`,
+        );
+    lines.push(
+        "",
+        "Shared single-task adapters in the pack:",
+        "",
+        "| adapter | task | params | bytes |",
+        "|---|---|---|---|",
+    );
+    for (const a of e.taskAdapters) lines.push(`| ${a.id} | ${a.chain} | ${int(a.params)} | ${mb(a.bytes)} |`);
+    lines.push("");
+    return lines;
+}
+
+function speedSection(s: SpeedResults | null): string[] {
+    const lines = ["## Speed", ""];
+    if (s === null) return [...lines, "Not run (--no-speed).", ""];
+    lines.push(
+        `${s.title}; greedy, max ${s.maxTokens} new tokens; pack: ${s.pack}. Speed depends only on shapes, so random weights of the real shapes measure it; their outputs (and so their lengths) are not meaningful text.`,
+        "",
+        "| ratio | goal | median of paired ratios (IQR) | ratio of medians | meets goal |",
+        "|---|---|---|---|---|",
+    );
+    for (const r of s.ratios)
+        lines.push(
+            `| ${r.name} | ${r.goal} | ${f2(r.pairedMedian)} (${f2(r.pairedP25)}–${f2(r.pairedP75)}) | ${f2(r.ratioOfMedians)} | ${r.goal.startsWith("(") ? "–" : r.meets ? "yes" : "**no**"} |`,
+        );
+    lines.push(
+        "",
+        "| method | passes | latency ms | decode tok/s (last pass) | prompt tok/s (first pass) | generated tokens | first-use context ms |",
+        "|---|---|---|---|---|---|---|",
+    );
+    for (const m of Object.values(s.methods))
+        lines.push(
+            `| ${m.method} | ${m.passes} | ${spread(m.latencyMs)} | ${spread(m.decodeTokPerS)} | ${spread(m.promptTokPerS)} | ${f1(m.generatedTokens.median)} | ${f1(m.firstUseContextMs)} |`,
+        );
+    lines.push(
+        "",
+        `Fused LC++ (${"`lc++ fused`"}): the two task adapters and the expanded LC++ calibration concatenated into ONE LoRA of rank ${s.fusedExactness.rank} with the scales folded into B (bench/fuse.ts; exact up to float summation order, tested in test/unit/benchFuse.test.ts). Greedy text identical to unfused LC++ on ${s.fusedExactness.identical}/${s.fusedExactness.compared} generations; common prefix (chars): ${s.fusedExactness.commonPrefix.map((p) => `${p.chars}/${p.of}`).join(", ")}. First pair — LC++: "${cell(clip(s.fusedExactness.firstPair.lcpp, 120))}"; fused: "${cell(clip(s.fusedExactness.firstPair.fused, 120))}".`,
+        "",
+        "### Switching composites (context acquisition, prompt evaluation excluded)",
+        "",
+        "| case | ms |",
+        "|---|---|",
+        `| warm pool (both composites' contexts kept) | ${spread(s.switching.warmMs)} |`,
+        `| cold context (pool of 1: context created on every switch; adapters already loaded) | ${spread(s.switching.coldMs)} |`,
+        `| first use of a composite (calibration expanded, adapters loaded, context created) | ${f1(s.switching.firstUseMs)} |`,
+        "",
+        `Goal for the warm switch: <= 50 ms: ${s.switching.warmMeetsGoal ? "met" : "**not met**"}. The warm figure includes the pool's deliberate 5 ms yield (runtime-facts.md: the previous context frees its threads in a setTimeout).`,
+        "",
+        "### Memory",
+        "",
+        `Peak RSS of the bench process with the base, ${s.memory.loraFiles} adapter/calibration files and ${s.memory.contexts} pooled contexts (2048 tokens each): **${f1(s.memory.peakRssMb)} MB** (RSS right after: ${f1(s.memory.rssAfterPoolMb)} MB).`,
+        "",
+        `Noise: load average ${s.noise.loadAvgStart.map((x) => x.toFixed(2)).join("/")} at start, ${s.noise.loadAvgEnd.map((x) => x.toFixed(2)).join("/")} at end. ${s.noise.note} Speed phase: ${f1(s.wallSeconds)} s.`,
+        "",
+    );
+    return lines;
+}
+
+export function renderReport(results: BenchResults): string {
+    const c = results.config as {
+        model?: {name?: string; fingerprint?: string; sha256?: string};
+        pack?: {description?: string};
+    };
+    return [
+        `# Benchmark report, ${results.date}${results.quick ? " (quick mode: plumbing check, not results)" : ""}`,
+        "",
+        `Command: \`${results.command}\` — wall time ${f1(results.wallSeconds)} s.`,
+        `Model: ${c.model?.name} (fingerprint ${c.model?.fingerprint?.slice(0, 12)}…, file sha256 ${c.model?.sha256?.slice(0, 12)}…). Quality pack: ${c.pack?.description}. Full configuration and every number: results.json.`,
+        "",
+        ...results.notes.map((n) => `- ${n}`),
+        "",
+        ...qualitySection(results),
+        ...efficiencySection(results.efficiency),
+        ...speedSection(results.speed),
+        "## Charts",
+        "",
+        "![quality per method](quality.png)",
+        "",
+        "![latency per method](latency.png)",
+        "",
+    ].join("\n");
+}
+
+export async function writeReport(root: string, dir: string, results: BenchResults): Promise<string[]> {
+    await mkdir(dir, {recursive: true});
+    const json = join(dir, "results.json");
+    await writeFile(json, `${JSON.stringify(results, null, 2)}\n`);
+    await writeFile(join(dir, "report.md"), renderReport(results));
+    const charts = await runPythonJson<{charts: string[]}>(root, "lab.eval.charts", [json, dir]);
+    return ["report.md", "results.json", ...charts.charts];
+}

@@ -1,0 +1,123 @@
+// Scores the cached generations in one Python call (lab/lab/eval/score.py) and averages them
+// per variant x method and per group x method, as the paper's Table 1 does.
+
+import type {CachedGeneration} from "./cache";
+import type {EvalSet} from "./evalSet";
+import {runPythonJson} from "./python";
+import type {QualityPlan} from "./quality";
+import {mean} from "./stats";
+
+interface ItemScore {
+    readonly main: number | null;
+    readonly chrf: number | null;
+    readonly language: string;
+    readonly language_ok: boolean;
+}
+
+interface ScoreOutput {
+    readonly items: Record<string, ItemScore>;
+    readonly versions: Record<string, string>;
+    readonly langid_candidates: string[];
+}
+
+export interface CellScores {
+    /** Generations scored (errors excluded). */
+    readonly n: number;
+    readonly errors: number;
+    /** ROUGE-L F1 (summaries) or weighted ROUGE (replies) vs composite references; null without references. */
+    readonly main: number | null;
+    readonly mainN: number;
+    readonly chrf: number | null;
+    readonly chrfN: number;
+    readonly language_accuracy: number | null;
+    /** Pending until the lab's tone classifier exists. */
+    readonly tone_accuracy: null;
+    readonly meanGeneratedTokens: number | null;
+    readonly meanLatencyMs: number | null;
+}
+
+export interface QualityScores {
+    readonly variants: Record<string, Record<string, CellScores>>;
+    /** Group -> method -> mean over the group's variants of the per-variant means. */
+    readonly groups: Record<
+        string,
+        Record<string, {main: number | null; language_accuracy: number | null; chrf: number | null; variants: number}>
+    >;
+    readonly versions: Record<string, string>;
+    readonly langidCandidates: string[];
+}
+
+export async function scoreQuality(
+    root: string,
+    evalSet: EvalSet,
+    plan: QualityPlan,
+    generations: ReadonlyMap<string, CachedGeneration>,
+): Promise<QualityScores> {
+    const examples = new Map<string, {references: readonly string[]; human: readonly string[]}>();
+    for (const [variant, data] of Object.entries(evalSet.variants))
+        for (const e of data.examples)
+            examples.set(`${variant}|${e.id}`, {references: e.references, human: e.human_references ?? []});
+    const items = plan.items.flatMap((item) => {
+        const generation = generations.get(item.key);
+        const data = evalSet.variants[item.variant];
+        const example = examples.get(`${item.variant}|${item.id}`);
+        if (generation === undefined || generation.error !== null || data === undefined || example === undefined)
+            return [];
+        return [
+            {
+                key: item.key,
+                output: generation.text,
+                metric: data.metric,
+                references: example.references,
+                human_references: example.human,
+                language: data.language,
+            },
+        ];
+    });
+    const scored = await runPythonJson<ScoreOutput>(root, "lab.eval.score", [], {items});
+
+    const variants: Record<string, Record<string, CellScores>> = {};
+    for (const [variant, methods] of Object.entries(plan.methods)) {
+        variants[variant] = {};
+        for (const {method} of methods) {
+            const mine = plan.items.filter((i) => i.variant === variant && i.method === method);
+            const gens = mine.map((i) => generations.get(i.key)).filter((g): g is CachedGeneration => g !== undefined);
+            const scores = mine.map((i) => scored.items[i.key]).filter((s): s is ItemScore => s !== undefined);
+            const mains = scores.map((s) => s.main).filter((v): v is number => v !== null);
+            const chrfs = scores.map((s) => s.chrf).filter((v): v is number => v !== null);
+            const ok = gens.filter((g) => g.error === null);
+            variants[variant][method] = {
+                n: scores.length,
+                errors: gens.length - ok.length,
+                main: mean(mains),
+                mainN: mains.length,
+                chrf: mean(chrfs),
+                chrfN: chrfs.length,
+                language_accuracy:
+                    scores.length > 0 ? (100 * scores.filter((s) => s.language_ok).length) / scores.length : null,
+                tone_accuracy: null,
+                meanGeneratedTokens: mean(ok.map((g) => g.passes.at(-1)?.generatedTokens ?? 0)),
+                meanLatencyMs: mean(ok.map((g) => g.totalMs)),
+            };
+        }
+    }
+    const groups: QualityScores["groups"] = {};
+    const groupMean = (cells: CellScores[], key: "main" | "language_accuracy" | "chrf") =>
+        mean(cells.map((c) => c[key]).filter((v): v is number => v !== null));
+    for (const group of new Set(Object.values(evalSet.variants).map((v) => v.group))) {
+        const inGroup = Object.entries(variants).filter(([v]) => evalSet.variants[v]?.group === group);
+        const methods = new Set(inGroup.flatMap(([, m]) => Object.keys(m)));
+        const byMethod: QualityScores["groups"][string] = {};
+        for (const method of methods) {
+            const cells = inGroup.map(([, m]) => m[method]).filter((c): c is CellScores => c !== undefined);
+            byMethod[method] = {
+                main: groupMean(cells, "main"),
+                language_accuracy: groupMean(cells, "language_accuracy"),
+                chrf: groupMean(cells, "chrf"),
+                variants: cells.length,
+            };
+        }
+        groups[group] = byMethod;
+    }
+    return {variants, groups, versions: scored.versions, langidCandidates: scored.langid_candidates};
+}

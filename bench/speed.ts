@@ -1,0 +1,399 @@
+// Speed, measured in one run on the same inputs with the real default model and a pack of real
+// shapes: one-pass LC / LC++ latency vs multi-step, decode speed of a calibrated composite vs a
+// single task LoRA (unfused and fused into one LoRA), switching composites with a warm context
+// pool vs cold contexts, and peak RSS. Every request goes through Engine.compose.
+
+import {readFileSync} from "node:fs";
+import {mkdir, writeFile} from "node:fs/promises";
+import {loadavg} from "node:os";
+import {join} from "node:path";
+import {setTimeout as delay} from "node:timers/promises";
+import {ADAPTER_MANIFEST_FILE} from "../engine/adapters/manifest";
+import {expandCalibration} from "../engine/calibrations/expand";
+import {readCalibration} from "../engine/calibrations/format";
+import {MODULE_TYPES} from "../engine/calibrations/moduleTypes";
+import type {ComposeResult} from "../engine/compose/composer";
+import type {Method} from "../engine/compose/methods";
+import {buildRecipe} from "../engine/compose/recipe";
+import {type ChainKey, parseTaskChain} from "../engine/compose/taskChain";
+import {DEFAULT_ENGINE_LIMITS, Engine, type EngineConfig} from "../engine/engine";
+import {sha256File} from "../engine/files/sha256";
+import {fuseLoras} from "./fuse";
+import type {Progress} from "./progress";
+import {rotate, type Summary, summarize} from "./stats";
+
+export const SPEED_CHAIN = "summarize+translate:fr" as ChainKey;
+export const SWITCH_CHAIN = "reply+tone:casual" as ChainKey;
+/** The fused LC++ file runs through the engine's joint-expert slot (one adapter, one pass). */
+export const FUSED_LABEL = "lc++ fused";
+
+export interface SpeedOptions {
+    readonly modelPath: string;
+    readonly adapterDir: string;
+    readonly calibrationDir: string;
+    readonly workDir: string;
+    readonly inputs: readonly string[];
+    readonly reps: number;
+    readonly switchReps: number;
+    /** One untimed round first, so timed rounds find every context warm. */
+    readonly warmup: boolean;
+    readonly maxTokens: number;
+    readonly threads: number;
+    readonly packDescription: string;
+}
+
+export interface MethodSpeed {
+    readonly method: string;
+    readonly samples: number;
+    readonly latencyMs: Summary;
+    /** Decode tokens/s of the last pass (tokens after the first / decode time). */
+    readonly decodeTokPerS: Summary;
+    readonly promptTokPerS: Summary;
+    readonly generatedTokens: Summary;
+    readonly passes: number;
+    /** Context acquisition on first use (adapters loaded, calibration expanded, context created). */
+    readonly firstUseContextMs: number;
+}
+
+export interface Ratio {
+    readonly name: string;
+    readonly goal: string;
+    readonly pairedMedian: number;
+    readonly pairedP25: number;
+    readonly pairedP75: number;
+    readonly ratioOfMedians: number;
+    readonly meets: boolean;
+}
+
+export interface SpeedResults {
+    readonly title: string;
+    readonly chain: string;
+    readonly pack: string;
+    readonly inputs: number;
+    readonly reps: number;
+    readonly maxTokens: number;
+    readonly threads: number;
+    readonly methods: Record<string, MethodSpeed>;
+    readonly ratios: Ratio[];
+    readonly fusedExactness: {
+        identical: number;
+        compared: number;
+        rank: number;
+        commonPrefix: {chars: number; of: number}[];
+        firstPair: {lcpp: string; fused: string};
+    };
+    readonly switching: {warmMs: Summary; coldMs: Summary; firstUseMs: number; warmMeetsGoal: boolean};
+    readonly memory: {peakRssMb: number; rssAfterPoolMb: number; contexts: number; loraFiles: number};
+    readonly noise: {loadAvgStart: number[]; loadAvgEnd: number[]; note: string};
+    readonly wallSeconds: number;
+}
+
+interface Sample {
+    readonly method: string;
+    readonly rep: number;
+    readonly input: number;
+    readonly result: ComposeResult;
+}
+
+function decodeRate(result: ComposeResult): number {
+    const last = result.passes.at(-1)?.generation;
+    if (last === undefined || last.generatedTokens < 2 || last.decodeMs <= 0) return Number.NaN;
+    return ((last.generatedTokens - 1) * 1000) / last.decodeMs;
+}
+
+function promptRate(result: ComposeResult): number {
+    const first = result.passes[0]?.generation;
+    return first && first.promptMs > 0 ? (first.promptTokens * 1000) / first.promptMs : Number.NaN;
+}
+
+function engineConfig(options: SpeedOptions, maxContexts: number, name: string): EngineConfig {
+    return {
+        ...DEFAULT_ENGINE_LIMITS,
+        modelPath: options.modelPath,
+        adapterDirs: [options.adapterDir],
+        userAdapterDir: join(options.workDir, "fused-adapters"),
+        calibrationDirs: [options.calibrationDir],
+        cacheDir: join(options.workDir, `cache-${name}`),
+        threads: options.threads,
+        maxContexts,
+        maxTokens: options.maxTokens,
+    };
+}
+
+/** Writes the fused LC++ LoRA for `chain` as a joint-expert adapter folder the engine will list. */
+async function installFused(engine: Engine, chain: ChainKey): Promise<number> {
+    const recipe = buildRecipe(parseTaskChain(chain), "lc++", engine.installed);
+    const [pass] = recipe.passes;
+    if (pass.calibration === null) throw new Error("no LC++ calibration to fuse");
+    const expanded = await expandCalibration(
+        await readCalibration(pass.calibration.filePath),
+        pass.adapters.map((use) => ({sha256: use.adapter.sha256, ggufPath: use.adapter.filePath})),
+        engine.base,
+        engine.config.cacheDir,
+    );
+    const dir = join(engine.config.userAdapterDir, "bench.fused-lcpp");
+    const fused = await fuseLoras(
+        [
+            ...pass.adapters.map((use) => ({filePath: use.adapter.filePath, scale: use.scale})),
+            {filePath: expanded, scale: 1},
+        ],
+        join(dir, "adapter.gguf"),
+    );
+    const manifest = {
+        formatVersion: 1,
+        id: "bench.fused-lcpp",
+        task: chain,
+        promptTemplate: pass.prompt.template,
+        stopStrings: [...pass.prompt.stopStrings],
+        base: {fingerprint: engine.base.fingerprint, name: engine.base.name},
+        rank: fused.rank,
+        alpha: fused.rank,
+        targetModules: [...MODULE_TYPES],
+        file: "adapter.gguf",
+        sha256: await sha256File(fused.filePath),
+        licence: "derived from the pack's adapters and calibration",
+        training: {fusedFrom: [...pass.adapters.map((u) => u.adapter.id), pass.calibration.filePath]},
+    };
+    await mkdir(dir, {recursive: true});
+    await writeFile(join(dir, ADAPTER_MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+    await engine.refresh((level, message) => {
+        if (level === "warn") throw new Error(message);
+    });
+    return fused.rank;
+}
+
+function pairedRatio(samples: readonly Sample[], num: string, den: string, value: (r: ComposeResult) => number) {
+    const index = new Map(samples.map((s) => [`${s.method}|${s.rep}|${s.input}`, s.result]));
+    const ratios: number[] = [];
+    const a: number[] = [];
+    const b: number[] = [];
+    for (const s of samples) {
+        if (s.method !== num) continue;
+        const other = index.get(`${den}|${s.rep}|${s.input}`);
+        if (other === undefined) continue;
+        ratios.push(value(s.result) / value(other));
+        a.push(value(s.result));
+        b.push(value(other));
+    }
+    const paired = summarize(ratios);
+    return {paired, ratioOfMedians: summarize(a).median / summarize(b).median};
+}
+
+export async function runSpeed(options: SpeedOptions, progress: Progress): Promise<SpeedResults> {
+    const started = performance.now();
+    const loadAvgStart = loadavg();
+    const chain = parseTaskChain(SPEED_CHAIN);
+    const switchChain = parseTaskChain(SWITCH_CHAIN);
+    const engine = await Engine.open(engineConfig(options, 10, "warm"));
+    let results: SpeedResults;
+    try {
+        const fusedRank = await installFused(engine, SPEED_CHAIN);
+        const methods: Method[] = [
+            "zero-shot",
+            "main-lora",
+            "linear-merge",
+            "multi-step",
+            "lc",
+            "lc++",
+            "joint-expert",
+        ];
+        const label = (m: Method) => (m === "joint-expert" ? FUSED_LABEL : m);
+        const compose = (method: Method, input: string, c = chain, maxTokens = options.maxTokens) =>
+            engine.compose({chain: c, method, input, maxTokens});
+
+        // First use of each method: loads its adapters, expands calibrations, creates contexts.
+        // Without a warm-up (the quick mode) the first round's context times are the first-use ones.
+        const firstUse = new Map<string, number>();
+        const contextMsOf = (result: ComposeResult) => result.passes.reduce((sum, p) => sum + p.contextMs, 0);
+        if (options.warmup) {
+            progress.start("speed warm-up", methods.length);
+            for (const method of methods) {
+                firstUse.set(label(method), contextMsOf(await compose(method, options.inputs[0] ?? "")));
+                progress.tick(`${label(method)} first use`);
+            }
+            progress.done();
+        }
+        const switchFirst = await compose("lc++", options.inputs[0] ?? "", switchChain, 1);
+        const switchFirstUse = switchFirst.passes[0]?.contextMs ?? Number.NaN;
+
+        // Interleaved repetitions: every method on every input in each round, order rotated.
+        const samples: Sample[] = [];
+        progress.start("speed", options.reps * options.inputs.length * methods.length);
+        for (let rep = 0; rep < options.reps; rep++)
+            for (const [i, input] of options.inputs.entries())
+                for (const method of rotate(methods, rep * options.inputs.length + i)) {
+                    const result = await compose(method, input);
+                    if (!firstUse.has(label(method))) firstUse.set(label(method), contextMsOf(result));
+                    samples.push({method: label(method), rep, input: i, result});
+                    progress.tick(
+                        `${label(method)} input ${i} rep ${rep}: ${(result.totalMs / 1000).toFixed(2)} s, ${result.passes.map((p) => p.generation.generatedTokens).join("+")} tokens`,
+                    );
+                }
+        progress.done();
+
+        // Warm switching: alternate two composites whose contexts are both in the pool.
+        const warm: number[] = [];
+        for (let k = 0; k < options.switchReps; k++) {
+            for (const c of [chain, switchChain]) {
+                const r = await compose("lc++", options.inputs[0] ?? "", c, 1);
+                warm.push(r.passes[0]?.contextMs ?? Number.NaN);
+            }
+        }
+        const usage = process.memoryUsage();
+        const peakRssMb = process.resourceUsage().maxRSS / 1024;
+        const contexts = engine.status().contexts;
+        const loraFiles = new Set(
+            [...methods, "lc++"].flatMap((m) =>
+                buildRecipe(chain, m as Method, engine.installed).passes.flatMap((p) => [
+                    ...p.adapters.map((u) => u.adapter.filePath),
+                    ...(p.calibration ? [p.calibration.filePath] : []),
+                ]),
+            ),
+        ).size;
+
+        const byMethod: Record<string, MethodSpeed> = {};
+        for (const method of methods.map(label)) {
+            const mine = samples.filter((s) => s.method === method).map((s) => s.result);
+            byMethod[method] = {
+                method,
+                samples: mine.length,
+                latencyMs: summarize(mine.map((r) => r.totalMs)),
+                decodeTokPerS: summarize(mine.map(decodeRate)),
+                promptTokPerS: summarize(mine.map(promptRate)),
+                generatedTokens: summarize(
+                    mine.map((r) => r.passes.reduce((s, p) => s + p.generation.generatedTokens, 0)),
+                ),
+                passes: mine[0]?.passes.length ?? 0,
+                firstUseContextMs: firstUse.get(method) ?? Number.NaN,
+            };
+        }
+        const ratio = (
+            name: string,
+            goal: string,
+            num: string,
+            den: string,
+            value: (r: ComposeResult) => number,
+            meets: (x: number) => boolean,
+        ): Ratio => {
+            const {paired, ratioOfMedians} = pairedRatio(samples, num, den, value);
+            return {
+                name,
+                goal,
+                pairedMedian: paired.median,
+                pairedP25: paired.p25,
+                pairedP75: paired.p75,
+                ratioOfMedians,
+                meets: meets(paired.median),
+            };
+        };
+        const latency = (r: ComposeResult) => r.totalMs;
+        const ratios = [
+            ratio("LC latency / multi-step", "<= 0.6", "lc", "multi-step", latency, (x) => x <= 0.6),
+            ratio("LC++ latency / multi-step", "<= 0.6", "lc++", "multi-step", latency, (x) => x <= 0.6),
+            ratio(`${FUSED_LABEL} latency / multi-step`, "<= 0.6", FUSED_LABEL, "multi-step", latency, (x) => x <= 0.6),
+            ratio("LC decode tok/s / main-task LoRA", ">= 0.85", "lc", "main-lora", decodeRate, (x) => x >= 0.85),
+            ratio("LC++ decode tok/s / main-task LoRA", ">= 0.85", "lc++", "main-lora", decodeRate, (x) => x >= 0.85),
+            ratio(
+                `${FUSED_LABEL} decode tok/s / main-task LoRA`,
+                ">= 0.85",
+                FUSED_LABEL,
+                "main-lora",
+                decodeRate,
+                (x) => x >= 0.85,
+            ),
+            ratio(
+                "linear merge decode tok/s / main-task LoRA",
+                "(reference)",
+                "linear-merge",
+                "main-lora",
+                decodeRate,
+                () => true,
+            ),
+            ratio(
+                "main-task LoRA decode tok/s / base (zero-shot)",
+                "(reference)",
+                "main-lora",
+                "zero-shot",
+                decodeRate,
+                () => true,
+            ),
+        ];
+        const lcpp = samples.filter((s) => s.method === "lc++");
+        const fused = new Map(
+            samples.filter((s) => s.method === FUSED_LABEL).map((s) => [`${s.rep}|${s.input}`, s.result.text]),
+        );
+        const identical = lcpp.filter((s) => fused.get(`${s.rep}|${s.input}`) === s.result.text).length;
+        // Where greedy texts part: float summation order differs (one rank-48 product vs three),
+        // which flips near-ties; random weights make near-ties common.
+        const commonPrefix = lcpp.map((s) => {
+            const other = fused.get(`${s.rep}|${s.input}`) ?? "";
+            let k = 0;
+            while (k < s.result.text.length && s.result.text[k] === other[k]) k++;
+            return {chars: k, of: Math.max(s.result.text.length, other.length)};
+        });
+        const firstPair = {lcpp: lcpp[0]?.result.text ?? "", fused: fused.get("0|0") ?? ""};
+
+        await engine.dispose();
+
+        // Cold switching: a pool of one context, so every switch creates a context (the
+        // adapters stay loaded in the model and the expanded calibrations on disk, as in use).
+        const coldEngine = await Engine.open(engineConfig(options, 1, "cold"));
+        const cold: number[] = [];
+        try {
+            await coldEngine.compose({chain, method: "lc++", input: options.inputs[0] ?? "", maxTokens: 1});
+            for (let k = 0; k < options.switchReps; k++)
+                for (const c of [switchChain, chain]) {
+                    const r = await coldEngine.compose({
+                        chain: c,
+                        method: "lc++",
+                        input: options.inputs[0] ?? "",
+                        maxTokens: 1,
+                    });
+                    cold.push(r.passes[0]?.contextMs ?? Number.NaN);
+                    await delay(5);
+                }
+        } finally {
+            await coldEngine.dispose();
+        }
+        const warmMs = summarize(warm.slice(2));
+        results = {
+            title: `Speed on ${SPEED_CHAIN}: ${options.inputs.length} DialogSum inputs x ${options.reps} interleaved reps, ${options.threads} threads`,
+            chain: SPEED_CHAIN,
+            pack: options.packDescription,
+            inputs: options.inputs.length,
+            reps: options.reps,
+            maxTokens: options.maxTokens,
+            threads: options.threads,
+            methods: byMethod,
+            ratios,
+            fusedExactness: {identical, compared: lcpp.length, rank: fusedRank, commonPrefix, firstPair},
+            switching: {
+                warmMs,
+                coldMs: summarize(cold),
+                firstUseMs: switchFirstUse,
+                warmMeetsGoal: warmMs.median <= 50,
+            },
+            memory: {peakRssMb, rssAfterPoolMb: usage.rss / 1024 / 1024, contexts, loraFiles},
+            noise: {
+                loadAvgStart,
+                loadAvgEnd: loadavg(),
+                note: "2-core shared VM; other sessions may run at the same time. Ratios are medians of per-input paired ratios over interleaved repetitions; the relative IQR of each timing is reported next to it.",
+            },
+            wallSeconds: (performance.now() - started) / 1000,
+        };
+    } catch (error) {
+        await engine.dispose().catch(() => undefined);
+        throw error;
+    }
+    return results;
+}
+
+/** The first `count` DialogSum dev dialogues, or the shortest ones (the same inputs for every method). */
+export function speedInputs(dataDir: string, count: number, shortest = false): string[] {
+    const dialogues = readFileSync(join(dataDir, "dialogsum", "dialogsum.dev.jsonl"), "utf8")
+        .split("\n")
+        .filter((l) => l.trim() !== "")
+        .map((l) => (JSON.parse(l) as {dialogue: string}).dialogue.trim());
+    if (shortest) return [...dialogues].sort((a, b) => a.length - b.length).slice(0, count);
+    return dialogues.slice(0, count);
+}

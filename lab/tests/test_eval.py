@@ -1,0 +1,200 @@
+"""Benchmark-side evaluation (lab/lab/eval): metrics against hand-checked values, the upstream-format
+readers on small files written here, the scoring CLI's JSON contract, and the charts."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lab.eval import data, metrics, score
+
+LAB = Path(__file__).resolve().parents[1]
+
+
+def test_rouge_l_uses_the_stemmer_and_the_best_reference():
+    # "meetings" stems to "meet": identical after stemming.
+    # stems: "they discuss meet" vs "they discuss the meet": LCS 3, P 3/3, R 3/4
+    assert metrics.rouge_l("they discuss meetings", ["They discussed the meeting."]) == pytest.approx(
+        100 * 2 * 1 * 0.75 / 1.75
+    )
+    assert metrics.rouge_l("a b c", ["x y z", "a b c"]) == pytest.approx(100.0)
+
+
+def test_weighted_rouge_is_r1_over_6_plus_r2_over_3_plus_r3_over_2():
+    assert metrics.weighted_rouge("see you at noon", ["see you at noon"]) == pytest.approx(
+        100 * (1 / 6 + 1 / 3 + 1 / 2)
+    )
+    # 4 of 4 unigrams, 2 of 3 bigrams, 1 of 2 trigrams shared ("see you at" | "see you at five")
+    out, ref = "see you at noon", "see you at five"
+    expected = 100 * (0.75 / 6 + (2 / 3) / 3 + 0.5 / 2)
+    assert metrics.weighted_rouge(out, [ref]) == pytest.approx(expected)
+
+
+def test_chrf_matches_sacrebleu_and_takes_the_best_reference():
+    from sacrebleu.metrics import CHRF
+
+    expected = CHRF().sentence_score("Ja, ich komme.", ["Ja, ich komme morgen."]).score
+    assert metrics.chrf("Ja, ich komme.", ["Nein.", "Ja, ich komme morgen."]) == pytest.approx(expected)
+
+
+def test_language_identification_on_clear_sentences():
+    assert metrics.language("Nous avons parlé de la réunion de jeudi prochain.") == "fr"
+    assert metrics.language("Hablamos de la reunión del próximo jueves con el equipo.") == "es"
+    assert metrics.language("Wir haben über das Treffen am nächsten Donnerstag gesprochen.") == "de"
+    assert metrics.language("We talked about the meeting next Thursday.") == "en"
+    assert metrics.language("   ") == ""
+
+
+def test_score_reports_null_where_no_reference_exists():
+    out = score.score(
+        {
+            "items": [
+                {
+                    "key": "k1",
+                    "output": "Ils parlent.",
+                    "metric": "rougeL",
+                    "references": [],
+                    "language": "fr",
+                },
+                {
+                    "key": "k2",
+                    "output": "Ja, gerne.",
+                    "metric": "wrouge",
+                    "references": ["Ja, gerne."],
+                    "human_references": ["Ja, sehr gerne."],
+                    "language": "de",
+                },
+            ]
+        }
+    )
+    k1, k2 = out["items"]["k1"], out["items"]["k2"]
+    assert k1["main"] is None and k1["chrf"] is None and k1["language_ok"] is True
+    assert k2["main"] == pytest.approx(100 * (1 / 6 + 1 / 3))  # two tokens: no trigram, R3 = 0
+    assert k2["chrf"] is not None and 0 < k2["chrf"] < 100
+    assert set(out["versions"]) == {"rouge-score", "sacrebleu", "langid"}
+
+
+def test_score_cli_is_json_in_json_out():
+    payload = {
+        "items": [
+            {
+                "key": "a",
+                "output": "hello there",
+                "metric": "rougeL",
+                "references": ["hello"],
+                "language": "en",
+            }
+        ]
+    }
+    run = subprocess.run(
+        [sys.executable, "-m", "lab.eval.score"],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        cwd=LAB,
+        check=True,
+    )
+    assert json.loads(run.stdout)["items"]["a"]["main"] == pytest.approx(100 * 2 * 1 * 0.5 / 1.5)
+
+
+def _write_data_dir(root: Path) -> None:
+    (root / "ds").mkdir()
+    rows = [
+        {
+            "fname": "test_1",
+            "dialogue": "#Person1#: Hi.\n#Person2#: Hello.",
+            "summary1": "They greet.",
+            "summary2": "Hi.",
+        },
+        {"fname": "test_2", "dialogue": "#Person1#: Bye.", "summary": "One says bye."},
+    ]
+    (root / "ds" / "dialogsum.test.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    conv = "User 1: Hi there!\nUser 2: Hello, how are you?\nUser 1: Fine."
+    (root / "spc.csv").write_text(
+        "user 1 personas,user 2 personas,Best Generated Conversation\n" + f'a,b,"{conv}"\n', encoding="utf-8"
+    )
+    (root / "en_test_human.txt").write_text("How are you ? __eou__ I ' m fine . __eou__\n")
+    (root / "de_test_human.txt").write_text("Wie geht es dir?__eou__Mir geht es gut.Danke.__eou__\n")
+
+
+def test_data_dir_reads_the_upstream_formats(tmp_path):
+    _write_data_dir(tmp_path)
+    mains, xdd, files = data.dir_sources(tmp_path)
+    assert [e["id"] for e in mains["summarize"]] == ["dialogsum:test_1", "dialogsum:test_2"]
+    assert mains["summarize"][0]["main_references"] == ["They greet.", "Hi."]
+    assert [e["input"] for e in mains["reply"]] == ["Hi there!", "Hello, how are you?"]
+    assert xdd == [
+        {
+            "id": "xdd:en_test_human:0:0",
+            "input": "How are you?",
+            "human_references": ["Mir geht es gut. Danke."],
+            "human_source": xdd[0]["human_source"],
+        }
+    ]
+    assert len(files) == 4
+
+
+def test_build_marks_references_pending_until_targets_exist(tmp_path):
+    _write_data_dir(tmp_path)
+    targets = tmp_path / "targets"
+    targets.mkdir()
+    (targets / "summarize+translate-fr.jsonl").write_text(
+        json.dumps({"id": "dialogsum:test_1", "target": "Ils se saluent."}) + "\n"
+    )
+    out = data.build(
+        None, 1234, tmp_path, targets, ["summarize+translate:fr", "reply+translate:de", "reply+tone:witty"]
+    )
+    fr = out["variants"]["summarize+translate:fr"]
+    assert fr["metric"] == "rougeL" and fr["language"] == "fr" and fr["group"] == "Sum+Tr"
+    assert [e["references"] for e in fr["examples"]] == [["Ils se saluent."], []]
+    assert out["references"]["summarize+translate:fr"]["covered"] == 1
+    de = out["variants"]["reply+translate:de"]
+    assert any(e.get("human_references") for e in de["examples"]), (
+        "XDailyDialog examples join reply+translate:de"
+    )
+    witty = out["variants"]["reply+tone:witty"]
+    assert witty["language"] == "en" and witty["tone"] == "witty" and witty["metric"] == "wrouge"
+
+
+def test_sampling_is_seeded_and_shared_across_variants(tmp_path):
+    items = [{"id": str(i)} for i in range(50)]
+    assert data.sample(items, 5, 1) == data.sample(items, 5, 1)
+    assert data.sample(items, 5, 1) != data.sample(items, 5, 2)
+    assert data.sample(items, 100, 1) == items
+
+
+def test_references_command_writes_teacher_requests(tmp_path):
+    _write_data_dir(tmp_path)
+    from lab.eval import references
+
+    references.main(
+        ["--data-dir", str(tmp_path), "--targets-dir", str(tmp_path / "none"), "--out", str(tmp_path / "req")]
+    )
+    lines = (tmp_path / "req" / "summarize+translate-fr.requests.jsonl").read_text().splitlines()
+    assert [json.loads(x) for x in lines][0] == {
+        "id": "dialogsum:test_1",
+        "source": "They greet.",
+        "task": "translate:fr",
+    }
+
+
+def test_charts_write_pngs_even_with_pending_numbers(tmp_path):
+    from lab.eval import charts
+
+    results = {
+        "config": {"n": 1},
+        "quality": {"groups": {"Sum+Tr": {"zero-shot": {"main": None, "language_accuracy": 50.0}}}},
+        "speed": None,
+    }
+    (tmp_path / "r.json").write_text(json.dumps(results))
+    charts.main([str(tmp_path / "r.json"), str(tmp_path / "out")])
+    for name in ("quality.png", "latency.png"):
+        assert (tmp_path / "out" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    results["quality"] = None  # a speed-only run (--no-quality)
+    (tmp_path / "r.json").write_text(json.dumps(results))
+    charts.main([str(tmp_path / "r.json"), str(tmp_path / "out2")])
+    assert (tmp_path / "out2" / "quality.png").exists()

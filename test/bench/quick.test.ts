@@ -1,0 +1,95 @@
+// The benchmark's quick mode end to end on the real default model: a crafted pack, one short
+// input per variant, every method the engine offers, every metric (ROUGE-L, weighted ROUGE,
+// chrF, language ID), the speed phase, the report files, and a resumed run served from the
+// cache. Checks that everything runs, not the scores. Runs after the lab's setup stage (it
+// needs lab/.venv for scoring).
+
+import assert from "node:assert/strict";
+import {spawnSync} from "node:child_process";
+import {mkdir, mkdtemp, readdir, readFile, rm, writeFile} from "node:fs/promises";
+import {tmpdir} from "node:os";
+import {join} from "node:path";
+import {after, before, test} from "node:test";
+import {METHODS} from "../../engine/compose/methods.js";
+import {repoRoot} from "../support/realModel.js";
+
+const root = repoRoot();
+let work: string;
+
+function bench(args: string[]) {
+    const run = spawnSync("node", [join(root, "dist", "bench.js"), ...args], {
+        cwd: root,
+        encoding: "utf8",
+        timeout: 240_000,
+    });
+    assert.equal(run.status, 0, `bench exited with ${run.status}:\n${run.stderr.slice(-3000)}`);
+    return run;
+}
+
+before(async () => {
+    work = await mkdtemp(join(tmpdir(), "bench-quick-"));
+    // Fixture composite references for the quick inputs, so the ROUGE metrics run too (the real
+    // ones come from the lab's teacher; these are test data, never reported as results).
+    const python = join(root, "lab", ".venv", "bin", "python");
+    const exported = spawnSync(
+        python,
+        ["-m", "lab.eval.data", "--n", "1", "--shortest", "--variants", "summarize+translate:fr,reply+translate:de"],
+        {cwd: join(root, "lab"), encoding: "utf8"},
+    );
+    assert.equal(exported.status, 0, exported.stderr);
+    const evalSet = JSON.parse(exported.stdout) as {variants: Record<string, {examples: {id: string}[]}>};
+    await mkdir(join(work, "targets"));
+    const fixture: Record<string, [string, string]> = {
+        "summarize+translate:fr": ["summarize+translate-fr", "Un test: ils parlent d'un rendez-vous."],
+        "reply+translate:de": ["reply+translate-de", "Ein Test: Hallo, wie geht es dir?"],
+    };
+    for (const [variant, [file, target]] of Object.entries(fixture)) {
+        const lines = (evalSet.variants[variant]?.examples ?? []).map((e) => JSON.stringify({id: e.id, target}));
+        await writeFile(join(work, "targets", `${file}.jsonl`), `${lines.join("\n")}\n`);
+    }
+});
+
+after(async () => {
+    if (work) await rm(work, {recursive: true, force: true});
+});
+
+test("bench --quick runs every method and metric and writes the report", async () => {
+    const out = join(work, "results");
+    const run = bench(["--quick", "--out", out, "--targets-dir", join(work, "targets")]);
+    assert.match(run.stderr, /\[quality 1\/\d+\]/, "progress is shown");
+    const [dated] = (await readdir(out)).filter((name) => name !== "cache");
+    assert.ok(dated !== undefined, "a dated report folder");
+    const dir = join(out, dated);
+    for (const file of ["report.md", "results.json", "quality.png", "latency.png"]) {
+        const bytes = await readFile(join(dir, file));
+        assert.ok(bytes.length > 0, `${file} written`);
+        if (file.endsWith(".png")) assert.deepEqual([...bytes.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
+    }
+    const results = JSON.parse(await readFile(join(dir, "results.json"), "utf8"));
+    const sumFr = results.quality.variants["summarize+translate:fr"];
+    assert.deepEqual(Object.keys(sumFr).sort(), [...METHODS].sort(), "all 8 methods ran on summarize+translate:fr");
+    for (const [variant, methods] of Object.entries(results.quality.variants) as [
+        string,
+        Record<string, {errors: number; main: number | null; language_accuracy: number | null; chrf: number | null}>,
+    ][]) {
+        for (const [method, cell] of Object.entries(methods)) {
+            assert.equal(cell.errors, 0, `${variant} ${method} generated`);
+            assert.equal(typeof cell.main, "number", `${variant} ${method}: ROUGE scored`);
+            assert.equal(typeof cell.language_accuracy, "number", `${variant} ${method}: language scored`);
+            if (variant === "reply+translate:de") assert.equal(typeof cell.chrf, "number", `${method}: chrF scored`);
+        }
+    }
+    assert.equal(results.efficiency.rows.length, METHODS.length);
+    assert.equal(results.efficiency.jointExpertParams, 3_796_992, "a rank-16 joint expert on Gemma 3 270M");
+    for (const ratio of results.speed.ratios) assert.ok(Number.isFinite(ratio.pairedMedian), ratio.name);
+    assert.ok(results.speed.memory.peakRssMb > 0);
+    assert.equal(results.config.model.fingerprint.length, 64);
+    const report = await readFile(join(dir, "report.md"), "utf8");
+    for (const heading of ["## Quality", "## Efficiency", "## Speed", "### Example outputs"])
+        assert.ok(report.includes(heading), heading);
+
+    // Interrupted or repeated: every generation comes from the cache.
+    const again = bench(["--quick", "--no-speed", "--out", out, "--targets-dir", join(work, "targets")]);
+    assert.match(again.stderr, /already in the cache/);
+    assert.match(again.stderr, /\[quality\] done: 0 new/);
+});

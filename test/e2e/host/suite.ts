@@ -1,0 +1,325 @@
+// In-extension-host tests: this file runs inside code-server's real extension host (the
+// test-electron model: VS Code calls `run()` and reports its outcome), against the packaged
+// extension, the real default model, and the adapters test/e2e/prepare.ts made. Commands are
+// driven through the VS Code API; the UI flows are covered by test/e2e/ui.mjs.
+
+import assert from "node:assert/strict";
+import {createHash} from "node:crypto";
+import {readFile} from "node:fs/promises";
+import {join} from "node:path";
+import * as vscode from "vscode";
+import type {ComposerApi} from "../../../extension/extension";
+import type {RunOutcome} from "../../../extension/review/reviewController";
+
+const EXTENSION_ID = "composer-lc.composer-lc";
+const work = process.env.COMPOSER_E2E_WORK ?? "";
+
+type Test = {name: string; fn: () => Promise<void>};
+const tests: Test[] = [];
+const test = (name: string, fn: () => Promise<void>) => tests.push({name, fn});
+
+let api: ComposerApi;
+
+async function openSample(text: string): Promise<vscode.TextEditor> {
+    const document = await vscode.workspace.openTextDocument({content: text, language: "markdown"});
+    return vscode.window.showTextDocument(document, {preview: false});
+}
+
+function select(editor: vscode.TextEditor, needle: string): vscode.Range {
+    const text = editor.document.getText();
+    const start = text.indexOf(needle);
+    assert.ok(start >= 0, `"${needle.slice(0, 20)}..." is in the document`);
+    const range = new vscode.Range(
+        editor.document.positionAt(start),
+        editor.document.positionAt(start + needle.length),
+    );
+    editor.selection = new vscode.Selection(range.start, range.end);
+    return range;
+}
+
+function diffTabs(): vscode.Tab[] {
+    return vscode.window.tabGroups.all
+        .flatMap((group) => group.tabs)
+        .filter(
+            (tab) => tab.input instanceof vscode.TabInputTextDiff && tab.input.modified.scheme === "composer-review",
+        );
+}
+
+const BEFORE = "# Notes\n\nKeep this line.\n\n";
+const PARAGRAPH =
+    "#Person1#: Are you coming to the meeting on Thursday?\n#Person2#: No, my flight was moved. I will send the numbers tonight.";
+const AFTER = "\n\nAnd this one too.\n";
+
+test("the extension activates and its engine gets ready on the real model", async () => {
+    const extension = vscode.extensions.getExtension<ComposerApi>(EXTENSION_ID);
+    assert.ok(extension, "the extension is installed");
+    api = extension.isActive ? extension.exports : await extension.activate();
+    // Short generations keep the suite quick on a shared 2-core machine (read per request).
+    await vscode.workspace.getConfiguration("composer").update("maxTokens", 24, vscode.ConfigurationTarget.Global);
+    await api.engine.ready();
+    console.log(`settings: ${JSON.stringify(api.engine.settings())}`);
+    assert.equal(api.engine.state.kind, "ready");
+});
+
+test("Summarize to French is a one-pass composite derived from the installed calibration", async () => {
+    const capability = api.engine.capabilities.find((c) => c.chain === "summarize+translate:fr");
+    assert.ok(capability, "the engine reports the chain");
+    assert.equal(capability.onePass, true);
+    assert.equal(capability.auto, "lc++");
+    const commands = await vscode.commands.getCommands(true);
+    assert.ok(commands.includes("composer.composite.summarize.translate-fr"));
+    // Unless the bundled pack already brings them, reply and casual are not installed yet, so
+    // their chain must not be offered as one pass.
+    const bundled = (await api.listAdapters()).filter((a) => a.bundled).map((a) => a.task);
+    if (!bundled.includes("reply") && !bundled.includes("tone:casual")) {
+        const notYet = api.engine.capabilities.find((c) => c.chain === "reply+tone:casual");
+        assert.notEqual(notYet?.auto, "lc++", "reply + casual is not calibrated before its adapters are installed");
+    }
+});
+
+test("review then accept replaces exactly the selection, and one undo restores it", async () => {
+    const editor = await openSample(BEFORE + PARAGRAPH + AFTER);
+    select(editor, PARAGRAPH);
+    const outcome = (await vscode.commands.executeCommand("composer.composite.summarize.translate-fr")) as RunOutcome;
+    assert.equal(outcome.state, "review", JSON.stringify(outcome));
+    assert.ok(outcome.state === "review" && outcome.method === "lc++");
+    const proposal = outcome.state === "review" ? outcome.text : "";
+    assert.ok(proposal.length > 0, "a proposal was generated");
+    assert.equal(diffTabs().length, 1, "the diff is open");
+    assert.equal(editor.document.getText(), BEFORE + PARAGRAPH + AFTER, "nothing changes before Accept");
+
+    const accepted = (await vscode.commands.executeCommand("composer.review.accept")) as RunOutcome;
+    assert.equal(accepted.state, "applied", JSON.stringify(accepted));
+    assert.equal(editor.document.getText(), BEFORE + proposal + AFTER, "exactly the selected range was replaced");
+    assert.equal(diffTabs().length, 0, "the diff is closed");
+
+    await vscode.window.showTextDocument(editor.document);
+    await vscode.commands.executeCommand("undo");
+    assert.equal(editor.document.getText(), BEFORE + PARAGRAPH + AFTER, "one undo restores the original");
+});
+
+test("reject leaves the document unchanged", async () => {
+    const editor = await openSample(BEFORE + PARAGRAPH + AFTER);
+    select(editor, PARAGRAPH);
+    const version = editor.document.version;
+    const outcome = (await vscode.commands.executeCommand("composer.runChain", {
+        chain: "summarize+translate:fr",
+    })) as RunOutcome;
+    assert.equal(outcome.state, "review");
+    const rejected = (await vscode.commands.executeCommand("composer.review.reject")) as RunOutcome;
+    assert.equal(rejected.state, "rejected");
+    assert.equal(editor.document.getText(), BEFORE + PARAGRAPH + AFTER);
+    assert.equal(editor.document.version, version, "not even touched");
+    assert.equal(diffTabs().length, 0);
+});
+
+test("cancelling stops the generation and leaves the document untouched", async () => {
+    const editor = await openSample(BEFORE + PARAGRAPH + AFTER);
+    select(editor, PARAGRAPH);
+    const version = editor.document.version;
+    let pieces = 0;
+    const outcome = await api.reviews.run({
+        chain: {main: "summarize", aux: ["translate:fr"]},
+        method: "zero-shot",
+        title: "cancel test",
+        onText: () => {
+            pieces++;
+            // What the progress notification's Cancel button does.
+            void vscode.commands.executeCommand("composer.cancel");
+        },
+    });
+    assert.equal(outcome.state, "cancelled", JSON.stringify(outcome));
+    assert.ok(pieces >= 1 && pieces < 10, `stopped after ${pieces} pieces`);
+    assert.equal(editor.document.getText(), BEFORE + PARAGRAPH + AFTER);
+    assert.equal(editor.document.version, version, "not even touched");
+    assert.equal(diffTabs().length, 0);
+});
+
+test("an edit inside the selection during review makes Accept refuse instead of overwriting", async () => {
+    const editor = await openSample(BEFORE + PARAGRAPH + AFTER);
+    select(editor, PARAGRAPH);
+    const outcome = (await vscode.commands.executeCommand("composer.runChain", {
+        chain: "summarize+translate:fr",
+    })) as RunOutcome;
+    assert.equal(outcome.state, "review");
+    const edit = new vscode.WorkspaceEdit();
+    edit.insert(editor.document.uri, editor.document.positionAt(BEFORE.length + 12), "EDITED ");
+    assert.ok(await vscode.workspace.applyEdit(edit));
+    const edited = editor.document.getText();
+    const accepted = (await vscode.commands.executeCommand("composer.review.accept")) as RunOutcome;
+    assert.equal(accepted.state, "refused", JSON.stringify(accepted));
+    assert.equal(editor.document.getText(), edited, "the user's edit is kept, nothing overwritten");
+    await vscode.commands.executeCommand("composer.review.reject");
+});
+
+test("an edit before the selection shifts it: Accept still replaces exactly the original text", async () => {
+    const editor = await openSample(BEFORE + PARAGRAPH + AFTER);
+    select(editor, PARAGRAPH);
+    const outcome = (await vscode.commands.executeCommand("composer.runChain", {
+        chain: "summarize+translate:fr",
+    })) as RunOutcome;
+    assert.equal(outcome.state, "review");
+    const edit = new vscode.WorkspaceEdit();
+    edit.insert(editor.document.uri, new vscode.Position(0, 0), "Added first.\n");
+    assert.ok(await vscode.workspace.applyEdit(edit));
+    const accepted = (await vscode.commands.executeCommand("composer.review.accept")) as RunOutcome;
+    assert.equal(accepted.state, "applied", JSON.stringify(accepted));
+    const proposal = outcome.state === "review" ? outcome.text : "";
+    assert.equal(editor.document.getText(), `Added first.\n${BEFORE}${proposal}${AFTER}`);
+});
+
+test("output mode insert below keeps the selection and adds the result under it", async () => {
+    const editor = await openSample(BEFORE + PARAGRAPH + AFTER);
+    select(editor, PARAGRAPH);
+    const outcome = (await vscode.commands.executeCommand("composer.runChain", {
+        chain: "summarize",
+        mode: "insertBelow",
+    })) as RunOutcome;
+    assert.equal(outcome.state, "inserted", JSON.stringify(outcome));
+    const text = outcome.state === "inserted" ? outcome.text : "";
+    assert.equal(editor.document.getText(), `${BEFORE}${PARAGRAPH}\n\n${text}${AFTER}`);
+});
+
+test("output mode replace applies at once, and a new document leaves the source alone", async () => {
+    const editor = await openSample(BEFORE + PARAGRAPH + AFTER);
+    select(editor, PARAGRAPH);
+    const replaced = (await vscode.commands.executeCommand("composer.runChain", {
+        chain: "summarize",
+        mode: "replace",
+    })) as RunOutcome;
+    assert.equal(replaced.state, "applied", JSON.stringify(replaced));
+    assert.equal(editor.document.getText(), BEFORE + (replaced.state === "applied" ? replaced.text : "") + AFTER);
+
+    const other = await openSample(BEFORE + PARAGRAPH + AFTER);
+    select(other, PARAGRAPH);
+    const version = other.document.version;
+    const opened = (await vscode.commands.executeCommand("composer.runChain", {
+        chain: "summarize",
+        mode: "newDocument",
+    })) as RunOutcome;
+    assert.equal(opened.state, "opened", JSON.stringify(opened));
+    assert.equal(other.document.version, version);
+    assert.equal(vscode.window.activeTextEditor?.document.getText(), opened.state === "opened" ? opened.text : "");
+});
+
+test("retry generates again in the same review; closing the diff rejects it", async () => {
+    const editor = await openSample(BEFORE + PARAGRAPH + AFTER);
+    select(editor, PARAGRAPH);
+    const version = editor.document.version;
+    const first = (await vscode.commands.executeCommand("composer.runChain", {
+        chain: "summarize+translate:fr",
+    })) as RunOutcome;
+    assert.equal(first.state, "review");
+    const again = (await vscode.commands.executeCommand("composer.review.retry")) as RunOutcome;
+    assert.equal(again.state, "review", JSON.stringify(again));
+    assert.equal(diffTabs().length, 1, "still one review");
+    await vscode.window.tabGroups.close(diffTabs());
+    for (let i = 0; i < 50 && api.reviews.active !== null; i++)
+        await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(api.reviews.active, null, "the review ended");
+    assert.equal(editor.document.version, version, "the document was not touched");
+});
+
+test("a corrupt adapter is refused with the engine's specific reason and nothing is installed", async () => {
+    const before = await api.listAdapters();
+    const outcome = (await vscode.commands.executeCommand(
+        "composer.installAdapterFromFile",
+        join(work, "pack", "test.corrupt"),
+    )) as {ok: boolean; code?: string; message?: string};
+    assert.equal(outcome.ok, false);
+    assert.equal(outcome.code, "sha256-mismatch", JSON.stringify(outcome));
+    assert.match(outcome.message ?? "", /sha256/);
+    assert.deepEqual(
+        (await api.listAdapters()).map((a) => a.id),
+        before.map((a) => a.id),
+    );
+});
+
+test("installing the reply and casual adapters adds the one-pass Reply in a Casual Tone", async () => {
+    for (const id of ["test.reply", "test.tone-casual"]) {
+        const outcome = (await vscode.commands.executeCommand(
+            "composer.installAdapterFromFile",
+            join(work, "pack", id),
+        )) as {ok: boolean; message?: string};
+        assert.equal(outcome.ok, true, JSON.stringify(outcome));
+    }
+    const capability = api.engine.capabilities.find((c) => c.chain === "reply+tone:casual");
+    assert.equal(capability?.onePass, true);
+    assert.equal(capability?.auto, "lc++");
+    // The test adapters sit next to whatever the bundled pack holds.
+    const rows = (await api.listAdapters()).filter((row) => row.id.startsWith("test."));
+    assert.ok(rows.every((row) => row.valid && !row.bundled));
+    assert.deepEqual(
+        rows.map((row) => row.id),
+        ["test.reply", "test.summarize", "test.tone-casual", "test.translate-fr"],
+    );
+});
+
+test("Install Adapter from URL needs https and the manifest's sha256, and then installs", async () => {
+    const base = process.env.COMPOSER_E2E_HTTPS ?? "";
+    console.log(`NODE_EXTRA_CA_CERTS in the extension host: ${process.env.NODE_EXTRA_CA_CERTS ?? "(unset)"}`);
+    const url = `${base}/test.tone-witty/manifest.json`;
+    const sha256 = createHash("sha256")
+        .update(await readFile(join(work, "pack", "test.tone-witty", "manifest.json")))
+        .digest("hex");
+    type Outcome = {ok: boolean; code?: string; message?: string};
+    const install = (args: object) =>
+        vscode.commands.executeCommand("composer.installAdapterFromUrl", args) as Thenable<Outcome>;
+
+    const plain = await install({url: url.replace("https:", "http:"), sha256});
+    assert.equal(plain.ok, false);
+    assert.match(plain.message ?? "", /only https/);
+    const wrong = await install({url, sha256: "0".repeat(64)});
+    assert.equal(wrong.ok, false);
+    assert.match(wrong.message ?? "", /sha256 is [0-9a-f]{64}, expected 0{64}/);
+    assert.ok(!(await api.listAdapters()).some((a) => a.id === "test.tone-witty"), "nothing was installed");
+
+    const good = await install({url, sha256});
+    assert.equal(good.ok, true, JSON.stringify(good));
+    const row = (await api.listAdapters()).find((a) => a.id === "test.tone-witty");
+    assert.equal(row?.valid, true);
+    assert.equal(row?.task, "tone:witty");
+});
+
+test("the task chain builder opens as a webview", async () => {
+    await vscode.commands.executeCommand("composer.openBuilder");
+    const find = () =>
+        vscode.window.tabGroups.all
+            .flatMap((group) => group.tabs)
+            .find((t) => t.input instanceof vscode.TabInputWebview && t.label.includes("Task Chain Builder"));
+    for (let i = 0; i < 50 && find() === undefined; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    const tab = find();
+    assert.ok(tab, "the builder tab is open");
+    await vscode.window.tabGroups.close(tab);
+});
+
+test("Download Model fetches (here: verifies) the default model in its own process and restarts the engine", async () => {
+    // Last: it switches the engine to the "default" setting. The default model is already in
+    // the composer home, so the fetch process only checks its sha256.
+    const config = vscode.workspace.getConfiguration("composer");
+    await config.update("baseModel", "default", vscode.ConfigurationTarget.Global);
+    const outcome = await vscode.commands.executeCommand("composer.downloadModel", {confirm: false});
+    assert.equal(outcome, "done");
+    await api.engine.ready();
+    assert.equal(api.engine.state.kind, "ready");
+});
+
+/** Called by VS Code's test runner in the extension host; a throw fails the run. */
+export async function run(): Promise<void> {
+    const failures: string[] = [];
+    for (const {name, fn} of tests) {
+        const started = Date.now();
+        try {
+            await Promise.race([
+                fn(),
+                new Promise((_, reject) => setTimeout(() => reject(new Error("timed out after 120 s")), 120_000)),
+            ]);
+            console.log(`ok - ${name} (${Date.now() - started} ms)`);
+        } catch (error) {
+            failures.push(name);
+            console.log(`not ok - ${name}\n  ${(error as Error).stack ?? error}`);
+        }
+    }
+    console.log(`# ${tests.length - failures.length} passed, ${failures.length} failed`);
+    if (failures.length > 0) throw new Error(`${failures.length} e2e test(s) failed: ${failures.join("; ")}`);
+}

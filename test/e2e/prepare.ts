@@ -1,0 +1,123 @@
+// Prepares what the VS Code end-to-end tests work on, until the lab's trained pack exists:
+// random but valid task adapters and LC++ calibrations for the real default model (as in
+// test/integration/engine.test.ts). "summarize" + "translate:fr" and their calibration are
+// installed in the composer home the extension uses, so "Summarize to French" is a one-pass
+// command from the start; "reply" + "tone:casual" (with their calibration) and a corrupt
+// adapter are left in a pack folder for the tests to install through the extension.
+// Usage: node dist/test/e2e/prepare.js <work dir> <composer home>
+
+import {cp, mkdir, readFile, writeFile} from "node:fs/promises";
+import {join} from "node:path";
+import {type Calibration, calibrationFileName, writeCalibration} from "../../engine/calibrations/format";
+import {MODULE_TYPES, type ModuleType} from "../../engine/calibrations/moduleTypes";
+import {calibrationFolderName} from "../../engine/calibrations/store";
+import {parseTaskChain} from "../../engine/compose/taskChain";
+import {readGgufHeader} from "../../engine/gguf";
+import {type BaseModelStructure, describeBaseModel} from "../../engine/model/fingerprint";
+import {craftAdapter, randomValues, seededNormal} from "../support/craftGguf";
+import {realModelPath} from "../support/realModel";
+
+function randomLcpp(base: BaseModelStructure, rank: number, seed: number): Calibration["parameters"] {
+    const normal = seededNormal(seed);
+    const p1 = new Map<ModuleType, Float32Array>();
+    const p2 = new Map<ModuleType, Float32Array>();
+    for (const module of MODULE_TYPES) {
+        const [nIn = 0, nOut = 0] = base.tensors.get(`blk.0.${module}.weight`) ?? [];
+        // Small values: random calibrations should nudge the text, not wreck it.
+        p1.set(module, randomValues(rank * nIn, 0.005, normal));
+        p2.set(module, randomValues(nOut * rank, 0.005, normal));
+    }
+    return {kind: "lc++", rank, p1, p2};
+}
+
+async function calibrate(
+    home: string,
+    base: BaseModelStructure,
+    chainText: string,
+    adapters: {id: string; sha256: string}[],
+    instruction: string,
+    seed: number,
+): Promise<void> {
+    const chain = parseTaskChain(chainText);
+    const dir = join(home, "calibrations", calibrationFolderName(base));
+    await mkdir(dir, {recursive: true});
+    await writeCalibration(join(dir, calibrationFileName(chain, "lc++")), {
+        architecture: base.architecture,
+        chain,
+        baseFingerprint: base.fingerprint,
+        adapters: adapters.map((a, i) => ({...a, mergeWeight: i === 0 ? 0.9 : 0.8})),
+        promptTemplate: `<start_of_turn>user\n${instruction}\n\n{input}<end_of_turn>\n<start_of_turn>model\n`,
+        stopStrings: ["<end_of_turn>"],
+        training: {crafted: true, purpose: "e2e tests"},
+        parameters: randomLcpp(base, 4, seed),
+    });
+}
+
+async function main(): Promise<void> {
+    const [work, home] = process.argv.slice(2);
+    if (work === undefined || home === undefined) throw new Error("usage: prepare.js <work dir> <composer home>");
+    const modelPath = await realModelPath();
+    const base = describeBaseModel(await readGgufHeader(modelPath));
+    // Small random weights (scale) keep the base model's text readable in screenshots.
+    const small = {scale: 0.002};
+
+    const installed = join(home, "adapters");
+    const summarize = await craftAdapter(join(installed, "test.summarize"), base, {
+        ...small,
+        task: "summarize",
+        seed: 1,
+    });
+    const french = await craftAdapter(join(installed, "test.translate-fr"), base, {
+        ...small,
+        task: "translate:fr",
+        seed: 2,
+    });
+    await calibrate(
+        home,
+        base,
+        "summarize+translate:fr",
+        [
+            {id: "test.summarize", sha256: summarize.sha256},
+            {id: "test.translate-fr", sha256: french.sha256},
+        ],
+        "Summarize the following text in French:",
+        3,
+    );
+
+    const pack = join(work, "pack");
+    const reply = await craftAdapter(join(pack, "test.reply"), base, {...small, task: "reply", seed: 4});
+    const casual = await craftAdapter(join(pack, "test.tone-casual"), base, {...small, task: "tone:casual", seed: 5});
+    await calibrate(
+        home,
+        base,
+        "reply+tone:casual",
+        [
+            {id: "test.reply", sha256: reply.sha256},
+            {id: "test.tone-casual", sha256: casual.sha256},
+        ],
+        "Write a casual reply to this message:",
+        6,
+    );
+
+    // An adapter served over https for "Install Adapter from URL...".
+    await craftAdapter(join(pack, "test.tone-witty"), base, {...small, task: "tone:witty", seed: 7});
+
+    // A corrupt adapter: the file was damaged after its manifest was written.
+    const corrupt = join(pack, "test.corrupt");
+    await cp(reply.dir, corrupt, {recursive: true});
+    const manifest = JSON.parse(await readFile(join(corrupt, "manifest.json"), "utf8"));
+    await writeFile(join(corrupt, "manifest.json"), JSON.stringify({...manifest, id: "test.corrupt"}, null, 2));
+    const bytes = await readFile(join(corrupt, "adapter.gguf"));
+    bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 0xff;
+    await writeFile(join(corrupt, "adapter.gguf"), bytes);
+
+    await writeFile(join(work, "model-path.txt"), modelPath);
+    process.stderr.write(
+        `[e2e-prepare] adapters and calibrations for ${base.name} (${base.fingerprint.slice(0, 12)})\n`,
+    );
+}
+
+main().catch((error: unknown) => {
+    process.stderr.write(`${(error as Error).stack ?? error}\n`);
+    process.exit(1);
+});

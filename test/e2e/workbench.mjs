@@ -1,0 +1,150 @@
+// Every DOM detail of the VS Code workbench the UI tests rely on, in one place (selectors change
+// between VS Code versions; this is the only file to update when they do).
+
+import {chromium} from "playwright-core";
+import {chromiumPath} from "./setup.mjs";
+
+export async function launchBrowser() {
+    return chromium.launch({
+        executablePath: chromiumPath,
+        headless: true,
+        timeout: 60_000,
+        args: [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            "--disable-sync",
+            "--disable-quic",
+        ],
+    });
+}
+
+/** Resolves when the workbench has restored (the smoke-test driver is enabled on the server). */
+export async function whenRestored(page) {
+    await page.waitForFunction(() => window.driver !== undefined, null, {timeout: 60_000});
+    await page.evaluate(() => window.driver.whenWorkbenchRestored());
+    await page.locator(".monaco-workbench").waitFor({timeout: 30_000});
+}
+
+/** Runs a command from the palette by (part of) its title; waits for the row so none is skipped. */
+export async function runFromPalette(page, title, {timeout = 30_000} = {}) {
+    const deadline = Date.now() + timeout;
+    for (;;) {
+        await page.keyboard.press("F1");
+        const input = page.locator(".quick-input-widget input");
+        await input.waitFor({timeout: 10_000});
+        await input.fill(`>${title}`);
+        const row = page.locator(".quick-input-list .monaco-list-row", {hasText: title}).first();
+        try {
+            await row.waitFor({timeout: 3_000});
+            await row.click();
+            return;
+        } catch (error) {
+            // Contributed commands appear once their context key is set (the engine is ready).
+            await page.keyboard.press("Escape");
+            if (Date.now() > deadline) throw new Error(`"${title}" never appeared in the command palette: ${error}`);
+            await page.waitForTimeout(1_000);
+        }
+    }
+}
+
+/** Opens a workspace file with Quick Open. */
+export async function openFile(page, name) {
+    await page.keyboard.press("Control+P");
+    const input = page.locator(".quick-input-widget input");
+    await input.waitFor({timeout: 10_000});
+    await input.fill(name);
+    await page.locator(".quick-input-list .monaco-list-row", {hasText: name}).first().waitFor({timeout: 10_000});
+    await page.keyboard.press("Enter");
+    await page.locator(`.tab[aria-label*="${name}"]`).first().waitFor({timeout: 10_000});
+    await activeEditorLines(page).first().waitFor({timeout: 10_000});
+}
+
+export function activeEditorLines(page) {
+    return page.locator(".editor-group-container.active .monaco-editor .view-lines");
+}
+
+/** The active editor's visible text (Monaco renders spaces as U+00A0). */
+export async function activeEditorText(page) {
+    const lines = await page
+        .locator(".editor-group-container.active .monaco-editor .view-lines .view-line")
+        .evaluateAll((nodes) =>
+            nodes
+                .map((node) => ({top: Number.parseFloat(node.style.top), text: node.textContent ?? ""}))
+                .sort((a, b) => a.top - b.top)
+                .map((line) => line.text),
+        );
+    return lines.join("\n").replaceAll("\u00a0", " ");
+}
+
+/** The text of the diff editor's right-hand (proposal) side. */
+export async function diffModifiedText(page) {
+    const lines = await page
+        .locator(".monaco-diff-editor .editor.modified .lines-content > .view-lines > .view-line")
+        .evaluateAll((nodes) =>
+            nodes
+                .map((node) => ({top: Number.parseFloat(node.style.top), text: node.textContent ?? ""}))
+                .sort((a, b) => a.top - b.top)
+                .map((line) => line.text),
+        );
+    return lines.join("\n").replaceAll("\u00a0", " ");
+}
+
+/** Selects whole line `line` (1-based) in the active editor with Go to Line and the keyboard. */
+export async function selectLine(page, line) {
+    await activeEditorLines(page).first().click();
+    await page.keyboard.press("Control+G");
+    const input = page.locator(".quick-input-widget input");
+    await input.waitFor({timeout: 10_000});
+    await input.fill(`:${line}`);
+    await page.keyboard.press("Enter");
+    await page.keyboard.press("Home");
+    await page.keyboard.press("Shift+End");
+}
+
+export function diffEditor(page) {
+    return page.locator(".monaco-diff-editor").first();
+}
+
+/** A status bar entry by its visible text. */
+export function statusBarItem(page, text) {
+    return page.locator(".statusbar-item", {hasText: text}).first();
+}
+
+/** The review's "Accept Proposal" action in the diff editor's title bar. */
+export function acceptButton(page) {
+    return page.locator('.editor-actions a.action-label[aria-label^="Accept Proposal"]').first();
+}
+
+export function notification(page, text) {
+    return page.locator(".notification-toast, .notifications-center", {hasText: text}).first();
+}
+
+/** The builder's webview frame: a nested cross-origin iframe holding `#main-task`. */
+export async function builderFrame(page, {timeout = 30_000} = {}) {
+    const deadline = Date.now() + timeout;
+    for (;;) {
+        for (const frame of page.frames()) {
+            try {
+                if ((await frame.locator("#main-task").count()) > 0) return frame;
+            } catch {
+                // a frame that went away meanwhile
+            }
+        }
+        if (Date.now() > deadline) throw new Error("the Task Chain Builder webview did not appear");
+        await page.waitForTimeout(500);
+    }
+}
+
+/** In VS Code's own file dialog (the web workbench has no native one): type a path, accept. */
+export async function pickPathInDialog(page, path) {
+    const input = page.locator(".quick-input-widget input");
+    await input.waitFor({timeout: 10_000});
+    await input.fill(path);
+    await page.waitForTimeout(500);
+    await page.keyboard.press("Enter");
+}

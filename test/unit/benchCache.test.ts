@@ -1,0 +1,122 @@
+// The benchmark's resumable cache and statistics: entries survive a restart, a line torn by an
+// interrupted write is skipped (and the next entry still lands on its own line), the config hash
+// changes with anything that changes the output, and medians/rotation behave.
+
+import assert from "node:assert/strict";
+import {appendFile, mkdtemp, readFile, rm} from "node:fs/promises";
+import {tmpdir} from "node:os";
+import {join} from "node:path";
+import {test} from "node:test";
+import {parseArgs} from "../../bench/args.js";
+import {type CachedGeneration, GenerationCache, generationKey, recipeConfigHash} from "../../bench/cache.js";
+import {rotate, summarize} from "../../bench/stats.js";
+import {QUICK_VARIANTS, VARIANTS} from "../../bench/variants.js";
+import {chainPrompt} from "../../engine/compose/prompt.js";
+import type {InstalledAdapter, Recipe} from "../../engine/compose/recipe.js";
+import {parseTaskChain} from "../../engine/compose/taskChain.js";
+
+function entry(key: string, text: string): CachedGeneration {
+    return {
+        key,
+        variant: "v",
+        method: "lc",
+        id: "i",
+        configHash: "h",
+        text,
+        error: null,
+        passes: [],
+        totalMs: 1,
+        at: "t",
+    };
+}
+
+test("the cache resumes after a restart and skips a torn last line", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bench-cache-"));
+    try {
+        const path = join(dir, "cache", "generations.jsonl");
+        const first = await GenerationCache.open(path);
+        await first.add(entry("a", "one"));
+        await first.add(entry("b", "two"));
+        await appendFile(path, '\n{"key": "c", "text": "torn'); // killed mid-write
+        const second = await GenerationCache.open(path);
+        assert.equal(second.size, 2);
+        assert.equal(second.get("b")?.text, "two");
+        assert.equal(second.get("c"), undefined);
+        await second.add(entry("c", "three"));
+        const third = await GenerationCache.open(path);
+        assert.equal(third.get("c")?.text, "three");
+        assert.match(await readFile(path, "utf8"), /torn\n\{"key":"c"/);
+    } finally {
+        await rm(dir, {recursive: true, force: true});
+    }
+});
+
+test("the config hash follows adapter bytes, scales, prompts and the token budget", () => {
+    const chain = parseTaskChain("summarize+translate:fr");
+    const adapter = (sha256: string): InstalledAdapter => ({
+        id: "a",
+        chain,
+        filePath: "/a",
+        sha256,
+        prompt: chainPrompt(chain),
+    });
+    const recipe = (sha: string, scale: number): Recipe => ({
+        chain,
+        method: "linear-merge",
+        passes: [
+            {
+                does: "summarize+translate:fr" as never,
+                adapters: [{adapter: adapter(sha), scale}],
+                calibration: null,
+                prompt: chainPrompt(chain),
+            },
+        ],
+        notes: [],
+    });
+    const model = {fingerprint: "f", sha256: "s"};
+    const base = recipeConfigHash(recipe("x", 0.5), model, 128);
+    assert.equal(recipeConfigHash(recipe("x", 0.5), model, 128), base);
+    assert.notEqual(recipeConfigHash(recipe("y", 0.5), model, 128), base);
+    assert.notEqual(recipeConfigHash(recipe("x", 0.6), model, 128), base);
+    assert.notEqual(recipeConfigHash(recipe("x", 0.5), model, 64), base);
+    assert.notEqual(recipeConfigHash(recipe("x", 0.5), {fingerprint: "f", sha256: "t"}, 128), base);
+    assert.equal(generationKey("v", "lc", "id", base), `v|lc|id|${base}`);
+});
+
+test("medians, quartiles and rotation", () => {
+    const s = summarize([5, 1, 3, Number.NaN, 2, 4]);
+    assert.deepEqual([s.n, s.median, s.p25, s.p75, s.min, s.max], [5, 3, 2, 4, 1, 5]);
+    assert.equal(s.relIqr, 2 / 3);
+    assert.deepEqual(rotate([1, 2, 3], 1), [2, 3, 1]);
+    assert.deepEqual(rotate([1, 2, 3], 4), [2, 3, 1]);
+});
+
+test("14 variants in 4 groups; arguments parse with quick defaults", () => {
+    assert.equal(VARIANTS.length, 14);
+    assert.deepEqual(
+        ["Sum+Tr", "Sum+Tone", "Rep+Tr", "Rep+Tone"].map((g) => [g, VARIANTS.filter((v) => v.group === g).length]),
+        [
+            ["Sum+Tr", 3],
+            ["Sum+Tone", 4],
+            ["Rep+Tr", 3],
+            ["Rep+Tone", 4],
+        ],
+    );
+    const quick = parseArgs(["--quick"]);
+    assert.equal(quick.pack, "crafted");
+    assert.deepEqual(quick.variants, [...QUICK_VARIANTS]);
+    const full = parseArgs([
+        "--methods",
+        "lc,lc++",
+        "--variants",
+        "reply+tone:witty,summarize+translate:de",
+        "--n",
+        "5",
+    ]);
+    assert.deepEqual(
+        [full.methods, full.variants, full.n, full.maxTokens],
+        [["lc", "lc++"], ["reply+tone:witty", "summarize+translate:de"], 5, 128],
+    );
+    assert.throws(() => parseArgs(["--variants", "summarize"]), /not one of the 14/);
+    assert.throws(() => parseArgs(["--methods", "ties"]), /Unknown method/);
+});

@@ -1,0 +1,56 @@
+// package.json's contributions must match what the extension registers: one palette command per
+// main x auxiliary pair, titled like chainTitle and shown only while its context key is set;
+// every command titled through package.nls.json; path settings restricted in untrusted workspaces.
+
+import assert from "node:assert/strict";
+import {readFileSync} from "node:fs";
+import {join} from "node:path";
+import {test} from "node:test";
+import {
+    calibratedContextKey,
+    chainTitle,
+    compositeCommandId,
+    contributedComposites,
+} from "../../extension/chains/chainMenu";
+import {repoRoot} from "../support/realModel";
+
+interface Manifest {
+    main: string;
+    contributes: {
+        commands: {command: string; title: string}[];
+        menus: {commandPalette: {command: string; when: string}[]};
+        configuration: {properties: Record<string, unknown>};
+    };
+    capabilities: {untrustedWorkspaces: {supported: string; restrictedConfigurations: string[]}};
+}
+
+const root = repoRoot();
+const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as Manifest;
+const nls = JSON.parse(readFileSync(join(root, "package.nls.json"), "utf8")) as Record<string, string>;
+
+test("every composite pair is contributed with its title and shown only when calibrated", () => {
+    const commands = new Map(manifest.contributes.commands.map((c) => [c.command, c.title]));
+    const palette = new Map(manifest.contributes.menus.commandPalette.map((m) => [m.command, m.when]));
+    for (const chain of contributedComposites()) {
+        const id = compositeCommandId(chain);
+        const title = commands.get(id);
+        assert.ok(title, `${id} is contributed`);
+        assert.equal(nls[title.slice(1, -1)], chainTitle(chain));
+        assert.equal(palette.get(id), calibratedContextKey(chain));
+    }
+});
+
+test("every command title is localizable and defined", () => {
+    for (const {command, title} of manifest.contributes.commands) {
+        assert.match(title, /^%.+%$/, command);
+        assert.ok(nls[title.slice(1, -1)], `${title} is in package.nls.json`);
+    }
+});
+
+test("model and adapter paths cannot come from an untrusted workspace", () => {
+    const {supported, restrictedConfigurations} = manifest.capabilities.untrustedWorkspaces;
+    assert.equal(supported, "limited");
+    assert.deepEqual(restrictedConfigurations.sort(), ["composer.adapterDirectories", "composer.baseModel"]);
+    for (const key of restrictedConfigurations) assert.ok(key in manifest.contributes.configuration.properties);
+    assert.equal(manifest.main, "./dist/extension.cjs");
+});
