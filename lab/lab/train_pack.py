@@ -83,7 +83,7 @@ PACK: list[Artifact] = [
     _calibration("summarize+translate:fr", "lc++", 200, 50, 100),  # shipped: 50 steps, then resumed to 100
     _calibration("summarize+translate:fr", "lc", 200, 50, 50),
     _adapter("reply", 16, 400, 100),
-    _adapter("translate:es", 8, 400, 100),
+    _adapter("translate:es", 8, 400, 60),
     _adapter("translate:de", 8, 400, 100),
     _adapter("tone:paraphrase", 8, 400, 100),
     *(_adapter(t, 8, 400, 100) for t in ("tone:professional", "tone:casual", "tone:witty")),
