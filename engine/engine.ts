@@ -7,7 +7,7 @@ import {readCalibration} from "./calibrations/format";
 import {CalibrationStore} from "./calibrations/store";
 import {type ComposeOptions, type ComposeResult, passMix, runRecipe} from "./compose/composer";
 import type {MethodChoice} from "./compose/methods";
-import {autoMethod, availableMethods, buildRecipe, type Inventory} from "./compose/recipe";
+import {autoMethod, availableMethods, buildRecipe, type Inventory, type Pass} from "./compose/recipe";
 import {
     ALL_TASKS,
     AUX_TASKS,
@@ -79,6 +79,7 @@ function chainsOfInterest(inventory: Inventory): TaskChain[] {
 
 export class Engine {
     private inventory: Inventory;
+    private readonly expansions = new Map<string, Promise<string>>();
 
     private constructor(
         readonly config: EngineConfig,
@@ -118,20 +119,35 @@ export class Engine {
 
     async compose(request: ComposeRequest, options: Omit<ComposeOptions, "maxTokens"> = {}): Promise<ComposeResult> {
         const recipe = buildRecipe(request.chain, request.method, this.inventory);
-        const expand = async (pass: (typeof recipe.passes)[number]) => {
-            const calibration = pass.calibration;
-            if (calibration === null) return null;
-            return expandCalibration(
-                await readCalibration(calibration.filePath),
-                pass.adapters.map((use) => ({sha256: use.adapter.sha256, ggufPath: use.adapter.filePath})),
-                this.base,
-                this.config.cacheDir,
-            );
-        };
+        const expand = (pass: (typeof recipe.passes)[number]) => this.expandedCalibration(pass);
         return runRecipe(recipe, request.input, this.pool, (pass) => passMix(pass, expand), {
             ...options,
             maxTokens: request.maxTokens ?? this.config.maxTokens,
         });
+    }
+
+    /**
+     * The expanded LoRA file of a pass's calibration. Reading and hashing the compact file is
+     * done once per calibration (keyed by its sha256), not on every request.
+     */
+    private expandedCalibration(pass: Pass): Promise<string | null> {
+        const calibration = pass.calibration;
+        if (calibration === null) return Promise.resolve(null);
+        let expanded = this.expansions.get(calibration.sha256);
+        if (expanded === undefined) {
+            expanded = readCalibration(calibration.filePath).then((stored) =>
+                expandCalibration(
+                    stored,
+                    pass.adapters.map((use) => ({sha256: use.adapter.sha256, ggufPath: use.adapter.filePath})),
+                    this.base,
+                    this.config.cacheDir,
+                ),
+            );
+            // A failed expansion is not remembered: the next request tries again.
+            expanded.catch(() => this.expansions.delete(calibration.sha256));
+            this.expansions.set(calibration.sha256, expanded);
+        }
+        return expanded;
     }
 
     capabilities(): ChainCapability[] {

@@ -14,21 +14,8 @@ import {calibrationFolderName} from "../../engine/calibrations/store";
 import {parseTaskChain} from "../../engine/compose/taskChain";
 import {readGgufHeader} from "../../engine/gguf";
 import {type BaseModelStructure, describeBaseModel} from "../../engine/model/fingerprint";
-import {craftAdapter, randomValues, seededNormal} from "../support/craftGguf";
+import {craftAdapter, randomLcppParameters} from "../support/craftGguf";
 import {realModelPath} from "../support/realModel";
-
-function randomLcpp(base: BaseModelStructure, rank: number, seed: number): Calibration["parameters"] {
-    const normal = seededNormal(seed);
-    const p1 = new Map<ModuleType, Float32Array>();
-    const p2 = new Map<ModuleType, Float32Array>();
-    for (const module of MODULE_TYPES) {
-        const [nIn = 0, nOut = 0] = base.tensors.get(`blk.0.${module}.weight`) ?? [];
-        // Small values: random calibrations should nudge the text, not wreck it.
-        p1.set(module, randomValues(rank * nIn, 0.005, normal));
-        p2.set(module, randomValues(nOut * rank, 0.005, normal));
-    }
-    return {kind: "lc++", rank, p1, p2};
-}
 
 async function calibrate(
     home: string,
@@ -49,7 +36,7 @@ async function calibrate(
         promptTemplate: `<start_of_turn>user\n${instruction}\n\n{input}<end_of_turn>\n<start_of_turn>model\n`,
         stopStrings: ["<end_of_turn>"],
         training: {crafted: true, purpose: "e2e tests"},
-        parameters: randomLcpp(base, 4, seed),
+        parameters: randomLcppParameters(base, 4, seed, 0.005),
     });
 }
 

@@ -17,24 +17,12 @@ import {DEFAULT_ENGINE_LIMITS, Engine, type EngineConfig} from "../../engine/eng
 import {readGgufHeader} from "../../engine/gguf";
 import {EngineClient, EngineCrashedError} from "../../engine/isolation/engineClient";
 import {type BaseModelStructure, describeBaseModel} from "../../engine/model/fingerprint";
-import {craftAdapter, randomValues, seededNormal} from "../support/craftGguf";
+import {craftAdapter, randomLcppParameters} from "../support/craftGguf";
 import {realModelPath, repoRoot} from "../support/realModel";
 
 const INPUT =
     "#Person1#: Are you coming to the meeting on Thursday?\n#Person2#: No, my flight was moved. I will send the numbers tonight.";
 const sumFr = parseTaskChain("summarize,translate:fr");
-
-function randomLcpp(base: BaseModelStructure, rank: number, seed: number): Calibration["parameters"] {
-    const normal = seededNormal(seed);
-    const p1 = new Map<ModuleType, Float32Array>();
-    const p2 = new Map<ModuleType, Float32Array>();
-    for (const module of MODULE_TYPES) {
-        const [nIn = 0, nOut = 0] = base.tensors.get(`blk.0.${module}.weight`) ?? [];
-        p1.set(module, randomValues(rank * nIn, 0.02, normal));
-        p2.set(module, randomValues(nOut * rank, 0.02, normal));
-    }
-    return {kind: "lc++", rank, p1, p2};
-}
 
 describe("the engine on the real default model", () => {
     let work: string;
@@ -61,7 +49,7 @@ describe("the engine on the real default model", () => {
             promptTemplate: "<start_of_turn>user\nSummarize in French:\n\n{input}<end_of_turn>\n<start_of_turn>model\n",
             stopStrings: ["<end_of_turn>"],
             training: {crafted: true},
-            parameters: randomLcpp(base, 4, 3),
+            parameters: randomLcppParameters(base, 4, 3, 0.02),
         });
         config = {
             ...DEFAULT_ENGINE_LIMITS,

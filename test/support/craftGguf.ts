@@ -6,7 +6,7 @@
 import {mkdir, readFile, writeFile} from "node:fs/promises";
 import {join} from "node:path";
 import {ADAPTER_MANIFEST_FILE, type AdapterTargetModule} from "../../engine/adapters/manifest.js";
-import {MODULE_TYPES} from "../../engine/calibrations/moduleTypes.js";
+import {MODULE_TYPES, type ModuleType} from "../../engine/calibrations/moduleTypes.js";
 import {sha256File} from "../../engine/files/sha256.js";
 import {
     type GgufTensorToWrite,
@@ -309,4 +309,22 @@ export async function craftAdapter(
     for (const [key, value] of Object.entries(edits.manifest ?? {})) manifest[key] = value;
     for (const key of Object.keys(manifest)) if (manifest[key] === undefined) delete manifest[key];
     return writeAdapterDir(dir, gguf, manifest);
+}
+
+/** Random LC++ parameters for every module type of `base` (tests and e2e fixtures). */
+export function randomLcppParameters(
+    base: BaseModelStructure,
+    rank: number,
+    seed: number,
+    scale: number,
+): {kind: "lc++"; rank: number; p1: Map<ModuleType, Float32Array>; p2: Map<ModuleType, Float32Array>} {
+    const normal = seededNormal(seed);
+    const p1 = new Map<ModuleType, Float32Array>();
+    const p2 = new Map<ModuleType, Float32Array>();
+    for (const module of MODULE_TYPES) {
+        const [nIn = 0, nOut = 0] = base.tensors.get(`blk.0.${module}.weight`) ?? [];
+        p1.set(module, randomValues(rank * nIn, scale, normal));
+        p2.set(module, randomValues(nOut * rank, scale, normal));
+    }
+    return {kind: "lc++", rank, p1, p2};
 }

@@ -134,8 +134,8 @@ def _tone_inputs(split: str) -> tuple[Example, ...]:
     return tuple(Example(e.id, e.input, "") for e in (train if split == "train" else dev))
 
 
-def _teacher_targets(key: str) -> dict[str, str]:
-    path = TARGETS_DIR / f"{key}.jsonl"
+def read_targets(path: Path) -> dict[str, str]:
+    """Teacher targets keyed by source id, from a `{"id", "target"}` JSONL file ({} if absent)."""
     if not path.exists():
         return {}
     out = {}
@@ -145,6 +145,10 @@ def _teacher_targets(key: str) -> dict[str, str]:
                 r = json.loads(line)
                 out[r["id"]] = r["target"]
     return out
+
+
+def _teacher_targets(key: str) -> dict[str, str]:
+    return read_targets(TARGETS_DIR / f"{key}.jsonl")
 
 
 def _with_teacher(key: str, inputs) -> list[Example]:

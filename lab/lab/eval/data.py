@@ -22,6 +22,7 @@ import re
 import sys
 from pathlib import Path
 
+from lab.data.sources import read_targets
 from lab.prompts import AUX_TASKS, MAIN_TASKS, file_key
 
 GROUPS = {("summarize", "translate"): "Sum+Tr", ("summarize", "tone"): "Sum+Tone"}
@@ -164,16 +165,7 @@ def dir_sources(root: Path) -> tuple[dict[str, list[dict]], list[dict], list[Pat
 
 
 def teacher_targets(key: str, targets_dir: Path) -> dict[str, str]:
-    path = targets_dir / f"{key}.jsonl"
-    if not path.exists():
-        return {}
-    out = {}
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                r = json.loads(line)
-                out[r["id"]] = r["target"]
-    return out
+    return read_targets(targets_dir / f"{key}.jsonl")
 
 
 def sample(items: list, n: int | None, seed: int, shortest: bool = False) -> list:
