@@ -12,7 +12,8 @@ import {chainPrompt} from "../engine/compose/prompt";
 import {type ChainKey, chainTasks, parseTaskChain, type TaskId} from "../engine/compose/taskChain";
 import {GgmlType, metaOptionalNumber, readGgufHeader} from "../engine/gguf/index";
 import type {BaseModelStructure} from "../engine/model/fingerprint";
-import {craftAdapter, randomValues, seededNormal} from "../test/support/craftGguf";
+import {craftAdapter} from "../test/support/craftGguf";
+import {randomVector, seededRandom} from "../test/support/seededRandom";
 
 export interface CraftedPack {
     readonly adapterDir: string;
@@ -53,19 +54,19 @@ function adapterId(task: string): string {
 }
 
 function randomCalibration(base: BaseModelStructure, kind: "lc" | "lc++", rank: number, seed: number) {
-    const normal = seededNormal(seed);
+    const random = seededRandom(seed);
     const shape = (module: ModuleType) => base.tensors.get(`blk.0.${module}.weight`) ?? [0, 0];
     if (kind === "lc") {
         const p = new Map<ModuleType, Float32Array>();
-        for (const module of MODULE_TYPES) p.set(module, randomValues(shape(module)[1] ?? 0, 0.02, normal));
+        for (const module of MODULE_TYPES) p.set(module, randomVector(shape(module)[1] ?? 0, 0.02, random));
         return {kind, p} as const;
     }
     const p1 = new Map<ModuleType, Float32Array>();
     const p2 = new Map<ModuleType, Float32Array>();
     for (const module of MODULE_TYPES) {
         const [nIn = 0, nOut = 0] = shape(module);
-        p1.set(module, randomValues(rank * nIn, 0.02, normal));
-        p2.set(module, randomValues(nOut * rank, 0.02, normal));
+        p1.set(module, randomVector(rank * nIn, 0.02, random));
+        p2.set(module, randomVector(nOut * rank, 0.02, random));
     }
     return {kind, rank, p1, p2} as const;
 }

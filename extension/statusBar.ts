@@ -55,3 +55,23 @@ export class StatusBar implements vscode.Disposable {
         this.item.dispose();
     }
 }
+
+/** The status bar's click: the actions a user looks for first. */
+export async function showQuickActions(): Promise<void> {
+    const actions: {label: string; command: string}[] = [
+        {label: `$(sparkle) ${vscode.l10n.t("Run Composite Task...")}`, command: "composer.runComposite"},
+        {label: `$(list-tree) ${vscode.l10n.t("Compose...")}`, command: "composer.compose"},
+        {label: `$(tools) ${vscode.l10n.t("Open Task Chain Builder")}`, command: "composer.openBuilder"},
+        {label: `$(bookmark) ${vscode.l10n.t("Run Saved Action...")}`, command: "composer.runSavedAction"},
+        {label: `$(extensions) ${vscode.l10n.t("Manage Adapters")}`, command: "composer.manageAdapters"},
+        {label: `$(cloud-download) ${vscode.l10n.t("Download Model")}`, command: "composer.downloadModel"},
+        {label: `$(debug-restart) ${vscode.l10n.t("Restart Engine")}`, command: "composer.restartEngine"},
+        {label: `$(output) ${vscode.l10n.t("Show Log")}`, command: "composer.showLog"},
+        {label: `$(gear) ${vscode.l10n.t("Settings")}`, command: "workbench.action.openSettings"},
+    ];
+    const picked = await vscode.window.showQuickPick(actions, {title: vscode.l10n.t("Composer")});
+    if (picked === undefined) return;
+    if (picked.command === "workbench.action.openSettings")
+        await vscode.commands.executeCommand(picked.command, "@ext:composer-lc.composer-lc");
+    else await vscode.commands.executeCommand(picked.command);
+}

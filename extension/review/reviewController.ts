@@ -210,7 +210,8 @@ export class ReviewController implements vscode.Disposable {
             const message = cancelled
                 ? vscode.l10n.t("Cancelled; the document was not changed.")
                 : vscode.l10n.t("Composer could not finish: {0}", (error as Error).message);
-            if (!cancelled) {
+            if (cancelled) vscode.window.setStatusBarMessage(`$(circle-slash) ${message}`, 8_000);
+            else {
                 this.log.error(message);
                 void vscode.window.showErrorMessage(message);
             }

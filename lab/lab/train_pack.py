@@ -58,6 +58,12 @@ def _adapter(task: str, rank: int, n_train: int, steps: int, lr: float = 3e-4) -
     )
 
 
+def _joint_expert(chain: str, n_train: int, steps: int) -> Artifact:
+    """One LoRA trained directly on the composite's teacher targets: the strong baseline (rank 8)."""
+    a = _adapter(chain, 8, n_train, steps)
+    return Artifact(a.name, a.run, a.args, teacher={"chain": chain, "n_train": n_train, "n_dev": 50})
+
+
 def _calibration(chain: str, kind: str, n_train: int, n_dev: int, steps: int, weights=(1.0, 1.0)) -> Artifact:
     main, aux = chain.split("+")
     suffix = {"lc": "lc", "lc++": "lcpp"}[kind]
@@ -93,6 +99,8 @@ PACK: list[Artifact] = [
         for a in AUX_TASKS
         for k in ("lc++", "lc")
     ),
+    _joint_expert("summarize+translate:fr", 200, 100),
+    _joint_expert("reply+tone:casual", 200, 100),
 ]
 
 

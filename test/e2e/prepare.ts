@@ -8,8 +8,7 @@
 
 import {cp, mkdir, readFile, writeFile} from "node:fs/promises";
 import {join} from "node:path";
-import {type Calibration, calibrationFileName, writeCalibration} from "../../engine/calibrations/format";
-import {MODULE_TYPES, type ModuleType} from "../../engine/calibrations/moduleTypes";
+import {calibrationFileName, writeCalibration} from "../../engine/calibrations/format";
 import {calibrationFolderName} from "../../engine/calibrations/store";
 import {parseTaskChain} from "../../engine/compose/taskChain";
 import {readGgufHeader} from "../../engine/gguf";

@@ -120,6 +120,14 @@ export function acceptButton(page) {
     return page.locator('.editor-actions a.action-label[aria-label^="Accept Proposal"]').first();
 }
 
+/** The Cancel button of a progress notification whose title contains `title`. */
+export function progressCancelButton(page, title) {
+    return page
+        .locator(".notification-toast", {hasText: title})
+        .locator(".monaco-button, a.action-label[aria-label='Cancel']", {hasText: /Cancel/})
+        .first();
+}
+
 export function notification(page, text) {
     return page.locator(".notification-toast, .notifications-center", {hasText: text}).first();
 }
@@ -140,11 +148,24 @@ export async function builderFrame(page, {timeout = 30_000} = {}) {
     }
 }
 
-/** In VS Code's own file dialog (the web workbench has no native one): type a path, accept. */
-export async function pickPathInDialog(page, path) {
-    const input = page.locator(".quick-input-widget input");
+/**
+ * In VS Code's own file dialog (the web workbench has no native one): type a path, accept, and wait
+ * until the dialog has closed. The dialog resolves a typed path asynchronously and ignores an Enter
+ * that comes before; on a loaded machine that is seconds, and the next keystroke (F1) would cancel it.
+ */
+export async function pickPathInDialog(page, path, {attempts = 10} = {}) {
+    const widget = page.locator(".quick-input-widget");
+    const input = widget.locator("input");
     await input.waitFor({timeout: 10_000});
-    await input.fill(path);
-    await page.waitForTimeout(500);
-    await page.keyboard.press("Enter");
+    for (let attempt = 1; ; attempt++) {
+        if ((await input.inputValue()) !== path) await input.fill(path);
+        await page.waitForTimeout(500 * attempt);
+        await page.keyboard.press("Enter");
+        const closed = await widget.waitFor({state: "hidden", timeout: 3_000}).then(
+            () => true,
+            () => false,
+        );
+        if (closed) return;
+        if (attempt >= attempts) throw new Error(`the file dialog did not accept ${path}`);
+    }
 }

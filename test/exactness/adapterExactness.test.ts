@@ -4,7 +4,7 @@
 // This is what ties the lab's training math to what the engine runs.
 
 import assert from "node:assert/strict";
-import {mkdtemp, readFile, rm} from "node:fs/promises";
+import {mkdtemp, rm} from "node:fs/promises";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {after, before, describe, type TestContext, test} from "node:test";
@@ -24,13 +24,12 @@ import {sha256File} from "../../engine/files/sha256.js";
 import {readGgufHeader} from "../../engine/gguf/index.js";
 import {describeBaseModel} from "../../engine/model/fingerprint.js";
 import {type LinearDelta, lcDelta, lcppDelta, loraDelta, referenceLogProbs} from "../support/referenceForward.js";
+import {randomVector, seededRandom} from "../support/seededRandom.js";
 import {
     type LoraAdapterValues,
     makeRandomLora,
     makeTinyLlama,
     moduleShape,
-    randomVector,
-    seededRandom,
     type TinyLlama,
     writeLoraAdapter,
     writeTinyLlama,

@@ -8,15 +8,14 @@ import {mkdir, mkdtemp, rm} from "node:fs/promises";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {after, before, describe, test} from "node:test";
-import {type Calibration, calibrationFileName, writeCalibration} from "../../engine/calibrations/format";
-import {MODULE_TYPES, type ModuleType} from "../../engine/calibrations/moduleTypes";
+import {calibrationFileName, writeCalibration} from "../../engine/calibrations/format";
 import {calibrationFolderName} from "../../engine/calibrations/store";
 import {ComposeCancelledError} from "../../engine/compose/composer";
 import {parseTaskChain} from "../../engine/compose/taskChain";
 import {DEFAULT_ENGINE_LIMITS, Engine, type EngineConfig} from "../../engine/engine";
 import {readGgufHeader} from "../../engine/gguf";
 import {EngineClient, EngineCrashedError} from "../../engine/isolation/engineClient";
-import {type BaseModelStructure, describeBaseModel} from "../../engine/model/fingerprint";
+import {describeBaseModel} from "../../engine/model/fingerprint";
 import {craftAdapter, randomLcppParameters} from "../support/craftGguf";
 import {realModelPath, repoRoot} from "../support/realModel";
 

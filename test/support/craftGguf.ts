@@ -3,7 +3,7 @@
 // every run. The builders return plain mutable objects, so a test can break exactly one thing
 // before writing (see test/unit/adapterValidation.test.ts).
 
-import {mkdir, readFile, writeFile} from "node:fs/promises";
+import {mkdir, writeFile} from "node:fs/promises";
 import {join} from "node:path";
 import {ADAPTER_MANIFEST_FILE, type AdapterTargetModule} from "../../engine/adapters/manifest.js";
 import {MODULE_TYPES, type ModuleType} from "../../engine/calibrations/moduleTypes.js";
@@ -20,37 +20,12 @@ import {
     writeGguf,
 } from "../../engine/gguf/index.js";
 import {type BaseModelStructure, describeBaseModel} from "../../engine/model/fingerprint.js";
+import {randomVector, seededRandom} from "./seededRandom.js";
 
 /** A GgufToWrite whose arrays a test may edit before writing. */
 export interface MutableGguf {
     metadata: [string, GgufValue][];
     tensors: GgufTensorToWrite[];
-}
-
-// ---- Randomness ---------------------------------------------------------------------------
-
-/** mulberry32: tiny, fast, and identical on every platform. */
-export function seededUniform(seed: number): () => number {
-    let state = seed >>> 0;
-    return () => {
-        state = (state + 0x6d2b79f5) >>> 0;
-        let t = state;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
-
-/** Standard normal samples (Box-Muller over mulberry32). */
-export function seededNormal(seed: number): () => number {
-    const uniform = seededUniform(seed);
-    return () => Math.sqrt(-2 * Math.log(Math.max(uniform(), 1e-12))) * Math.cos(2 * Math.PI * uniform());
-}
-
-export function randomValues(count: number, scale: number, normal: () => number): Float32Array {
-    const values = new Float32Array(count);
-    for (let i = 0; i < count; i++) values[i] = scale * normal();
-    return values;
 }
 
 // ---- Tiny base model ----------------------------------------------------------------------
@@ -115,13 +90,13 @@ export function tinyBaseGguf(options: TinyBaseOptions = {}): MutableGguf {
     const o = {...TINY_BASE_DEFAULTS, ...options};
     const tokens = [...(options.tokens ?? tinyVocabulary())];
     const arch = o.architecture;
-    const normal = seededNormal(options.seed ?? 1234);
+    const random = seededRandom(options.seed ?? 1234);
     const tensorType = options.tensorType ?? "F32";
     const tensors: GgufTensorToWrite[] = [];
     for (const [name, ne] of tinyBaseTensorShapes(options)) {
         const count = ne.reduce((a, b) => a * b, 1);
         // Norm weights near 1 and small matrices keep a forward pass numerically tame.
-        const data = ne.length === 1 ? new Float32Array(count).fill(1) : randomValues(count, 0.05, normal);
+        const data = ne.length === 1 ? new Float32Array(count).fill(1) : randomVector(count, 0.05, random);
         tensors.push({name, ne, type: ne.length === 1 ? "F32" : tensorType, data});
     }
     return {
@@ -202,7 +177,7 @@ export function adapterGguf(base: BaseModelStructure, options: CraftAdapterOptio
     const layers = options.layers ?? Array.from({length: layerCount(base)}, (_, i) => i);
     const scale = options.scale ?? 0.02;
     const type = options.tensorType ?? "F32";
-    const normal = seededNormal(options.seed ?? 1);
+    const random = seededRandom(options.seed ?? 1);
     const tensors: GgufTensorToWrite[] = [];
     for (const module of modules) {
         for (const baseName of baseTensorsFor(module, layers)) {
@@ -214,8 +189,8 @@ export function adapterGguf(base: BaseModelStructure, options: CraftAdapterOptio
             const aNe = module === "token_embd" ? [rank, nOut] : [nIn, rank];
             const bNe = module === "token_embd" ? [rank, nIn] : [rank, nOut];
             const count = (dims: number[]) => dims.reduce((x, y) => x * y, 1);
-            tensors.push({name: `${baseName}.lora_a`, ne: aNe, type, data: randomValues(count(aNe), scale, normal)});
-            tensors.push({name: `${baseName}.lora_b`, ne: bNe, type, data: randomValues(count(bNe), scale, normal)});
+            tensors.push({name: `${baseName}.lora_a`, ne: aNe, type, data: randomVector(count(aNe), scale, random)});
+            tensors.push({name: `${baseName}.lora_b`, ne: bNe, type, data: randomVector(count(bNe), scale, random)});
         }
     }
     return {
@@ -318,13 +293,13 @@ export function randomLcppParameters(
     seed: number,
     scale: number,
 ): {kind: "lc++"; rank: number; p1: Map<ModuleType, Float32Array>; p2: Map<ModuleType, Float32Array>} {
-    const normal = seededNormal(seed);
+    const random = seededRandom(seed);
     const p1 = new Map<ModuleType, Float32Array>();
     const p2 = new Map<ModuleType, Float32Array>();
     for (const module of MODULE_TYPES) {
         const [nIn = 0, nOut = 0] = base.tensors.get(`blk.0.${module}.weight`) ?? [];
-        p1.set(module, randomValues(rank * nIn, scale, normal));
-        p2.set(module, randomValues(nOut * rank, scale, normal));
+        p1.set(module, randomVector(rank * nIn, scale, random));
+        p2.set(module, randomVector(nOut * rank, scale, random));
     }
     return {kind: "lc++", rank, p1, p2};
 }

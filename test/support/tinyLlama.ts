@@ -11,6 +11,7 @@ import {
     ggufU32,
     writeGguf,
 } from "../../engine/gguf/index.js";
+import {randomVector, seededRandom} from "./seededRandom.js";
 
 export interface TinyLlamaConfig {
     readonly nEmbd: number;
@@ -49,29 +50,6 @@ export interface TinyLlama {
 }
 
 export const LINEAR_MODULES = ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"] as const;
-
-/** Deterministic random numbers (mulberry32 + Box-Muller): same seed, same model, on any machine. */
-export function seededRandom(seed: number): {uniform(): number; normal(): number} {
-    let state = seed >>> 0;
-    const uniform = (): number => {
-        state = (state + 0x6d2b79f5) >>> 0;
-        let t = state;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-    const normal = (): number => {
-        const u = Math.max(uniform(), 1e-12);
-        return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * uniform());
-    };
-    return {uniform, normal};
-}
-
-export function randomVector(length: number, std: number, random: {normal(): number}, mean = 0): Float32Array {
-    const values = new Float32Array(length);
-    for (let i = 0; i < length; i++) values[i] = mean + std * random.normal();
-    return values;
-}
 
 /** GPT-2's byte -> printable character table, in byte order: token id b is byte b. */
 export function byteLevelTokens(): string[] {

@@ -39,13 +39,12 @@ import {
     writeGguf,
 } from "../../engine/gguf/index.js";
 import type {BaseModelStructure} from "../../engine/model/fingerprint.js";
+import {randomVector, seededRandom} from "../support/seededRandom.js";
 import {
     type LoraAdapterValues,
     makeRandomLora,
     makeTinyLlama,
     moduleShape,
-    randomVector,
-    seededRandom,
     type TinyLlama,
     writeLoraAdapter,
 } from "../support/tinyLlama.js";
