@@ -20,6 +20,9 @@ export interface BenchArgs {
     readonly pack: "installed" | "crafted";
     readonly quality: boolean;
     readonly speed: boolean;
+    /** The PyTorch peer comparison (bench/peer.ts). */
+    readonly peer: boolean;
+    readonly peerInputs: number;
     readonly reps: number;
     readonly speedInputs: number;
     readonly switchReps: number;
@@ -34,7 +37,7 @@ export const USAGE = `bench: the quality, efficiency and speed benchmark (issue 
 
   node dist/bench.js [--quick] [--methods m1,m2] [--variants v1,v2] [--n N] [--data-dir DIR]
                      [--out bench/results] [--pack installed|crafted] [--no-quality] [--no-speed]
-                     [--reps R] [--speed-inputs K] [--switch-reps S] [--threads T] [--seed S]
+                     [--no-peer] [--peer-inputs K] [--reps R] [--speed-inputs K] [--switch-reps S] [--threads T] [--seed S]
 
   --quick         a handful of examples, 4 variants (one per group), a crafted pack, short
                   generations: checks that every method and metric runs end to end (not the scores)
@@ -43,6 +46,7 @@ export const USAGE = `bench: the quality, efficiency and speed benchmark (issue 
   --targets-dir D composite references (lab/targets layout: <chain file key>.jsonl); default lab/targets
   --pack          artifacts for the quality run (default installed); the speed run uses a crafted
                   pack of the real shapes (speed depends only on shapes)
+  --no-peer       skip the PyTorch peer (the lab's implementation of the same LC++ composite)
   --out DIR       reports go to DIR/<date>/ (default bench/results); the generation cache is DIR/cache/
 `;
 
@@ -54,7 +58,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         const arg = argv[i] ?? "";
         if (!arg.startsWith("--")) throw new Error(`Unexpected argument "${arg}".\n\n${USAGE}`);
         const name = arg.slice(2);
-        if (["quick", "no-quality", "no-speed", "help"].includes(name)) {
+        if (["quick", "no-quality", "no-speed", "no-peer", "help"].includes(name)) {
             flags.add(name);
             continue;
         }
@@ -75,6 +79,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         "pack",
         "reps",
         "speed-inputs",
+        "peer-inputs",
         "switch-reps",
         "max-tokens",
         "threads",
@@ -118,6 +123,8 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         pack,
         quality: !flags.has("no-quality"),
         speed: !flags.has("no-speed"),
+        peer: !flags.has("no-peer"),
+        peerInputs: int("peer-inputs", quick ? 1 : 3),
         reps: int("reps", quick ? 1 : 3),
         speedInputs: int("speed-inputs", quick ? 1 : 3),
         switchReps: int("switch-reps", quick ? 1 : 10),

@@ -4,6 +4,7 @@
 import {mkdir, writeFile} from "node:fs/promises";
 import {join} from "node:path";
 import type {Efficiency} from "./efficiency";
+import type {PeerResults} from "./peer";
 import {runPythonJson} from "./python";
 import type {QualityScores} from "./scoring";
 import type {SpeedResults} from "./speed";
@@ -28,6 +29,7 @@ export interface BenchResults {
     readonly quality: (QualityScores & {examples: ExampleRow[]; referencesStatus: Record<string, unknown>}) | null;
     readonly efficiency: Efficiency;
     readonly speed: SpeedResults | null;
+    readonly peer: PeerResults | null;
     readonly notes: readonly string[];
 }
 
@@ -52,13 +54,16 @@ function qualitySection(results: BenchResults): string[] {
             `langid ${q.versions.langid} restricted to {${q.langidCandidates.join(", ")}}. Group values are means of the per-variant means.`,
         "",
     );
-    const head = ["method", ...GROUPS.flatMap((g) => [`${g} main`, `${g} lang`])];
+    // Tone accuracy only where the group has tones.
+    const toned = (g: string) => g.endsWith("Tone");
+    const head = ["method", ...GROUPS.flatMap((g) => [`${g} main`, `${g} lang`, ...(toned(g) ? [`${g} tone`] : [])])];
     lines.push(`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`);
     for (const method of methods) {
         const row = GROUPS.flatMap((g) => {
             const c = q.groups[g]?.[method];
-            if (c === undefined) return ["n/a", "n/a"];
-            return [c.main === null ? "pending ref." : f1(c.main), f1(c.language_accuracy)];
+            const tone = toned(g) ? [c === undefined ? "n/a" : f1(c.tone_accuracy)] : [];
+            if (c === undefined) return ["n/a", "n/a", ...tone];
+            return [c.main === null ? "pending ref." : f1(c.main), f1(c.language_accuracy), ...tone];
         });
         lines.push(`| ${method} | ${row.join(" | ")} |`);
     }
@@ -68,19 +73,31 @@ function qualitySection(results: BenchResults): string[] {
             "",
             "`pending ref.`: no composite references exist yet for these inputs (they need the lab's teacher targets, `lab/targets/<chain>.jsonl`); nothing is invented in their place.",
         );
+    const tc = q.toneClassifier;
     lines.push(
         "",
-        "Tone accuracy: **pending** (needs the lab's tone classifier).",
+        tc === null
+            ? "Tone accuracy: **not measured** (the tone classifier's teacher data is missing: `python -m lab.eval.tone teacher`)."
+            : `Tone accuracy: share of outputs the lab's tone classifier (lab/lab/eval/tone.py: ${tc.model}) labels with the requested tone (paraphrase: "neutral"), in %. The classifier's own accuracy on ${tc.test_texts} held-out texts (sentences it never saw; 4 classes, chance 25%): **${f1(tc.accuracy)}%** (trained on ${tc.train_texts} texts; ${tc.sentences} sentences in all). Confusion (true → predicted): ${Object.entries(
+                  tc.confusion,
+              )
+                  .map(
+                      ([label, row]) =>
+                          `${label}: ${Object.entries(row)
+                              .map(([p, n]) => `${p} ${n}`)
+                              .join(", ")}`,
+                  )
+                  .join("; ")}.`,
         "",
         "### Per variant",
         "",
-        "| variant | method | n | main | chrF (human ref.) | lang acc. | mean tokens | mean latency (s) | errors |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| variant | method | n | main | chrF (human ref.) | lang acc. | tone acc. | mean tokens | mean latency (s) | errors |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     );
     for (const [variant, byMethod] of Object.entries(q.variants))
         for (const [method, c] of Object.entries(byMethod))
             lines.push(
-                `| ${variant} | ${method} | ${c.n} | ${c.mainN > 0 ? `${f1(c.main)} (${c.mainN})` : "pending ref."} | ${c.chrfN > 0 ? `${f1(c.chrf)} (${c.chrfN})` : "–"} | ${f1(c.language_accuracy)} | ${f1(c.meanGeneratedTokens)} | ${f2((c.meanLatencyMs ?? Number.NaN) / 1000)} | ${c.errors} |`,
+                `| ${variant} | ${method} | ${c.n} | ${c.mainN > 0 ? `${f1(c.main)} (${c.mainN})` : "pending ref."} | ${c.chrfN > 0 ? `${f1(c.chrf)} (${c.chrfN})` : "–"} | ${f1(c.language_accuracy)} | ${c.tone_accuracy === null ? "–" : f1(c.tone_accuracy)} | ${f1(c.meanGeneratedTokens)} | ${f2((c.meanLatencyMs ?? Number.NaN) / 1000)} | ${c.errors} |`,
             );
     if (cells.some((c) => c.chrfN > 0))
         lines.push(
@@ -171,6 +188,25 @@ function speedSection(s: SpeedResults | null): string[] {
     return lines;
 }
 
+function peerSection(p: PeerResults | null): string[] {
+    const lines = ["## Peer: the lab's PyTorch implementation of the same composite", ""];
+    if (p === null) return [...lines, "Not run (--no-peer).", ""];
+    const row = (name: string, s: PeerResults["engine"]) =>
+        `| ${name} | ${spread(s.promptTokPerS)} | ${spread(s.decodeTokPerS)} | ${spread(s.msPerGeneratedToken)} | ${f1(s.generatedTokens.median)} |`;
+    lines.push(
+        `${p.chain} with LC++ in one pass on ${p.inputs} DialogSum dev inputs, greedy, max ${p.maxTokens} new tokens, ${p.threads} thread(s) on both sides, one untimed warm-up each; run one after the other in this bench run. Engine: node-llama-cpp on the Q4_K_M GGUF with the adapters and the expanded calibration as LoRAs. PyTorch ${p.torch}: lab/lab/eval/peer.py, the same GGUF dequantized to F32, the task LoRAs merged in concat form and the calibration hooked into every projection (the training code's math), KV cache on. Pack: ${p.pack}.`,
+        "",
+        "| implementation | prompt tok/s | decode tok/s | ms per generated token (prompt included) | generated tokens |",
+        "|---|---|---|---|---|",
+        row("engine (llama.cpp)", p.engine),
+        row("PyTorch (lab)", p.pytorch),
+        "",
+        `Engine / PyTorch, medians of per-input ratios: decode **${f2(p.ratios.decode)}x**, prompt **${f2(p.ratios.prompt)}x**, time per generated token **${f2(p.ratios.perGeneratedToken)}x** faster. Identical greedy text on ${p.identicalTexts}/${p.inputs} inputs (the engine runs the quantized weights, the peer their F32 dequantization: lab/README.md's parity table). First input — engine: "${cell(clip(p.firstPair.engine, 160))}"; PyTorch: "${cell(clip(p.firstPair.pytorch, 160))}". Peer phase: ${f1(p.wallSeconds)} s.`,
+        "",
+    );
+    return lines;
+}
+
 export function renderReport(results: BenchResults): string {
     const c = results.config as {
         model?: {name?: string; fingerprint?: string; sha256?: string};
@@ -187,6 +223,7 @@ export function renderReport(results: BenchResults): string {
         ...qualitySection(results),
         ...efficiencySection(results.efficiency),
         ...speedSection(results.speed),
+        ...peerSection(results.peer),
         "## Charts",
         "",
         "![quality per method](quality.png)",

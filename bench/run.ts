@@ -21,6 +21,7 @@ import {GenerationCache} from "./cache";
 import {type AdapterShape, adapterShape, craftPack} from "./craftPack";
 import {measureEfficiency} from "./efficiency";
 import {loadEvalSet} from "./evalSet";
+import {type PeerResults, runPeer} from "./peer";
 import {Progress} from "./progress";
 import {planQuality, runQuality} from "./quality";
 import {type BenchResults, type ExampleRow, writeReport} from "./report";
@@ -193,6 +194,39 @@ async function main(): Promise<void> {
             );
         }
 
+        // ---- the PyTorch peer: the same LC++ composite through the lab's implementation ----
+        let peer: PeerResults | null = null;
+        if (args.peer) {
+            const trained = inventory.calibrations.some((c) => chainKey(c.chain) === SPEED_CHAIN && c.kind === "lc++");
+            if (!trained && speedPack === null) throw new Error("the peer comparison needs an LC++ pack");
+            const peerConfig: EngineConfig = trained
+                ? config
+                : {
+                      ...config,
+                      adapterDirs: [speedPack?.adapterDir ?? ""],
+                      calibrationDirs: [speedPack?.calibrationDir ?? ""],
+                      cacheDir: join(work, "peer-cache"),
+                  };
+            const peerEngine = await Engine.open({...peerConfig, threads: args.threads, maxContexts: 1});
+            try {
+                peer = await runPeer(
+                    peerEngine,
+                    {
+                        root,
+                        modelPath,
+                        chain: SPEED_CHAIN,
+                        inputs: speedInputs(dataRoot(root, args.dataDir), args.peerInputs, args.shortest),
+                        maxTokens: args.speedMaxTokens,
+                        threads: args.threads,
+                        pack: trained ? packDescription : (speedPack?.description ?? ""),
+                    },
+                    progress,
+                );
+            } finally {
+                await peerEngine.dispose();
+            }
+        }
+
         // ---- efficiency: the installed pack's files; kinds it lacks from the crafted speed pack ----
         let efficiency = await measureEfficiency(inventory, base, METHODS);
         const missing = (["lc", "lc++"] as const).filter(
@@ -268,6 +302,7 @@ async function main(): Promise<void> {
             quality,
             efficiency,
             speed,
+            peer,
             notes,
         };
         const files = await writeReport(root, dir, results);

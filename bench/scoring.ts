@@ -12,12 +12,25 @@ interface ItemScore {
     readonly chrf: number | null;
     readonly language: string;
     readonly language_ok: boolean;
+    readonly tone: string | null;
+    readonly tone_ok: boolean | null;
+}
+
+/** The lab's tone classifier and its own held-out accuracy (lab/lab/eval/tone.py). */
+export interface ToneClassifierInfo {
+    readonly accuracy: number;
+    readonly test_texts: number;
+    readonly train_texts: number;
+    readonly sentences: number;
+    readonly confusion: Record<string, Record<string, number>>;
+    readonly model: string;
 }
 
 interface ScoreOutput {
     readonly items: Record<string, ItemScore>;
     readonly versions: Record<string, string>;
     readonly langid_candidates: string[];
+    readonly tone_classifier: ToneClassifierInfo | null;
 }
 
 export interface CellScores {
@@ -30,8 +43,8 @@ export interface CellScores {
     readonly chrf: number | null;
     readonly chrfN: number;
     readonly language_accuracy: number | null;
-    /** Pending until the lab's tone classifier exists. */
-    readonly tone_accuracy: null;
+    /** Share of outputs the tone classifier labels with the requested tone; null for translations. */
+    readonly tone_accuracy: number | null;
     readonly meanGeneratedTokens: number | null;
     readonly meanLatencyMs: number | null;
 }
@@ -41,10 +54,26 @@ export interface QualityScores {
     /** Group -> method -> mean over the group's variants of the per-variant means. */
     readonly groups: Record<
         string,
-        Record<string, {main: number | null; language_accuracy: number | null; chrf: number | null; variants: number}>
+        Record<
+            string,
+            {
+                main: number | null;
+                language_accuracy: number | null;
+                tone_accuracy: number | null;
+                chrf: number | null;
+                variants: number;
+            }
+        >
     >;
     readonly versions: Record<string, string>;
     readonly langidCandidates: string[];
+    readonly toneClassifier: ToneClassifierInfo | null;
+}
+
+/** Percentage of true among the defined values; null when none is defined. */
+function share(values: readonly (boolean | null)[]): number | null {
+    const defined = values.filter((v): v is boolean => v !== null);
+    return defined.length > 0 ? (100 * defined.filter(Boolean).length) / defined.length : null;
 }
 
 export async function scoreQuality(
@@ -71,6 +100,7 @@ export async function scoreQuality(
                 references: example.references,
                 human_references: example.human,
                 language: data.language,
+                tone: data.tone,
             },
         ];
     });
@@ -95,14 +125,14 @@ export async function scoreQuality(
                 chrfN: chrfs.length,
                 language_accuracy:
                     scores.length > 0 ? (100 * scores.filter((s) => s.language_ok).length) / scores.length : null,
-                tone_accuracy: null,
+                tone_accuracy: share(scores.map((s) => s.tone_ok)),
                 meanGeneratedTokens: mean(ok.map((g) => g.passes.at(-1)?.generatedTokens ?? 0)),
                 meanLatencyMs: mean(ok.map((g) => g.totalMs)),
             };
         }
     }
     const groups: QualityScores["groups"] = {};
-    const groupMean = (cells: CellScores[], key: "main" | "language_accuracy" | "chrf") =>
+    const groupMean = (cells: CellScores[], key: "main" | "language_accuracy" | "tone_accuracy" | "chrf") =>
         mean(cells.map((c) => c[key]).filter((v): v is number => v !== null));
     for (const group of new Set(Object.values(evalSet.variants).map((v) => v.group))) {
         const inGroup = Object.entries(variants).filter(([v]) => evalSet.variants[v]?.group === group);
@@ -113,11 +143,18 @@ export async function scoreQuality(
             byMethod[method] = {
                 main: groupMean(cells, "main"),
                 language_accuracy: groupMean(cells, "language_accuracy"),
+                tone_accuracy: groupMean(cells, "tone_accuracy"),
                 chrf: groupMean(cells, "chrf"),
                 variants: cells.length,
             };
         }
         groups[group] = byMethod;
     }
-    return {variants, groups, versions: scored.versions, langidCandidates: scored.langid_candidates};
+    return {
+        variants,
+        groups,
+        versions: scored.versions,
+        langidCandidates: scored.langid_candidates,
+        toneClassifier: scored.tone_classifier,
+    };
 }

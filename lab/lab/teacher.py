@@ -56,6 +56,8 @@ TEACHER_INSTRUCTIONS = {
     "Output only the paraphrase, nothing else.\n\n{text}",
 }
 TEACHER_TONES = ("tone:professional", "tone:casual", "tone:witty")
+# How many ParaDetox sentences the teacher rewrites for each English tone adapter (train, dev).
+TONE_N_TRAIN, TONE_N_DEV = 400, 40
 SETTINGS = {"temperature": 0, "maxTokens": 160, "contextSize": 1024, "threads": 1, "parallel": 4}
 
 
@@ -152,41 +154,53 @@ def generate(chain: str, n_train: int, n_dev: int, threads: int, model: Path, pa
         raise SystemExit("the teacher writes main+aux composites or tone:professional|casual|witty")
     aux = tasks[-1]
     key = file_key(chain)
-    TARGETS_DIR.mkdir(parents=True, exist_ok=True)
     jobs = [
         {"id": e.id, "text": e.input if single_tone else e.target}
         for s, n in (("train", n_train), ("dev", n_dev))  # train first: the calibration needs it most
         for e in pick(chain, s, n)
     ]
-    settings = {**SETTINGS, "threads": threads, "parallel": parallel}
     meta = {
         "chain": chain,
         "built_as": f"teacher applies {aux} to ParaDetox neutral1 sentences"
         if single_tone
         else f"teacher applies {aux} to the human reference of {tasks[0]} (as the paper)",
+        "selection": f"random.Random('{SEED}:{chain}:<split>').sample(<split> examples, n); n_train "
+        f"{n_train}, n_dev {n_dev}",
+    }
+    return run_teacher(aux, jobs, TARGETS_DIR / f"{key}.jsonl", meta, threads, model, parallel)
+
+
+def run_teacher(
+    aux: str, jobs: list[dict], out: Path, meta: dict, threads: int, model: Path, parallel: int = 4
+) -> Path:
+    """Applies `aux` to each job's text ({"id", "text"}) with the teacher, appending {"id", "target"} lines
+    to `out` (ids already there are skipped: rerun to resume); records how next to it (.meta.json)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    settings = {**SETTINGS, "threads": threads, "parallel": parallel}
+    meta = {
+        **meta,
         "teacher": TEACHER_NAME,
         "teacher_file_sha256": TEACHER_SHA256,
         "runtime": "node-llama-cpp 3.21.1 (the engine's), chat template from the GGUF (Qwen ChatML)",
         "system_prompt": SYSTEM_PROMPT,
         "user_prompt": TEACHER_INSTRUCTIONS[aux],
         "settings": settings,
-        "selection": f"random.Random('{SEED}:{chain}:<split>').sample(<split> examples, n); n_train "
-        f"{n_train}, n_dev {n_dev}",
-        "postprocess": "strip; drop a wrapping pair of quotes or code fences",
+        "postprocess": "strip; drop a wrapping pair of quotes or code fences (raw answers kept in the file); "
+        "readers apply lab.data.teacher_text.clean_teacher_text (drops chatter before/after the text, "
+        "leaves out answers with no target)",
     }
-    (TARGETS_DIR / f"{key}.meta.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
-    work = REPO / "lab/runs/teacher" / key
+    out.with_suffix(".meta.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
     req = {
         "modelPath": str(model),
-        "outPath": str(TARGETS_DIR / f"{key}.jsonl"),
-        "logPath": str(TARGETS_DIR / f"{key}.log"),
+        "outPath": str(out),
+        "logPath": str(out.with_suffix(".log")),
         "systemPrompt": SYSTEM_PROMPT,
         "userPrompt": TEACHER_INSTRUCTIONS[aux],
         "jobs": jobs,
         **settings,
     }
-    _run_node(req, work)
-    return TARGETS_DIR / f"{key}.jsonl"
+    _run_node(req, REPO / "lab/runs/teacher" / out.relative_to(TARGETS_DIR).with_suffix(""))
+    return out
 
 
 def _run_node(req: dict, work: Path) -> None:

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from lab.prompts import AUX_TASKS, MAIN_TASKS, file_key
+from lab.teacher import TONE_N_DEV, TONE_N_TRAIN
 
 LAB = Path(__file__).resolve().parents[1]
 REPO = LAB.parent
@@ -182,7 +183,8 @@ def train(a: Artifact, fresh: bool) -> None:
     if fresh and run.exists():
         shutil.rmtree(run)
     if a.name.split()[0].startswith("tone:") and a.name != "tone:paraphrase":
-        teacher_targets(Artifact(a.name, a.run, teacher={"chain": a.name, "n_train": 400, "n_dev": 40}))
+        sizes = {"n_train": TONE_N_TRAIN, "n_dev": TONE_N_DEV}
+        teacher_targets(Artifact(a.name, a.run, teacher={"chain": a.name, **sizes}))
     teacher_targets(a)
     run.mkdir(parents=True, exist_ok=True)
     cmd = [PY, *a.args, "--run", str(run)]

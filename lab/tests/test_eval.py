@@ -198,3 +198,74 @@ def test_charts_write_pngs_even_with_pending_numbers(tmp_path):
     (tmp_path / "r.json").write_text(json.dumps(results))
     charts.main([str(tmp_path / "r.json"), str(tmp_path / "out2")])
     assert (tmp_path / "out2" / "quality.png").exists()
+
+
+# ---- the tone classifier (lab/lab/eval/tone.py) ----
+
+
+def test_tone_classifier_sentences_are_held_apart_from_tone_adapter_data():
+    from lab.eval import tone
+    from lab.teacher import TEACHER_TONES, TONE_N_DEV, TONE_N_TRAIN, pick
+
+    held = {e.id for e in tone.held_apart_sentences()}
+    assert len(held) == tone.N_SENTENCES
+    for t in TEACHER_TONES:
+        used = {e.id for e in pick(t, "train", TONE_N_TRAIN)} | {e.id for e in pick(t, "dev", TONE_N_DEV)}
+        assert not held & used, t
+
+
+def test_tone_split_keeps_every_sentence_on_one_side():
+    from lab.eval.tone import LabelledText, split
+
+    texts = [
+        LabelledText(f"s{i}", f"text {i} {label}", label)
+        for i in range(40)
+        for label in ("casual", "neutral")
+    ]
+    train, test = split(texts)
+    assert test and train
+    assert not {t.sentence for t in train} & {t.sentence for t in test}
+    assert len(train) + len(test) == len(texts)
+
+
+def test_tone_normalize_undoes_tokenized_spacing():
+    from lab.eval.tone import normalize
+
+    assert normalize("You 're right , it 's FINE .") == normalize("you're right, it's fine.")
+
+
+def test_tone_classifier_separates_styles_it_was_trained_on():
+    from lab.eval.tone import LabelledText, build
+
+    styles = {
+        "professional": "We would kindly request that you review the attached {} at your earliest convenience.",
+        "casual": "hey, can u check out the {} real quick? thx!",
+        "witty": "Behold, the {} — a masterpiece only a genius (or a very tired intern) could love.",
+        "neutral": "please review the {} .",
+    }
+    things = [
+        "report",
+        "invoice",
+        "draft",
+        "plan",
+        "budget",
+        "slides",
+        "memo",
+        "contract",
+        "schedule",
+        "proposal",
+    ]
+    train = [LabelledText(t, s.format(t), label) for t in things[:8] for label, s in styles.items()]
+    model = build(train)
+    assert list(model.predict([s.format(things[9]) for s in styles.values()])) == list(styles)
+
+
+@pytest.mark.skipif(
+    not (LAB / "targets/tone-classifier/tone-casual.jsonl").exists(), reason="teacher tone data not generated"
+)
+def test_tone_classifier_beats_chance_on_held_out_sentences():
+    from lab.eval import tone
+
+    result = tone.evaluate()
+    assert result["test_texts"] >= 4 * 30
+    assert result["accuracy"] > 50, result  # 4 classes: chance is 25%

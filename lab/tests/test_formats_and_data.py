@@ -88,3 +88,36 @@ def test_data_splits_are_deterministic_and_disjoint():
     # reply: split by conversation
     conv = lambda e: e.id.split(":")[1]  # noqa: E731
     assert not {conv(e) for e in load_task("reply", "train")} & {conv(e) for e in load_task("reply", "dev")}
+
+
+@pytest.mark.parametrize(
+    ("answer", "target"),
+    [
+        ("Hey, what's up?", "Hey, what's up?"),
+        (
+            'Sure, here\'s the rewritten text in a casual style:\n\n"None of your business!"',
+            "None of your business!",
+        ),
+        ("Here is the paraphrase:\nThe cat sat.\n\nThis version keeps the meaning.", "The cat sat."),
+        ("\u00ab Bonjour \u00e0 tous \u00bb", "Bonjour \u00e0 tous"),
+        ('"Yes," she said, "no."', '"Yes," she said, "no."'),  # inner quotes: not one wrapping pair
+        ("Sure, poor people complain.", "Sure, poor people complain."),  # "Sure" as the text's own word
+        ("Sure, I can help with that! What's a word you'd like to use?", None),
+        ("I'm sorry, but I can't rewrite that.", None),
+        ("  \n ", None),
+    ],
+)
+def test_teacher_text_keeps_only_the_target(answer, target):
+    from lab.data.teacher_text import clean_teacher_text
+
+    assert clean_teacher_text(answer) == target
+
+
+def test_read_targets_leaves_out_answers_without_a_target(tmp_path):
+    from lab.data.sources import read_targets
+
+    path = tmp_path / "t.jsonl"
+    path.write_text(
+        '{"id": "a", "target": "Here you go:\\nHi there."}\n{"id": "b", "target": "I\'m sorry, I cannot."}\n'
+    )
+    assert read_targets(path) == {"a": "Hi there."}

@@ -84,12 +84,19 @@ test("bench --quick runs every method and metric and writes the report", async (
     for (const ratio of results.speed.ratios) assert.ok(Number.isFinite(ratio.pairedMedian), ratio.name);
     assert.ok(results.speed.memory.peakRssMb > 0);
     assert.equal(results.config.model.fingerprint.length, 64);
+    // The PyTorch peer generated the same composite and both sides were timed.
+    assert.equal(results.peer.inputs, 1);
+    for (const side of [results.peer.engine, results.peer.pytorch]) {
+        assert.ok(side.generatedTokens.median >= 1, "both sides generated");
+        assert.ok(side.promptTokPerS.median > 0);
+    }
+    assert.ok(results.peer.ratios.perGeneratedToken > 0);
     const report = await readFile(join(dir, "report.md"), "utf8");
-    for (const heading of ["## Quality", "## Efficiency", "## Speed", "### Example outputs"])
+    for (const heading of ["## Quality", "## Efficiency", "## Speed", "## Peer", "### Example outputs"])
         assert.ok(report.includes(heading), heading);
 
     // Interrupted or repeated: every generation comes from the cache.
-    const again = bench(["--quick", "--no-speed", "--out", out, "--targets-dir", join(work, "targets")]);
+    const again = bench(["--quick", "--no-speed", "--no-peer", "--out", out, "--targets-dir", join(work, "targets")]);
     assert.match(again.stderr, /already in the cache/);
     assert.match(again.stderr, /\[quality\] done: 0 new/);
 });

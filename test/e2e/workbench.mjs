@@ -120,16 +120,33 @@ export function acceptButton(page) {
     return page.locator('.editor-actions a.action-label[aria-label^="Accept Proposal"]').first();
 }
 
-/** The Cancel button of a progress notification whose title contains `title`. */
-export function progressCancelButton(page, title) {
-    return page
-        .locator(".notification-toast", {hasText: title})
-        .locator(".monaco-button, a.action-label[aria-label='Cancel']", {hasText: /Cancel/})
-        .first();
+// With the smoke-test driver on (whenRestored needs it), VS Code shows no notification toasts:
+// notifications, progress included, are only in the notification center.
+
+/**
+ * Opens the notification center with the status bar's bell, as a user would (closing it first if it
+ * is open, which refreshes it). The palette is no good here: while an editor opens, its input can
+ * be inert.
+ */
+export async function showNotifications(page) {
+    const bell = page.locator('.statusbar-item[id="status.notifications"]');
+    const center = page.locator(".notifications-center.visible");
+    if (await center.isVisible()) {
+        await bell.click();
+        await center.waitFor({state: "hidden", timeout: 10_000});
+    }
+    await bell.click();
+    await center.waitFor({timeout: 10_000});
 }
 
+/** A notification in the center by its text. */
 export function notification(page, text) {
-    return page.locator(".notification-toast, .notifications-center", {hasText: text}).first();
+    return page.locator(".notifications-center .notification-list-item", {hasText: text}).first();
+}
+
+/** The Cancel button of the progress notification whose title contains `title`. */
+export function progressCancelButton(page, title) {
+    return notification(page, title).locator(".monaco-button", {hasText: "Cancel"}).first();
 }
 
 /** The builder's webview frame: a nested cross-origin iframe holding `#main-task`. */

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from lab.data.teacher_text import clean_teacher_text
 from lab.prompts import LANGUAGE_NAMES, MAIN_TASKS, file_key, split_chain
 
 LAB_DIR = Path(__file__).resolve().parents[2]
@@ -135,7 +136,8 @@ def _tone_inputs(split: str) -> tuple[Example, ...]:
 
 
 def read_targets(path: Path) -> dict[str, str]:
-    """Teacher targets keyed by source id, from a `{"id", "target"}` JSONL file ({} if absent)."""
+    """Teacher targets keyed by source id, from a `{"id", "target"}` JSONL file ({} if absent);
+    answers that hold no target (clean_teacher_text) are left out."""
     if not path.exists():
         return {}
     out = {}
@@ -143,7 +145,9 @@ def read_targets(path: Path) -> dict[str, str]:
         for line in f:
             if line.strip():
                 r = json.loads(line)
-                out[r["id"]] = r["target"]
+                target = clean_teacher_text(r["target"])
+                if target is not None:
+                    out[r["id"]] = target
     return out
 
 

@@ -1,11 +1,15 @@
 """Scores cached generations: JSON on stdin, JSON on stdout (one call per bench run).
 
 Input:  {"items": [{"key": str, "output": str, "metric": "rougeL" | "wrouge",
-                    "references": [str], "human_references": [str], "language": "fr"}]}
+                    "references": [str], "human_references": [str], "language": "fr",
+                    "tone": "casual" | ... | "paraphrase" | null}]}
 Output: {"items": {key: {"main": float | null, "chrf": float | null, "language": "fr",
-                         "language_ok": bool}}, "versions": {...}, "langid_candidates": [...]}
+                         "language_ok": bool, "tone": label | null, "tone_ok": bool | null}},
+         "versions": {...}, "langid_candidates": [...], "tone_classifier": lab.eval.tone.evaluate() | null}
 `main` is ROUGE-L F1 or weighted ROUGE against the composite references (null when there are
-none); `chrf` against human references (null when there are none). All scores in %.
+none); `chrf` against human references (null when there are none). All scores in %. Tone: the lab's
+classifier (lab.eval.tone) on outputs of tone variants ("paraphrase" asks for "neutral"); null when the
+variant has no tone or the classifier's data is missing.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import json
 import sys
 
+from lab.eval import tone
 from lab.eval.metrics import LANGID_CANDIDATES, chrf, language, rouge_l, versions, weighted_rouge
 
 
@@ -36,10 +41,18 @@ def score_item(item: dict) -> dict:
 
 
 def score(payload: dict) -> dict:
+    items = {item["key"]: {**score_item(item), "tone": None, "tone_ok": None} for item in payload["items"]}
+    toned = [item for item in payload["items"] if item.get("tone")]
+    predicted = tone.classify([item["output"] for item in toned]) if toned else None
+    if predicted is not None:
+        for item, label in zip(toned, predicted, strict=True):
+            wanted = "neutral" if item["tone"] == "paraphrase" else item["tone"]
+            items[item["key"]].update(tone=label, tone_ok=label == wanted)
     return {
-        "items": {item["key"]: score_item(item) for item in payload["items"]},
+        "items": items,
         "versions": versions(),
         "langid_candidates": list(LANGID_CANDIDATES),
+        "tone_classifier": tone.evaluate() if predicted is not None else None,
     }
 
 
