@@ -60,10 +60,7 @@ def main(argv=None) -> None:
 
     base = load_base(req.get("model"))
     model, tok = base.model, base.tokenizer
-    loras = [
-        (read_adapter_gguf(next(Path(a["dir"]).glob("*.gguf")))[0], float(a["weight"]))
-        for a in req["adapters"]
-    ]
+    loras = [(read_adapter_gguf(a["file"])[0], float(a["weight"])) for a in req["adapters"]]
     cal = read_calibration_gguf(req["calibration"])[0] if req.get("calibration") else None
     attach(model, loras, cal)
     model.eval()
