@@ -26,6 +26,22 @@ import {
     parseSavedActions,
 } from "./chainMenu";
 
+/** "translate:<arg>" when the command was given a known value (keybindings), else the user's pick. */
+async function chooseAuxTask(
+    kind: "translate" | "tone",
+    values: readonly string[],
+    arg: unknown,
+    title: string,
+): Promise<AuxTaskId | undefined> {
+    if (typeof arg === "string" && values.includes(arg)) return `${kind}:${arg}` as AuxTaskId;
+    const tasks = values.map((value) => `${kind}:${value}` as AuxTaskId);
+    const picked = await vscode.window.showQuickPick(
+        tasks.map((task) => ({label: describeTask(task), task})),
+        {title},
+    );
+    return picked?.task;
+}
+
 export type RegisterCommand = (id: string, handler: (...args: unknown[]) => unknown) => void;
 
 /** Registers the chain commands; returns the function that syncs the composite context keys. */
@@ -44,28 +60,12 @@ export function registerChainCommands(
     register("composer.summarize", () => run(taskChain(["summarize"])));
     register("composer.suggestReply", () => run(taskChain(["reply"])));
     register("composer.translate", async (arg) => {
-        const lang =
-            typeof arg === "string" && (LANGUAGES as readonly string[]).includes(arg)
-                ? arg
-                : (
-                      await vscode.window.showQuickPick(
-                          LANGUAGES.map((code) => ({label: describeTask(`translate:${code}`), code})),
-                          {title: vscode.l10n.t("Translate to...")},
-                      )
-                  )?.code;
-        return lang === undefined ? undefined : run(taskChain([`translate:${lang}` as AuxTaskId]));
+        const task = await chooseAuxTask("translate", LANGUAGES, arg, vscode.l10n.t("Translate to..."));
+        return task === undefined ? undefined : run(taskChain([task]));
     });
     register("composer.changeTone", async (arg) => {
-        const tone =
-            typeof arg === "string" && (TONES as readonly string[]).includes(arg)
-                ? arg
-                : (
-                      await vscode.window.showQuickPick(
-                          TONES.map((name) => ({label: describeTask(`tone:${name}`), name})),
-                          {title: vscode.l10n.t("Change Tone...")},
-                      )
-                  )?.name;
-        return tone === undefined ? undefined : run(taskChain([`tone:${tone}` as AuxTaskId]));
+        const task = await chooseAuxTask("tone", TONES, arg, vscode.l10n.t("Change Tone..."));
+        return task === undefined ? undefined : run(taskChain([task]));
     });
 
     // Any chain, by key: for keybindings, tests and the builder ({chain: "summarize+translate:fr"}).

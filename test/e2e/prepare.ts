@@ -1,9 +1,10 @@
-// Prepares what the VS Code end-to-end tests work on, until the lab's trained pack exists:
-// random but valid task adapters and LC++ calibrations for the real default model (as in
-// test/integration/engine.test.ts). "summarize" + "translate:fr" and their calibration are
-// installed in the composer home the extension uses, so "Summarize to French" is a one-pass
-// command from the start; "reply" + "tone:casual" (with their calibration) and a corrupt
-// adapter are left in a pack folder for the tests to install through the extension.
+// Prepares what the VS Code end-to-end tests work on, next to the bundled (trained) pack: small random
+// but valid task adapters and LC++ calibrations for the real default model (as in
+// test/integration/engine.test.ts), so the tests of user-installed adapters do not depend on what the
+// pack holds. "summarize" + "translate:fr" and their calibration are installed in the composer home
+// the extension uses; "reply" + "tone:professional" (with their calibration: a composite the bundled
+// pack does not calibrate) and a corrupt adapter are left in a pack folder for the tests to install
+// through the extension.
 // Usage: node dist/test/e2e/prepare.js <work dir> <composer home>
 
 import {cp, mkdir, readFile, writeFile} from "node:fs/promises";
@@ -72,16 +73,20 @@ async function main(): Promise<void> {
 
     const pack = join(work, "pack");
     const reply = await craftAdapter(join(pack, "test.reply"), base, {...small, task: "reply", seed: 4});
-    const casual = await craftAdapter(join(pack, "test.tone-casual"), base, {...small, task: "tone:casual", seed: 5});
+    const professional = await craftAdapter(join(pack, "test.tone-professional"), base, {
+        ...small,
+        task: "tone:professional",
+        seed: 5,
+    });
     await calibrate(
         home,
         base,
-        "reply+tone:casual",
+        "reply+tone:professional",
         [
             {id: "test.reply", sha256: reply.sha256},
-            {id: "test.tone-casual", sha256: casual.sha256},
+            {id: "test.tone-professional", sha256: professional.sha256},
         ],
-        "Write a casual reply to this message:",
+        "Suggest a reply for the following text in a professional style:",
         6,
     );
 

@@ -129,10 +129,30 @@ def _paraphrase() -> tuple[tuple[Example, ...], tuple[Example, ...]]:
 
 # ---- inputs for tasks whose targets a teacher writes ----
 @cache
+def _news_sentences() -> tuple[tuple[Example, ...], tuple[Example, ...]]:
+    """NTREX English source sentences of at most 35 words (formal prose), split by document."""
+    root = data_root()
+    src = (root / "ntrex/newstest2019-src.eng.txt").read_text(encoding="utf-8").splitlines()
+    docs = (root / "ntrex/DOCUMENT_IDS.tsv").read_text(encoding="utf-8").splitlines()
+    items = [
+        (docs[i].split("\t")[0], Example(f"ntrex:en:{i}", s.strip(), ""))
+        for i, s in enumerate(src)
+        if s.strip() and len(s.split()) <= 35
+    ]
+    train, dev = _split_by_group(items, lambda p: p[0], 0.1, SEED)
+    return tuple(e for _, e in train), tuple(e for _, e in dev)
+
+
+@cache
 def _tone_inputs(split: str) -> tuple[Example, ...]:
-    """English sentences for tone:{professional,casual,witty}: ParaDetox neutral1 (target empty)."""
-    train, dev = _paraphrase()
-    return tuple(Example(e.id, e.input, "") for e in (train if split == "train" else dev))
+    """English texts for tone:{professional,casual,witty} (targets empty: the teacher writes them):
+    informal ParaDetox neutral1 sentences and formal NTREX news sentences in equal numbers, so a tone
+    adapter learns to move text of either register into its style, not only to copy informal text."""
+    i = 0 if split == "train" else 1
+    news = _news_sentences()[i]
+    informal = [Example(e.id, e.input, "") for e in _paraphrase()[i]]
+    informal = random.Random(f"{SEED}:tone-inputs:{split}").sample(informal, min(len(news), len(informal)))
+    return tuple(news) + tuple(informal)
 
 
 def read_targets(path: Path) -> dict[str, str]:

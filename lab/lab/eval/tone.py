@@ -1,8 +1,8 @@
 """The benchmark's tone classifier: which of professional / casual / witty / neutral a text is written in.
 
 No human tone data exists here, so the labelled texts are built on sentences held apart from everything
-the tone adapters and calibrations train or are tuned on (ParaDetox dev rows that no tone adapter
-picked): the teacher rewrites each sentence in the three styles (as it wrote the tone adapters'
+the tone adapters and calibrations train or are tuned on (ParaDetox dev rows outside every tone
+adapter's input pool): the teacher rewrites each sentence in the three styles (as it wrote the tone adapters'
 targets), and ParaDetox's second human neutral rewrite is the "neutral" text (the paraphrase variants'
 tone). Sentences, not texts, are split into train and test, so the test accuracy is measured on
 content the classifier never saw. Texts are normalized first (lowercase, ParaDetox's tokenized spacing
@@ -37,12 +37,11 @@ VARIANT_TONE = {"tone:professional": "professional", "tone:casual": "casual", "t
 
 
 def held_apart_sentences() -> list:
-    """ParaDetox dev rows no tone adapter's teacher run picked (seeded, stable)."""
-    from lab.teacher import TEACHER_TONES, TONE_N_DEV, TONE_N_TRAIN, pick
+    """ParaDetox dev rows that are in no tone adapter's input pool (seeded, stable)."""
+    from lab.data.sources import _tone_inputs
 
-    sizes = {"train": TONE_N_TRAIN, "dev": TONE_N_DEV}
-    used = {e.id for tone in TEACHER_TONES for split, n in sizes.items() for e in pick(tone, split, n)}
-    candidates = [e for e in _paraphrase()[1] if e.id not in used]
+    pooled = {e.id for split in ("train", "dev") for e in _tone_inputs(split)}
+    candidates = [e for e in _paraphrase()[1] if e.id not in pooled]
     return random.Random(f"{SEED}:tone-classifier").sample(candidates, min(N_SENTENCES, len(candidates)))
 
 
@@ -54,7 +53,8 @@ def teacher(threads: int, parallel: int = 4) -> None:
     for tone in TONES:
         meta = {
             "purpose": "tone classifier data (lab.eval.tone), held apart from tone adapter training",
-            "built_as": f"teacher applies tone:{tone} to ParaDetox dev neutral1 sentences no tone adapter used",
+            "built_as": f"teacher applies tone:{tone} to ParaDetox dev neutral1 sentences outside the tone "
+            "adapters' input pools",
             "selection": f"random.Random('{SEED}:tone-classifier').sample(unused ParaDetox dev rows, {N_SENTENCES})",
         }
         run_teacher(f"tone:{tone}", jobs, FOLDER / f"tone-{tone}.jsonl", meta, threads, GGUF_PATH, parallel)

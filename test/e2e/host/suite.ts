@@ -1,7 +1,7 @@
 // In-extension-host tests: this file runs inside code-server's real extension host (the
 // test-electron model: VS Code calls `run()` and reports its outcome), against the packaged
 // extension, the real default model, and the adapters test/e2e/prepare.ts made. Commands are
-// driven through the VS Code API; the UI flows are covered by test/e2e/ui.mjs.
+// driven through the VS Code API; the UI flows are in test/e2e/run.mjs.
 
 import assert from "node:assert/strict";
 import {createHash} from "node:crypto";
@@ -50,6 +50,18 @@ const PARAGRAPH =
     "#Person1#: Are you coming to the meeting on Thursday?\n#Person2#: No, my flight was moved. I will send the numbers tonight.";
 const AFTER = "\n\nAnd this one too.\n";
 
+/** A new editor holding BEFORE + PARAGRAPH + AFTER with PARAGRAPH selected. */
+async function paragraphSelected(): Promise<vscode.TextEditor> {
+    const editor = await openSample(BEFORE + PARAGRAPH + AFTER);
+    select(editor, PARAGRAPH);
+    return editor;
+}
+
+/** composer.runChain on the selection, as a keybinding or the builder calls it. */
+async function runChain(chain: string, mode?: string): Promise<RunOutcome> {
+    return (await vscode.commands.executeCommand("composer.runChain", {chain, ...(mode ? {mode} : {})})) as RunOutcome;
+}
+
 test("the extension activates and its engine gets ready on the real model", async () => {
     const extension = vscode.extensions.getExtension<ComposerApi>(EXTENSION_ID);
     assert.ok(extension, "the extension is installed");
@@ -68,18 +80,14 @@ test("Summarize to French is a one-pass composite derived from the installed cal
     assert.equal(capability.auto, "lc++");
     const commands = await vscode.commands.getCommands(true);
     assert.ok(commands.includes("composer.composite.summarize.translate-fr"));
-    // Unless the bundled pack already brings them, reply and casual are not installed yet, so
-    // their chain must not be offered as one pass.
-    const bundled = (await api.listAdapters()).filter((a) => a.bundled).map((a) => a.task);
-    if (!bundled.includes("reply") && !bundled.includes("tone:casual")) {
-        const notYet = api.engine.capabilities.find((c) => c.chain === "reply+tone:casual");
-        assert.notEqual(notYet?.auto, "lc++", "reply + casual is not calibrated before its adapters are installed");
-    }
+    // The test's reply + professional calibration names adapters that are not installed yet, and the
+    // bundled pack does not calibrate that chain, so it must not be offered as one pass.
+    const notYet = api.engine.capabilities.find((c) => c.chain === "reply+tone:professional");
+    assert.notEqual(notYet?.auto, "lc++", "reply + professional is not one pass before its adapters are installed");
 });
 
 test("review then accept replaces exactly the selection, and one undo restores it", async () => {
-    const editor = await openSample(BEFORE + PARAGRAPH + AFTER);
-    select(editor, PARAGRAPH);
+    const editor = await paragraphSelected();
     const outcome = (await vscode.commands.executeCommand("composer.composite.summarize.translate-fr")) as RunOutcome;
     assert.equal(outcome.state, "review", JSON.stringify(outcome));
     assert.ok(outcome.state === "review" && outcome.method === "lc++");
@@ -99,12 +107,9 @@ test("review then accept replaces exactly the selection, and one undo restores i
 });
 
 test("reject leaves the document unchanged", async () => {
-    const editor = await openSample(BEFORE + PARAGRAPH + AFTER);
-    select(editor, PARAGRAPH);
+    const editor = await paragraphSelected();
     const version = editor.document.version;
-    const outcome = (await vscode.commands.executeCommand("composer.runChain", {
-        chain: "summarize+translate:fr",
-    })) as RunOutcome;
+    const outcome = await runChain("summarize+translate:fr");
     assert.equal(outcome.state, "review");
     const rejected = (await vscode.commands.executeCommand("composer.review.reject")) as RunOutcome;
     assert.equal(rejected.state, "rejected");
@@ -114,8 +119,7 @@ test("reject leaves the document unchanged", async () => {
 });
 
 test("cancelling stops the generation and leaves the document untouched", async () => {
-    const editor = await openSample(BEFORE + PARAGRAPH + AFTER);
-    select(editor, PARAGRAPH);
+    const editor = await paragraphSelected();
     const version = editor.document.version;
     let pieces = 0;
     const outcome = await api.reviews.run({
@@ -136,11 +140,8 @@ test("cancelling stops the generation and leaves the document untouched", async 
 });
 
 test("an edit inside the selection during review makes Accept refuse instead of overwriting", async () => {
-    const editor = await openSample(BEFORE + PARAGRAPH + AFTER);
-    select(editor, PARAGRAPH);
-    const outcome = (await vscode.commands.executeCommand("composer.runChain", {
-        chain: "summarize+translate:fr",
-    })) as RunOutcome;
+    const editor = await paragraphSelected();
+    const outcome = await runChain("summarize+translate:fr");
     assert.equal(outcome.state, "review");
     const edit = new vscode.WorkspaceEdit();
     edit.insert(editor.document.uri, editor.document.positionAt(BEFORE.length + 12), "EDITED ");
@@ -153,11 +154,8 @@ test("an edit inside the selection during review makes Accept refuse instead of 
 });
 
 test("an edit before the selection shifts it: Accept still replaces exactly the original text", async () => {
-    const editor = await openSample(BEFORE + PARAGRAPH + AFTER);
-    select(editor, PARAGRAPH);
-    const outcome = (await vscode.commands.executeCommand("composer.runChain", {
-        chain: "summarize+translate:fr",
-    })) as RunOutcome;
+    const editor = await paragraphSelected();
+    const outcome = await runChain("summarize+translate:fr");
     assert.equal(outcome.state, "review");
     const edit = new vscode.WorkspaceEdit();
     edit.insert(editor.document.uri, new vscode.Position(0, 0), "Added first.\n");
@@ -169,46 +167,31 @@ test("an edit before the selection shifts it: Accept still replaces exactly the 
 });
 
 test("output mode insert below keeps the selection and adds the result under it", async () => {
-    const editor = await openSample(BEFORE + PARAGRAPH + AFTER);
-    select(editor, PARAGRAPH);
-    const outcome = (await vscode.commands.executeCommand("composer.runChain", {
-        chain: "summarize",
-        mode: "insertBelow",
-    })) as RunOutcome;
+    const editor = await paragraphSelected();
+    const outcome = await runChain("summarize", "insertBelow");
     assert.equal(outcome.state, "inserted", JSON.stringify(outcome));
     const text = outcome.state === "inserted" ? outcome.text : "";
     assert.equal(editor.document.getText(), `${BEFORE}${PARAGRAPH}\n\n${text}${AFTER}`);
 });
 
 test("output mode replace applies at once, and a new document leaves the source alone", async () => {
-    const editor = await openSample(BEFORE + PARAGRAPH + AFTER);
-    select(editor, PARAGRAPH);
-    const replaced = (await vscode.commands.executeCommand("composer.runChain", {
-        chain: "summarize",
-        mode: "replace",
-    })) as RunOutcome;
+    const editor = await paragraphSelected();
+    const replaced = await runChain("summarize", "replace");
     assert.equal(replaced.state, "applied", JSON.stringify(replaced));
     assert.equal(editor.document.getText(), BEFORE + (replaced.state === "applied" ? replaced.text : "") + AFTER);
 
-    const other = await openSample(BEFORE + PARAGRAPH + AFTER);
-    select(other, PARAGRAPH);
+    const other = await paragraphSelected();
     const version = other.document.version;
-    const opened = (await vscode.commands.executeCommand("composer.runChain", {
-        chain: "summarize",
-        mode: "newDocument",
-    })) as RunOutcome;
+    const opened = await runChain("summarize", "newDocument");
     assert.equal(opened.state, "opened", JSON.stringify(opened));
     assert.equal(other.document.version, version);
     assert.equal(vscode.window.activeTextEditor?.document.getText(), opened.state === "opened" ? opened.text : "");
 });
 
 test("retry generates again in the same review; closing the diff rejects it", async () => {
-    const editor = await openSample(BEFORE + PARAGRAPH + AFTER);
-    select(editor, PARAGRAPH);
+    const editor = await paragraphSelected();
     const version = editor.document.version;
-    const first = (await vscode.commands.executeCommand("composer.runChain", {
-        chain: "summarize+translate:fr",
-    })) as RunOutcome;
+    const first = await runChain("summarize+translate:fr");
     assert.equal(first.state, "review");
     const again = (await vscode.commands.executeCommand("composer.review.retry")) as RunOutcome;
     assert.equal(again.state, "review", JSON.stringify(again));
@@ -235,15 +218,15 @@ test("a corrupt adapter is refused with the engine's specific reason and nothing
     );
 });
 
-test("installing the reply and casual adapters adds the one-pass Reply in a Casual Tone", async () => {
-    for (const id of ["test.reply", "test.tone-casual"]) {
+test("installing the reply and professional adapters adds the one-pass Reply in a Professional Tone", async () => {
+    for (const id of ["test.reply", "test.tone-professional"]) {
         const outcome = (await vscode.commands.executeCommand(
             "composer.installAdapterFromFile",
             join(work, "pack", id),
         )) as {ok: boolean; message?: string};
         assert.equal(outcome.ok, true, JSON.stringify(outcome));
     }
-    const capability = api.engine.capabilities.find((c) => c.chain === "reply+tone:casual");
+    const capability = api.engine.capabilities.find((c) => c.chain === "reply+tone:professional");
     assert.equal(capability?.onePass, true);
     assert.equal(capability?.auto, "lc++");
     // The test adapters sit next to whatever the bundled pack holds.
@@ -251,7 +234,7 @@ test("installing the reply and casual adapters adds the one-pass Reply in a Casu
     assert.ok(rows.every((row) => row.valid && !row.bundled));
     assert.deepEqual(
         rows.map((row) => row.id),
-        ["test.reply", "test.summarize", "test.tone-casual", "test.translate-fr"],
+        ["test.reply", "test.summarize", "test.tone-professional", "test.translate-fr"],
     );
 });
 
