@@ -5,9 +5,10 @@
 
 import {mkdir} from "node:fs/promises";
 import {join} from "node:path";
-import {type Calibration, calibrationFileName, writeCalibration} from "../engine/calibrations/format";
+import {type Calibration, calibrationFileName} from "../engine/calibrations/format";
 import {MODULE_TYPES, type ModuleType} from "../engine/calibrations/moduleTypes";
 import {calibrationFolderName} from "../engine/calibrations/store";
+import {writeCalibration} from "../engine/calibrations/write";
 import {chainPrompt} from "../engine/compose/prompt";
 import {type ChainKey, chainTasks, parseTaskChain, type TaskId} from "../engine/compose/taskChain";
 import {GgmlType, metaOptionalNumber, readGgufHeader} from "../engine/gguf/index";

@@ -3,7 +3,7 @@
 
 import {AdapterStore} from "./adapters/store";
 import {expandCalibration} from "./calibrations/expand";
-import {readCalibration} from "./calibrations/format";
+import {readCalibration} from "./calibrations/read";
 import {CalibrationStore} from "./calibrations/store";
 import {type ComposeOptions, type ComposeResult, passMix, runRecipe} from "./compose/composer";
 import type {MethodChoice} from "./compose/methods";

@@ -11,11 +11,10 @@ import {
     type CalibrationKind,
     type CalibrationSummary,
     calibrationFileName,
-    readCalibration,
-    readCalibrationSummary,
     type StoredCalibration,
 } from "./format.js";
 import {MODULE_TYPES} from "./moduleTypes.js";
+import {readCalibration, readCalibrationSummary} from "./read.js";
 
 export type CalibrationStoreEntry =
     | {readonly status: "valid"; readonly path: string; readonly summary: CalibrationSummary}

@@ -50,7 +50,13 @@ export function writeUserSettings(userDataDir, settings) {
             "workbench.startupEditor": "none",
             "workbench.tips.enabled": false,
             "workbench.enableExperiments": false,
-            "security.workspace.trust.enabled": false,
+            // Trust on, as users have it: the test folders open in Restricted Mode (never trusted
+            // here), which is what lets the suite check that workspace settings cannot point the
+            // extension at model or adapter files. No prompt, no banner.
+            "security.workspace.trust.enabled": true,
+            "security.workspace.trust.startupPrompt": "never",
+            "security.workspace.trust.banner": "never",
+            "security.workspace.trust.emptyWindow": false,
             "git.enabled": false,
             "editor.minimap.enabled": false,
             "files.autoSave": "off",
@@ -98,7 +104,6 @@ export async function startCodeServer({port, userDataDir, extensionsDir, workspa
             "none",
             "--disable-telemetry",
             "--disable-update-check",
-            "--disable-workspace-trust",
             "--disable-getting-started-override",
             "--ignore-last-opened",
             "--reconnection-grace-time",

@@ -9,8 +9,9 @@
 
 import {cp, mkdir, readFile, writeFile} from "node:fs/promises";
 import {join} from "node:path";
-import {calibrationFileName, writeCalibration} from "../../engine/calibrations/format";
+import {calibrationFileName} from "../../engine/calibrations/format";
 import {calibrationFolderName} from "../../engine/calibrations/store";
+import {writeCalibration} from "../../engine/calibrations/write";
 import {parseTaskChain} from "../../engine/compose/taskChain";
 import {readGgufHeader} from "../../engine/gguf";
 import {type BaseModelStructure, describeBaseModel} from "../../engine/model/fingerprint";

@@ -93,6 +93,16 @@ async function main() {
     const userData = join(work, "user-data");
     const extensions = join(work, "extensions");
     for (const dir of [home, workspace, hostWorkspace, userData, extensions]) mkdirSync(dir, {recursive: true});
+    // A cloned repository trying to point the extension at files of its choosing (untrusted).
+    mkdirSync(join(hostWorkspace, ".vscode"));
+    writeFileSync(
+        join(hostWorkspace, ".vscode", "settings.json"),
+        JSON.stringify({
+            "composer.baseModel": join(work, "untrusted", "model.gguf"),
+            "composer.adapterDirectories": [join(work, "untrusted", "adapters")],
+            "composer.outputMode": "review",
+        }),
+    );
     rmSync(results, {recursive: true, force: true});
     mkdirSync(results, {recursive: true});
     writeFileSync(join(workspace, "notes.md"), SAMPLE_LINES.join("\n"));

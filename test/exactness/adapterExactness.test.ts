@@ -17,8 +17,10 @@ import {
     type Token,
 } from "node-llama-cpp";
 import {expandCalibration} from "../../engine/calibrations/expand.js";
-import {type Calibration, readCalibration, writeCalibration} from "../../engine/calibrations/format.js";
+import type {Calibration} from "../../engine/calibrations/format.js";
 import {MODULE_TYPES, type ModuleType} from "../../engine/calibrations/moduleTypes.js";
+import {readCalibration} from "../../engine/calibrations/read.js";
+import {writeCalibration} from "../../engine/calibrations/write.js";
 import {parseTaskChain} from "../../engine/compose/taskChain.js";
 import {sha256File} from "../../engine/files/sha256.js";
 import {readGgufHeader} from "../../engine/gguf/index.js";

@@ -19,12 +19,11 @@ import {
     type CalibrationErrorCode,
     CalibrationFormatError,
     calibrationFileName,
-    readCalibration,
-    readCalibrationSummary,
-    writeCalibration,
 } from "../../engine/calibrations/format.js";
 import {MODULE_TYPES, type ModuleType} from "../../engine/calibrations/moduleTypes.js";
+import {readCalibration, readCalibrationSummary} from "../../engine/calibrations/read.js";
 import {CalibrationStore} from "../../engine/calibrations/store.js";
+import {writeCalibration} from "../../engine/calibrations/write.js";
 import {parseTaskChain} from "../../engine/compose/taskChain.js";
 import {
     type GgufHeader,

@@ -73,6 +73,22 @@ test("the extension activates and its engine gets ready on the real model", asyn
     assert.equal(api.engine.state.kind, "ready");
 });
 
+test("in an untrusted workspace, workspace settings cannot point the extension at model or adapter files", async () => {
+    // run.mjs wrote .vscode/settings.json in this folder with a model path, an adapter folder and
+    // an output mode; the folder is not trusted, so only the (unrestricted) output mode applies.
+    assert.equal(vscode.workspace.isTrusted, false, "the test folder opens in Restricted Mode");
+    const config = vscode.workspace.getConfiguration("composer");
+    assert.equal(config.inspect("outputMode")?.workspaceValue, "review", "the workspace's settings file is read");
+    // VS Code drops the restricted ones (package.json restrictedConfigurations) in Restricted Mode...
+    assert.equal(config.inspect("baseModel")?.workspaceValue, undefined);
+    assert.equal(config.inspect("adapterDirectories")?.workspaceValue, undefined);
+    // ...so the engine runs on the user's own model and adapter folders.
+    const settings = api.engine.settings();
+    assert.doesNotMatch(settings.baseModel, /untrusted/);
+    assert.ok(!api.engine.adapterDirs().some((dir) => dir.includes("untrusted")));
+    assert.equal(api.engine.state.kind, "ready");
+});
+
 test("Summarize to French is a one-pass composite derived from the installed calibration", async () => {
     const capability = api.engine.capabilities.find((c) => c.chain === "summarize+translate:fr");
     assert.ok(capability, "the engine reports the chain");
