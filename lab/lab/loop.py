@@ -2,7 +2,8 @@
 
 Resumable: `ckpt.pt` in the run folder holds the step, the trainable parameters, the optimizer and
 the log; starting the same command again continues from it. Progress goes to `log.jsonl` (one JSON
-object per logged step) and stdout.
+object per logged step) and stdout. Under torchrun the micro-batches of a step are shared among the
+processes (lab/distributed.py); the first process logs and saves.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from lab import distributed
 from lab.batching import Encoded, collate, target_loss
 
 
@@ -48,12 +50,15 @@ def evaluate(model, data: list[Encoded], pad_id: int, cfg: LoopConfig) -> float:
     was_training = model.training
     model.eval()
     total, count = 0.0, 0
-    for i in range(0, len(data), cfg.batch_size):
+    starts = range(0, len(data), cfg.batch_size)
+    for i in starts[distributed.rank() :: distributed.world()]:
         loss, n = target_loss(model, collate(data[i : i + cfg.batch_size], pad_id, cfg.device))
         total += float(loss) * n
         count += n
     model.train(was_training)
-    return total / max(1, count)
+    sums = torch.tensor([total, count], dtype=torch.float64, device=cfg.device)
+    distributed.sum_([sums])
+    return float(sums[0] / max(1.0, float(sums[1])))
 
 
 def train(
@@ -66,6 +71,11 @@ def train(
     run_dir: Path,
 ) -> dict:
     """Trains `params` (everything else must be frozen); returns a summary for manifests."""
+    if cfg.grad_accum % distributed.world():
+        raise ValueError(
+            f"--grad-accum {cfg.grad_accum} must be a multiple of the {distributed.world()} processes"
+        )
+    main = distributed.is_main()
     run_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path, log_path = run_dir / "ckpt.pt", run_dir / "log.jsonl"
     opt = torch.optim.AdamW(
@@ -115,6 +125,8 @@ def train(
     t_start = time.time()
 
     def log(rec: dict) -> None:
+        if not main:
+            return
         print(json.dumps(rec), flush=True)
         with open(log_path, "a", encoding="utf-8") as f:
             f.write(json.dumps(rec) + "\n")
@@ -130,12 +142,19 @@ def train(
             g["lr"] = lr_at(step, cfg)
         idx = batch_indices(step)
         loss_sum, n_tok = 0.0, 0
-        for j in range(cfg.grad_accum):
+        for j in range(distributed.rank(), cfg.grad_accum, distributed.world()):
             chunk = [train_data[i] for i in idx[j * cfg.batch_size : (j + 1) * cfg.batch_size]]
             loss, n = target_loss(model, collate(chunk, pad_id, cfg.device))
             (loss / cfg.grad_accum).backward()
             loss_sum += float(loss.detach())
             n_tok += sum(len(e.input_ids) for e in chunk)
+        if distributed.world() > 1:
+            grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params.values()]
+            stats = torch.tensor([loss_sum, n_tok], dtype=torch.float64, device=cfg.device)
+            distributed.sum_([*grads, stats])
+            for p, g in zip(params.values(), grads, strict=True):
+                p.grad = g
+            loss_sum, n_tok = float(stats[0]), int(stats[1])
         if cfg.grad_clip:
             torch.nn.utils.clip_grad_norm_(list(params.values()), cfg.grad_clip)
         opt.step()
@@ -156,8 +175,9 @@ def train(
         history.append(rec)
         if step % cfg.log_every == 0 or "dev_loss" in rec or step == cfg.steps:
             log(rec)
-        if step % cfg.save_every == 0 or step == end:
+        if main and (step % cfg.save_every == 0 or step == end):
             save()
+    distributed.barrier()
     trained = [h for h in history if "loss" in h]
     last = trained[-min(10, len(trained)) :]
     dev = [h["dev_loss"] for h in history if "dev_loss" in h]

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from lab import distributed
 from lab.calibration import Calibration, attach
 from lab.export.adapter import read_adapter_gguf
 from lab.loop import train
@@ -49,6 +50,7 @@ def main(argv=None) -> dict:
     add_common_args(ap)
     ap.set_defaults(lr=1e-3)
     args = ap.parse_args(argv)
+    args.device = distributed.init(args.device)  # torchrun: one process per device
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     weights = args.weight or [1.0] * len(args.adapter)
@@ -87,6 +89,8 @@ def main(argv=None) -> dict:
             "data": "teacher",
         }
     )
+    if not distributed.is_main():
+        return summary
     (args.run / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
 
     meta = base_meta(base)

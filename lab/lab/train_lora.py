@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from lab import distributed
 from lab.batching import encode
 from lab.data import load_task
 from lab.loop import LoopConfig, train
@@ -26,7 +27,9 @@ from lab.prompts import STOP_STRINGS, file_key, prompt_template
 
 def add_common_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--base", default=None, help="base GGUF (default: the project's) or a HF checkpoint dir")
-    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    ap.add_argument(
+        "--device", choices=["cpu", "cuda"], default="cpu", help="under torchrun: cuda:LOCAL_RANK"
+    )
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     ap.add_argument("--run", type=Path, required=True, help="run folder (checkpoints, log, export)")
     ap.add_argument("--n-train", type=int, default=400, help="training examples (seeded subset)")
@@ -83,6 +86,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--id", default=None, help="adapter id (default gemma3-270m.<task file key>)")
     add_common_args(ap)
     args = ap.parse_args(argv)
+    args.device = distributed.init(args.device)  # torchrun: one process per device
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
 
@@ -118,6 +122,8 @@ def main(argv=None) -> dict:
             "dtype": args.dtype,
         }
     )
+    if not distributed.is_main():
+        return summary
     (args.run / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
 
     meta = base_meta(base)

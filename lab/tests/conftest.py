@@ -33,6 +33,20 @@ def tiny_model(seed: int = 0):
     return model
 
 
+def tiny_lora_model(rank: int = 4):
+    """The tiny model with a PEFT LoRA whose A and B are both random (seeded), so training moves it."""
+    from peft import LoraConfig, get_peft_model
+
+    from lab.lora import PEFT_TARGETS
+
+    model = get_peft_model(tiny_model(), LoraConfig(r=rank, lora_alpha=2 * rank, target_modules=PEFT_TARGETS))
+    torch.manual_seed(0)
+    for _, p in model.named_parameters():
+        if p.requires_grad:
+            torch.nn.init.normal_(p, std=0.05)
+    return model
+
+
 def random_lora(model, rank: int, alpha: float, seed: int, skip=()):
     """Random LoRA on all 7 module types of every layer (except (layer, m) pairs in `skip`)."""
     from lab.lora import GGUF_TO_HF, MODULE_TYPES, LoraWeights, decoder_layers
