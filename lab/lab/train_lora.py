@@ -22,7 +22,7 @@ from lab.batching import encode
 from lab.data import load_task
 from lab.loop import LoopConfig, train
 from lab.lora import PEFT_TARGETS, LoraWeights
-from lab.prompts import STOP_STRINGS, file_key, prompt_template
+from lab.prompts import STOP_STRINGS, prompt_template
 
 
 def add_common_args(ap: argparse.ArgumentParser) -> None:
@@ -128,9 +128,9 @@ def main(argv=None) -> dict:
 
     meta = base_meta(base)
     if meta:
-        from lab.export.adapter import write_adapter_dir
+        from lab.export.adapter import default_adapter_id, write_adapter_dir
 
-        adapter_id = args.id or f"gemma3-270m.{file_key(args.task)}"
+        adapter_id = args.id or default_adapter_id(args.task)
         write_adapter_dir(
             LoraWeights.from_peft(model),
             args.run / "export" / adapter_id,

@@ -46,7 +46,9 @@ class Artifact:
 
 
 def adapter_id(task: str) -> str:
-    return f"gemma3-270m.{file_key(task)}"
+    from lab.export.adapter import default_adapter_id
+
+    return default_adapter_id(task)
 
 
 def _adapter(task: str, rank: int, n_train: int, steps: int, lr: float = 3e-4) -> Artifact:

@@ -1,7 +1,7 @@
 """The pack definition: every artifact is named once, ranks follow the size decision, the pack fits."""
 
 from lab.prompts import AUX_TASKS, MAIN_TASKS
-from lab.train_pack import BUDGET_BYTES, PACK, adapter_bytes, budget, find
+from lab.train_pack import BUDGET_BYTES, PACK, adapter_bytes, adapter_id, budget, find
 
 
 def test_every_artifact_once_and_findable():
@@ -13,6 +13,9 @@ def test_every_artifact_once_and_findable():
     assert {a for a in adapters if "+" in a} == {"summarize+translate:fr", "reply+tone:casual"}
     assert sum(a.kind == "calibration" for a in PACK) == 28
     assert find("translate:fr").run == "translate-fr-r8"
+    # adapter ids allow [a-z0-9._-] only (formats.md section 2)
+    assert adapter_id("translate:fr") == "gemma3-270m.translate-fr"
+    assert adapter_id("reply+tone:casual") == "gemma3-270m.joint.reply.tone-casual"
 
 
 def test_ranks_follow_the_size_decision():

@@ -12,6 +12,7 @@ from gguf import GGMLQuantizationType, GGUFReader, GGUFValueType, GGUFWriter
 
 from lab.base import sha256_file
 from lab.lora import MODULE_TYPES, LoraWeights, apply_loras
+from lab.prompts import file_key
 
 FORMAT_VERSION = 1
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -100,6 +101,13 @@ def read_adapter_gguf(path: str | Path) -> tuple[LoraWeights, dict]:
         pairs[key] = (d["a"], d["b"])
         rank = d["a"].shape[0]
     return LoraWeights(rank=rank or 0, alpha=float(meta["adapter.lora.alpha"] or 0.0), pairs=pairs), meta
+
+
+def default_adapter_id(chain: str, base: str = "gemma3-270m") -> str:
+    """`summarize` -> gemma3-270m.summarize; a joint expert `reply+tone:casual` ->
+    gemma3-270m.joint.reply.tone-casual (ids allow [a-z0-9._-] only: formats.md section 2)."""
+    tasks = file_key(chain).split("+")
+    return f"{base}.{'joint.' if len(tasks) > 1 else ''}{'.'.join(tasks)}"
 
 
 def write_adapter_dir(
