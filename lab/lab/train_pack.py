@@ -2,6 +2,7 @@
 
     python -m lab.train_pack list                       # artifacts and their status
     python -m lab.train_pack budget                     # the size arithmetic (60 MB budget)
+    python -m lab.train_pack report                     # TRAINING.md's table rows (data, steps, time, losses)
     python -m lab.train_pack train --only translate:fr  # (re)train one artifact (resumable)
     python -m lab.train_pack train --all                # the whole pack from scratch, in order
     python -m lab.train_pack install                    # copy finished exports to adapters/, calibrations/
@@ -245,12 +246,37 @@ def status() -> list[dict]:
     rows = []
     for a in PACK:
         ex = exports(a)
-        if a.kind == "adapter":
-            installed = (ADAPTERS / adapter_id(a.name) / "manifest.json").exists()
-        else:
-            installed = any((CALIBRATIONS / p.parent.name / p.name).exists() for p in ex)
+        installed = any(p.exists() for p in install_targets(a)) if ex or a.kind == "adapter" else False
         rows.append({"artifact": a.name, "run": a.run, "exported": bool(ex), "installed": installed})
     return rows
+
+
+def report() -> list[str]:
+    """TRAINING.md's table rows, from each finished run's summary.json and its installed file."""
+    rows = []
+    for a in PACK:
+        summary_path = RUNS / a.run / "summary.json"
+        installed = [p for p in install_targets(a) if p.exists()]
+        if not summary_path.exists() or not installed:
+            continue
+        s = json.loads(summary_path.read_text())
+        file = installed[0]
+        size = (file / "adapter.gguf").stat().st_size if file.is_dir() else file.stat().st_size
+        what = file.relative_to(REPO) / ("adapter.gguf" if file.is_dir() else "")
+        rows.append(
+            f"| {a.name}{' (joint expert)' if a.kind == 'adapter' and '+' in a.name else ''} | `{what}` ({size:,}) | {s['train_examples']} / {s['dev_examples']} "
+            f"| {s['steps']} x {s['examples_per_step']} | {s['time_s']:,.0f} s "
+            f"| {s['first_train_loss']:.2f} -> {s['final_train_loss']:.2f} "
+            f"| {s['first_dev_loss']:.3f} -> **{s['final_dev_loss']:.3f}** |"
+        )
+    return rows
+
+
+def install_targets(a: Artifact) -> list[Path]:
+    """Where `install` puts an artifact's exports."""
+    if a.kind == "adapter":
+        return [ADAPTERS / adapter_id(a.name)]
+    return [CALIBRATIONS / p.parent.name / p.name for p in exports(a)]
 
 
 def main(argv=None) -> None:
@@ -258,6 +284,7 @@ def main(argv=None) -> None:
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("list")
     sub.add_parser("budget")
+    sub.add_parser("report", help="TRAINING.md table rows for the installed artifacts")
     t = sub.add_parser("train")
     g = t.add_mutually_exclusive_group(required=True)
     g.add_argument(
@@ -276,6 +303,12 @@ def main(argv=None) -> None:
             print(
                 f"{r['artifact']:42s} {r['run']:42s} exported={r['exported']!s:5s} installed={r['installed']}"
             )
+    elif args.cmd == "report":
+        print(
+            "| artifact | file (bytes) | train / dev examples | steps x examples | time | train loss | dev loss |"
+        )
+        print("|---|---|---|---|---|---|---|")
+        print("\n".join(report()))
     elif args.cmd == "budget":
         for k, v in budget().items():
             print(f"{k:32s} {v / 1e6:8.2f} MB")
