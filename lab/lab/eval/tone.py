@@ -31,10 +31,6 @@ N_SENTENCES = 160
 N_TEST_SENTENCES = 40
 FOLDER = TARGETS_DIR / "tone-classifier"
 
-# The tone a composite variant asks for, as a classifier label (None: the variant has no tone).
-VARIANT_TONE = {"tone:professional": "professional", "tone:casual": "casual", "tone:witty": "witty",
-                "tone:paraphrase": "neutral"}  # fmt: skip
-
 
 def held_apart_sentences() -> list:
     """ParaDetox dev rows that are in no tone adapter's input pool (seeded, stable)."""
