@@ -77,7 +77,9 @@ function qualitySection(results: BenchResults): string[] {
     lines.push(
         "",
         tc === null
-            ? "Tone accuracy: **not measured** (the tone classifier's teacher data is missing: `python -m lab.eval.tone teacher`)."
+            ? Object.keys(q.variants).some((variant) => variant.includes("+tone:"))
+                ? "Tone accuracy: **not measured** (the tone classifier's teacher data is missing: `python -m lab.eval.tone teacher`)."
+                : "Tone accuracy: no tone variant in this run."
             : `Tone accuracy: share of outputs the lab's tone classifier (lab/lab/eval/tone.py: ${tc.model}) labels with the requested tone (paraphrase: "neutral"), in %. The classifier's own accuracy on ${tc.test_texts} held-out texts (sentences it never saw; 4 classes, chance 25%): **${f1(tc.accuracy)}%** (trained on ${tc.train_texts} texts; ${tc.sentences} sentences in all). Confusion (true → predicted): ${Object.entries(
                   tc.confusion,
               )
