@@ -56,7 +56,7 @@ TEACHER_INSTRUCTIONS = {
     "Output only the paraphrase, nothing else.\n\n{text}",
 }
 TEACHER_TONES = ("tone:professional", "tone:casual", "tone:witty")
-# How many ParaDetox sentences the teacher rewrites for each English tone adapter (train, dev).
+# How many English sentences the teacher rewrites for each English tone adapter (train, dev).
 TONE_N_TRAIN, TONE_N_DEV = 400, 40
 SETTINGS = {"temperature": 0, "maxTokens": 160, "contextSize": 1024, "threads": 1, "parallel": 4}
 
@@ -161,7 +161,8 @@ def generate(chain: str, n_train: int, n_dev: int, threads: int, model: Path, pa
     ]
     meta = {
         "chain": chain,
-        "built_as": f"teacher applies {aux} to ParaDetox neutral1 sentences"
+        "built_as": f"teacher applies {aux} to English sentences, half informal ParaDetox neutral1, half "
+        "formal NTREX news (lab.data.sources._tone_inputs)"
         if single_tone
         else f"teacher applies {aux} to the human reference of {tasks[0]} (as the paper)",
         "selection": f"random.Random('{SEED}:{chain}:<split>').sample(<split> examples, n); n_train "
