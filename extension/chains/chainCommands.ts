@@ -26,7 +26,7 @@ import {
     parseSavedActions,
 } from "./chainMenu";
 
-/** "translate:<arg>" when the command was given a known value (keybindings), else the user's pick. */
+/** "<kind>:<arg>" when the command was given a known value (keybindings), else the user's pick. */
 async function chooseAuxTask(
     kind: "translate" | "tone",
     values: readonly string[],
