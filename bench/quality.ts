@@ -70,6 +70,13 @@ export async function runQuality(
             continue;
         }
         const started = performance.now();
+        const common = {
+            key: item.key,
+            variant: item.variant,
+            method: item.method,
+            id: item.id,
+            configHash: item.key.split("|")[3] ?? "",
+        };
         let entry: CachedGeneration;
         try {
             const result = await engine.compose({
@@ -79,11 +86,7 @@ export async function runQuality(
                 maxTokens,
             });
             entry = {
-                key: item.key,
-                variant: item.variant,
-                method: item.method,
-                id: item.id,
-                configHash: item.key.split("|")[3] ?? "",
+                ...common,
                 text: result.text,
                 error: null,
                 passes: result.passes.map((p) => ({
@@ -100,11 +103,7 @@ export async function runQuality(
         } catch (error) {
             // Recorded, not retried: e.g. an input longer than the context. Left out of the scores.
             entry = {
-                key: item.key,
-                variant: item.variant,
-                method: item.method,
-                id: item.id,
-                configHash: item.key.split("|")[3] ?? "",
+                ...common,
                 text: "",
                 error: error instanceof Error ? error.message : String(error),
                 passes: [],

@@ -68,30 +68,25 @@ export function activeEditorLines(page) {
     return page.locator(".editor-group-container.active .monaco-editor .view-lines");
 }
 
-/** The active editor's visible text (Monaco renders spaces as U+00A0). */
-export async function activeEditorText(page) {
-    const lines = await page
-        .locator(".editor-group-container.active .monaco-editor .view-lines .view-line")
-        .evaluateAll((nodes) =>
-            nodes
-                .map((node) => ({top: Number.parseFloat(node.style.top), text: node.textContent ?? ""}))
-                .sort((a, b) => a.top - b.top)
-                .map((line) => line.text),
-        );
+/** The text of the Monaco view lines under `selector`, top to bottom (Monaco renders spaces as U+00A0). */
+async function viewLinesText(page, selector) {
+    const lines = await page.locator(selector).evaluateAll((nodes) =>
+        nodes
+            .map((node) => ({top: Number.parseFloat(node.style.top), text: node.textContent ?? ""}))
+            .sort((a, b) => a.top - b.top)
+            .map((line) => line.text),
+    );
     return lines.join("\n").replaceAll("\u00a0", " ");
 }
 
+/** The active editor's visible text. */
+export function activeEditorText(page) {
+    return viewLinesText(page, ".editor-group-container.active .monaco-editor .view-lines .view-line");
+}
+
 /** The text of the diff editor's right-hand (proposal) side. */
-export async function diffModifiedText(page) {
-    const lines = await page
-        .locator(".monaco-diff-editor .editor.modified .lines-content > .view-lines > .view-line")
-        .evaluateAll((nodes) =>
-            nodes
-                .map((node) => ({top: Number.parseFloat(node.style.top), text: node.textContent ?? ""}))
-                .sort((a, b) => a.top - b.top)
-                .map((line) => line.text),
-        );
-    return lines.join("\n").replaceAll("\u00a0", " ");
+export function diffModifiedText(page) {
+    return viewLinesText(page, ".monaco-diff-editor .editor.modified .lines-content > .view-lines > .view-line");
 }
 
 /** Selects whole line `line` (1-based) in the active editor with Go to Line and the keyboard. */

@@ -58,21 +58,31 @@ def _dialogsum(split: str) -> tuple[Example, ...]:
 _TURN = re.compile(r"^(User [12]):\s*(.*)$")
 
 
-@cache
-def _persona_chat() -> tuple[tuple[Example, ...], tuple[Example, ...]]:
-    path = data_root() / "synthetic-persona-chat" / "Synthetic-Persona-Chat_valid.csv"
-    pairs = []
+def persona_chat_turns(path: Path) -> list[tuple[int, list[str]]]:
+    """(conversation index, its turns) from a Synthetic-Persona-Chat csv; a line without a
+    "User N:" prefix continues the turn before it. Ids built on these are "spc:<conv>:<turn>"."""
+    out = []
     with open(path, encoding="utf-8", newline="") as f:
         for conv_id, row in enumerate(csv.DictReader(f)):
-            turns = []
+            turns: list[str] = []
             for line in row["Best Generated Conversation"].splitlines():
                 m = _TURN.match(line.strip())
                 if m and m.group(2).strip():
                     turns.append(m.group(2).strip())
                 elif turns and line.strip():
                     turns[-1] += " " + line.strip()
-            for t in range(len(turns) - 1):
-                pairs.append((conv_id, Example(f"spc:{conv_id}:{t}", turns[t], turns[t + 1])))
+            out.append((conv_id, turns))
+    return out
+
+
+@cache
+def _persona_chat() -> tuple[tuple[Example, ...], tuple[Example, ...]]:
+    path = data_root() / "synthetic-persona-chat" / "Synthetic-Persona-Chat_valid.csv"
+    pairs = [
+        (conv_id, Example(f"spc:{conv_id}:{t}", turns[t], turns[t + 1]))
+        for conv_id, turns in persona_chat_turns(path)
+        for t in range(len(turns) - 1)
+    ]
     train, dev = _split_by_group(pairs, lambda p: p[0], 0.1, SEED)
     return tuple(e for _, e in train), tuple(e for _, e in dev)
 

@@ -22,7 +22,7 @@ import re
 import sys
 from pathlib import Path
 
-from lab.data.sources import read_targets
+from lab.data.sources import persona_chat_turns, read_targets
 from lab.prompts import AUX_TASKS, MAIN_TASKS, file_key
 
 GROUPS = {("summarize", "translate"): "Sum+Tr", ("summarize", "tone"): "Sum+Tone"}
@@ -61,26 +61,13 @@ def read_dialogsum(path: Path) -> list[dict]:
     return out
 
 
-_TURN = re.compile(r"^(User [12]):\s*(.*)$")
-
-
 def read_persona_chat(path: Path) -> list[tuple[int, dict]]:
     """(conversation, example) for every consecutive pair of turns, ids as lab.data ("spc:conv:t")."""
-    pairs = []
-    with open(path, encoding="utf-8", newline="") as f:
-        for conv, row in enumerate(csv.DictReader(f)):
-            turns: list[str] = []
-            for line in row["Best Generated Conversation"].splitlines():
-                m = _TURN.match(line.strip())
-                if m and m.group(2).strip():
-                    turns.append(m.group(2).strip())
-                elif turns and line.strip():
-                    turns[-1] += " " + line.strip()
-            for t in range(len(turns) - 1):
-                pairs.append(
-                    (conv, {"id": f"spc:{conv}:{t}", "input": turns[t], "main_references": [turns[t + 1]]})
-                )
-    return pairs
+    return [
+        (conv, {"id": f"spc:{conv}:{t}", "input": turns[t], "main_references": [turns[t + 1]]})
+        for conv, turns in persona_chat_turns(path)
+        for t in range(len(turns) - 1)
+    ]
 
 
 def clean_english(text: str) -> str:
