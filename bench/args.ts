@@ -1,7 +1,7 @@
 // Command-line options of `node dist/bench.js`.
 
 import {isMethod, type Method} from "../engine/compose/methods";
-import type {ChainKey} from "../engine/compose/taskChain";
+import {type ChainKey, LANGUAGES, type Language} from "../engine/compose/taskChain";
 import {parseVariants, QUICK_VARIANTS, VARIANTS} from "./variants";
 
 export interface BenchArgs {
@@ -19,6 +19,9 @@ export interface BenchArgs {
     /** "installed": the bundled/user pack as the extension sees it; "crafted": random, real shapes. */
     readonly pack: "installed" | "crafted";
     readonly quality: boolean;
+    /** Formality control on CoCoA-MT's human formal/informal translations (bench/formality.ts). */
+    readonly formality: boolean;
+    readonly formalityLanguages: Language[];
     readonly speed: boolean;
     /** The PyTorch peer comparison (bench/peer.ts). */
     readonly peer: boolean;
@@ -37,7 +40,7 @@ export const USAGE = `bench: the quality, efficiency and speed benchmark (issue 
 
   node dist/bench.js [--quick] [--methods m1,m2] [--variants v1,v2] [--n N] [--data-dir DIR]
                      [--out bench/results] [--pack installed|crafted] [--no-quality] [--no-speed]
-                     [--no-peer] [--peer-inputs K] [--reps R] [--speed-inputs K] [--switch-reps S] [--threads T] [--seed S]
+                     [--no-formality] [--no-peer] [--peer-inputs K] [--reps R] [--speed-inputs K] [--switch-reps S] [--threads T] [--seed S]
 
   --quick         a handful of examples, 4 variants (one per group), a crafted pack, short
                   generations: checks that every method and metric runs end to end (not the scores)
@@ -46,6 +49,8 @@ export const USAGE = `bench: the quality, efficiency and speed benchmark (issue 
   --targets-dir D composite references (lab/targets layout: <chain file key>.jsonl); default lab/targets
   --pack          artifacts for the quality run (default installed); the speed run uses a crafted
                   pack of the real shapes (speed depends only on shapes)
+  --no-formality  skip the formality study (CoCoA-MT: "translate, professional / casual tone" vs
+                  human formal and informal translations; n segments per language)
   --no-peer       skip the PyTorch peer (the lab's implementation of the same LC++ composite)
   --out DIR       reports go to DIR/<date>/ (default bench/results); the generation cache is DIR/cache/
 `;
@@ -58,7 +63,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         const arg = argv[i] ?? "";
         if (!arg.startsWith("--")) throw new Error(`Unexpected argument "${arg}".\n\n${USAGE}`);
         const name = arg.slice(2);
-        if (["quick", "no-quality", "no-speed", "no-peer", "help"].includes(name)) {
+        if (["quick", "no-quality", "no-speed", "no-formality", "no-peer", "help"].includes(name)) {
             flags.add(name);
             continue;
         }
@@ -122,6 +127,9 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         out: options.out ?? "bench/results",
         pack,
         quality: !flags.has("no-quality"),
+        formality: !flags.has("no-formality"),
+        // The quick mode's crafted pack has translate:de (from reply+translate:de) and no tone adapter.
+        formalityLanguages: quick ? ["de"] : [...LANGUAGES],
         speed: !flags.has("no-speed"),
         peer: !flags.has("no-peer"),
         peerInputs: int("peer-inputs", quick ? 1 : 3),

@@ -55,14 +55,15 @@ export function planQuality(
 
 export async function runQuality(
     engine: Engine,
-    plan: QualityPlan,
+    plan: Pick<QualityPlan, "items">,
     cache: GenerationCache,
     progress: Progress,
     maxTokens: number,
+    phase = "quality",
 ): Promise<Map<string, CachedGeneration>> {
     const results = new Map<string, CachedGeneration>();
     const todo = plan.items.filter((item) => cache.get(item.key) === undefined);
-    progress.start("quality", plan.items.length, plan.items.length - todo.length);
+    progress.start(phase, plan.items.length, plan.items.length - todo.length);
     for (const item of plan.items) {
         const cached = cache.get(item.key);
         if (cached !== undefined) {

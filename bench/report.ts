@@ -4,6 +4,7 @@
 import {mkdir, writeFile} from "node:fs/promises";
 import {join} from "node:path";
 import type {Efficiency} from "./efficiency";
+import {type FormalityResults, matchedAccuracy} from "./formality";
 import type {PeerResults} from "./peer";
 import {runPythonJson} from "./python";
 import type {QualityScores} from "./scoring";
@@ -27,6 +28,7 @@ export interface BenchResults {
     readonly quick: boolean;
     readonly config: Record<string, unknown>;
     readonly quality: (QualityScores & {examples: ExampleRow[]; referencesStatus: Record<string, unknown>}) | null;
+    readonly formality: FormalityResults | null;
     readonly efficiency: Efficiency;
     readonly speed: SpeedResults | null;
     readonly peer: PeerResults | null;
@@ -116,6 +118,46 @@ function qualitySection(results: BenchResults): string[] {
             lines.push(`| ${method} | ${cell(clip(text)) || "(empty)"} |`);
         lines.push("");
     }
+    return lines;
+}
+
+function formalitySection(f: FormalityResults | null): string[] {
+    const lines = ["## Formality control (CoCoA-MT, human references)", ""];
+    if (f === null) return [...lines, "Not run (--no-formality).", ""];
+    const sizes = Object.entries(f.segments)
+        .map(([lang, n]) => `${lang} ${n}`)
+        .join(", ");
+    lines.push(
+        `"Translate to X, professional tone" (chain tone:professional+translate:X, asks for the formal register) and "Translate to X, casual tone" (tone:casual+translate:X, informal) on contrastive CoCoA-MT segments (${sizes}; held out from the translation adapters), with every method the engine offers for those chains; translate:X alone is what the user gets without asking. ` +
+            "chrF (sacrebleu) against the human formal and the human informal translation, in %. Register: CoCoA-MT's annotated phrases (formal vs informal pronouns and verb forms) found in the output; matched accuracy = share with the requested register among the outputs that show one (lab/lab/eval/formality.py). Language: langid share in the target language.",
+        "",
+        "| lang | asks | chain | method | passes | n | chrF vs formal | chrF vs informal | formal / informal / neither / both | matched acc. | lang acc. |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    );
+    for (const c of f.cells) {
+        // Without a request, show how often the output lands on each side.
+        const acc =
+            c.wanted === null
+                ? `(formal ${f1(matchedAccuracy(c.labels, "formal"))})`
+                : `${f1(c.matchedAccuracy)} (${c.labels.formal + c.labels.informal})`;
+        lines.push(
+            `| ${c.language} | ${c.wanted ?? "–"} | ${c.chain} | ${c.method} | ${c.passes} | ${c.n} | ${f1(c.chrfFormal)} | ${f1(c.chrfInformal)} | ${c.labels.formal} / ${c.labels.informal} / ${c.labels.neutral} / ${c.labels.other} | ${acc} | ${f1(c.languageAccuracy)} |`,
+        );
+    }
+    if (f.example !== null) {
+        const e = f.example;
+        lines.push(
+            "",
+            `Example \`${e.id}\` — input: ${cell(clip(e.input, 300))}`,
+            "",
+            `human formal: ${cell(clip(e.formal))}; human informal: ${cell(clip(e.informal))}`,
+            "",
+            "| chain, method | output |",
+            "|---|---|",
+            ...Object.entries(e.outputs).map(([what, text]) => `| ${what} | ${cell(clip(text)) || "(empty)"} |`),
+        );
+    }
+    lines.push("");
     return lines;
 }
 
@@ -223,6 +265,7 @@ export function renderReport(results: BenchResults): string {
         ...results.notes.map((n) => `- ${n}`),
         "",
         ...qualitySection(results),
+        ...formalitySection(results.formality),
         ...efficiencySection(results.efficiency),
         ...speedSection(results.speed),
         ...peerSection(results.peer),

@@ -21,6 +21,7 @@ import {GenerationCache} from "./cache";
 import {type AdapterShape, adapterShape, craftPack} from "./craftPack";
 import {measureEfficiency} from "./efficiency";
 import {loadEvalSet} from "./evalSet";
+import {type FormalityResults, runFormality} from "./formality";
 import {type PeerResults, runPeer} from "./peer";
 import {Progress} from "./progress";
 import {planQuality, runQuality} from "./quality";
@@ -106,7 +107,9 @@ async function main(): Promise<void> {
 
         // ---- quality ----
         let quality: BenchResults["quality"] = null;
+        let formality: FormalityResults | null = null;
         let evalInfo: Record<string, unknown> | null = null;
+        const cache = await GenerationCache.open(resolve(args.out, "cache", "generations.jsonl"));
         try {
             if (args.quality) {
                 const evalSet = await loadEvalSet(root, {
@@ -129,7 +132,6 @@ async function main(): Promise<void> {
                             `Composite references for ${variant}: ${r.file} (sha256 ${r.sha256?.slice(0, 12)}…; how they were built: the .meta.json beside it), covering ${r.covered} of ${evalSet.variants[variant]?.examples.length} inputs.`,
                         );
                 const plan = planQuality(engine, evalSet, model, {methods: args.methods, maxTokens: args.maxTokens});
-                const cache = await GenerationCache.open(resolve(args.out, "cache", "generations.jsonl"));
                 const generations = await runQuality(engine, plan, cache, progress, args.maxTokens);
                 progress.note(`scoring ${generations.size} generations`);
                 const scores = await scoreQuality(root, evalSet, plan, generations);
@@ -154,6 +156,16 @@ async function main(): Promise<void> {
                 }
                 quality = {...scores, examples, referencesStatus: evalSet.references};
             }
+            if (args.formality)
+                formality = await runFormality(root, engine, cache, progress, {
+                    n: args.n,
+                    seed: args.seed,
+                    dataDir: args.dataDir,
+                    languages: args.formalityLanguages,
+                    methods: args.methods,
+                    model,
+                    maxTokens: args.maxTokens,
+                });
         } finally {
             await engine.dispose();
         }
@@ -300,6 +312,7 @@ async function main(): Promise<void> {
                 seeds: {evalSample: args.seed, craftedPack: "craftPack seeds 100+ (mulberry32)"},
             },
             quality,
+            formality,
             efficiency,
             speed,
             peer,

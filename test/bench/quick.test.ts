@@ -91,12 +91,46 @@ test("bench --quick runs every method and metric and writes the report", async (
         assert.ok(side.promptTokPerS.median > 0);
     }
     assert.ok(results.peer.ratios.perGeneratedToken > 0);
+    // Formality: CoCoA-MT German, both registers asked, every cell scored against both human references.
+    const formality = results.formality as {
+        segments: {de: number};
+        cells: {
+            chain: string;
+            method: string;
+            n: number;
+            errors: number;
+            chrfFormal: number;
+            chrfInformal: number;
+            labels: Record<string, number>;
+        }[];
+    };
+    assert.equal(formality.segments.de, 1);
+    assert.deepEqual(
+        [...new Set(formality.cells.map((c) => c.chain))],
+        ["translate:de", "tone:professional+translate:de", "tone:casual+translate:de"],
+    );
+    assert.deepEqual(
+        formality.cells.filter((c) => c.chain === "translate:de").map((c) => c.method),
+        ["zero-shot", "aux-lora"],
+        "a one-task chain runs each distinct recipe once",
+    );
+    for (const c of formality.cells) {
+        assert.equal(c.errors, 0, `${c.chain} ${c.method} generated`);
+        assert.equal(c.n, 1);
+        assert.ok(Number.isFinite(c.chrfFormal) && Number.isFinite(c.chrfInformal), `${c.chain} ${c.method}: chrF`);
+        assert.equal(
+            Object.values(c.labels).reduce((a, b) => a + b, 0),
+            1,
+            "one register label per output",
+        );
+    }
     const report = await readFile(join(dir, "report.md"), "utf8");
-    for (const heading of ["## Quality", "## Efficiency", "## Speed", "## Peer", "### Example outputs"])
+    for (const heading of ["## Quality", "## Formality", "## Efficiency", "## Speed", "## Peer", "### Example outputs"])
         assert.ok(report.includes(heading), heading);
 
     // Interrupted or repeated: every generation comes from the cache.
     const again = bench(["--quick", "--no-speed", "--no-peer", "--out", out, "--targets-dir", join(work, "targets")]);
     assert.match(again.stderr, /already in the cache/);
     assert.match(again.stderr, /\[quality\] done: 0 new/);
+    assert.match(again.stderr, /\[formality\] done: 0 new/);
 });
