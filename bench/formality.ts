@@ -11,7 +11,7 @@ import type {Engine} from "../engine/engine";
 import {type CachedGeneration, type GenerationCache, generationKey, recipeConfigHash} from "./cache";
 import type {Progress} from "./progress";
 import {runPythonJson} from "./python";
-import {type PlannedGeneration, runQuality} from "./quality";
+import {generationSeconds, type PlannedGeneration, runQuality} from "./quality";
 import {mean} from "./stats";
 
 export type Formality = "formal" | "informal";
@@ -71,6 +71,9 @@ export interface FormalityResults {
     readonly dataDir: string;
     readonly segments: Readonly<Partial<Record<Language, number>>>;
     readonly cells: readonly FormalityCell[];
+    readonly generations: number;
+    /** Sum of the generations' recorded times (what they cost from an empty cache). */
+    readonly generationSeconds: number;
     readonly example: {
         readonly id: string;
         readonly input: string;
@@ -207,6 +210,8 @@ export async function runFormality(
         dataDir: set.data_dir,
         segments: Object.fromEntries(options.languages.map((l) => [l, set.languages[l]?.length ?? 0])),
         cells,
+        generations: generations.size,
+        generationSeconds: generationSeconds(generations),
         example,
     };
 }

@@ -119,3 +119,13 @@ export async function runQuality(
     progress.done();
     return results;
 }
+
+/**
+ * The generation time a plan costs from an empty cache: the sum of each generation's own time,
+ * recorded when it ran (cached ones included), in seconds.
+ */
+export function generationSeconds(generations: ReadonlyMap<string, CachedGeneration>): number {
+    let ms = 0;
+    for (const g of generations.values()) ms += g.totalMs;
+    return ms / 1000;
+}

@@ -27,7 +27,15 @@ export interface BenchResults {
     readonly command: string;
     readonly quick: boolean;
     readonly config: Record<string, unknown>;
-    readonly quality: (QualityScores & {examples: ExampleRow[]; referencesStatus: Record<string, unknown>}) | null;
+    readonly quality:
+        | (QualityScores & {
+              examples: ExampleRow[];
+              referencesStatus: Record<string, unknown>;
+              generations: number;
+              /** Sum of the generations' recorded times: the quality phase from an empty cache. */
+              generationSeconds: number;
+          })
+        | null;
     readonly formality: FormalityResults | null;
     readonly efficiency: Efficiency;
     readonly speed: SpeedResults | null;
@@ -41,6 +49,7 @@ const f2 = (x: number | null | undefined) =>
     x === null || x === undefined || !Number.isFinite(x) ? "–" : x.toFixed(2);
 const int = (x: number) => x.toLocaleString("en-US");
 const mb = (bytes: number) => (bytes / 1e6 >= 1 ? `${(bytes / 1e6).toFixed(2)} MB` : `${(bytes / 1e3).toFixed(1)} KB`);
+const minutes = (seconds: number) => `${(seconds / 60).toFixed(1)} min`;
 const spread = (s: Summary) => `${f2(s.median)} (IQR ${f2(s.p25)}–${f2(s.p75)}, n ${s.n})`;
 const cell = (text: string) => text.replaceAll("|", "\\|").replaceAll("\n", " ⏎ ");
 const clip = (text: string, max = 220) => (text.length > max ? `${text.slice(0, max)}…` : text);
@@ -53,7 +62,8 @@ function qualitySection(results: BenchResults): string[] {
     lines.push(
         "Main metric vs composite references: ROUGE-L F1 (stemmer) for summaries, weighted ROUGE (R1/6 + R2/3 + R3/2) for replies, in %. " +
             "Language accuracy: share of outputs langid labels with the requested language (English for tones), in %. " +
-            `langid ${q.versions.langid} restricted to {${q.langidCandidates.join(", ")}}. Group values are means of the per-variant means.`,
+            `langid ${q.versions.langid} restricted to {${q.langidCandidates.join(", ")}}. Group values are means of the per-variant means. ` +
+            `${int(q.generations)} generations; from an empty cache they take ${minutes(q.generationSeconds)} (the sum of each generation's time, recorded when it ran).`,
         "",
     );
     // Tone accuracy only where the group has tones.
@@ -130,6 +140,8 @@ function formalitySection(f: FormalityResults | null): string[] {
     lines.push(
         `"Translate to X, professional tone" (chain tone:professional+translate:X, asks for the formal register) and "Translate to X, casual tone" (tone:casual+translate:X, informal) on contrastive CoCoA-MT segments (${sizes}; held out from the translation adapters), with every method the engine offers for those chains; translate:X alone is what the user gets without asking. ` +
             "chrF (sacrebleu) against the human formal and the human informal translation, in %. Register: CoCoA-MT's annotated phrases (formal vs informal pronouns and verb forms) found in the output; matched accuracy = share with the requested register among the outputs that show one (lab/lab/eval/formality.py). Language: langid share in the target language.",
+        "",
+        `${int(f.generations)} generations; from an empty cache they take ${minutes(f.generationSeconds)} (sum of the recorded times).`,
         "",
         "| lang | asks | chain | method | passes | n | chrF vs formal | chrF vs informal | formal / informal / neither / both | matched acc. | lang acc. |",
         "|---|---|---|---|---|---|---|---|---|---|---|",

@@ -24,7 +24,7 @@ import {loadEvalSet} from "./evalSet";
 import {type FormalityResults, runFormality} from "./formality";
 import {type PeerResults, runPeer} from "./peer";
 import {Progress} from "./progress";
-import {planQuality, runQuality} from "./quality";
+import {generationSeconds, planQuality, runQuality} from "./quality";
 import {type BenchResults, type ExampleRow, writeReport} from "./report";
 import {scoreQuality} from "./scoring";
 import {runSpeed, SPEED_CHAIN, type SpeedResults, SWITCH_CHAIN, speedInputs} from "./speed";
@@ -154,7 +154,13 @@ async function main(): Promise<void> {
                         });
                     }
                 }
-                quality = {...scores, examples, referencesStatus: evalSet.references};
+                quality = {
+                    ...scores,
+                    examples,
+                    referencesStatus: evalSet.references,
+                    generations: generations.size,
+                    generationSeconds: generationSeconds(generations),
+                };
             }
             if (args.formality)
                 formality = await runFormality(root, engine, cache, progress, {
