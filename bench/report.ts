@@ -105,14 +105,18 @@ function qualitySection(results: BenchResults): string[] {
         "",
         "### Per variant",
         "",
-        "| variant | method | n | main | chrF (human ref.) | lang acc. | tone acc. | mean tokens | mean latency (s) | errors |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| variant | method | n | main | chrF (human ref.) | lang acc. | tone acc. | looping | mean tokens | mean latency (s) | errors |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     );
     for (const [variant, byMethod] of Object.entries(q.variants))
         for (const [method, c] of Object.entries(byMethod))
             lines.push(
-                `| ${variant} | ${method} | ${c.n} | ${c.mainN > 0 ? `${f1(c.main)} (${c.mainN})` : "pending ref."} | ${c.chrfN > 0 ? `${f1(c.chrf)} (${c.chrfN})` : "–"} | ${f1(c.language_accuracy)} | ${c.tone_accuracy === null ? "–" : f1(c.tone_accuracy)} | ${f1(c.meanGeneratedTokens)} | ${f2((c.meanLatencyMs ?? Number.NaN) / 1000)} | ${c.errors} |`,
+                `| ${variant} | ${method} | ${c.n} | ${c.mainN > 0 ? `${f1(c.main)} (${c.mainN})` : "pending ref."} | ${c.chrfN > 0 ? `${f1(c.chrf)} (${c.chrfN})` : "–"} | ${f1(c.language_accuracy)} | ${c.tone_accuracy === null ? "–" : f1(c.tone_accuracy)} | ${f1(c.looping)} | ${f1(c.meanGeneratedTokens)} | ${f2((c.meanLatencyMs ?? Number.NaN) / 1000)} | ${c.errors} |`,
             );
+    lines.push(
+        "",
+        'Looping: share of outputs that end in one short piece of text repeated 6+ times over 24+ characters ("¡¡¡¡…", "me me me …"), the way greedy decoding without a repeat penalty fails (lab/lab/eval/metrics.py), in %.',
+    );
     if (cells.some((c) => c.chrfN > 0))
         lines.push(
             "",

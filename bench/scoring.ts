@@ -12,6 +12,7 @@ interface ItemScore {
     readonly chrf: number | null;
     readonly language: string;
     readonly language_ok: boolean;
+    readonly looping: boolean;
     readonly tone: string | null;
     readonly tone_ok: boolean | null;
 }
@@ -45,6 +46,8 @@ export interface CellScores {
     readonly language_accuracy: number | null;
     /** Share of outputs the tone classifier labels with the requested tone; null for translations. */
     readonly tone_accuracy: number | null;
+    /** Share of outputs ending in a degenerate repetition (greedy decoding's failure mode), in %. */
+    readonly looping: number | null;
     readonly meanGeneratedTokens: number | null;
     readonly meanLatencyMs: number | null;
 }
@@ -126,6 +129,7 @@ export async function scoreQuality(
                 language_accuracy:
                     scores.length > 0 ? (100 * scores.filter((s) => s.language_ok).length) / scores.length : null,
                 tone_accuracy: share(scores.map((s) => s.tone_ok)),
+                looping: share(scores.map((s) => s.looping)),
                 meanGeneratedTokens: mean(ok.map((g) => g.passes.at(-1)?.generatedTokens ?? 0)),
                 meanLatencyMs: mean(ok.map((g) => g.totalMs)),
             };

@@ -49,6 +49,16 @@ def test_language_identification_on_clear_sentences():
     assert metrics.language("   ") == ""
 
 
+def test_looping_flags_degenerate_repetition_only():
+    # Seen in the benchmark's cache: LC++ replies in Spanish that loop on "¡", a merge on "me".
+    assert metrics.looping("¡" * 120)
+    assert metrics.looping("Me he me me me me me me me me me me me me me me me")
+    assert metrics.looping("Sí. " + "Me gusta. " * 8)
+    assert not metrics.looping("Sí, es un gran día.")
+    assert not metrics.looping("hahaha that is funny")  # short repetition inside a normal text
+    assert not metrics.looping("Le chat dort. Le chien dort.")
+
+
 def test_score_reports_null_where_no_reference_exists():
     out = score.score(
         {
@@ -73,6 +83,7 @@ def test_score_reports_null_where_no_reference_exists():
     )
     k1, k2 = out["items"]["k1"], out["items"]["k2"]
     assert k1["main"] is None and k1["chrf"] is None and k1["language_ok"] is True
+    assert k1["looping"] is False
     assert k2["main"] == pytest.approx(100 * (1 / 6 + 1 / 3))  # two tokens: no trigram, R3 = 0
     assert k2["chrf"] is not None and 0 < k2["chrf"] < 100
     assert set(out["versions"]) == {"rouge-score", "sacrebleu", "langid"}

@@ -70,12 +70,22 @@ test("bench --quick runs every method and metric and writes the report", async (
     assert.deepEqual(Object.keys(sumFr).sort(), [...METHODS].sort(), "all 8 methods ran on summarize+translate:fr");
     for (const [variant, methods] of Object.entries(results.quality.variants) as [
         string,
-        Record<string, {errors: number; main: number | null; language_accuracy: number | null; chrf: number | null}>,
+        Record<
+            string,
+            {
+                errors: number;
+                main: number | null;
+                language_accuracy: number | null;
+                looping: number | null;
+                chrf: number | null;
+            }
+        >,
     ][]) {
         for (const [method, cell] of Object.entries(methods)) {
             assert.equal(cell.errors, 0, `${variant} ${method} generated`);
             assert.equal(typeof cell.main, "number", `${variant} ${method}: ROUGE scored`);
             assert.equal(typeof cell.language_accuracy, "number", `${variant} ${method}: language scored`);
+            assert.equal(typeof cell.looping, "number", `${variant} ${method}: looping checked`);
             if (variant === "reply+translate:de") assert.equal(typeof cell.chrf, "number", `${method}: chrF scored`);
         }
     }

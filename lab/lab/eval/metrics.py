@@ -3,6 +3,8 @@
 - ROUGE-L F1 with the Porter stemmer (summaries), as the paper's Table 1.
 - Weighted ROUGE = R1/6 + R2/3 + R3/2 on F-measures (replies), as the paper's Table 1.
 - chrF (sacrebleu defaults: char order 6, beta 2) against human references.
+- Looping: the output ends in one short piece of text repeated over and over ("¡¡¡¡¡...",
+  "me me me ..."), greedy decoding's failure mode; reported as a share so low scores can be read.
 - Language identity: langid.py 1.1.6 (its own model, offline) restricted to a fixed candidate set,
   because on short texts the unrestricted 97-language model confuses close languages (e.g. a short
   Spanish sentence labelled Galician). Confusions inside the set still count as errors.
@@ -11,6 +13,7 @@ With several references the best-scoring one counts (rouge-score's `score_multi`
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 LANGID_CANDIDATES = ("en", "es", "fr", "de", "it", "pt", "nl")
@@ -51,6 +54,16 @@ def chrf(output: str, references: list[str]) -> float:
         raise ValueError("chrf needs at least one reference")
     metric = CHRF()
     return max(metric.sentence_score(output, [ref]).score for ref in references)
+
+
+# A unit of 1-40 characters repeated at least 5 more times up to the end, over 24+ characters.
+_LOOP = re.compile(r"(.{1,40}?)\1{5,}\s*$", re.S)
+
+
+def looping(text: str) -> bool:
+    """True when the output ends in a degenerate repetition (at least 6 copies, 24+ characters)."""
+    m = _LOOP.search(text)
+    return m is not None and len(m.group(0).strip()) >= 24
 
 
 @cache

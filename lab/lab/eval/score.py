@@ -4,7 +4,7 @@ Input:  {"items": [{"key": str, "output": str, "metric": "rougeL" | "wrouge",
                     "references": [str], "human_references": [str], "language": "fr",
                     "tone": "casual" | ... | "paraphrase" | null}]}
 Output: {"items": {key: {"main": float | null, "chrf": float | null, "language": "fr",
-                         "language_ok": bool, "tone": label | null, "tone_ok": bool | null}},
+                         "language_ok": bool, "looping": bool, "tone": label | null, "tone_ok": bool | null}},
          "versions": {...}, "langid_candidates": [...], "tone_classifier": lab.eval.tone.evaluate() | null}
 `main` is ROUGE-L F1 or weighted ROUGE against the composite references (null when there are
 none); `chrf` against human references (null when there are none). All scores in %. Tone: the lab's
@@ -18,7 +18,7 @@ import json
 import sys
 
 from lab.eval import tone
-from lab.eval.metrics import LANGID_CANDIDATES, chrf, language, rouge_l, versions, weighted_rouge
+from lab.eval.metrics import LANGID_CANDIDATES, chrf, language, looping, rouge_l, versions, weighted_rouge
 
 
 def score_item(item: dict) -> dict:
@@ -37,6 +37,7 @@ def score_item(item: dict) -> dict:
         "chrf": chrf(output, human) if human else None,
         "language": lang,
         "language_ok": lang == item["language"],
+        "looping": looping(output),
     }
 
 
