@@ -12,6 +12,8 @@ export interface ComposeOptions {
     readonly signal?: AbortSignal;
     /** Text as it is generated; `pass` counts from 0, the last pass is the answer. */
     readonly onText?: (text: string, pass: number) => void;
+    /** Prompt evaluation of a long input, batch by batch (see runtime/generate.ts). */
+    readonly onPrompt?: (evaluated: number, total: number, pass: number) => void;
 }
 
 export interface PassReport {
@@ -78,6 +80,7 @@ export async function runRecipe(
                 maxTokens: options.maxTokens,
                 signal: options.signal,
                 onText: (piece) => options.onText?.(piece, index),
+                onPrompt: (evaluated, total) => options.onPrompt?.(evaluated, total, index),
             });
             reports.push(describe(generation));
             text = generation.text.trim();

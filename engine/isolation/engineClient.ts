@@ -31,10 +31,15 @@ export interface EngineClientOptions {
     readonly execPath?: string;
 }
 
-interface Pending {
+/** What a compose call streams back while it runs. */
+interface ComposeListeners {
+    readonly onText?: (text: string, pass: number) => void;
+    readonly onPrompt?: (evaluated: number, total: number, pass: number) => void;
+}
+
+interface Pending extends ComposeListeners {
     readonly resolve: (value: unknown) => void;
     readonly reject: (error: Error) => void;
-    readonly onText?: (text: string, pass: number) => void;
 }
 
 interface HostProcess {
@@ -42,13 +47,12 @@ interface HostProcess {
     readonly ready: Promise<unknown>;
 }
 
-export interface ComposeCall {
+export interface ComposeCall extends ComposeListeners {
     readonly chain: TaskChain;
     readonly method: MethodChoice;
     readonly input: string;
     readonly maxTokens?: number;
     readonly signal?: AbortSignal;
-    readonly onText?: (text: string, pass: number) => void;
 }
 
 export class EngineClient {
@@ -77,11 +81,14 @@ export class EngineClient {
     }
 
     async compose(request: ComposeCall): Promise<ComposeResult> {
-        const {signal, onText, chain, ...rest} = request;
+        const {signal, onText, onPrompt, chain, ...rest} = request;
         signal?.throwIfAborted();
         const host = await this.ensureHost();
         const id = this.nextId++;
-        const done = this.send<"compose">(host.child, {id, kind: "compose", chain: chainKey(chain), ...rest}, onText);
+        const done = this.send<"compose">(host.child, {id, kind: "compose", chain: chainKey(chain), ...rest}, {
+            onText,
+            onPrompt,
+        });
         const cancel = () => host.child.send({id: this.nextId++, kind: "cancel", target: id});
         signal?.addEventListener("abort", cancel, {once: true});
         try {
@@ -102,10 +109,10 @@ export class EngineClient {
     private send<K extends keyof ReplyValues>(
         child: ChildProcess,
         message: {id: number; kind: K} & Record<string, unknown>,
-        onText?: (text: string, pass: number) => void,
+        listeners: ComposeListeners = {},
     ): Promise<ReplyValues[K]> {
         return new Promise<ReplyValues[K]>((resolve, reject) => {
-            this.pending.set(message.id, {resolve: resolve as (value: unknown) => void, reject, onText});
+            this.pending.set(message.id, {resolve: resolve as (value: unknown) => void, reject, ...listeners});
             child.send(message, (error) => {
                 if (error)
                     this.settle(message.id, new EngineCrashedError(`Could not reach the engine: ${error.message}`));
@@ -177,6 +184,9 @@ export class EngineClient {
                 return;
             case "text":
                 this.pending.get(reply.id)?.onText?.(reply.text, reply.pass);
+                return;
+            case "prompt":
+                this.pending.get(reply.id)?.onPrompt?.(reply.evaluated, reply.total, reply.pass);
                 return;
             case "done":
                 this.settle(reply.id, {value: reply.value});

@@ -38,6 +38,8 @@ async function handle(request: HostRequest): Promise<unknown> {
                     {
                         signal: controller.signal,
                         onText: (text, pass) => send({id: request.id, kind: "text", text, pass}),
+                        onPrompt: (evaluated, total, pass) =>
+                            send({id: request.id, kind: "prompt", evaluated, total, pass}),
                     },
                 );
             } finally {

@@ -28,6 +28,13 @@ export interface SerializedError {
 
 export type HostReply =
     | {readonly id: number; readonly kind: "text"; readonly text: string; readonly pass: number}
+    | {
+          readonly id: number;
+          readonly kind: "prompt";
+          readonly evaluated: number;
+          readonly total: number;
+          readonly pass: number;
+      }
     | {readonly id: number; readonly kind: "done"; readonly value: unknown}
     | {readonly id: number; readonly kind: "failed"; readonly error: SerializedError}
     | {readonly kind: "log"; readonly level: string; readonly message: string};
@@ -105,6 +112,14 @@ export function parseHostReply(message: unknown): HostReply {
                 kind: "text",
                 id: requireNumber(message, "id"),
                 text: requireString(message, "text"),
+                pass: requireNumber(message, "pass"),
+            };
+        case "prompt":
+            return {
+                kind: "prompt",
+                id: requireNumber(message, "id"),
+                evaluated: requireNumber(message, "evaluated"),
+                total: requireNumber(message, "total"),
                 pass: requireNumber(message, "pass"),
             };
         case "done":

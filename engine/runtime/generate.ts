@@ -9,6 +9,8 @@ export interface GenerateOptions {
     readonly signal?: AbortSignal;
     /** Called with each new piece of text, never with text past a stop string. */
     readonly onText?: (text: string) => void;
+    /** Called after each batch of a prompt longer than one batch: prompt tokens evaluated so far. */
+    readonly onPrompt?: (evaluated: number, total: number) => void;
 }
 
 export type StopReason = "eog" | "stop-string" | "max-tokens" | "cancelled";
@@ -86,12 +88,24 @@ async function generateOnSequence(
         decodeMs: generated.length > 0 ? performance.now() - firstTokenAt : 0,
     });
 
-    if (options.signal?.aborted) {
+    const cancelled = () => {
         stopReason = "cancelled";
-        throw new GenerationCancelledError(result());
+        return new GenerationCancelledError(result());
+    };
+    if (options.signal?.aborted) throw cancelled();
+    // A long prompt is fed one batch at a time so that a cancel lands between batches instead of
+    // after the whole prompt. node-llama-cpp splits a prompt into batches of this size anyway, so
+    // the computation (and the greedy output) is the same.
+    const batch = sequence.context.batchSize;
+    let fed = 0;
+    while (promptTokens.length - fed > batch) {
+        await sequence.evaluateWithoutGeneratingNewTokens(promptTokens.slice(fed, fed + batch));
+        fed += batch;
+        options.onPrompt?.(fed, promptTokens.length);
+        if (options.signal?.aborted) throw cancelled();
     }
     // temperature 0 = greedy; no repeat penalty so every method decodes alike.
-    for await (const token of sequence.evaluate(promptTokens, {temperature: 0})) {
+    for await (const token of sequence.evaluate(promptTokens.slice(fed), {temperature: 0})) {
         if (generated.length === 0) firstTokenAt = performance.now();
         if (model.isEogToken(token)) {
             stopReason = "eog";
@@ -112,7 +126,7 @@ async function generateOnSequence(
         }
         if (generated.length >= options.maxTokens) break;
     }
-    if (stopReason === "cancelled") throw new GenerationCancelledError(result());
+    if (stopReason === "cancelled") throw cancelled();
     if (stopReason !== "stop-string") {
         const rest = filter.flush(text);
         if (rest.length > 0) options.onText?.(rest);

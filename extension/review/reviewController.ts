@@ -178,9 +178,10 @@ export class ReviewController implements vscode.Disposable {
                 },
                 async (progress, token) => {
                     token.onCancellationRequested(() => session.abort.abort());
-                    progress.report({
-                        message: vscode.l10n.t("generating ({0})…", describeChain(session.request.chain)),
-                    });
+                    const generating = vscode.l10n.t("generating ({0})…", describeChain(session.request.chain));
+                    progress.report({message: generating});
+                    // A long selection takes a while to read before the first word: say how far it is.
+                    let reading = false;
                     let pending: ReturnType<typeof setTimeout> | undefined;
                     const flush = () => {
                         pending = undefined;
@@ -193,7 +194,16 @@ export class ReviewController implements vscode.Disposable {
                             method: session.request.method,
                             input: session.original,
                             signal,
+                            onPrompt: (evaluated, total) => {
+                                reading = true;
+                                const percent = Math.round((100 * evaluated) / total);
+                                progress.report({message: vscode.l10n.t("reading the text ({0}%)…", percent)});
+                            },
                             onText: (text) => {
+                                if (reading) {
+                                    reading = false;
+                                    progress.report({message: generating});
+                                }
                                 session.proposal += text;
                                 session.request.onText?.(text);
                                 // Redrawing the diff on every token is wasteful; ten times a second is live enough.

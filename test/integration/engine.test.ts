@@ -183,6 +183,29 @@ describe("the isolated engine process", () => {
             const next = await client.compose({chain: sumFr, method: "zero-shot", input: INPUT, maxTokens: 3});
             assert.equal(next.text, first.text, "the new engine answers like the old one (greedy)");
             assert.ok(client.pid !== undefined && client.pid !== firstPid, "a new process runs");
+
+            // Reading a long input is reported across the process boundary, and a cancel then
+            // stops it before the first token.
+            const controller = new AbortController();
+            const reads: [number, number, number][] = [];
+            await assert.rejects(
+                client.compose({
+                    chain: sumFr,
+                    method: "zero-shot",
+                    input: Array.from({length: 36}, () => INPUT).join("\n"),
+                    maxTokens: 3,
+                    signal: controller.signal,
+                    onPrompt: (evaluated, total, pass) => {
+                        reads.push([evaluated, total, pass]);
+                        controller.abort();
+                    },
+                }),
+                (error: unknown) => (error as Error).name === "ComposeCancelledError",
+            );
+            // The cancel crosses two processes, so reading may go on for a batch before it lands.
+            assert.ok(reads.length >= 1);
+            const [evaluated, total, pass] = reads[0] ?? [0, 0, -1];
+            assert.ok(evaluated > 0 && evaluated < total && pass === 0, `read ${evaluated} of ${total}`);
         } finally {
             await client.dispose();
             await rm(work, {recursive: true, force: true});

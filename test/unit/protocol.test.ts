@@ -44,3 +44,14 @@ test("replies keep an error's name, message and code across the process boundary
     });
     assert.throws(() => parseHostReply({id: 9, kind: "text", text: 1, pass: 0}), /"text" must be a string/);
 });
+
+test("prompt progress replies carry how much of a long input has been read", () => {
+    assert.deepEqual(parseHostReply({id: 4, kind: "prompt", evaluated: 512, total: 1300, pass: 0}), {
+        kind: "prompt",
+        id: 4,
+        evaluated: 512,
+        total: 1300,
+        pass: 0,
+    });
+    assert.throws(() => parseHostReply({id: 4, kind: "prompt", evaluated: "512", total: 1300, pass: 0}), /evaluated/);
+});
