@@ -2,8 +2,8 @@
 // but valid task adapters and LC++ calibrations for the real default model (as in
 // test/integration/engine.test.ts), so the tests of user-installed adapters do not depend on what the
 // pack holds. "summarize" + "translate:fr" and their calibration are installed in the composer home
-// the extension uses; "reply" + "tone:professional" (with their calibration: a composite the bundled
-// pack does not calibrate) and a corrupt adapter are left in a pack folder for the tests to install
+// the extension uses; "reply" + "translate:es" (with their calibration: a composite the bundled
+// pack does not calibrate: its trained reply + Spanish calibrations were not shipped, TRAINING.md) and a corrupt adapter are left in a pack folder for the tests to install
 // through the extension.
 // Usage: node dist/test/e2e/prepare.js <work dir> <composer home>
 
@@ -74,20 +74,20 @@ async function main(): Promise<void> {
 
     const pack = join(work, "pack");
     const reply = await craftAdapter(join(pack, "test.reply"), base, {...small, task: "reply", seed: 4});
-    const professional = await craftAdapter(join(pack, "test.tone-professional"), base, {
+    const spanish = await craftAdapter(join(pack, "test.translate-es"), base, {
         ...small,
-        task: "tone:professional",
+        task: "translate:es",
         seed: 5,
     });
     await calibrate(
         home,
         base,
-        "reply+tone:professional",
+        "reply+translate:es",
         [
             {id: "test.reply", sha256: reply.sha256},
-            {id: "test.tone-professional", sha256: professional.sha256},
+            {id: "test.translate-es", sha256: spanish.sha256},
         ],
-        "Suggest a reply for the following text in a professional style:",
+        "Suggest a reply for the following text in Spanish:",
         6,
     );
 
