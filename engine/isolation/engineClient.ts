@@ -85,10 +85,14 @@ export class EngineClient {
         signal?.throwIfAborted();
         const host = await this.ensureHost();
         const id = this.nextId++;
-        const done = this.send<"compose">(host.child, {id, kind: "compose", chain: chainKey(chain), ...rest}, {
-            onText,
-            onPrompt,
-        });
+        const done = this.send<"compose">(
+            host.child,
+            {id, kind: "compose", chain: chainKey(chain), ...rest},
+            {
+                onText,
+                onPrompt,
+            },
+        );
         const cancel = () => host.child.send({id: this.nextId++, kind: "cancel", target: id});
         signal?.addEventListener("abort", cancel, {once: true});
         try {
