@@ -299,11 +299,15 @@ async function uiFlows(browser, url, workspace, work) {
             await showNotifications(page);
             const cancel = progressCancelButton(page, "Summarize to French");
             await cancel.waitFor({timeout: 30_000});
-            await shot("1-generating");
+            // A long selection is read batch by batch, and the notification says how far.
+            await page
+                .locator(".notifications-center")
+                .getByText(/reading the text \(\d+%\)/)
+                .waitFor({timeout: 60_000});
+            await shot("1-reading");
             await cancel.click();
-            // The engine checks for a cancel between tokens: a click during prompt evaluation takes
-            // effect once the prompt is evaluated (tens of seconds for this input on a loaded CPU).
-            await statusBarItem(page, "the document was not changed").waitFor({timeout: 120_000});
+            // The engine checks for a cancel between prompt batches and between tokens.
+            await statusBarItem(page, "the document was not changed").waitFor({timeout: 60_000});
             await diffEditor(page).waitFor({state: "detached", timeout: 15_000});
             await shot("2-cancelled");
             check(!(await acceptButton(page).isVisible()), "no proposal is offered after a cancel");
