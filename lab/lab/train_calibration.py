@@ -20,6 +20,7 @@ import torch
 
 from lab import distributed
 from lab.calibration import Calibration, attach
+from lab.data.sources import data_source
 from lab.export.adapter import read_adapter_gguf
 from lab.loop import train
 from lab.lora import MODULE_TYPES, decoder_layers
@@ -86,7 +87,7 @@ def main(argv=None) -> dict:
             "kind": args.kind,
             "params": n_params,
             "joint_expert_params": joint,
-            "data": "teacher",
+            "data": data_source(args.chain),
         }
     )
     if not distributed.is_main():

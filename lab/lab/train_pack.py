@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lab.data.sources import is_register_chain
 from lab.prompts import AUX_TASKS, MAIN_TASKS, file_key
 from lab.teacher import TONE_N_DEV, TONE_N_TRAIN
 
@@ -81,7 +82,8 @@ def _calibration(chain: str, kind: str, n_train: int, n_dev: int, steps: int, we
         f"cal-{file_key(chain)}.{suffix}",
         args,
         kind="calibration",
-        teacher={"chain": chain, "n_train": n_train, "n_dev": n_dev},
+        # A register asked of a translation trains on human translations (CoCoA-MT), no teacher.
+        teacher=None if is_register_chain(chain) else {"chain": chain, "n_train": n_train, "n_dev": n_dev},
     )
 
 
@@ -103,6 +105,9 @@ PACK: list[Artifact] = [
         for a in AUX_TASKS
         for k in ("lc++", "lc")
     ),
+    # "Translate to X, casual tone": the translation adapters learned CoCoA-MT's formal register,
+    # so the casual request needs its own calibration, trained on the human informal translations.
+    *(_calibration(f"tone:casual+translate:{lang}", "lc++", 300, 38, 50) for lang in ("es", "fr", "de")),
     _joint_expert("summarize+translate:fr", 200, 50),  # long inputs: ~21 s a step on this CPU
     _joint_expert("reply+tone:casual", 200, 100),
 ]

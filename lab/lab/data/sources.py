@@ -102,25 +102,56 @@ def _translation(lang: str) -> tuple[tuple[Example, ...], tuple[Example, ...]]:
         for i, (s, r) in enumerate(zip(src, ref, strict=True))
         if s.strip() and r.strip()
     ]
-    cocoa = root / f"cocoa-mt/train/en-{lang}"
-    for domain in ("telephony", "topical_chat"):
-        en = (
-            (cocoa / f"formality-control.train.{domain}.en-{lang}.en")
-            .read_text(encoding="utf-8")
-            .splitlines()
-        )
-        xx = (
-            (cocoa / f"formality-control.train.{domain}.en-{lang}.formal.{lang}")
-            .read_text(encoding="utf-8")
-            .splitlines()
-        )
-        for i, (s, r) in enumerate(zip(en, xx, strict=True)):
-            if s.strip() and r.strip():
-                items.append(
-                    (f"cocoa:{domain}:{i}", Example(f"cocoa:{lang}:{domain}:{i}", s.strip(), r.strip()))
-                )
+    items += [(f"cocoa:{e.id.split(':', 2)[2]}", e) for e in _cocoa(lang, "formal")]
     train, dev = _split_by_group(items, lambda p: p[0], 0.1, SEED)
     return tuple(e for _, e in train), tuple(e for _, e in dev)
+
+
+def _cocoa(lang: str, register: str) -> list[Example]:
+    """CoCoA-MT's English segments with their human translation in one register (formal | informal),
+    ids cocoa:<lang>:<domain>:<line>."""
+    cocoa = data_root() / f"cocoa-mt/train/en-{lang}"
+    out = []
+    for domain in ("telephony", "topical_chat"):
+        stem = cocoa / f"formality-control.train.{domain}.en-{lang}"
+        en = stem.with_name(f"{stem.name}.en").read_text(encoding="utf-8").splitlines()
+        xx = stem.with_name(f"{stem.name}.{register}.{lang}").read_text(encoding="utf-8").splitlines()
+        for i, (s, r) in enumerate(zip(en, xx, strict=True)):
+            if s.strip() and r.strip():
+                out.append(Example(f"cocoa:{lang}:{domain}:{i}", s.strip(), r.strip()))
+    return out
+
+
+# ---- a register asked of a translation: CoCoA-MT's human formal / informal translations ----
+# "Translate to French, casual tone" is the chain tone:casual+translate:fr; its targets are human.
+REGISTER_OF_TONE = {"tone:professional": "formal", "tone:casual": "informal"}
+
+
+def is_register_chain(chain: str) -> bool:
+    tasks = split_chain(chain)
+    return len(tasks) == 2 and tasks[0] in REGISTER_OF_TONE and tasks[1].startswith("translate:")
+
+
+@cache
+def _register(chain: str) -> tuple[tuple[Example, ...], tuple[Example, ...]]:
+    """CoCoA-MT segments with the human translation in the chain's register, split exactly as
+    translate:<lang> splits them (a segment is dev here iff it is dev there), so the benchmark's
+    formality segments (that dev split) are never trained on."""
+    tone, translate = split_chain(chain)
+    lang = translate.split(":")[1]
+    dev_ids = {e.id for e in _translation(lang)[1]}
+    examples = _cocoa(lang, REGISTER_OF_TONE[tone])
+    return (
+        tuple(e for e in examples if e.id not in dev_ids),
+        tuple(e for e in examples if e.id in dev_ids),
+    )
+
+
+def data_source(chain: str) -> str:
+    """Where a chain's training targets come from (recorded in run summaries)."""
+    if is_register_chain(chain):
+        return f"human (CoCoA-MT {REGISTER_OF_TONE[split_chain(chain)[0]]} translations)"
+    return "teacher" if len(split_chain(chain)) > 1 else "upstream"
 
 
 # ---- tone:paraphrase: ParaDetox rows with two human neutral rewrites (neutral1 -> neutral2) ----
@@ -194,6 +225,8 @@ def load_task(chain: str, split: str = "train") -> list[Example]:
     if split not in ("train", "dev"):
         raise ValueError(f"split must be train or dev, got {split!r}")
     tasks = split_chain(chain)
+    if is_register_chain(chain):
+        return list(_register(chain)[0 if split == "train" else 1])
     if len(tasks) > 1:
         if tasks[0] not in MAIN_TASKS:
             raise ValueError(f"composite chains start with a main task: {chain!r}")
