@@ -84,3 +84,20 @@ def test_score_cli_scores_both_references():
     scored = json.loads(run.stdout)["items"]["k"]
     assert scored["formality"] == "formal" and scored["language"] == "fr"
     assert scored["chrf_formal"] > scored["chrf_informal"] + 20
+
+
+def test_casual_translation_targets_are_the_human_informal_ones_and_skip_benchmark_segments():
+    from lab.data import load_task
+    from lab.data.sources import data_source
+
+    chain = "tone:casual+translate:fr"
+    train, dev = load_task(chain, "train"), load_task(chain, "dev")
+    translate_dev = {e.id for e in load_task("translate:fr", "dev")}
+    assert len(train) > 300 and not {e.id for e in train} & translate_dev
+    assert {e.id for e in dev} <= translate_dev
+    benchmark = {s["id"]: s for s in formality.build(None, 1234, None, ["fr"])["languages"]["fr"]}
+    assert not set(benchmark) & {e.id for e in train}, "no formality benchmark segment is trained on"
+    shared = [e for e in dev if e.id in benchmark]
+    assert shared and all(e.target == benchmark[e.id]["informal"] for e in shared)
+    assert data_source(chain) == "human (CoCoA-MT informal translations)"
+    assert data_source("summarize+translate:fr") == "teacher"
