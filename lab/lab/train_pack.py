@@ -156,6 +156,7 @@ def budget(joint_expert_rank: int = 8) -> dict:
         "aux adapters (7 x rank 8)": len(AUX_TASKS) * adapter_bytes(8),
         "LC++ calibrations (14)": 14 * calibration_bytes("lc++"),
         "LC calibrations (14)": 14 * calibration_bytes("lc"),
+        "casual-translation LC++ (3)": 3 * calibration_bytes("lc++"),
         f"joint experts (2 x rank {joint_expert_rank})": 2 * adapter_bytes(joint_expert_rank),
     }
     rows["total"] = sum(rows.values())

@@ -11,7 +11,11 @@ def test_every_artifact_once_and_findable():
     assert {a for a in adapters if "+" not in a} == set(MAIN_TASKS) | set(AUX_TASKS)
     # joint experts: one LoRA trained on a composite, the strong baseline (issue: at least these two)
     assert {a for a in adapters if "+" in a} == {"summarize+translate:fr", "reply+tone:casual"}
-    assert sum(a.kind == "calibration" for a in PACK) == 28
+    calibrations = [a.name for a in PACK if a.kind == "calibration"]
+    assert len([c for c in calibrations if c.split("+")[0] in MAIN_TASKS]) == 28  # 14 variants x LC, LC++
+    # and "translate, casual tone" for each language (human targets, no teacher)
+    casual = [a for a in PACK if a.name.startswith("tone:casual+translate:")]
+    assert len(casual) == 3 and all(a.teacher is None for a in casual)
     assert find("translate:fr").run == "translate-fr-r8"
     # adapter ids allow [a-z0-9._-] only (formats.md section 2)
     assert adapter_id("translate:fr") == "gemma3-270m.translate-fr"
