@@ -3,7 +3,7 @@
 // does the work. Every message from the extension is validated before use, and the page builds
 // its DOM with createElement/textContent (no HTML strings), so nothing received is ever markup.
 
-import {AUX_TASKS, describeTask, MAIN_TASKS, type TaskId} from "../engine/compose/taskChain";
+import {AUX_TASKS, describeTask, MAIN_TASKS, orderAuxTasks, type TaskId} from "../engine/compose/taskChain";
 import {
     type CapabilityMessage,
     METHOD_CHOICES,
@@ -98,7 +98,7 @@ function value(node: HTMLElement): string {
 function chosenTasks(): TaskId[] {
     const main = value(mainSelect);
     const aux = AUX_TASKS.filter((task) => (auxBoxes.get(task) as unknown as {checked?: boolean})?.checked === true);
-    return [...(main === "" ? [] : [main as TaskId]), ...aux];
+    return [...(main === "" ? [] : [main as TaskId]), ...orderAuxTasks(aux)];
 }
 
 function setMethods(methods: readonly string[]): void {

@@ -76,6 +76,15 @@ export function parseTaskChain(text: string): TaskChain {
     return taskChain(parts as TaskId[]);
 }
 
+/**
+ * Auxiliary tasks in the order a chain should run them: the tone adapters rewrite English, so
+ * tones come before the translation ("casual, then French"); otherwise the given order is kept.
+ */
+export function orderAuxTasks(aux: readonly AuxTaskId[]): AuxTaskId[] {
+    const isTranslation = (task: AuxTaskId) => task.startsWith("translate:");
+    return [...aux.filter((task) => !isTranslation(task)), ...aux.filter(isTranslation)];
+}
+
 export function chainTasks(chain: TaskChain): TaskId[] {
     return chain.main === null ? [...chain.aux] : [chain.main, ...chain.aux];
 }

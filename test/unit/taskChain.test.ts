@@ -5,6 +5,7 @@ import {
     chainTasks,
     describeChain,
     isComposite,
+    orderAuxTasks,
     parseTaskChain,
     TaskChainError,
     taskChain,
@@ -36,4 +37,10 @@ test("rejects what cannot be a chain, each with its reason", () => {
     assert.throws(() => parseTaskChain("reply,tone:witty,tone:witty"), /appears twice/);
     assert.throws(() => parseTaskChain("summarize,translate:fr,translate:de"), /one language only/);
     assert.throws(() => parseTaskChain("translate:it"), TaskChainError);
+});
+
+test("a tone runs before the translation, whatever order the tasks were picked in", () => {
+    assert.deepEqual(orderAuxTasks(["translate:fr", "tone:casual"]), ["tone:casual", "translate:fr"]);
+    assert.deepEqual(orderAuxTasks(["tone:witty", "translate:de"]), ["tone:witty", "translate:de"]);
+    assert.deepEqual(orderAuxTasks(["translate:es"]), ["translate:es"]);
 });
