@@ -28,7 +28,7 @@ import numpy as np
 
 from lab.data.sources import is_register_chain
 from lab.prompts import AUX_TASKS, MAIN_TASKS, file_key
-from lab.teacher import TONE_N_DEV, TONE_N_TRAIN
+from lab.teacher import TEACHER_TONES, TONE_N_DEV, TONE_N_TRAIN
 
 LAB = Path(__file__).resolve().parents[1]
 REPO = LAB.parent
@@ -191,7 +191,7 @@ def train(a: Artifact, fresh: bool) -> None:
     run = RUNS / a.run
     if fresh and run.exists():
         shutil.rmtree(run)
-    if a.name.split()[0].startswith("tone:") and a.name != "tone:paraphrase":
+    if a.kind == "adapter" and a.name in TEACHER_TONES:  # English tones: the teacher writes the targets
         sizes = {"n_train": TONE_N_TRAIN, "n_dev": TONE_N_DEV}
         teacher_targets(Artifact(a.name, a.run, teacher={"chain": a.name, **sizes}))
     teacher_targets(a)
