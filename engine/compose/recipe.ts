@@ -67,9 +67,13 @@ export class RecipeError extends Error {
     override name = "RecipeError";
 }
 
-/** Equal weights summing to one, used only when no calibration records trained weights. */
+/**
+ * Weight 1 for every adapter (each at full strength), used when no calibration records its
+ * weights: the merge the lab trains its calibrations on, so merge vs LC is the same ablation on
+ * every chain. (Averaging instead, 1/n each, left summarize + Spanish answering in English.)
+ */
 function defaultMergeWeights(count: number): number[] {
-    return Array.from({length: count}, () => 1 / count);
+    return Array.from({length: count}, () => 1);
 }
 
 function sameChain(a: TaskChain, b: TaskChain): boolean {

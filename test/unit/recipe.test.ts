@@ -99,7 +99,7 @@ test("multi-step runs one pass per task with each adapter's own prompt", () => {
     );
 });
 
-test("linear merge uses the calibration's trained weights when there is one, else equal weights", () => {
+test("linear merge uses the calibration's trained weights when there is one, else full weights", () => {
     const trained = buildRecipe(sumFr, "linear-merge", full);
     assert.deepEqual(
         trained.passes[0].adapters.map((u) => u.scale),
@@ -109,7 +109,7 @@ test("linear merge uses the calibration's trained weights when there is one, els
     const untrained = buildRecipe(parseTaskChain("reply,tone:casual"), "linear-merge", full);
     assert.deepEqual(
         untrained.passes[0].adapters.map((u) => u.scale),
-        [0.5, 0.5],
+        [1, 1],
     );
     assert.deepEqual(untrained.passes[0].prompt, chainPrompt(parseTaskChain("reply,tone:casual")));
 });
