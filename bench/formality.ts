@@ -53,6 +53,8 @@ export interface FormalityCell {
     readonly chain: ChainKey;
     readonly wanted: Formality | null;
     readonly method: Method;
+    /** Other methods that make the same recipe (not run again). */
+    readonly sameAs: readonly Method[];
     readonly passes: number;
     readonly n: number;
     readonly errors: number;
@@ -117,8 +119,14 @@ export async function runFormality(
     const set = await runPythonJson<FormalitySet>(root, "lab.eval.formality", args);
 
     const items: PlannedGeneration[] = [];
-    const planned: {language: Language; chain: ChainKey; wanted: Formality | null; method: Method; passes: number}[] =
-        [];
+    const planned: {
+        language: Language;
+        chain: ChainKey;
+        wanted: Formality | null;
+        method: Method;
+        sameAs: Method[];
+        passes: number;
+    }[] = [];
     const segmentOf = new Map<string, Segment>();
     for (const language of options.languages) {
         const segments = set.languages[language] ?? [];
@@ -128,14 +136,21 @@ export async function runFormality(
             const methods = availableMethods(chain, engine.installed).filter(
                 (m) => options.methods === null || options.methods.includes(m),
             );
-            const seen = new Set<string>();
+            const seen = new Map<string, Method[]>();
             for (const method of methods) {
                 const recipe = buildRecipe(chain, method, engine.installed);
                 const configHash = recipeConfigHash(recipe, options.model, options.maxTokens);
-                // On a one-task chain, merge and multi-step are the adapter alone: run it once.
-                if (seen.has(configHash)) continue;
-                seen.add(configHash);
-                planned.push({language, chain: key, wanted, method, passes: recipe.passes.length});
+                // Methods that make the same recipe run once (on a one-task chain merge and
+                // multi-step are the adapter alone; on a tone + translation chain the merge at
+                // weights 1/1 is aux-lora).
+                const twin = seen.get(configHash);
+                if (twin !== undefined) {
+                    twin.push(method);
+                    continue;
+                }
+                const sameAs: Method[] = [];
+                seen.set(configHash, sameAs);
+                planned.push({language, chain: key, wanted, method, sameAs, passes: recipe.passes.length});
                 for (const s of segments) {
                     const item = {
                         variant: key,

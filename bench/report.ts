@@ -157,7 +157,7 @@ function formalitySection(f: FormalityResults | null): string[] {
                 ? `(formal ${f1(matchedAccuracy(c.labels, "formal"))})`
                 : `${f1(c.matchedAccuracy)} (${c.labels.formal + c.labels.informal})`;
         lines.push(
-            `| ${c.language} | ${c.wanted ?? "–"} | ${c.chain} | ${c.method} | ${c.passes} | ${c.n} | ${f1(c.chrfFormal)} | ${f1(c.chrfInformal)} | ${c.labels.formal} / ${c.labels.informal} / ${c.labels.neutral} / ${c.labels.other} | ${acc} | ${f1(c.languageAccuracy)} |`,
+            `| ${c.language} | ${c.wanted ?? "–"} | ${c.chain} | ${[c.method, ...c.sameAs].join(" = ")} | ${c.passes} | ${c.n} | ${f1(c.chrfFormal)} | ${f1(c.chrfInformal)} | ${c.labels.formal} / ${c.labels.informal} / ${c.labels.neutral} / ${c.labels.other} | ${acc} | ${f1(c.languageAccuracy)} |`,
         );
     }
     if (f.example !== null) {

@@ -107,6 +107,7 @@ test("bench --quick runs every method and metric and writes the report", async (
         cells: {
             chain: string;
             method: string;
+            sameAs: string[];
             n: number;
             errors: number;
             chrfFormal: number;
@@ -120,8 +121,8 @@ test("bench --quick runs every method and metric and writes the report", async (
         ["translate:de", "tone:professional+translate:de", "tone:casual+translate:de"],
     );
     assert.deepEqual(
-        formality.cells.filter((c) => c.chain === "translate:de").map((c) => c.method),
-        ["zero-shot", "aux-lora"],
+        formality.cells.filter((c) => c.chain === "translate:de").map((c) => [c.method, ...c.sameAs]),
+        [["zero-shot"], ["aux-lora", "linear-merge", "multi-step"]],
         "a one-task chain runs each distinct recipe once",
     );
     for (const c of formality.cells) {
