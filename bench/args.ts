@@ -49,8 +49,9 @@ export const USAGE = `bench: the quality, efficiency and speed benchmark (issue 
   --targets-dir D composite references (lab/targets layout: <chain file key>.jsonl); default lab/targets
   --pack          artifacts for the quality run (default installed); the speed run uses a crafted
                   pack of the real shapes (speed depends only on shapes)
-  --no-formality  skip the formality study (CoCoA-MT: "translate, professional / casual tone" vs
-                  human formal and informal translations; n segments per language)
+  --no-formality  skip the translation checks: formality (CoCoA-MT: "translate, professional /
+                  casual tone" vs human formal and informal translations) and translate:X alone
+                  on NTREX news (n sentences per language each)
   --no-peer       skip the PyTorch peer (the lab's implementation of the same LC++ composite)
   --out DIR       reports go to DIR/<date>/ (default bench/results); the generation cache is DIR/cache/
 `;

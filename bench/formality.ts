@@ -5,13 +5,12 @@
 // path and cache as the quality run.
 
 import type {Method} from "../engine/compose/methods";
-import {availableMethods, buildRecipe} from "../engine/compose/recipe";
-import {type ChainKey, chainKey, type Language, parseTaskChain} from "../engine/compose/taskChain";
+import {type ChainKey, type Language, parseTaskChain} from "../engine/compose/taskChain";
 import type {Engine} from "../engine/engine";
-import {type CachedGeneration, type GenerationCache, generationKey, recipeConfigHash} from "./cache";
+import type {CachedGeneration, GenerationCache} from "./cache";
 import type {Progress} from "./progress";
 import {runPythonJson} from "./python";
-import {generationSeconds, type PlannedGeneration, runQuality} from "./quality";
+import {type ChainRun, generationSeconds, type PlannedGeneration, planChain, runQuality} from "./quality";
 import {mean} from "./stats";
 
 export type Formality = "formal" | "informal";
@@ -91,20 +90,23 @@ export function matchedAccuracy(labels: Readonly<Record<Label, number>>, wanted:
     return decided > 0 ? (100 * labels[wanted]) / decided : null;
 }
 
+/** What the translation checks (formality here, news.ts) run with. */
+export interface BenchRunOptions {
+    readonly n: number;
+    readonly seed: number;
+    readonly dataDir: string | null;
+    readonly languages: readonly Language[];
+    readonly methods: readonly Method[] | null;
+    readonly model: {fingerprint: string; sha256: string};
+    readonly maxTokens: number;
+}
+
 export async function runFormality(
     root: string,
     engine: Engine,
     cache: GenerationCache,
     progress: Progress,
-    options: {
-        n: number;
-        seed: number;
-        dataDir: string | null;
-        languages: readonly Language[];
-        methods: readonly Method[] | null;
-        model: {fingerprint: string; sha256: string};
-        maxTokens: number;
-    },
+    options: BenchRunOptions,
 ): Promise<FormalityResults> {
     const args = [
         "data",
@@ -119,49 +121,18 @@ export async function runFormality(
     const set = await runPythonJson<FormalitySet>(root, "lab.eval.formality", args);
 
     const items: PlannedGeneration[] = [];
-    const planned: {
-        language: Language;
-        chain: ChainKey;
-        wanted: Formality | null;
-        method: Method;
-        sameAs: Method[];
-        passes: number;
-    }[] = [];
+    const planned: (ChainRun & {language: Language; wanted: Formality | null})[] = [];
     const segmentOf = new Map<string, Segment>();
     for (const language of options.languages) {
         const segments = set.languages[language] ?? [];
-        for (const {wanted, chain: chainOf} of FORMALITY_CHAINS) {
-            const chain = parseTaskChain(chainOf(language));
-            const key = chainKey(chain);
-            const methods = availableMethods(chain, engine.installed).filter(
-                (m) => options.methods === null || options.methods.includes(m),
-            );
-            const seen = new Map<string, Method[]>();
-            for (const method of methods) {
-                const recipe = buildRecipe(chain, method, engine.installed);
-                const configHash = recipeConfigHash(recipe, options.model, options.maxTokens);
-                // Methods that make the same recipe run once (on a one-task chain merge and
-                // multi-step are the adapter alone; on a tone + translation chain the merge at
-                // weights 1/1 is aux-lora).
-                const twin = seen.get(configHash);
-                if (twin !== undefined) {
-                    twin.push(method);
-                    continue;
-                }
-                const sameAs: Method[] = [];
-                seen.set(configHash, sameAs);
-                planned.push({language, chain: key, wanted, method, sameAs, passes: recipe.passes.length});
-                for (const s of segments) {
-                    const item = {
-                        variant: key,
-                        method,
-                        id: s.id,
-                        input: s.input,
-                        key: generationKey(key, method, s.id, configHash),
-                    };
-                    items.push(item);
-                    segmentOf.set(item.key, s);
-                }
+        for (const {wanted, chain} of FORMALITY_CHAINS) {
+            const plan = planChain(engine, parseTaskChain(chain(language)), segments, options);
+            planned.push(...plan.runs.map((run) => ({...run, language, wanted})));
+            const byId = new Map(segments.map((s) => [s.id, s]));
+            for (const item of plan.items) {
+                items.push(item);
+                const segment = byId.get(item.id);
+                if (segment !== undefined) segmentOf.set(item.key, segment);
             }
         }
     }

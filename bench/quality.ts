@@ -2,8 +2,8 @@
 // installed, generated greedily through Engine.compose (the user's path), cached as it goes.
 
 import type {Method} from "../engine/compose/methods";
-import {buildRecipe} from "../engine/compose/recipe";
-import {parseTaskChain} from "../engine/compose/taskChain";
+import {availableMethods, buildRecipe} from "../engine/compose/recipe";
+import {type ChainKey, chainKey, parseTaskChain, type TaskChain} from "../engine/compose/taskChain";
 import type {Engine} from "../engine/engine";
 import {type CachedGeneration, type GenerationCache, generationKey, recipeConfigHash} from "./cache";
 import type {EvalSet} from "./evalSet";
@@ -51,6 +51,47 @@ export function planQuality(
         }
     }
     return {items, methods};
+}
+
+/** A chain run with one method; `sameAs`: other methods that make the same recipe (not run again). */
+export interface ChainRun {
+    readonly chain: ChainKey;
+    readonly method: Method;
+    readonly sameAs: Method[];
+    readonly passes: number;
+}
+
+/**
+ * Every method the engine offers for `chain` on `inputs`, each distinct recipe once (on a one-task
+ * chain merge and multi-step are the adapter alone; on a two-auxiliary chain the merge at weights
+ * 1/1 is aux-lora).
+ */
+export function planChain(
+    engine: Engine,
+    chain: TaskChain,
+    inputs: readonly {id: string; input: string}[],
+    options: {methods: readonly Method[] | null; model: {fingerprint: string; sha256: string}; maxTokens: number},
+): {runs: ChainRun[]; items: PlannedGeneration[]} {
+    const key = chainKey(chain);
+    const runs: ChainRun[] = [];
+    const items: PlannedGeneration[] = [];
+    const byRecipe = new Map<string, ChainRun>();
+    for (const method of availableMethods(chain, engine.installed)) {
+        if (options.methods !== null && !options.methods.includes(method)) continue;
+        const recipe = buildRecipe(chain, method, engine.installed);
+        const configHash = recipeConfigHash(recipe, options.model, options.maxTokens);
+        const twin = byRecipe.get(configHash);
+        if (twin !== undefined) {
+            twin.sameAs.push(method);
+            continue;
+        }
+        const run = {chain: key, method, sameAs: [], passes: recipe.passes.length};
+        byRecipe.set(configHash, run);
+        runs.push(run);
+        for (const {id, input} of inputs)
+            items.push({variant: key, method, id, input, key: generationKey(key, method, id, configHash)});
+    }
+    return {runs, items};
 }
 
 export async function runQuality(

@@ -5,6 +5,7 @@ import {mkdir, writeFile} from "node:fs/promises";
 import {join} from "node:path";
 import type {Efficiency} from "./efficiency";
 import {type FormalityResults, matchedAccuracy} from "./formality";
+import type {NewsResults} from "./news";
 import type {PeerResults} from "./peer";
 import {runPythonJson} from "./python";
 import type {QualityScores} from "./scoring";
@@ -37,6 +38,7 @@ export interface BenchResults {
           })
         | null;
     readonly formality: FormalityResults | null;
+    readonly news: NewsResults | null;
     readonly efficiency: Efficiency;
     readonly speed: SpeedResults | null;
     readonly peer: PeerResults | null;
@@ -177,6 +179,26 @@ function formalitySection(f: FormalityResults | null): string[] {
     return lines;
 }
 
+function newsSection(news: NewsResults | null): string[] {
+    const lines = ["## Translation adapters on human news translations (NTREX)", ""];
+    if (news === null) return [...lines, "Not run (--no-formality).", ""];
+    const sizes = Object.entries(news.sentences)
+        .map(([lang, n]) => `${lang} ${n}`)
+        .join(", ");
+    lines.push(
+        `translate:X alone, the auxiliary task under every translation composite, on NTREX sentences (${sizes}) of documents held out from the translation adapters: sentence chrF (sacrebleu) against the human translation and langid share, in %. ${int(news.generations)} generations; from an empty cache ${minutes(news.generationSeconds)}.`,
+        "",
+        "| lang | method | n | chrF | lang acc. | errors |",
+        "|---|---|---|---|---|---|",
+        ...news.cells.map(
+            (c) =>
+                `| ${c.language} | ${[c.method, ...c.sameAs].join(" = ")} | ${c.n} | ${f1(c.chrf)} | ${f1(c.languageAccuracy)} | ${c.errors} |`,
+        ),
+        "",
+    );
+    return lines;
+}
+
 function efficiencySection(e: Efficiency): string[] {
     const lines = [
         "## Efficiency (Table 2 layout)",
@@ -282,6 +304,7 @@ export function renderReport(results: BenchResults): string {
         "",
         ...qualitySection(results),
         ...formalitySection(results.formality),
+        ...newsSection(results.news),
         ...efficiencySection(results.efficiency),
         ...speedSection(results.speed),
         ...peerSection(results.peer),

@@ -22,6 +22,7 @@ import {type AdapterShape, adapterShape, craftPack} from "./craftPack";
 import {measureEfficiency} from "./efficiency";
 import {loadEvalSet} from "./evalSet";
 import {type FormalityResults, runFormality} from "./formality";
+import {type NewsResults, runNews} from "./news";
 import {type PeerResults, runPeer} from "./peer";
 import {Progress} from "./progress";
 import {generationSeconds, planQuality, runQuality} from "./quality";
@@ -108,6 +109,7 @@ async function main(): Promise<void> {
         // ---- quality ----
         let quality: BenchResults["quality"] = null;
         let formality: FormalityResults | null = null;
+        let news: NewsResults | null = null;
         let evalInfo: Record<string, unknown> | null = null;
         const cache = await GenerationCache.open(resolve(args.out, "cache", "generations.jsonl"));
         try {
@@ -162,16 +164,19 @@ async function main(): Promise<void> {
                     generationSeconds: generationSeconds(generations),
                 };
             }
-            if (args.formality)
-                formality = await runFormality(root, engine, cache, progress, {
-                    n: args.n,
-                    seed: args.seed,
-                    dataDir: args.dataDir,
-                    languages: args.formalityLanguages,
-                    methods: args.methods,
-                    model,
-                    maxTokens: args.maxTokens,
-                });
+            const translationChecks = {
+                n: args.n,
+                seed: args.seed,
+                dataDir: args.dataDir,
+                languages: args.formalityLanguages,
+                methods: args.methods,
+                model,
+                maxTokens: args.maxTokens,
+            };
+            if (args.formality) {
+                formality = await runFormality(root, engine, cache, progress, translationChecks);
+                news = await runNews(root, engine, cache, progress, translationChecks);
+            }
         } finally {
             await engine.dispose();
         }
@@ -319,6 +324,7 @@ async function main(): Promise<void> {
             },
             quality,
             formality,
+            news,
             efficiency,
             speed,
             peer,

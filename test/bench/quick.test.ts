@@ -135,8 +135,24 @@ test("bench --quick runs every method and metric and writes the report", async (
             "one register label per output",
         );
     }
+    // translate:de alone on NTREX news: scored against the human translation.
+    const news = results.news as {sentences: {de: number}; cells: {method: string; n: number; chrf: number}[]};
+    assert.equal(news.sentences.de, 1);
+    assert.deepEqual(
+        news.cells.map((c) => c.method),
+        ["zero-shot", "aux-lora"],
+    );
+    for (const c of news.cells) assert.ok(c.n === 1 && Number.isFinite(c.chrf), `news ${c.method}: chrF`);
     const report = await readFile(join(dir, "report.md"), "utf8");
-    for (const heading of ["## Quality", "## Formality", "## Efficiency", "## Speed", "## Peer", "### Example outputs"])
+    for (const heading of [
+        "## Quality",
+        "## Formality",
+        "## Translation adapters on human news",
+        "## Efficiency",
+        "## Speed",
+        "## Peer",
+        "### Example outputs",
+    ])
         assert.ok(report.includes(heading), heading);
 
     // Interrupted or repeated: every generation comes from the cache.
@@ -144,4 +160,5 @@ test("bench --quick runs every method and metric and writes the report", async (
     assert.match(again.stderr, /already in the cache/);
     assert.match(again.stderr, /\[quality\] done: 0 new/);
     assert.match(again.stderr, /\[formality\] done: 0 new/);
+    assert.match(again.stderr, /\[news\] done: 0 new/);
 });

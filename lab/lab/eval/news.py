@@ -1,0 +1,97 @@
+"""The translation adapters against human news translations (NTREX-128: WMT19 test documents).
+
+A check under the composites: translate:X alone (the auxiliary task every translation composite
+builds on) scored with chrF (sacrebleu) against NTREX's human translation, and langid.
+
+Inputs default to the NTREX sentences of the lab's translate:X dev split (whole documents held out
+from every translation adapter). `--data-dir DIR` reads NTREX's own layout from DIR instead
+(`*-src.eng.txt`, `*-ref.{spa,fra,deu}.txt` line-aligned, `DOCUMENT_IDS.tsv` optional: without it
+each line is its own document).
+
+    python -m lab.eval.news data --n 10 --seed 1234 [--data-dir DIR] [--langs de] > set.json
+    python -m lab.eval.news score < items.json        # {"items": [{"key", "output", "reference", "language"}]}
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from pathlib import Path
+
+from lab.eval.metrics import chrf, language
+
+NTREX_LANG = {"es": "spa", "fr": "fra", "de": "deu"}
+
+
+def read_ntrex(folder: Path, lang: str) -> list[dict]:
+    """Every non-empty sentence pair of each `*-src.eng.txt` under `folder` with its `<lang>` reference;
+    ids as lab.data's translate examples (ntrex:<lang>:<line>)."""
+    out = []
+    for source in sorted(folder.rglob("*-src.eng.txt")):
+        reference = source.with_name(source.name.replace("-src.eng.txt", f"-ref.{NTREX_LANG[lang]}.txt"))
+        if not reference.exists():
+            continue
+        src = source.read_text(encoding="utf-8").splitlines()
+        ref = reference.read_text(encoding="utf-8").splitlines()
+        if len(src) != len(ref):
+            raise ValueError(f"{source} and {reference} are not line-aligned")
+        ids = source.with_name("DOCUMENT_IDS.tsv")
+        docs = (
+            ids.read_text(encoding="utf-8").splitlines()
+            if ids.exists()
+            else [str(i) for i in range(len(src))]
+        )
+        for i, (s, r) in enumerate(zip(src, ref, strict=True)):
+            if s.strip() and r.strip():
+                doc = docs[i].split("\t")[0] if i < len(docs) else str(i)
+                out.append(
+                    {"id": f"ntrex:{lang}:{i}", "document": doc, "input": s.strip(), "reference": r.strip()}
+                )
+    return out
+
+
+def build(n: int | None, seed: int, data_dir: Path | None, langs: list[str]) -> dict:
+    from lab.data.sources import data_root
+
+    root = data_dir or data_root()
+    sets = {}
+    for lang in langs:
+        segments = read_ntrex(root / "ntrex" if data_dir is None else root, lang)
+        if data_dir is None:  # the lab's held-out documents: the translate:<lang> dev split
+            from lab.data import load_task
+
+            dev = {e.id for e in load_task(f"translate:{lang}", "dev")}
+            segments = [s for s in segments if s["id"] in dev]
+        if n is not None and n < len(segments):
+            picked = sorted(random.Random(f"{seed}:news:{lang}").sample(range(len(segments)), n))
+            segments = [segments[i] for i in picked]
+        sets[lang] = segments
+    return {"seed": seed, "n": n, "data_dir": str(root), "languages": sets}
+
+
+def score_item(item: dict) -> dict:
+    detected = language(item["output"])
+    return {"chrf": chrf(item["output"], [item["reference"]]), "language_ok": detected == item["language"]}
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    d = sub.add_parser("data")
+    d.add_argument("--n", type=int, default=None, help="sentences per language (default: all)")
+    d.add_argument("--seed", type=int, default=1234)
+    d.add_argument("--data-dir", type=Path, default=None)
+    d.add_argument("--langs", default=",".join(NTREX_LANG))
+    sub.add_parser("score")
+    args = ap.parse_args(argv)
+    if args.cmd == "data":
+        out = build(args.n, args.seed, args.data_dir, args.langs.split(","))
+    else:
+        out = {"items": {i["key"]: score_item(i) for i in json.load(sys.stdin)["items"]}}
+    json.dump(out, sys.stdout, ensure_ascii=False)
+
+
+if __name__ == "__main__":
+    main()
