@@ -120,28 +120,20 @@ export async function runFormality(
     if (options.dataDir !== null) args.push("--data-dir", options.dataDir);
     const set = await runPythonJson<FormalitySet>(root, "lab.eval.formality", args);
 
-    const items: PlannedGeneration[] = [];
+    const items: (PlannedGeneration & {source: Segment})[] = [];
     const planned: (ChainRun & {language: Language; wanted: Formality | null})[] = [];
-    const segmentOf = new Map<string, Segment>();
     for (const language of options.languages) {
-        const segments = set.languages[language] ?? [];
         for (const {wanted, chain} of FORMALITY_CHAINS) {
-            const plan = planChain(engine, parseTaskChain(chain(language)), segments, options);
+            const plan = planChain(engine, parseTaskChain(chain(language)), set.languages[language] ?? [], options);
             planned.push(...plan.runs.map((run) => ({...run, language, wanted})));
-            const byId = new Map(segments.map((s) => [s.id, s]));
-            for (const item of plan.items) {
-                items.push(item);
-                const segment = byId.get(item.id);
-                if (segment !== undefined) segmentOf.set(item.key, segment);
-            }
+            items.push(...plan.items);
         }
     }
     const generations = await runQuality(engine, {items}, cache, progress, options.maxTokens, "formality");
 
     const ok = items.flatMap((item) => {
         const g = generations.get(item.key);
-        const s = segmentOf.get(item.key);
-        return g === undefined || g.error !== null || s === undefined ? [] : [{item, g, s}];
+        return g === undefined || g.error !== null ? [] : [{item, g, s: item.source}];
     });
     const scored = await runPythonJson<{items: Record<string, SegmentScore>}>(root, "lab.eval.formality", ["score"], {
         items: ok.map(({item, g, s}) => ({

@@ -51,19 +51,13 @@ export async function runNews(
         "lab.eval.news",
         args,
     );
-    const items: PlannedGeneration[] = [];
+    const items: (PlannedGeneration & {source: Sentence; language: Language})[] = [];
     const runs: (ChainRun & {language: Language})[] = [];
-    const sentenceOf = new Map<string, {sentence: Sentence; language: Language}>();
     for (const language of options.languages) {
-        const sentences = set.languages[language] ?? [];
-        const plan = planChain(engine, parseTaskChain(`translate:${language}`), sentences, options);
+        const chain = parseTaskChain(`translate:${language}`);
+        const plan = planChain(engine, chain, set.languages[language] ?? [], options);
         runs.push(...plan.runs.map((run) => ({...run, language})));
-        const byId = new Map(sentences.map((s) => [s.id, s]));
-        for (const item of plan.items) {
-            items.push(item);
-            const sentence = byId.get(item.id);
-            if (sentence !== undefined) sentenceOf.set(item.key, {sentence, language});
-        }
+        items.push(...plan.items.map((item) => ({...item, language})));
     }
     const generations = await runQuality(engine, {items}, cache, progress, options.maxTokens, "news");
     const scored = await runPythonJson<{items: Record<string, {chrf: number; language_ok: boolean}>}>(
@@ -73,9 +67,8 @@ export async function runNews(
         {
             items: items.flatMap((item) => {
                 const g = generations.get(item.key);
-                const s = sentenceOf.get(item.key);
-                if (g === undefined || g.error !== null || s === undefined) return [];
-                return [{key: item.key, output: g.text, reference: s.sentence.reference, language: s.language}];
+                if (g === undefined || g.error !== null) return [];
+                return [{key: item.key, output: g.text, reference: item.source.reference, language: item.language}];
             }),
         },
     );

@@ -64,17 +64,17 @@ export interface ChainRun {
 /**
  * Every method the engine offers for `chain` on `inputs`, each distinct recipe once (on a one-task
  * chain merge and multi-step are the adapter alone; on a two-auxiliary chain the merge at weights
- * 1/1 is aux-lora).
+ * 1/1 is aux-lora). Each planned generation keeps its input record (`source`) for scoring.
  */
-export function planChain(
+export function planChain<T extends {id: string; input: string}>(
     engine: Engine,
     chain: TaskChain,
-    inputs: readonly {id: string; input: string}[],
+    inputs: readonly T[],
     options: {methods: readonly Method[] | null; model: {fingerprint: string; sha256: string}; maxTokens: number},
-): {runs: ChainRun[]; items: PlannedGeneration[]} {
+): {runs: ChainRun[]; items: (PlannedGeneration & {source: T})[]} {
     const key = chainKey(chain);
     const runs: ChainRun[] = [];
-    const items: PlannedGeneration[] = [];
+    const items: (PlannedGeneration & {source: T})[] = [];
     const byRecipe = new Map<string, ChainRun>();
     for (const method of availableMethods(chain, engine.installed)) {
         if (options.methods !== null && !options.methods.includes(method)) continue;
@@ -88,8 +88,15 @@ export function planChain(
         const run = {chain: key, method, sameAs: [], passes: recipe.passes.length};
         byRecipe.set(configHash, run);
         runs.push(run);
-        for (const {id, input} of inputs)
-            items.push({variant: key, method, id, input, key: generationKey(key, method, id, configHash)});
+        for (const source of inputs)
+            items.push({
+                variant: key,
+                method,
+                id: source.id,
+                input: source.input,
+                key: generationKey(key, method, source.id, configHash),
+                source,
+            });
     }
     return {runs, items};
 }

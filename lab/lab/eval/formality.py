@@ -23,16 +23,12 @@ language suffixes).
 
 from __future__ import annotations
 
-import argparse
-import json
-import random
 import re
-import sys
 from pathlib import Path
 
+from lab.eval import human_translations
 from lab.eval.metrics import chrf, language
 
-LANGS = ("es", "fr", "de")
 FORMALITIES = ("formal", "informal")
 _MARKED = re.compile(r"\[F\](.*?)\[/F\]")
 _SOURCE = re.compile(r"^(formality-control\.\w+\.\w+\.en-(\w\w))(\.en)?$")
@@ -78,22 +74,7 @@ def read_cocoa(folder: Path, lang: str) -> list[dict]:
 
 
 def build(n: int | None, seed: int, data_dir: Path | None, langs: list[str]) -> dict:
-    from lab.data.sources import data_root
-
-    root = data_dir or data_root()
-    sets = {}
-    for lang in langs:
-        segments = read_cocoa(root / "cocoa-mt" if data_dir is None else root, lang)
-        if data_dir is None:  # the lab's held-out part: the translate:<lang> dev split
-            from lab.data import load_task
-
-            dev = {e.id for e in load_task(f"translate:{lang}", "dev")}
-            segments = [s for s in segments if s["id"] in dev]
-        if n is not None and n < len(segments):
-            picked = sorted(random.Random(f"{seed}:formality:{lang}").sample(range(len(segments)), n))
-            segments = [segments[i] for i in picked]
-        sets[lang] = segments
-    return {"seed": seed, "n": n, "data_dir": str(root), "languages": sets}
+    return human_translations.build(read_cocoa, "cocoa-mt", "formality", n, seed, data_dir, langs)
 
 
 def _words(text: str) -> list[str]:
@@ -127,20 +108,7 @@ def score_item(item: dict) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    d = sub.add_parser("data")
-    d.add_argument("--n", type=int, default=None, help="segments per language (default: all)")
-    d.add_argument("--seed", type=int, default=1234)
-    d.add_argument("--data-dir", type=Path, default=None)
-    d.add_argument("--langs", default=",".join(LANGS))
-    sub.add_parser("score", help='stdin {"items": [{"key", "output", "formal", "informal", ...}]}')
-    args = ap.parse_args(argv)
-    if args.cmd == "data":
-        out = build(args.n, args.seed, args.data_dir, args.langs.split(","))
-    else:
-        out = {"items": {i["key"]: score_item(i) for i in json.load(sys.stdin)["items"]}}
-    json.dump(out, sys.stdout, ensure_ascii=False)
+    human_translations.main(__doc__, build, score_item, argv)
 
 
 if __name__ == "__main__":
