@@ -2,9 +2,9 @@
 // but valid task adapters and LC++ calibrations for the real default model (as in
 // test/integration/engine.test.ts), so the tests of user-installed adapters do not depend on what the
 // pack holds. "summarize" + "translate:fr" and their calibration are installed in the composer home
-// the extension uses; "reply" + "translate:es" (with their calibration: a composite the bundled
-// pack does not calibrate: its trained reply + Spanish calibrations were not shipped, TRAINING.md) and a corrupt adapter are left in a pack folder for the tests to install
-// through the extension.
+// the extension uses; "tone:paraphrase" + "translate:es" (with their calibration: "paraphrase in
+// Spanish" is not one of the 14 variants, so the bundled pack never calibrates it) and a corrupt
+// adapter are left in a pack folder for the tests to install through the extension.
 // Usage: node dist/test/e2e/prepare.js <work dir> <composer home>
 
 import {cp, mkdir, readFile, writeFile} from "node:fs/promises";
@@ -73,7 +73,11 @@ async function main(): Promise<void> {
     );
 
     const pack = join(work, "pack");
-    const reply = await craftAdapter(join(pack, "test.reply"), base, {...small, task: "reply", seed: 4});
+    const paraphrase = await craftAdapter(join(pack, "test.tone-paraphrase"), base, {
+        ...small,
+        task: "tone:paraphrase",
+        seed: 4,
+    });
     const spanish = await craftAdapter(join(pack, "test.translate-es"), base, {
         ...small,
         task: "translate:es",
@@ -82,12 +86,12 @@ async function main(): Promise<void> {
     await calibrate(
         home,
         base,
-        "reply+translate:es",
+        "tone:paraphrase+translate:es",
         [
-            {id: "test.reply", sha256: reply.sha256},
+            {id: "test.tone-paraphrase", sha256: paraphrase.sha256},
             {id: "test.translate-es", sha256: spanish.sha256},
         ],
-        "Suggest a reply for the following text in Spanish:",
+        "Paraphrase the following text in Spanish:",
         6,
     );
 
@@ -96,7 +100,7 @@ async function main(): Promise<void> {
 
     // A corrupt adapter: the file was damaged after its manifest was written.
     const corrupt = join(pack, "test.corrupt");
-    await cp(reply.dir, corrupt, {recursive: true});
+    await cp(paraphrase.dir, corrupt, {recursive: true});
     const manifest = JSON.parse(await readFile(join(corrupt, "manifest.json"), "utf8"));
     await writeFile(join(corrupt, "manifest.json"), JSON.stringify({...manifest, id: "test.corrupt"}, null, 2));
     const bytes = await readFile(join(corrupt, "adapter.gguf"));

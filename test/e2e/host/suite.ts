@@ -96,10 +96,10 @@ test("Summarize to French is a one-pass composite derived from the installed cal
     assert.equal(capability.auto, "lc++");
     const commands = await vscode.commands.getCommands(true);
     assert.ok(commands.includes("composer.composite.summarize.translate-fr"));
-    // The test's reply + Spanish calibration names adapters that are not installed yet, and the
+    // The test's paraphrase + Spanish calibration names adapters that are not installed yet, and the
     // bundled pack does not calibrate that chain, so it must not be offered as one pass.
-    const notYet = api.engine.capabilities.find((c) => c.chain === "reply+translate:es");
-    assert.notEqual(notYet?.auto, "lc++", "reply + Spanish is not one pass before its adapters are installed");
+    const notYet = api.engine.capabilities.find((c) => c.chain === "tone:paraphrase+translate:es");
+    assert.notEqual(notYet?.auto, "lc++", "paraphrase + Spanish is not one pass before its adapters are installed");
 });
 
 test("review then accept replaces exactly the selection, and one undo restores it", async () => {
@@ -234,15 +234,15 @@ test("a corrupt adapter is refused with the engine's specific reason and nothing
     );
 });
 
-test("installing the reply and Spanish adapters adds the one-pass Reply in Spanish", async () => {
-    for (const id of ["test.reply", "test.translate-es"]) {
+test("installing the paraphrase and Spanish adapters adds the one-pass Paraphrase in Spanish", async () => {
+    for (const id of ["test.tone-paraphrase", "test.translate-es"]) {
         const outcome = (await vscode.commands.executeCommand(
             "composer.installAdapterFromFile",
             join(work, "pack", id),
         )) as {ok: boolean; message?: string};
         assert.equal(outcome.ok, true, JSON.stringify(outcome));
     }
-    const capability = api.engine.capabilities.find((c) => c.chain === "reply+translate:es");
+    const capability = api.engine.capabilities.find((c) => c.chain === "tone:paraphrase+translate:es");
     assert.equal(capability?.onePass, true);
     assert.equal(capability?.auto, "lc++");
     // The test adapters sit next to whatever the bundled pack holds.
@@ -250,7 +250,7 @@ test("installing the reply and Spanish adapters adds the one-pass Reply in Spani
     assert.ok(rows.every((row) => row.valid && !row.bundled));
     assert.deepEqual(
         rows.map((row) => row.id),
-        ["test.reply", "test.summarize", "test.translate-es", "test.translate-fr"],
+        ["test.summarize", "test.tone-paraphrase", "test.translate-es", "test.translate-fr"],
     );
 });
 
