@@ -99,8 +99,10 @@ PACK: list[Artifact] = [
     _adapter("translate:de", 8, 400, 100),
     _adapter("tone:paraphrase", 8, 400, 100),
     *(_adapter(t, 8, 400, 100) for t in ("tone:professional", "tone:casual", "tone:witty")),
-    # At 50 steps 3/10 greedy reply + Spanish dev outputs looped on "¡" (6/10 Spanish); at 100: 1/10 (10/10).
+    # reply + Spanish LC++, 10 benchmark inputs: at 50 steps 3 looped on "¡" (6 Spanish); at 100, 1 (10 Spanish).
     _calibration("reply+translate:es", "lc++", 200, 50, 100),
+    # summarize + German LC++, 20 benchmark inputs: 50 steps ROUGE-L 15.5, 2 looped; 100 steps 16.7, none.
+    _calibration("summarize+translate:de", "lc++", 200, 50, 100),
     *(
         _calibration(f"{m}+{a}", k, 200, 50, 50)
         for m in MAIN_TASKS
