@@ -137,12 +137,22 @@ function qualitySection(results: BenchResults): string[] {
     return lines;
 }
 
+/** "es 10, fr 10, de 10": how many inputs each language had. */
+function perLanguage(counts: Readonly<Record<string, number | undefined>>): string {
+    return Object.entries(counts)
+        .map(([lang, n]) => `${lang} ${n}`)
+        .join(", ");
+}
+
+/** "aux-lora = linear-merge = multi-step": a run and the methods that made the same recipe. */
+function methodNames(run: {method: string; sameAs: readonly string[]}): string {
+    return [run.method, ...run.sameAs].join(" = ");
+}
+
 function formalitySection(f: FormalityResults | null): string[] {
     const lines = ["## Formality control (CoCoA-MT, human references)", ""];
     if (f === null) return [...lines, "Not run (--no-formality).", ""];
-    const sizes = Object.entries(f.segments)
-        .map(([lang, n]) => `${lang} ${n}`)
-        .join(", ");
+    const sizes = perLanguage(f.segments);
     lines.push(
         `"Translate to X, professional tone" (chain tone:professional+translate:X, asks for the formal register) and "Translate to X, casual tone" (tone:casual+translate:X, informal) on contrastive CoCoA-MT segments (${sizes}; held out from the translation adapters), with every method the engine offers for those chains; translate:X alone is what the user gets without asking. ` +
             "chrF (sacrebleu) against the human formal and the human informal translation, in %. Register: CoCoA-MT's annotated phrases (formal vs informal pronouns and verb forms) found in the output; matched accuracy = share with the requested register among the outputs that show one (lab/lab/eval/formality.py). Language: langid share in the target language.",
@@ -159,7 +169,7 @@ function formalitySection(f: FormalityResults | null): string[] {
                 ? `(formal ${f1(matchedAccuracy(c.labels, "formal"))})`
                 : `${f1(c.matchedAccuracy)} (${c.labels.formal + c.labels.informal})`;
         lines.push(
-            `| ${c.language} | ${c.wanted ?? "–"} | ${c.chain} | ${[c.method, ...c.sameAs].join(" = ")} | ${c.passes} | ${c.n} | ${f1(c.chrfFormal)} | ${f1(c.chrfInformal)} | ${c.labels.formal} / ${c.labels.informal} / ${c.labels.neutral} / ${c.labels.other} | ${acc} | ${f1(c.languageAccuracy)} |`,
+            `| ${c.language} | ${c.wanted ?? "–"} | ${c.chain} | ${methodNames(c)} | ${c.passes} | ${c.n} | ${f1(c.chrfFormal)} | ${f1(c.chrfInformal)} | ${c.labels.formal} / ${c.labels.informal} / ${c.labels.neutral} / ${c.labels.other} | ${acc} | ${f1(c.languageAccuracy)} |`,
         );
     }
     if (f.example !== null) {
@@ -182,9 +192,7 @@ function formalitySection(f: FormalityResults | null): string[] {
 function newsSection(news: NewsResults | null): string[] {
     const lines = ["## Translation adapters on human news translations (NTREX)", ""];
     if (news === null) return [...lines, "Not run (--no-formality).", ""];
-    const sizes = Object.entries(news.sentences)
-        .map(([lang, n]) => `${lang} ${n}`)
-        .join(", ");
+    const sizes = perLanguage(news.sentences);
     lines.push(
         `translate:X alone, the auxiliary task under every translation composite, on NTREX sentences (${sizes}) of documents held out from the translation adapters: sentence chrF (sacrebleu) against the human translation and langid share, in %. ${int(news.generations)} generations; from an empty cache ${minutes(news.generationSeconds)}.`,
         "",
@@ -192,7 +200,7 @@ function newsSection(news: NewsResults | null): string[] {
         "|---|---|---|---|---|---|",
         ...news.cells.map(
             (c) =>
-                `| ${c.language} | ${[c.method, ...c.sameAs].join(" = ")} | ${c.n} | ${f1(c.chrf)} | ${f1(c.languageAccuracy)} | ${c.errors} |`,
+                `| ${c.language} | ${methodNames(c)} | ${c.n} | ${f1(c.chrf)} | ${f1(c.languageAccuracy)} | ${c.errors} |`,
         ),
         "",
     );
