@@ -39,7 +39,10 @@ export async function fetchKnownModel(
     const target = join(modelsDir, model.fileName);
     if (await exists(target)) {
         onProgress?.({step: "verify", done: 0, total: 1});
-        if ((await sha256File(target)) === model.sha256) return target;
+        if ((await sha256File(target)) === model.sha256) {
+            onProgress?.({step: "verify", done: 1, total: 1});
+            return target;
+        }
         await rm(target);
     }
     await mkdir(modelsDir, {recursive: true});
