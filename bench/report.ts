@@ -63,8 +63,8 @@ function qualitySection(results: BenchResults): string[] {
     const methods = [...new Set(Object.values(q.groups).flatMap((g) => Object.keys(g)))];
     lines.push(
         "Main metric vs composite references: ROUGE-L F1 (stemmer) for summaries, weighted ROUGE (R1/6 + R2/3 + R3/2) for replies, in %. " +
-            "Language accuracy: share of outputs Lingua labels with the requested language (English for tones), in %. " +
-            `Lingua ${q.versions["lingua-language-detector"]} restricted to {${q.langidCandidates.join(", ")}}. Group values are means of the per-variant means. ` +
+            "Language accuracy: share of outputs identified as the requested language (English for tones), in %: " +
+            `Lingua ${q.versions["lingua-language-detector"]} checks es / fr / de and langid ${q.versions.langid} English (the better of the two on short human text in that language; lab/lab/eval/metrics.py), both restricted to {${q.langidCandidates.join(", ")}}. Group values are means of the per-variant means. ` +
             `${int(q.generations)} generations; from an empty cache they take ${minutes(q.generationSeconds)} (the sum of each generation's time, recorded when it ran).`,
         "",
     );
@@ -155,7 +155,7 @@ function formalitySection(f: FormalityResults | null): string[] {
     const sizes = perLanguage(f.segments);
     lines.push(
         `"Translate to X, professional tone" (chain tone:professional+translate:X, asks for the formal register) and "Translate to X, casual tone" (tone:casual+translate:X, informal) on contrastive CoCoA-MT segments (${sizes}; held out from the translation adapters), with every method the engine offers for those chains; translate:X alone is what the user gets without asking. ` +
-            "chrF (sacrebleu) against the human formal and the human informal translation, in %. Register: CoCoA-MT's annotated phrases (formal vs informal pronouns and verb forms) found in the output; matched accuracy = share with the requested register among the outputs that show one (lab/lab/eval/formality.py). Language: share Lingua labels with the target language.",
+            "chrF (sacrebleu) against the human formal and the human informal translation, in %. Register: CoCoA-MT's annotated phrases (formal vs informal pronouns and verb forms) found in the output; matched accuracy = share with the requested register among the outputs that show one (lab/lab/eval/formality.py). Language: share identified as the target language (Lingua).",
         "",
         `${int(f.generations)} generations; from an empty cache they take ${minutes(f.generationSeconds)} (sum of the recorded times).`,
         "",
@@ -194,7 +194,7 @@ function newsSection(news: NewsResults | null): string[] {
     if (news === null) return [...lines, "Not run (--no-formality).", ""];
     const sizes = perLanguage(news.sentences);
     lines.push(
-        `translate:X alone, the auxiliary task under every translation composite, on NTREX sentences (${sizes}) of documents held out from the translation adapters: sentence chrF (sacrebleu) against the human translation and share Lingua labels with the target language, in %. ${int(news.generations)} generations; from an empty cache ${minutes(news.generationSeconds)}.`,
+        `translate:X alone, the auxiliary task under every translation composite, on NTREX sentences (${sizes}) of documents held out from the translation adapters: sentence chrF (sacrebleu) against the human translation and share identified as the target language (Lingua), in %. ${int(news.generations)} generations; from an empty cache ${minutes(news.generationSeconds)}.`,
         "",
         "| lang | method | n | chrF | lang acc. | errors |",
         "|---|---|---|---|---|---|",

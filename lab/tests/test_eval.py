@@ -50,11 +50,15 @@ def test_language_identification_on_clear_sentences():
 
 
 def test_language_identification_on_short_replies():
-    # Short model replies that langid.py (the previous identifier) labelled pt, fr, en and nl.
-    assert metrics.language("Je suis sûr que ça va.") == "fr"
-    assert metrics.language("¿Qué te gusta?") == "es"
-    assert metrics.language("Danke.") == "de"
-    assert metrics.language("Ich bin hier.") == "de"
+    # Short model replies that langid.py labels pt, fr, en and nl (so Lingua checks these languages)
+    assert metrics.language("Je suis sûr que ça va.", "fr") == "fr"
+    assert metrics.language("¿Qué te gusta?", "es") == "es"
+    assert metrics.language("Danke.", "de") == "de"
+    assert metrics.language("Ich bin hier.", "de") == "de"
+    # and short English replies that Lingua labels de and nl (so langid.py checks English)
+    assert metrics.language("I'm User 2.", "en") == "en"
+    assert metrics.language("Me too.", "en") == "en"
+    assert metrics.language("Je suis sûr que ça va.", "en") != "en"
     # Outside the candidate set (another script, no letters): no language, so never "right".
     assert metrics.language("Так, вони.") == ""
     assert metrics.language("¡¡¡¡¡¡¡¡") == ""
@@ -97,7 +101,7 @@ def test_score_reports_null_where_no_reference_exists():
     assert k1["looping"] is False
     assert k2["main"] == pytest.approx(100 * (1 / 6 + 1 / 3))  # two tokens: no trigram, R3 = 0
     assert k2["chrf"] is not None and 0 < k2["chrf"] < 100
-    assert set(out["versions"]) == {"rouge-score", "sacrebleu", "lingua-language-detector"}
+    assert set(out["versions"]) == {"rouge-score", "sacrebleu", "lingua-language-detector", "langid"}
 
 
 def test_score_cli_is_json_in_json_out():

@@ -76,3 +76,18 @@ def test_command_reads_adapters_from_the_layout_and_a_rehearsal_shrinks_only_the
     differ = {shipped[i] for i in range(len(shipped)) if shipped[i] != rehearsal[i]}
     assert differ == {"100", "200", "50"}  # steps, n-train, n-dev values; every other flag as shipped
     assert command(a, SHIPPED)[-1] == str(RUNS / a.run)
+
+
+def test_a_chain_trained_at_two_sizes_asks_the_teacher_once_for_the_larger_sample():
+    from lab.teacher import pick
+
+    sizes: dict[str, set[int]] = {}
+    for a in PACK:
+        if a.teacher:
+            sizes.setdefault(a.teacher["chain"], set()).add(a.teacher["n_train"])
+    mixed = {chain: sorted(n) for chain, n in sizes.items() if len(n) > 1}
+    assert "summarize+translate:de" in mixed  # LC++ on 400 targets, LC on 200
+    for chain, (small, *_, large) in mixed.items():
+        assert [e.id for e in pick(chain, "train", small)] == [e.id for e in pick(chain, "train", large)][
+            :small
+        ]

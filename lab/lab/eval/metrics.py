@@ -1,18 +1,20 @@
-"""The benchmark's metrics, from the real libraries (rouge-score, sacrebleu, Lingua); all in %.
+"""The benchmark's metrics, from the real libraries (rouge-score, sacrebleu, Lingua, langid); all in %.
 
 - ROUGE-L F1 with the Porter stemmer (summaries), as the paper's Table 1.
 - Weighted ROUGE = R1/6 + R2/3 + R3/2 on F-measures (replies), as the paper's Table 1.
 - chrF (sacrebleu defaults: char order 6, beta 2) against human references.
 - Looping: the output ends in one short piece of text repeated over and over ("¡¡¡¡¡...",
   "me me me ..."), greedy decoding's failure mode; reported as a share so low scores can be read.
-- Language identity: Lingua (lingua-language-detector 2.1.1, offline n-gram models made for short
-  text) restricted to a fixed candidate set, so close languages outside it (Galician, Catalan) cannot
-  win. It replaced langid.py 1.1.6, which mislabelled short replies: on the 54 distinct translation
-  outputs in the benchmark cache (2026-11-29) where the two disagreed, by inspection Lingua was right
-  on 33, langid on 10 (e.g. "Je suis sûr que ça va." -> pt, "¿Qué te gusta?" -> fr, "Danke." -> en);
-  on 600 human dev sentences per language (NTREX + CoCoA-MT), those of <= 40 characters: es 97.1% vs
-  82.9%, de 96.3% vs 88.9%, fr 100% both; on 5,680 English persona-chat turns, labelled es/fr/de:
-  1.3% vs 0.9%. Confusions inside the set still count as errors.
+- Language identity, restricted to a fixed candidate set (so that close languages outside it, such
+  as Galician or Catalan, cannot win), asked of the identifier that recognises short human text in
+  the requested language best. Measured 2026-11-29 on human sentences of <= 40 characters: Spanish
+  (NTREX + CoCoA-MT dev) Lingua 97.1% vs langid.py 82.9%, German 96.3% vs 88.9%, French 100% both;
+  English (persona-chat dev replies) langid.py 96.7% vs Lingua 90.3% (<= 25 characters: 94.9% vs
+  79.0%). So Lingua (lingua-language-detector 2.1.1) checks Spanish, French and German and langid.py
+  1.1.6 checks English. On the benchmark's own translation outputs where the two disagreed, by
+  inspection Lingua was right on 33 of 43 (langid: "Je suis sûr que ça va." -> pt, "¿Qué te
+  gusta?" -> fr, "Danke." -> en); on its English replies langid was (Lingua: "I'm User 2." -> de,
+  "Me too." -> nl). Confusions inside the set still count as errors.
 With several references the best-scoring one counts (rouge-score's `score_multi` convention).
 """
 
@@ -72,23 +74,35 @@ def looping(text: str) -> bool:
 
 
 @cache
-def _detector():
+def _lingua():
     from lingua import IsoCode639_1, LanguageDetectorBuilder
 
     codes = [getattr(IsoCode639_1, c.upper()) for c in LANGID_CANDIDATES]
     return LanguageDetectorBuilder.from_iso_codes_639_1(*codes).build()
 
 
-def language(text: str) -> str:
-    """ISO 639-1 code of the most likely language among LANGID_CANDIDATES ('' for empty text, or
-    when no candidate fits: text with no letters, or in another script)."""
+@cache
+def _langid():
+    from langid.langid import LanguageIdentifier, model
+
+    ident = LanguageIdentifier.from_modelstring(model, norm_probs=True)
+    ident.set_languages(list(LANGID_CANDIDATES))
+    return ident
+
+
+def language(text: str, requested: str | None = None) -> str:
+    """ISO 639-1 code of the most likely language among LANGID_CANDIDATES, by the identifier that
+    recognises `requested` best (langid.py for English, else Lingua); '' for empty text, or when
+    Lingua finds no candidate (no letters, another script)."""
     if not text.strip():
         return ""
-    found = _detector().detect_language_of(text)
+    if requested == "en":
+        return _langid().classify(text)[0]
+    found = _lingua().detect_language_of(text)
     return found.iso_code_639_1.name.lower() if found is not None else ""
 
 
 def versions() -> dict[str, str]:
     from importlib.metadata import version
 
-    return {p: version(p) for p in ("rouge-score", "sacrebleu", "lingua-language-detector")}
+    return {p: version(p) for p in ("rouge-score", "sacrebleu", "lingua-language-detector", "langid")}

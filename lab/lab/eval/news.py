@@ -1,7 +1,8 @@
 """The translation adapters against human news translations (NTREX-128: WMT19 test documents).
 
 A check under the composites: translate:X alone (the auxiliary task every translation composite
-builds on) scored with chrF (sacrebleu) against NTREX's human translation, and the language Lingua identifies.
+builds on) scored with chrF (sacrebleu) against NTREX's human translation, and language ID
+(lab/lab/eval/metrics.py).
 
 Inputs default to the NTREX sentences of the lab's translate:X dev split (whole documents held out
 from every translation adapter). `--data-dir DIR` reads NTREX's own layout from DIR instead
@@ -54,7 +55,7 @@ def build(n: int | None, seed: int, data_dir: Path | None, langs: list[str]) -> 
 
 
 def score_item(item: dict) -> dict:
-    detected = language(item["output"])
+    detected = language(item["output"], item["language"])
     return {"chrf": chrf(item["output"], [item["reference"]]), "language_ok": detected == item["language"]}
 
 

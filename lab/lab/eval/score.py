@@ -31,7 +31,7 @@ def score_item(item: dict) -> dict:
     main = None
     if refs:
         main = rouge_l(output, refs) if metric == "rougeL" else weighted_rouge(output, refs)
-    lang = language(output)
+    lang = language(output, item["language"])
     return {
         "main": main,
         "chrf": chrf(output, human) if human else None,
