@@ -64,6 +64,20 @@ def test_language_identification_on_short_replies():
     assert metrics.language("¡¡¡¡¡¡¡¡") == ""
 
 
+def test_each_language_is_checked_by_the_identifier_better_on_its_short_human_text():
+    from lab.eval.language_id_check import human_sentences
+
+    def accuracy(identify, lang):
+        short = [t for t in human_sentences(lang) if len(t) <= 40]
+        return sum(identify(t) == lang for t in short) / len(short)
+
+    for lang in ("es", "fr", "de", "en"):
+        chosen = metrics.by_langid if lang == "en" else metrics.by_lingua
+        other = metrics.by_lingua if lang == "en" else metrics.by_langid
+        assert accuracy(chosen, lang) >= accuracy(other, lang), lang
+        assert all(metrics.language(t, lang) == chosen(t) for t in human_sentences(lang, n=20))
+
+
 def test_looping_flags_degenerate_repetition_only():
     # Seen in the benchmark's cache: LC++ replies in Spanish that loop on "¡", a merge on "me".
     assert metrics.looping("¡" * 120)

@@ -7,14 +7,15 @@
   "me me me ..."), greedy decoding's failure mode; reported as a share so low scores can be read.
 - Language identity, restricted to a fixed candidate set (so that close languages outside it, such
   as Galician or Catalan, cannot win), asked of the identifier that recognises short human text in
-  the requested language best. Measured 2026-11-29 on human sentences of <= 40 characters: Spanish
-  (NTREX + CoCoA-MT dev) Lingua 97.1% vs langid.py 82.9%, German 96.3% vs 88.9%, French 100% both;
-  English (persona-chat dev replies) langid.py 96.7% vs Lingua 90.3% (<= 25 characters: 94.9% vs
-  79.0%). So Lingua (lingua-language-detector 2.1.1) checks Spanish, French and German and langid.py
-  1.1.6 checks English. On the benchmark's own translation outputs where the two disagreed, by
+  the requested language best (`python -m lab.eval.language_id_check`): on human sentences of <= 40
+  characters, Spanish Lingua 97.1% vs langid.py 82.9%, German 95.5% vs 86.4%, French 100% both,
+  English langid.py 96.7% vs Lingua 93.8% (<= 25 characters: 93.2% vs 85.6%). So Lingua
+  (lingua-language-detector 2.1.1) checks Spanish, French and German, and langid.py 1.1.6 English.
+  On the benchmark's own translation outputs where the two disagreed, by
   inspection Lingua was right on 33 of 43 (langid: "Je suis sûr que ça va." -> pt, "¿Qué te
-  gusta?" -> fr, "Danke." -> en); on its English replies langid was (Lingua: "I'm User 2." -> de,
-  "Me too." -> nl). Confusions inside the set still count as errors.
+  gusta?" -> fr, "Danke." -> en); on its English outputs langid.py on 20 of 34 (Lingua: "I'm User
+  2." -> de, "Me too." -> nl; langid.py: "I'm glad you're doing well." -> fr). Short replies stay
+  hard for both. Confusions inside the set still count as errors.
 With several references the best-scoring one counts (rouge-score's `score_multi` convention).
 """
 
@@ -90,16 +91,22 @@ def _langid():
     return ident
 
 
+def by_lingua(text: str) -> str:
+    found = _lingua().detect_language_of(text)
+    return found.iso_code_639_1.name.lower() if found is not None else ""
+
+
+def by_langid(text: str) -> str:
+    return _langid().classify(text)[0]
+
+
 def language(text: str, requested: str | None = None) -> str:
     """ISO 639-1 code of the most likely language among LANGID_CANDIDATES, by the identifier that
     recognises `requested` best (langid.py for English, else Lingua); '' for empty text, or when
     Lingua finds no candidate (no letters, another script)."""
     if not text.strip():
         return ""
-    if requested == "en":
-        return _langid().classify(text)[0]
-    found = _lingua().detect_language_of(text)
-    return found.iso_code_639_1.name.lower() if found is not None else ""
+    return by_langid(text) if requested == "en" else by_lingua(text)
 
 
 def versions() -> dict[str, str]:

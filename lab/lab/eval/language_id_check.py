@@ -1,0 +1,47 @@
+"""Which language identifier to ask for which language: Lingua and langid.py on short human text.
+
+    python -m lab.eval.language_id_check        # ~10 s; prints accuracy per language and length
+
+Human sentences, 600 sampled per language (seed 0): the translate:X dev references (NTREX) plus
+CoCoA-MT's formal and informal references for es / fr / de, and persona-chat dev replies for English.
+Both identifiers are restricted to the benchmark's candidate set (lab.eval.metrics). The result
+decides `metrics.language`: the identifier with the higher accuracy on short text in a language
+checks that language.
+"""
+
+from __future__ import annotations
+
+import random
+
+from lab.data.sources import _cocoa, load_task
+from lab.eval.metrics import by_langid, by_lingua
+
+IDENTIFIERS = {"lingua": by_lingua, "langid": by_langid}
+
+
+def human_sentences(lang: str, n: int = 600, seed: int = 0) -> list[str]:
+    if lang == "en":
+        texts = [e.target for e in load_task("reply", "dev")]
+    else:
+        texts = [e.target for e in load_task(f"translate:{lang}", "dev")]
+        texts += [e.target for register in ("formal", "informal") for e in _cocoa(lang, register)]
+    texts = [t for t in texts if t.strip()]
+    random.Random(seed).shuffle(texts)
+    return texts[:n]
+
+
+def main() -> None:
+    print("| language | texts | n | " + " | ".join(IDENTIFIERS) + " |")
+    print("|---|---|---|" + "---|" * len(IDENTIFIERS))
+    for lang in ("es", "fr", "de", "en"):
+        texts = human_sentences(lang)
+        for bucket, limit in (("all", None), ("<= 40 chars", 40), ("<= 25 chars", 25)):
+            sel = [t for t in texts if limit is None or len(t) <= limit]
+            if not sel:
+                continue
+            acc = [100 * sum(f(t) == lang for t in sel) / len(sel) for f in IDENTIFIERS.values()]
+            print(f"| {lang} | {bucket} | {len(sel)} | " + " | ".join(f"{a:.1f}%" for a in acc) + " |")
+
+
+if __name__ == "__main__":
+    main()
