@@ -54,7 +54,9 @@ def quality_chart(results: dict, out: Path) -> None:
     main = {m: [groups_data[g].get(m, {}).get("main") for g in groups] for m in methods}
     lang = {m: [groups_data[g].get(m, {}).get("language_accuracy") for g in groups] for m in methods}
     _bars(axes[0], groups, main, "ROUGE-L F1 / weighted ROUGE (%)", "Quality vs composite references")
-    _bars(axes[1], groups, lang, "language accuracy (%)", "Outputs in the requested language (Lingua / langid)")
+    _bars(
+        axes[1], groups, lang, "language accuracy (%)", "Outputs in the requested language (Lingua / langid)"
+    )
     n = results.get("config", {}).get("args", {}).get("n")
     fig.suptitle(f"Quality per method and group (up to {n} inputs per main task and variant)", fontsize=11)
     fig.tight_layout()

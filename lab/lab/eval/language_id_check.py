@@ -2,8 +2,8 @@
 
     python -m lab.eval.language_id_check        # ~10 s; prints accuracy per language and length
 
-Human sentences, 600 sampled per language (seed 0): the translate:X dev references (NTREX) plus
-CoCoA-MT's formal and informal references for es / fr / de, and persona-chat dev replies for English.
+Human sentences: the translate:X dev references (NTREX) plus CoCoA-MT's formal and informal
+references for es / fr / de, and the persona-chat dev replies for English.
 Both identifiers are restricted to the benchmark's candidate set (lab.eval.metrics). The result
 decides `metrics.language`: the identifier with the higher accuracy on short text in a language
 checks that language.
@@ -11,23 +11,22 @@ checks that language.
 
 from __future__ import annotations
 
-import random
-
-from lab.data.sources import _cocoa, load_task
+from lab.data.sources import load_task
 from lab.eval.metrics import by_langid, by_lingua
 
 IDENTIFIERS = {"lingua": by_lingua, "langid": by_langid}
 
 
-def human_sentences(lang: str, n: int = 600, seed: int = 0) -> list[str]:
+def human_sentences(lang: str) -> list[str]:
     if lang == "en":
         texts = [e.target for e in load_task("reply", "dev")]
     else:
         texts = [e.target for e in load_task(f"translate:{lang}", "dev")]
-        texts += [e.target for register in ("formal", "informal") for e in _cocoa(lang, register)]
-    texts = [t for t in texts if t.strip()]
-    random.Random(seed).shuffle(texts)
-    return texts[:n]
+        registers = (f"tone:professional+translate:{lang}", f"tone:casual+translate:{lang}")  # CoCoA-MT
+        texts += [
+            e.target for chain in registers for split in ("train", "dev") for e in load_task(chain, split)
+        ]
+    return [t for t in texts if t.strip()]
 
 
 def main() -> None:
