@@ -10,13 +10,13 @@
   the requested language best (`python -m lab.eval.language_id_check`): on the human sentences of
   <= 40 characters, Spanish Lingua 96.6% vs langid.py 87.9% (58), German 97.3% vs 91.9% (37),
   French 97.1% both (35; a tie, settled by the outputs below), English langid.py 97.1% vs Lingua
-  93.2% (1,357; <= 25 characters: 95.5%
-  vs 84.3%). So Lingua (lingua-language-detector 2.1.1) checks Spanish, French and German, and
-  langid.py 1.1.6 English. On the benchmark's own translation outputs where the two disagreed, by
-  inspection Lingua was right on 33 of 43 (langid: "Je suis sûr que ça va." -> pt, "¿Qué te
-  gusta?" -> fr, "Danke." -> en); on its English outputs langid.py on 20 of 34 (Lingua: "I'm User
-  2." -> de, "Me too." -> nl; langid.py: "I'm glad you're doing well." -> fr). Short replies stay
-  hard for both. Confusions inside the set still count as errors.
+  93.2% (1,357; <= 25 characters: 95.5% vs 84.3%). So Lingua (lingua-language-detector 2.1.1)
+  checks Spanish, French and German, and langid.py 1.1.6 English. On the benchmark's own
+  translation outputs where the two disagreed, by inspection Lingua was right on 33 of 43 (langid:
+  "Je suis sûr que ça va." -> pt, "¿Qué te gusta?" -> fr, "Danke." -> en); on its English outputs
+  langid.py on 20 of 34 (Lingua: "I'm User 2." -> de, "Me too." -> nl; langid.py: "I'm glad
+  you're doing well." -> fr). Short replies stay hard for both. Confusions inside the set still
+  count as errors.
 With several references the best-scoring one counts (rouge-score's `score_multi` convention).
 """
 
