@@ -218,19 +218,30 @@ def exports(a: Artifact, layout: Layout = SHIPPED) -> list[Path]:
     return list(root.glob("calibrations/*/*.gguf"))
 
 
+def teacher_request(teacher: dict) -> dict:
+    """One targets file per chain, so ask for the most any of its artifacts trains on; from the main
+    tasks' thousands of examples the seeded sample of n is a prefix of the sample of n + k (tested)."""
+    chain = teacher["chain"]
+    sizes = [b.teacher["n_train"] for b in PACK if b.teacher and b.teacher["chain"] == chain]
+    return {**teacher, "n_train": max([teacher["n_train"], *sizes])}
+
+
 def teacher_targets(a: Artifact) -> None:
     if not a.teacher:
         return
-    # One targets file per chain, so ask for the most any of its artifacts trains on; from the main
-    # tasks' thousands of examples the seeded sample of n is a prefix of the sample of n + k (tested).
-    chain = a.teacher["chain"]
-    n_train = max(b.teacher["n_train"] for b in PACK if b.teacher and b.teacher["chain"] == chain)
-    cmd = [PY, "-m", "lab.teacher", "generate", "--chain", chain]
-    cmd += ["--n-train", str(n_train), "--n-dev", str(a.teacher["n_dev"])]
+    t = teacher_request(a.teacher)
+    cmd = [PY, "-m", "lab.teacher", "generate", "--chain", t["chain"]]
+    cmd += ["--n-train", str(t["n_train"]), "--n-dev", str(t["n_dev"])]
     subprocess.run(cmd, cwd=LAB, check=True)
 
 
 def train(a: Artifact, fresh: bool, layout: Layout = SHIPPED, rehearsal: bool = False) -> None:
+    missing = [t for t, _ in a.merge if not (layout.adapters / adapter_id(t) / "manifest.json").exists()]
+    if missing:
+        raise SystemExit(
+            f"{a.name} merges adapters not installed in {layout.adapters}: {', '.join(missing)}; "
+            f"train them first (train --only {' --only '.join(missing)})"
+        )
     run = layout.runs / a.run
     if fresh and run.exists():
         shutil.rmtree(run)

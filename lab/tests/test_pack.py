@@ -12,6 +12,7 @@ from lab.train_pack import (
     budget,
     command,
     find,
+    teacher_request,
 )
 
 
@@ -87,6 +88,9 @@ def test_a_chain_trained_at_two_sizes_asks_the_teacher_once_for_the_larger_sampl
             sizes.setdefault(a.teacher["chain"], set()).add(a.teacher["n_train"])
     mixed = {chain: sorted(n) for chain, n in sizes.items() if len(n) > 1}
     assert "summarize+translate:de" in mixed  # LC++ on 400 targets, LC on 200
+    assert teacher_request(find("summarize+translate:de lc").teacher)["n_train"] == 400
+    # an English tone's targets (asked for by its adapter, not by a PACK entry) keep their own sizes
+    assert teacher_request({"chain": "tone:witty", "n_train": 440, "n_dev": 44})["n_train"] == 440
     for chain, (small, *_, large) in mixed.items():
         assert [e.id for e in pick(chain, "train", small)] == [e.id for e in pick(chain, "train", large)][
             :small
