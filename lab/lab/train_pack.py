@@ -12,7 +12,7 @@
 Every step is resumable (rerun the same command); runs live in lab/runs/<artifact>/ (gitignored).
 A rehearsal runs every artifact's real command in order (teacher check, training, export, install)
 with 2 steps on 8 examples, into DIR/{runs,adapters,calibrations}: the whole-pack orchestration
-checked in ~30 min (29.7 min here, 2026-11-29) instead of ~10 h, without touching the shipped pack.
+checked in 19-30 min here (2026-11-29) instead of ~10 h, without touching the shipped pack.
 A calibration needs its two adapters installed first (it records their sha256), and a composite its
 teacher targets in lab/targets/ (`python -m lab.teacher generate`, run by `train` when missing).
 Size budget (TRAINING.md): F16 adapters, rank 16 for the main tasks, rank 8 for the auxiliary ones.
