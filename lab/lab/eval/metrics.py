@@ -23,6 +23,7 @@ With several references the best-scoring one counts (rouge-score's `score_multi`
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache
 
 LANGID_CANDIDATES = ("en", "es", "fr", "de", "it", "pt", "nl")
@@ -101,13 +102,15 @@ def by_langid(text: str) -> str:
     return _langid().classify(text)[0]
 
 
+def identifier_for(requested: str | None) -> Callable[[str], str]:
+    """The identifier that recognises short human text in `requested` best (measured above)."""
+    return by_langid if requested == "en" else by_lingua
+
+
 def language(text: str, requested: str | None = None) -> str:
-    """ISO 639-1 code of the most likely language among LANGID_CANDIDATES, by the identifier that
-    recognises `requested` best (langid.py for English, else Lingua); '' for empty text, or when
-    Lingua finds no candidate (no letters, another script)."""
-    if not text.strip():
-        return ""
-    return by_langid(text) if requested == "en" else by_lingua(text)
+    """ISO 639-1 code of the most likely language among LANGID_CANDIDATES, by the identifier for
+    `requested`; '' for empty text, or when Lingua finds no candidate (no letters, another script)."""
+    return identifier_for(requested)(text) if text.strip() else ""
 
 
 def versions() -> dict[str, str]:
