@@ -226,10 +226,10 @@ def teacher_request(teacher: dict) -> dict:
     return {**teacher, "n_train": max([teacher["n_train"], *sizes])}
 
 
-def teacher_targets(a: Artifact) -> None:
-    if not a.teacher:
+def teacher_targets(teacher: dict | None) -> None:
+    if not teacher:
         return
-    t = teacher_request(a.teacher)
+    t = teacher_request(teacher)
     cmd = [PY, "-m", "lab.teacher", "generate", "--chain", t["chain"]]
     cmd += ["--n-train", str(t["n_train"]), "--n-dev", str(t["n_dev"])]
     subprocess.run(cmd, cwd=LAB, check=True)
@@ -247,8 +247,8 @@ def train(a: Artifact, fresh: bool, layout: Layout = SHIPPED, rehearsal: bool = 
         shutil.rmtree(run)
     if a.kind == "adapter" and a.name in TEACHER_TONES:  # English tones: the teacher writes the targets
         sizes = {"n_train": TONE_N_TRAIN, "n_dev": TONE_N_DEV}
-        teacher_targets(Artifact(a.name, a.run, teacher={"chain": a.name, **sizes}))
-    teacher_targets(a)
+        teacher_targets({"chain": a.name, **sizes})
+    teacher_targets(a.teacher)
     run.mkdir(parents=True, exist_ok=True)
     cmd = command(a, layout, rehearsal)
     print("$", " ".join(cmd[1:]), flush=True)
