@@ -99,11 +99,12 @@ describe("the engine on the real default model", () => {
         assert.notEqual(merged.text, base.text);
     });
 
-    test("a warm context is reused: switching back to a composite creates no context", async () => {
-        await engine.compose({chain: sumFr, method: "lc++", input: INPUT, maxTokens: 2});
-        await engine.compose({chain: sumFr, method: "zero-shot", input: INPUT, maxTokens: 2});
-        const again = await engine.compose({chain: sumFr, method: "lc++", input: INPUT, maxTokens: 2});
+    test("a warm context is reused and carries nothing over: switching back gives the same text", async () => {
+        const first = await engine.compose({chain: sumFr, method: "lc++", input: INPUT, maxTokens: 24});
+        await engine.compose({chain: sumFr, method: "zero-shot", input: "#Person1#: Hello?", maxTokens: 24});
+        const again = await engine.compose({chain: sumFr, method: "lc++", input: INPUT, maxTokens: 24});
         assert.equal(again.passes[0]?.coldContext, false);
+        assert.equal(again.text, first.text, "greedy output does not depend on what the context ran before");
     });
 
     test("multi-step makes one pass per task, feeding each output to the next", async () => {
@@ -141,6 +142,17 @@ describe("the engine on the real default model", () => {
             },
         );
         assert.ok(pieces >= 1);
+    });
+
+    test("a cancelled generation leaves nothing behind: the same request then gives the uncancelled text", async () => {
+        const request = {chain: sumFr, method: "zero-shot", input: INPUT, maxTokens: 16} as const;
+        const whole = await engine.compose(request);
+        const controller = new AbortController();
+        await assert.rejects(
+            engine.compose(request, {signal: controller.signal, onText: () => controller.abort()}),
+            ComposeCancelledError,
+        );
+        assert.equal((await engine.compose(request)).text, whole.text);
     });
 });
 
