@@ -6,6 +6,7 @@ import {join} from "node:path";
 import type {Efficiency} from "./efficiency";
 import {type FormalityResults, matchedAccuracy} from "./formality";
 import type {NewsResults} from "./news";
+import type {PairedDifference} from "./pairedDifference";
 import type {PeerResults} from "./peer";
 import {runPythonJson} from "./python";
 import type {QualityScores} from "./scoring";
@@ -124,7 +125,7 @@ function qualitySection(results: BenchResults): string[] {
             "",
             "chrF is against XDailyDialog's human German translation of the next turn (reply+translate:de only).",
         );
-    lines.push("");
+    lines.push("", ...lcppAgainstSection(q.lcppAgainst ?? {}));
     lines.push("### Example outputs, side by side", "");
     for (const ex of q.examples) {
         lines.push(`**${ex.variant}**, \`${ex.id}\` — input: ${cell(clip(ex.input, 300))}`, "");
@@ -135,6 +136,28 @@ function qualitySection(results: BenchResults): string[] {
         lines.push("");
     }
     return lines;
+}
+
+/** Results written before the comparison existed have none; the section is then left out. */
+function lcppAgainstSection(byVariant: Readonly<Record<string, Readonly<Record<string, PairedDifference>>>>): string[] {
+    const rows = Object.entries(byVariant);
+    if (rows.length === 0) return [];
+    const baselines = [...new Set(rows.flatMap(([, b]) => Object.keys(b)))];
+    const level = rows[0]?.[1][baselines[0] ?? ""]?.level ?? 0.95;
+    const shown = (d: PairedDifference | undefined) =>
+        d === undefined
+            ? "–"
+            : `${d.mean >= 0 ? "+" : ""}${f1(d.mean)} [${f1(d.low)}, ${f1(d.high)}] ${d.verdict === "within noise" ? "within noise" : `**${d.verdict}**`}`;
+    return [
+        "### LC++ against the merge and multi-step, input by input",
+        "",
+        `LC++ minus the baseline on the main metric, mean over the inputs both were scored on, with a ${Math.round(level * 100)}% paired bootstrap interval (inputs resampled with replacement, seeded; bench/pairedDifference.ts). **ahead** / **behind**: the whole interval is above / below 0.`,
+        "",
+        `| variant | ${baselines.map((b) => `vs ${b}`).join(" | ")} |`,
+        `|---|${baselines.map(() => "---").join("|")}|`,
+        ...rows.map(([variant, b]) => `| ${variant} | ${baselines.map((name) => shown(b[name])).join(" | ")} |`),
+        "",
+    ];
 }
 
 /** "es 10, fr 10, de 10": how many inputs each language had. */

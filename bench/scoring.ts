@@ -3,6 +3,7 @@
 
 import type {CachedGeneration} from "./cache";
 import type {EvalSet} from "./evalSet";
+import {type PairedDifference, pairedDifference} from "./pairedDifference";
 import {runPythonJson} from "./python";
 import type {QualityPlan} from "./quality";
 import {mean} from "./stats";
@@ -68,10 +69,15 @@ export interface QualityScores {
             }
         >
     >;
+    /** Variant -> baseline -> LC++ minus that baseline on the main metric, per input, with its interval. */
+    readonly lcppAgainst: Record<string, Record<string, PairedDifference>>;
     readonly versions: Record<string, string>;
     readonly langidCandidates: string[];
     readonly toneClassifier: ToneClassifierInfo | null;
 }
+
+/** The baselines the goal names: one pass must beat the merge and match two passes. */
+const COMPARED_WITH_LCPP = ["linear-merge", "multi-step"] as const;
 
 /** Percentage of true among the defined values; null when none is defined. */
 function share(values: readonly (boolean | null)[]): number | null {
@@ -135,6 +141,29 @@ export async function scoreQuality(
             };
         }
     }
+    const lcppAgainst: QualityScores["lcppAgainst"] = {};
+    const mainById = (variant: string, method: string) =>
+        new Map(
+            plan.items
+                .filter((i) => i.variant === variant && i.method === method)
+                .flatMap((i) => {
+                    const main = scored.items[i.key]?.main;
+                    return main === undefined || main === null ? [] : [[i.id, main] as const];
+                }),
+        );
+    for (const variant of Object.keys(plan.methods)) {
+        const lcpp = mainById(variant, "lc++");
+        for (const baseline of COMPARED_WITH_LCPP) {
+            const other = mainById(variant, baseline);
+            const ids = [...lcpp.keys()].filter((id) => other.has(id));
+            if (ids.length < 2) continue;
+            lcppAgainst[variant] ??= {};
+            lcppAgainst[variant][baseline] = pairedDifference(
+                ids.map((id) => lcpp.get(id) as number),
+                ids.map((id) => other.get(id) as number),
+            );
+        }
+    }
     const groups: QualityScores["groups"] = {};
     const groupMean = (cells: CellScores[], key: "main" | "language_accuracy" | "tone_accuracy" | "chrf") =>
         mean(cells.map((c) => c[key]).filter((v): v is number => v !== null));
@@ -157,6 +186,7 @@ export async function scoreQuality(
     return {
         variants,
         groups,
+        lcppAgainst,
         versions: scored.versions,
         langidCandidates: scored.langid_candidates,
         toneClassifier: scored.tone_classifier,

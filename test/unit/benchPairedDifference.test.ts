@@ -1,0 +1,50 @@
+// The benchmark's paired bootstrap (bench/pairedDifference.ts): which side of zero the interval of
+// per-input differences falls on decides "ahead" / "behind" / "within noise" in the report.
+
+import assert from "node:assert/strict";
+import {describe, test} from "node:test";
+import {pairedDifference} from "../../bench/pairedDifference.js";
+
+describe("paired bootstrap difference (bench)", () => {
+    test("a method better on every input is ahead, its interval above zero", () => {
+        const baseline = [10, 20, 15, 30, 25, 12, 18, 22];
+        const method = baseline.map((b, i) => b + 2 + (i % 3));
+        const d = pairedDifference(method, baseline);
+        assert.equal(d.verdict, "ahead");
+        assert.ok(d.low > 0 && d.low <= d.mean && d.mean <= d.high, `${d.low} ${d.mean} ${d.high}`);
+        assert.equal(d.mean, 23 / 8); // gains 2,3,4,2,3,4,2,3
+    });
+
+    test("the same difference with the sides swapped is behind, mirrored", () => {
+        const a = [5, 9, 14, 3, 8, 11];
+        const b = [1, 2, 10, 2, 3, 4];
+        const ahead = pairedDifference(a, b);
+        const behind = pairedDifference(b, a);
+        assert.equal(behind.verdict, "behind");
+        assert.ok(Math.abs(behind.mean + ahead.mean) < 1e-12);
+        assert.ok(Math.abs(behind.low + ahead.high) < 1e-9 && Math.abs(behind.high + ahead.low) < 1e-9);
+    });
+
+    test("pairing matters: a large per-input spread with a small consistent gain is still ahead", () => {
+        // Unpaired, the means 50.5 vs 49.5 are lost in a spread of 0..99; paired, every input gains 1.
+        const baseline = Array.from({length: 20}, (_, i) => i * 5);
+        const method = baseline.map((b) => b + 1);
+        assert.equal(pairedDifference(method, baseline).verdict, "ahead");
+    });
+
+    test("differences of both signs around zero are within noise", () => {
+        const baseline = [10, 10, 10, 10, 10, 10, 10, 10];
+        const method = [14, 6, 13, 8, 12, 7, 11, 9];
+        const d = pairedDifference(method, baseline);
+        assert.equal(d.verdict, "within noise");
+        assert.ok(d.low < 0 && d.high > 0);
+    });
+
+    test("seeded: the same scores give the same interval; unpaired input is refused", () => {
+        const a = [3, 1, 4, 1, 5, 9, 2, 6];
+        const b = [2, 7, 1, 8, 2, 8, 1, 8];
+        assert.deepEqual(pairedDifference(a, b), pairedDifference(a, b));
+        assert.throws(() => pairedDifference([1, 2], [1]), /same inputs/);
+        assert.throws(() => pairedDifference([1], [1]), /at least two/);
+    });
+});
