@@ -125,7 +125,7 @@ function qualitySection(results: BenchResults): string[] {
             "",
             "chrF is against XDailyDialog's human German translation of the next turn (reply+translate:de only).",
         );
-    lines.push("", ...lcppAgainstSection(q.lcppAgainst ?? {}));
+    lines.push("", ...lcppAgainstSection(q.lcppAgainst));
     lines.push("### Example outputs, side by side", "");
     for (const ex of q.examples) {
         lines.push(`**${ex.variant}**, \`${ex.id}\` — input: ${cell(clip(ex.input, 300))}`, "");
@@ -138,7 +138,7 @@ function qualitySection(results: BenchResults): string[] {
     return lines;
 }
 
-/** Results written before the comparison existed have none; the section is then left out. */
+/** Left out when no variant ran LC++ beside a baseline (e.g. `--methods lc,lc++`). */
 function lcppAgainstSection(byVariant: Readonly<Record<string, Readonly<Record<string, PairedDifference>>>>): string[] {
     const rows = Object.entries(byVariant);
     if (rows.length === 0) return [];

@@ -79,6 +79,40 @@ export interface QualityScores {
 /** The baselines the issue's goal names: one pass must beat the merge and match two passes. */
 const COMPARED_WITH_LCPP = ["linear-merge", "multi-step"] as const;
 
+/**
+ * Per variant, LC++ against each of COMPARED_WITH_LCPP on the inputs both have a main score for
+ * (`mainOf(item key)`); variants with fewer than two such inputs are left out.
+ */
+export function compareWithLcpp(
+    plan: Pick<QualityPlan, "items" | "methods">,
+    mainOf: (key: string) => number | null,
+): QualityScores["lcppAgainst"] {
+    const mainById = (variant: string, method: string) =>
+        new Map(
+            plan.items
+                .filter((i) => i.variant === variant && i.method === method)
+                .flatMap((i) => {
+                    const main = mainOf(i.key);
+                    return main === null ? [] : [[i.id, main] as const];
+                }),
+        );
+    const result: QualityScores["lcppAgainst"] = {};
+    for (const variant of Object.keys(plan.methods)) {
+        const lcpp = mainById(variant, "lc++");
+        for (const baseline of COMPARED_WITH_LCPP) {
+            const other = mainById(variant, baseline);
+            const ids = [...lcpp.keys()].filter((id) => other.has(id));
+            if (ids.length < 2) continue;
+            result[variant] ??= {};
+            result[variant][baseline] = pairedDifference(
+                ids.map((id) => lcpp.get(id) as number),
+                ids.map((id) => other.get(id) as number),
+            );
+        }
+    }
+    return result;
+}
+
 /** Percentage of true among the defined values; null when none is defined. */
 function share(values: readonly (boolean | null)[]): number | null {
     const defined = values.filter((v): v is boolean => v !== null);
@@ -141,29 +175,6 @@ export async function scoreQuality(
             };
         }
     }
-    const lcppAgainst: QualityScores["lcppAgainst"] = {};
-    const mainById = (variant: string, method: string) =>
-        new Map(
-            plan.items
-                .filter((i) => i.variant === variant && i.method === method)
-                .flatMap((i) => {
-                    const main = scored.items[i.key]?.main;
-                    return main === undefined || main === null ? [] : [[i.id, main] as const];
-                }),
-        );
-    for (const variant of Object.keys(plan.methods)) {
-        const lcpp = mainById(variant, "lc++");
-        for (const baseline of COMPARED_WITH_LCPP) {
-            const other = mainById(variant, baseline);
-            const ids = [...lcpp.keys()].filter((id) => other.has(id));
-            if (ids.length < 2) continue;
-            lcppAgainst[variant] ??= {};
-            lcppAgainst[variant][baseline] = pairedDifference(
-                ids.map((id) => lcpp.get(id) as number),
-                ids.map((id) => other.get(id) as number),
-            );
-        }
-    }
     const groups: QualityScores["groups"] = {};
     const groupMean = (cells: CellScores[], key: "main" | "language_accuracy" | "tone_accuracy" | "chrf") =>
         mean(cells.map((c) => c[key]).filter((v): v is number => v !== null));
@@ -186,7 +197,7 @@ export async function scoreQuality(
     return {
         variants,
         groups,
-        lcppAgainst,
+        lcppAgainst: compareWithLcpp(plan, (key) => scored.items[key]?.main ?? null),
         versions: scored.versions,
         langidCandidates: scored.langid_candidates,
         toneClassifier: scored.tone_classifier,

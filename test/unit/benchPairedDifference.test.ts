@@ -1,9 +1,12 @@
 // The benchmark's paired bootstrap (bench/pairedDifference.ts): which side of zero the interval of
-// per-input differences falls on decides "ahead" / "behind" / "within noise" in the report.
+// per-input differences falls on decides "ahead" / "behind" / "within noise" in the report; and
+// how a bench run pairs LC++ with each baseline input by input (bench/scoring.ts).
 
 import assert from "node:assert/strict";
 import {describe, test} from "node:test";
 import {pairedDifference} from "../../bench/pairedDifference.js";
+import {compareWithLcpp} from "../../bench/scoring.js";
+import type {Method} from "../../engine/compose/methods.js";
 
 describe("paired bootstrap difference (bench)", () => {
     test("a method better on every input is ahead, its interval above zero", () => {
@@ -46,5 +49,52 @@ describe("paired bootstrap difference (bench)", () => {
         assert.deepEqual(pairedDifference(a, b), pairedDifference(a, b));
         assert.throws(() => pairedDifference([1, 2], [1]), /same inputs/);
         assert.throws(() => pairedDifference([1], [1]), /at least two/);
+    });
+});
+
+describe("LC++ against the baselines in a bench run (bench/scoring.ts)", () => {
+    // Scores by item key "<variant>|<method>|<id>"; the plan lists items in a scrambled order.
+    const scores: Record<string, number | null> = {};
+    const items: {variant: string; method: Method; id: string; input: string; key: string}[] = [];
+    const add = (variant: string, method: Method, id: string, main: number | null) => {
+        const key = `${variant}|${method}|${id}`;
+        scores[key] = main;
+        items.unshift({variant, method, id, input: id, key});
+    };
+    for (const [i, id] of ["a", "b", "c", "d"].entries()) {
+        add("summarize+tone:witty", "lc++", id, 20 + i);
+        add("summarize+tone:witty", "linear-merge", id, 10 + i); // LC++ always +10
+        add("summarize+tone:witty", "multi-step", id, 30 + i); // LC++ always -10
+    }
+    add("summarize+tone:witty", "multi-step", "e", 99); // no LC++ score for "e": not paired
+    add("reply+tone:casual", "linear-merge", "a", 5);
+    add("reply+tone:casual", "lc++", "a", 6); // a single paired input: no interval
+    const methods = {
+        "summarize+tone:witty": [
+            {method: "lc++" as Method, configHash: "x"},
+            {method: "linear-merge" as Method, configHash: "y"},
+            {method: "multi-step" as Method, configHash: "z"},
+        ],
+        "reply+tone:casual": [
+            {method: "lc++" as Method, configHash: "x"},
+            {method: "linear-merge" as Method, configHash: "y"},
+        ],
+    };
+
+    test("pairs scores by input id and compares LC++ with the merge and multi-step", () => {
+        const result = compareWithLcpp({items, methods}, (key) => scores[key] ?? null);
+        const witty = result["summarize+tone:witty"];
+        assert.equal(witty?.["linear-merge"]?.mean, 10);
+        assert.equal(witty?.["linear-merge"]?.verdict, "ahead");
+        assert.equal(witty?.["multi-step"]?.mean, -10);
+        assert.equal(witty?.["multi-step"]?.verdict, "behind");
+        assert.equal(witty?.["multi-step"]?.n, 4, "the input without an LC++ score is left out");
+        assert.equal(result["reply+tone:casual"], undefined, "one paired input makes no interval");
+    });
+
+    test("an input whose LC++ output has no reference score is not paired", () => {
+        const withGap: Record<string, number | null> = {...scores, "summarize+tone:witty|lc++|a": null};
+        const result = compareWithLcpp({items, methods}, (key) => withGap[key] ?? null);
+        assert.equal(result["summarize+tone:witty"]?.["linear-merge"]?.n, 3);
     });
 });
