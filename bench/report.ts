@@ -143,7 +143,7 @@ function lcppAgainstSection(byVariant: Readonly<Record<string, Readonly<Record<s
     const rows = Object.entries(byVariant);
     if (rows.length === 0) return [];
     const baselines = [...new Set(rows.flatMap(([, b]) => Object.keys(b)))];
-    const level = rows[0]?.[1][baselines[0] ?? ""]?.level ?? 0.95;
+    const level = rows.flatMap(([, b]) => Object.values(b))[0]?.level ?? 0.95;
     const shown = (d: PairedDifference | undefined) =>
         d === undefined
             ? "–"

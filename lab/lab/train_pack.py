@@ -60,6 +60,11 @@ class Layout:
     adapters: Path
     calibrations: Path
 
+    @classmethod
+    def under(cls, root: Path) -> Layout:
+        """root/{runs,adapters,calibrations}: a rehearsal's own pack."""
+        return cls(root / "runs", root / "adapters", root / "calibrations")
+
 
 SHIPPED = Layout(RUNS, ADAPTERS, CALIBRATIONS)
 # A rehearsal overrides these flags of every command (toy sizes); everything else runs as is.
@@ -387,10 +392,9 @@ def main(argv=None) -> None:
             print(f"{k:32s} {v / 1e6:8.2f} MB")
         print(f"{'budget':32s} {BUDGET_BYTES / 1e6:8.2f} MB")
     elif args.cmd == "train":
-        root = args.rehearse.resolve() if args.rehearse else None
-        layout = Layout(root / "runs", root / "adapters", root / "calibrations") if root else SHIPPED
+        layout = Layout.under(args.rehearse.resolve()) if args.rehearse else SHIPPED
         for a in PACK if args.all else [find(n) for n in args.only]:
-            train(a, fresh=args.fresh or args.all, layout=layout, rehearsal=root is not None)
+            train(a, fresh=args.fresh or args.all, layout=layout, rehearsal=args.rehearse is not None)
     elif args.cmd == "install":
         for a in [find(n) for n in args.only] if args.only else PACK:
             install(a)

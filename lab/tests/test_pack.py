@@ -59,7 +59,7 @@ def test_every_calibration_trains_after_the_adapters_it_merges():
 
 
 def test_command_reads_adapters_from_the_layout_and_a_rehearsal_shrinks_only_the_sizes(tmp_path):
-    layout = Layout(tmp_path / "runs", tmp_path / "adapters", tmp_path / "calibrations")
+    layout = Layout.under(tmp_path)
     a = find("summarize+translate:fr lc++")
     shipped, rehearsal = command(a, layout), command(a, layout, rehearsal=True)
 
