@@ -63,6 +63,10 @@ function installNode24() {
     rmSync(scratch, {recursive: true, force: true});
 }
 
+function withoutNpmLifecycleVariables(env) {
+    return Object.fromEntries(Object.entries(env).filter(([key]) => !key.toLowerCase().startsWith("npm_")));
+}
+
 function installCodeServer() {
     if (existsSync(join(codeServerDir, ".complete"))) return;
     step(`code-server ${CODE_SERVER_VERSION} (about 2-3 minutes: it compiles native modules)`);
@@ -81,7 +85,9 @@ function installCodeServer() {
     run("npm", ["install", "--no-audit", "--no-fund", "--no-save", `code-server@${CODE_SERVER_VERSION}`], {
         cwd: codeServerDir,
         env: {
-            ...process.env,
+            // An outer `npm test` (Node 20) exports npm_config_user_agent, npm_node_execpath and
+            // friends; code-server's postinstall reads the user agent and would refuse Node 20.
+            ...withoutNpmLifecycleVariables(process.env),
             PATH: `${join(node24Dir, "bin")}:${process.env.PATH}`,
             // The machine's npm config may point node-gyp at Node 20's headers.
             npm_config_nodedir: node24Dir,
