@@ -8,6 +8,7 @@ import {existsSync} from "node:fs";
 import {appendFile, mkdir, readFile} from "node:fs/promises";
 import {dirname} from "node:path";
 import type {Recipe} from "../engine/compose/recipe";
+import {DECODING} from "../engine/runtime/decoding";
 
 export interface CachedPass {
     readonly does: string;
@@ -44,7 +45,7 @@ export function recipeConfigHash(
     const description = {
         model,
         maxTokens,
-        decoding: "greedy",
+        decoding: DECODING,
         passes: recipe.passes.map((pass) => ({
             adapters: pass.adapters.map((use) => [use.adapter.sha256, use.scale]),
             calibration: pass.calibration?.sha256 ?? null,

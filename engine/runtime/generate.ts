@@ -2,6 +2,7 @@
 
 import type {LlamaContext, LlamaModel, Token} from "node-llama-cpp";
 import {type PromptTemplate, splitTemplate} from "../compose/prompt";
+import {DECODING} from "./decoding";
 import {StopStringFilter} from "./stopStrings";
 
 export interface GenerateOptions {
@@ -104,8 +105,7 @@ async function generateOnSequence(
         options.onPrompt?.(fed, promptTokens.length);
         if (options.signal?.aborted) throw cancelled();
     }
-    // temperature 0 = greedy; no repeat penalty so every method decodes alike.
-    for await (const token of sequence.evaluate(promptTokens.slice(fed), {temperature: 0})) {
+    for await (const token of sequence.evaluate(promptTokens.slice(fed), {temperature: DECODING.temperature})) {
         if (generated.length === 0) firstTokenAt = performance.now();
         if (model.isEogToken(token)) {
             stopReason = "eog";
