@@ -32,7 +32,7 @@ export function engineConfig(modelPath: string, root: string, overrides: ConfigO
         threads: overrides.threads,
         contextSize: overrides.contextSize ?? DEFAULT_ENGINE_LIMITS.contextSize,
         maxContexts: overrides.maxContexts ?? DEFAULT_ENGINE_LIMITS.maxContexts,
-        maxTokens: overrides.maxTokens ?? DEFAULT_ENGINE_LIMITS.maxTokens,
+        ...(overrides.maxTokens === undefined ? {} : {maxTokens: overrides.maxTokens}),
         flashAttention: overrides.flashAttention ?? DEFAULT_ENGINE_LIMITS.flashAttention,
     };
 }

@@ -19,6 +19,7 @@ export interface ComposerSettings {
     /** 0: let the engine choose (capped at the machine's cores). */
     readonly threads: number;
     readonly contextSize: number;
+    /** 0: each task's own budget (engine/compose/length.ts); else a limit on every generation. */
     readonly maxTokens: number;
     readonly outputMode: OutputMode;
     readonly defaultMethod: MethodChoiceName;
@@ -29,7 +30,7 @@ export const DEFAULT_SETTINGS: ComposerSettings = {
     adapterDirectories: [],
     threads: 0,
     contextSize: 2048,
-    maxTokens: 128,
+    maxTokens: 0,
     outputMode: "review",
     defaultMethod: "auto",
 };
@@ -50,7 +51,7 @@ export function readSettings(get: (key: string) => unknown): ComposerSettings {
             : [],
         threads: integer(get("threads"), 0, 256, DEFAULT_SETTINGS.threads),
         contextSize: integer(get("contextSize"), 256, 32768, DEFAULT_SETTINGS.contextSize),
-        maxTokens: integer(get("maxTokens"), 1, 4096, DEFAULT_SETTINGS.maxTokens),
+        maxTokens: integer(get("maxTokens"), 0, 4096, DEFAULT_SETTINGS.maxTokens),
         outputMode: (OUTPUT_MODES as readonly unknown[]).includes(outputMode)
             ? (outputMode as OutputMode)
             : DEFAULT_SETTINGS.outputMode,
@@ -76,7 +77,7 @@ export function engineConfigFor(
         ...(settings.threads > 0 ? {threads: settings.threads} : {}),
         contextSize: settings.contextSize,
         maxContexts: 4,
-        maxTokens: settings.maxTokens,
+        ...(settings.maxTokens > 0 ? {maxTokens: settings.maxTokens} : {}),
         flashAttention: false,
     };
 }
