@@ -234,30 +234,44 @@ def test_the_workspace_mirror_holds_exactly_the_pinned_files(monkeypatch, tmp_pa
 
 
 def test_fetch_command_downloads_from_a_server_with_the_data_layout(monkeypatch, tmp_path, server, capsys):
-    """The environment the lab reads: LAB_DATA_URL (a server holding the data folder's layout, here
-    holding the real pinned XDailyDialog files), COMPOSER_HOME (the cache), no mirror."""
+    """The environment the lab reads: a manifest, LAB_DATA_URL (a server holding the data folder's
+    layout rather than the upstream urls), COMPOSER_HOME (the cache), no mirror."""
     from lab.data.__main__ import main
 
-    xdd = store.load_manifest()["xdailydialog"]
-    source = store.WORKSPACE_MIRROR / "xdailydialog"
-    if not source.is_dir():
-        pytest.skip("no ../shared/data beside this checkout to serve the real files from")
-    (server.root / "xdailydialog").mkdir()
-    for f in xdd.files:
-        (server.root / "xdailydialog" / f.name).write_bytes((source / f.name).read_bytes())
+    (server.root / "dialogs").mkdir()
+    (server.root / "dialogs/dialogs.train.jsonl").write_bytes(TRAIN)
+    (server.root / "dialogs/dialogs.dev.jsonl").write_bytes(DEV)
+    unused = "https://example.invalid/not-asked"
+    files = [
+        {"name": f.name, "bytes": f.bytes, "sha256": f.sha256, "url": unused}
+        for f in (pinned("dialogs.train.jsonl", TRAIN, None), pinned("dialogs.dev.jsonl", DEV, None))
+    ]
+    manifest = {"datasets": {"dialogs": {"title": "Test dialogues", "licence": "CC0", "files": files}}}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    monkeypatch.setattr(store, "MANIFEST_PATH", tmp_path / "manifest.json")
     monkeypatch.setattr(store, "WORKSPACE_MIRROR", tmp_path / "no-mirror")
     monkeypatch.delenv("LAB_DATA_DIR", raising=False)
     monkeypatch.delenv("LAB_DATA_OFFLINE", raising=False)
     monkeypatch.setenv("COMPOSER_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("LAB_DATA_URL", server.url + "/")
-    assert main(["fetch", "xdailydialog"]) == 0
-    folder = tmp_path / "home" / "data" / "xdailydialog"
-    assert json.loads(capsys.readouterr().out) == {"xdailydialog": str(folder)}
-    assert sorted(server.requests) == ["/xdailydialog/de_dev_human.txt", "/xdailydialog/en_dev_human.txt"]
+    assert main(["fetch"]) == 0
+    folder = tmp_path / "home" / "data" / "dialogs"
+    assert json.loads(capsys.readouterr().out) == {"dialogs": str(folder)}
+    assert sorted(server.requests) == ["/dialogs/dialogs.dev.jsonl", "/dialogs/dialogs.train.jsonl"]
+    assert (folder / "dialogs.train.jsonl").read_bytes() == TRAIN
     # missing from the server too: exit 1, the message on stderr lists the places
     monkeypatch.setenv("COMPOSER_HOME", str(tmp_path / "home2"))
-    (server.root / "xdailydialog" / "de_dev_human.txt").unlink()
-    assert main(["fetch", "xdailydialog"]) == 1
+    (server.root / "dialogs/dialogs.dev.jsonl").unlink()
+    assert main(["fetch", "dialogs"]) == 1
     err = capsys.readouterr().err
-    assert "LAB_DATA_DIR: not set" in err and str(tmp_path / "no-mirror" / "xdailydialog") in err
-    assert str(tmp_path / "home2" / "data" / "xdailydialog") in err and "HTTP 404" in err
+    assert "1. LAB_DATA_DIR: not set" in err and f"2. {tmp_path / 'no-mirror' / 'dialogs'}" in err
+    assert f"3. {tmp_path / 'home2' / 'data' / 'dialogs'}" in err and "dialogs.dev.jsonl: HTTP 404" in err
+    assert main(["fetch", "no-such-set"]) == 1 and "unknown data set 'no-such-set'" in capsys.readouterr().err
+    # LAB_DATA_DIR holding the files comes first: no request, and the cache is not consulted
+    own = tmp_path / "own"
+    (own / "dialogs").mkdir(parents=True)
+    (own / "dialogs/dialogs.train.jsonl").write_bytes(TRAIN)
+    (own / "dialogs/dialogs.dev.jsonl").write_bytes(DEV)
+    monkeypatch.setenv("LAB_DATA_DIR", str(own))
+    asked = len(server.requests)
+    assert store.dataset_dir("dialogs") == own / "dialogs" and len(server.requests) == asked

@@ -80,8 +80,8 @@ class DownloadFailed(Exception):
     pass
 
 
-def load_manifest(path: Path = MANIFEST_PATH) -> dict[str, Dataset]:
-    raw = json.loads(path.read_text(encoding="utf-8"))
+def load_manifest(path: Path | None = None) -> dict[str, Dataset]:
+    raw = json.loads((path or MANIFEST_PATH).read_text(encoding="utf-8"))
     out = {}
     for name, d in raw["datasets"].items():
         sel = d.get("select_documents")
