@@ -77,4 +77,6 @@ test("review documents are a language whose default turns word wrap on", () => {
     const review = languages.find((language) => language.id === "composer-review");
     assert.deepEqual(review?.extensions, [".composer-review"]);
     assert.equal(configurationDefaults["[composer-review]"]?.["editor.wordWrap"], "on");
+    // Accents are what a translation is made of: not flagged (in Restricted Mode VS Code flags every non-ASCII letter).
+    assert.equal(configurationDefaults["[composer-review]"]?.["editor.unicodeHighlight.nonBasicASCII"], false);
 });
