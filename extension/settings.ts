@@ -8,9 +8,7 @@ import {isAbsolute, join} from "node:path";
 import type {EngineConfig} from "../engine/engine";
 import type {CachePaths} from "../engine/model/paths";
 import {METHOD_CHOICES, type MethodChoiceName} from "./builder/messages";
-
-export const OUTPUT_MODES = ["review", "replace", "insertBelow", "newDocument"] as const;
-export type OutputMode = (typeof OUTPUT_MODES)[number];
+import {OUTPUT_MODES, type OutputMode} from "./review/outputPlan";
 
 export interface ComposerSettings {
     /** "default", a local GGUF path, or an hf:/https URI. */
@@ -21,6 +19,7 @@ export interface ComposerSettings {
     readonly contextSize: number;
     /** 0: each task's own budget (engine/compose/length.ts); else a limit on every generation. */
     readonly maxTokens: number;
+    /** "auto": each task's own place (review/outputPlan.ts); any other value overrides it. */
     readonly outputMode: OutputMode;
     readonly defaultMethod: MethodChoiceName;
 }
@@ -31,7 +30,7 @@ export const DEFAULT_SETTINGS: ComposerSettings = {
     threads: 0,
     contextSize: 2048,
     maxTokens: 0,
-    outputMode: "review",
+    outputMode: "auto",
     defaultMethod: "auto",
 };
 
