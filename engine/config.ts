@@ -3,7 +3,8 @@
 
 import {dirname, join} from "node:path";
 import {fileURLToPath} from "node:url";
-import {DEFAULT_ENGINE_LIMITS, type EngineConfig} from "./engine";
+import type {EngineConfig} from "./engine";
+import {DEFAULT_ENGINE_LIMITS} from "./limits";
 import {cachePaths} from "./model/paths";
 
 /** The folder holding package.json, adapters/ and calibrations/ (dist/ sits just below it). */

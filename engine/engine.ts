@@ -20,6 +20,9 @@ import {
 } from "./compose/taskChain";
 import {readGgufHeader} from "./gguf";
 import {loadInventory} from "./inventory";
+
+export {DEFAULT_ENGINE_LIMITS} from "./limits";
+
 import {type BaseModelStructure, describeBaseModel} from "./model/fingerprint";
 import {ContextPool} from "./runtime/contextPool";
 import {type LlamaRuntime, openRuntime} from "./runtime/llamaRuntime";
@@ -40,8 +43,6 @@ export interface EngineConfig {
     readonly maxTokens?: number;
     readonly flashAttention: boolean;
 }
-
-export const DEFAULT_ENGINE_LIMITS = {contextSize: 2048, maxContexts: 4, flashAttention: false};
 
 export interface ComposeRequest {
     readonly chain: TaskChain;

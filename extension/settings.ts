@@ -6,6 +6,7 @@
 
 import {isAbsolute, join} from "node:path";
 import type {EngineConfig} from "../engine/engine";
+import {DEFAULT_ENGINE_LIMITS} from "../engine/limits";
 import type {CachePaths} from "../engine/model/paths";
 import {METHOD_CHOICES, type MethodChoiceName} from "./builder/messages";
 import {OUTPUT_MODES, type OutputMode} from "./review/outputPlan";
@@ -28,7 +29,7 @@ export const DEFAULT_SETTINGS: ComposerSettings = {
     baseModel: "default",
     adapterDirectories: [],
     threads: 0,
-    contextSize: 2048,
+    contextSize: DEFAULT_ENGINE_LIMITS.contextSize,
     maxTokens: 0,
     outputMode: "auto",
     defaultMethod: "auto",
@@ -75,9 +76,9 @@ export function engineConfigFor(
         cacheDir: cache.expanded,
         ...(settings.threads > 0 ? {threads: settings.threads} : {}),
         contextSize: settings.contextSize,
-        maxContexts: 4,
+        maxContexts: DEFAULT_ENGINE_LIMITS.maxContexts,
         ...(settings.maxTokens > 0 ? {maxTokens: settings.maxTokens} : {}),
-        flashAttention: false,
+        flashAttention: DEFAULT_ENGINE_LIMITS.flashAttention,
     };
 }
 

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import {readFileSync} from "node:fs";
 import {join} from "node:path";
 import {test} from "node:test";
+import {DEFAULT_ENGINE_LIMITS} from "../../engine/limits";
 import {
     calibratedContextKey,
     chainTitle,
@@ -13,6 +14,7 @@ import {
     contributedComposites,
 } from "../../extension/chains/chainMenu";
 import {OUTPUT_MODES} from "../../extension/review/outputPlan";
+import {DEFAULT_SETTINGS} from "../../extension/settings";
 import {repoRoot} from "../support/realModel";
 
 interface Manifest {
@@ -79,4 +81,14 @@ test("review documents are a language whose default turns word wrap on", () => {
     assert.equal(configurationDefaults["[composer-review]"]?.["editor.wordWrap"], "on");
     // Accents are what a translation is made of: not flagged (in Restricted Mode VS Code flags every non-ASCII letter).
     assert.equal(configurationDefaults["[composer-review]"]?.["editor.unicodeHighlight.nonBasicASCII"], false);
+});
+
+test("every setting's default in package.json is the default the extension reads", () => {
+    const properties = manifest.contributes.configuration.properties as Record<string, {default?: unknown}>;
+    for (const [key, value] of Object.entries(DEFAULT_SETTINGS)) {
+        const setting = properties[`composer.${key}`];
+        assert.ok(setting, `composer.${key} is contributed`);
+        assert.deepEqual(setting.default, value, `composer.${key}`);
+    }
+    assert.equal(DEFAULT_SETTINGS.contextSize, DEFAULT_ENGINE_LIMITS.contextSize);
 });
