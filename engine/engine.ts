@@ -25,6 +25,7 @@ export {DEFAULT_ENGINE_LIMITS} from "./limits";
 
 import {type BaseModelStructure, describeBaseModel} from "./model/fingerprint";
 import {ContextPool} from "./runtime/contextPool";
+import {DECODING, type Decoding} from "./runtime/decoding";
 import {type LlamaRuntime, openRuntime} from "./runtime/llamaRuntime";
 
 export interface EngineConfig {
@@ -41,6 +42,8 @@ export interface EngineConfig {
     readonly maxContexts: number;
     /** A limit on every generation; absent: each task's own budget (compose/length.ts). */
     readonly maxTokens?: number;
+    /** Default: DECODING (runtime/decoding.ts); the benchmark compares it with the paper's. */
+    readonly decoding?: Decoding;
     readonly flashAttention: boolean;
 }
 
@@ -126,6 +129,7 @@ export class Engine {
             pool: this.pool,
             resolveMix: (pass: Pass) => passMix(pass, (p) => this.expandedCalibration(p)),
             countTokens: (text: string) => model.tokenize(text, false).length,
+            decoding: this.config.decoding ?? DECODING,
         };
         const maxTokens = request.maxTokens ?? this.config.maxTokens;
         return runRecipe(recipe, request.input, runner, {...options, ...(maxTokens === undefined ? {} : {maxTokens})});

@@ -4,6 +4,7 @@
 // the only place that joins compose/ and runtime/.
 
 import type {ContextMix, ContextPool} from "../runtime/contextPool";
+import type {Decoding} from "../runtime/decoding";
 import {type Generation, GenerationCancelledError, generate} from "../runtime/generate";
 import {REWRITE_SEGMENT_TOKENS, SUMMARY_CHUNK_TOKENS, tokensAllowed} from "./length";
 import type {Method} from "./methods";
@@ -92,6 +93,7 @@ export interface Runner {
     readonly pool: ContextPool;
     readonly resolveMix: MixResolver;
     readonly countTokens: (text: string) => number;
+    readonly decoding: Decoding;
 }
 
 export async function runRecipe(
@@ -126,7 +128,8 @@ export async function runRecipe(
             generation = await generate(context, pass.prompt, text, {
                 maxTokens: tokensAllowed(pass.budget, runner.countTokens(text), options.maxTokens),
                 signal: options.signal,
-                wholeSentences: pass.budget.kind === "bounded",
+                ownText: pass.budget.kind === "bounded",
+                decoding: runner.decoding,
                 onText: stream ? (piece) => options.onText?.(piece, index) : undefined,
                 onPrompt: (evaluated, total) => options.onPrompt?.(evaluated, total, index),
             });

@@ -2,7 +2,7 @@
 
 import type {LlamaContext, LlamaModel, Token} from "node-llama-cpp";
 import {type PromptTemplate, splitTemplate} from "../compose/prompt";
-import {DECODING} from "./decoding";
+import {DECODING, type Decoding} from "./decoding";
 import {finishedSentencesEnd, lengthWithoutRepeats, repeatingTail, restatedSentenceStart} from "./loopGuard";
 import {StopStringFilter} from "./stopStrings";
 
@@ -14,12 +14,13 @@ export interface GenerateOptions {
     /** Called after each batch of a prompt longer than one batch: prompt tokens evaluated so far. */
     readonly onPrompt?: (evaluated: number, total: number) => void;
     /**
-     * The text is the model's own (a summary, a reply), to be kept to whole sentences: it ends
-     * before a finished sentence that mostly restates earlier ones, and an unfinished last
-     * sentence is left out when the budget runs out. It streams a sentence at a time, so nothing
-     * streamed is taken back. A rewrite follows its input instead, repeats included.
+     * The text is the model's own (a summary, a reply), to be kept to whole sentences when the
+     * decoding says so (decoding.ts): it then streams a sentence at a time, so nothing streamed
+     * is taken back. A rewrite follows its input instead, repeats included.
      */
-    readonly wholeSentences?: boolean;
+    readonly ownText?: boolean;
+    /** Default: DECODING. */
+    readonly decoding?: Decoding;
 }
 
 /**
@@ -139,9 +140,13 @@ async function generateOnSequence(
         options.onPrompt?.(fed, promptTokens.length);
         if (options.signal?.aborted) throw cancelled();
     }
+    const decoding = options.decoding ?? DECODING;
+    const wholeSentences = decoding.wholeSentences && options.ownText === true;
     const evaluation = sequence.evaluate(promptTokens.slice(fed), {
-        temperature: DECODING.temperature,
-        dryRepeatPenalty: {...DECODING.dry, sequenceBreakers: [...DECODING.dry.sequenceBreakers]},
+        temperature: decoding.temperature,
+        ...(decoding.dry === null
+            ? {}
+            : {dryRepeatPenalty: {...decoding.dry, sequenceBreakers: [...decoding.dry.sequenceBreakers]}}),
         // Without this the generator just ends on an end-of-turn token, indistinguishable from a
         // budget cut.
         yieldEogToken: true,
@@ -150,7 +155,7 @@ async function generateOnSequence(
         if (generated.length === 0) firstTokenAt = performance.now();
         if (model.isEogToken(token) || stops.tokens.has(token)) break;
         generated.push(token);
-        const period = repeatingTail(generated, DECODING.loopGuard);
+        const period = decoding.loopGuard === null ? null : repeatingTail(generated, decoding.loopGuard);
         if (period !== null) {
             // Keep the first copy of the repeated block, drop the others.
             generated.splice(lengthWithoutRepeats(generated, period));
@@ -159,13 +164,13 @@ async function generateOnSequence(
             break;
         }
         const decoded = model.detokenize(generated, false);
-        const restated = options.wholeSentences === true ? restatedSentenceStart(decoded) : null;
+        const restated = wholeSentences ? restatedSentenceStart(decoded) : null;
         if (restated !== null) {
             text = decoded.slice(0, restated).trimEnd();
             stopReason = "repetition";
             break;
         }
-        const step = filter.push(decoded, options.wholeSentences === true ? finishedSentencesEnd(decoded) : undefined);
+        const step = filter.push(decoded, wholeSentences ? finishedSentencesEnd(decoded) : undefined);
         if (step.emit.length > 0) options.onText?.(step.emit);
         text = step.final;
         if (step.stopped) break;
@@ -176,7 +181,7 @@ async function generateOnSequence(
         if (generated.length >= options.maxTokens) {
             stopReason = "max-tokens";
             const finished = finishedSentencesEnd(text);
-            if (options.wholeSentences === true && finished > 0) text = text.slice(0, finished).trimEnd();
+            if (wholeSentences && finished > 0) text = text.slice(0, finished).trimEnd();
             break;
         }
     }
