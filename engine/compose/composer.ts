@@ -1,7 +1,7 @@
 // Runs a recipe: each pass becomes a context (from the pool) and produces text; a pass's
 // output is the next pass's input. This is the only place that joins compose/ and runtime/.
 
-import type {ContextMix, ContextPool} from "../runtime/contextPool";
+import {type ContextMix, type ContextPool, ContextWaitCancelledError} from "../runtime/contextPool";
 import {type Generation, GenerationCancelledError, generate} from "../runtime/generate";
 import type {Method} from "./methods";
 import {mixKey, type Pass, type Recipe} from "./recipe";
@@ -65,32 +65,40 @@ export async function runRecipe(
     for (const [index, pass] of recipe.passes.entries()) {
         const contextStarted = performance.now();
         const mix = await resolveMix(pass);
-        const {context, created} = await pool.acquire(mix);
-        const contextMs = performance.now() - contextStarted;
-        const describe = (generation: Generation): PassReport => ({
-            does: pass.does,
-            adapters: pass.adapters.map((use) => ({id: use.adapter.id, scale: use.scale})),
-            calibration: pass.calibration?.filePath ?? null,
-            coldContext: created,
-            contextMs,
-            generation,
-        });
-        try {
-            const generation = await generate(context, pass.prompt, text, {
-                maxTokens: options.maxTokens,
-                signal: options.signal,
-                onText: (piece) => options.onText?.(piece, index),
-                onPrompt: (evaluated, total) => options.onPrompt?.(evaluated, total, index),
+        // One request at a time per context: a busy mix waits its turn (see ContextPool.use).
+        const generation = await pool
+            .use(mix, options.signal, async ({context, created}) => {
+                const contextMs = performance.now() - contextStarted;
+                const describe = (generation: Generation): PassReport => ({
+                    does: pass.does,
+                    adapters: pass.adapters.map((use) => ({id: use.adapter.id, scale: use.scale})),
+                    calibration: pass.calibration?.filePath ?? null,
+                    coldContext: created,
+                    contextMs,
+                    generation,
+                });
+                try {
+                    const generation = await generate(context, pass.prompt, text, {
+                        maxTokens: options.maxTokens,
+                        signal: options.signal,
+                        onText: (piece) => options.onText?.(piece, index),
+                        onPrompt: (evaluated, total) => options.onPrompt?.(evaluated, total, index),
+                    });
+                    reports.push(describe(generation));
+                    return generation;
+                } catch (error) {
+                    if (error instanceof GenerationCancelledError) {
+                        reports.push(describe(error.partial));
+                        throw new ComposeCancelledError(reports);
+                    }
+                    throw error;
+                }
+            })
+            .catch((error: unknown) => {
+                if (error instanceof ContextWaitCancelledError) throw new ComposeCancelledError(reports);
+                throw error;
             });
-            reports.push(describe(generation));
-            text = generation.text.trim();
-        } catch (error) {
-            if (error instanceof GenerationCancelledError) {
-                reports.push(describe(error.partial));
-                throw new ComposeCancelledError(reports);
-            }
-            throw error;
-        }
+        text = generation.text.trim();
     }
     return {
         text,
