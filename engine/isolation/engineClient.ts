@@ -32,12 +32,13 @@ export class EngineError extends Error {
 }
 
 /**
- * How long the engine may stay quiet while work is in flight. Measured on a shared 2-core VM at
- * load average 10-17 (default model, bundled pack, 1 thread): the heartbeat came at most 1.9 s
- * apart; the longest gap between progress messages was 14.4 s (three requests on one cold LC++
- * context, a 1,300-token input: expansion, context creation and a 512-token batch); opening the
- * engine took 5-11 s with heartbeats all along. With more threads than free cores llama.cpp
- * slows down by orders of magnitude, hence the wide stall bound. Tests pass shorter ones.
+ * How long the engine may stay quiet while work is in flight. Measured on a shared 2-core VM
+ * (default model, bundled pack, 1 and 2 threads, load average 3-17): the heartbeat came at most
+ * 1.9 s apart; the longest gap between progress messages was 14.4 s (three requests on one cold
+ * LC++ context, a 1,300-token input: expansion, context creation and a 512-token batch), and
+ * 5-6 s for one request; opening the engine took 2.5-11 s with heartbeats all along. With more
+ * threads than free cores llama.cpp slows down by orders of magnitude, hence the wide stall
+ * bound. A cancel lands within one batch or token. Tests pass shorter bounds.
  */
 export interface LivenessBounds {
     /** No message at all, heartbeat included: the process is stopped or its event loop is stuck. */
@@ -48,7 +49,7 @@ export interface LivenessBounds {
     readonly cancelMs: number;
 }
 
-export const DEFAULT_LIVENESS: LivenessBounds = {silenceMs: 15_000, stallMs: 120_000, cancelMs: 20_000};
+export const DEFAULT_LIVENESS: LivenessBounds = {silenceMs: 15_000, stallMs: 120_000, cancelMs: 30_000};
 
 export interface EngineClientOptions {
     /** Path of the bundled engine-host.js. */
