@@ -78,8 +78,18 @@ async function compose(args: string[]): Promise<void> {
             if (level === "error") process.stderr.write(`[engine] ${message}\n`);
         },
     });
+    // Ctrl-C cancels: the request ends at once, and the engine is asked to exit (killed after
+    // 3 s if it does not, e.g. when it hangs). A second Ctrl-C kills it and exits now. The
+    // engine never outlives this process.
     const controller = new AbortController();
-    process.once("SIGINT", () => controller.abort());
+    const interrupted = () => {
+        if (!controller.signal.aborted) return controller.abort();
+        client.kill("SIGKILL");
+        process.exit(130);
+    };
+    const killEngine = () => client.kill("SIGKILL");
+    process.on("SIGINT", interrupted);
+    process.on("exit", killEngine);
     try {
         const maxTokens = positiveInt(values["max-tokens"], "max-tokens");
         let lastPass = -1;
@@ -109,6 +119,8 @@ async function compose(args: string[]): Promise<void> {
         process.stderr.write(`(${summary})\n`);
     } finally {
         await client.dispose();
+        process.off("SIGINT", interrupted);
+        process.off("exit", killEngine);
     }
 }
 

@@ -3,7 +3,7 @@
 // of a text too long to read at once summarizes chunks first (recipe.ts says which). This is
 // the only place that joins compose/ and runtime/.
 
-import type {ContextMix, ContextPool} from "../runtime/contextPool";
+import {type ContextMix, type ContextPool, ContextWaitCancelledError} from "../runtime/contextPool";
 import type {Decoding} from "../runtime/decoding";
 import {type Generation, GenerationCancelledError, generate} from "../runtime/generate";
 import {REWRITE_SEGMENT_TOKENS, SUMMARY_CHUNK_TOKENS, tokensAllowed} from "./length";
@@ -113,34 +113,41 @@ export async function runRecipe(
     const run = async (pass: Pass, index: number, text: string, stream: boolean): Promise<string> => {
         const contextStarted = performance.now();
         const mix = await runner.resolveMix(pass);
-        const {context, created} = await runner.pool.acquire(mix);
-        const contextMs = performance.now() - contextStarted;
-        const describe = (generation: Generation): PassReport => ({
-            does: pass.does,
-            adapters: pass.adapters.map((use) => ({id: use.adapter.id, scale: use.scale})),
-            calibration: pass.calibration?.filePath ?? null,
-            coldContext: created,
-            contextMs,
-            generation,
-        });
-        let generation: Generation;
-        try {
-            generation = await generate(context, pass.prompt, text, {
-                maxTokens: tokensAllowed(pass.budget, runner.countTokens(text), options.maxTokens),
-                signal: options.signal,
-                ownText: pass.budget.kind === "bounded",
-                decoding: runner.decoding,
-                onText: stream ? (piece) => options.onText?.(piece, index) : undefined,
-                onPrompt: (evaluated, total) => options.onPrompt?.(evaluated, total, index),
+        // One request at a time per context: a busy mix waits its turn (see ContextPool.use).
+        const generation = await runner.pool
+            .use(mix, options.signal, async ({context, created}) => {
+                const contextMs = performance.now() - contextStarted;
+                const describe = (generation: Generation): PassReport => ({
+                    does: pass.does,
+                    adapters: pass.adapters.map((use) => ({id: use.adapter.id, scale: use.scale})),
+                    calibration: pass.calibration?.filePath ?? null,
+                    coldContext: created,
+                    contextMs,
+                    generation,
+                });
+                try {
+                    const generation = await generate(context, pass.prompt, text, {
+                        maxTokens: tokensAllowed(pass.budget, runner.countTokens(text), options.maxTokens),
+                        signal: options.signal,
+                        ownText: pass.budget.kind === "bounded",
+                        decoding: runner.decoding,
+                        onText: stream ? (piece) => options.onText?.(piece, index) : undefined,
+                        onPrompt: (evaluated, total) => options.onPrompt?.(evaluated, total, index),
+                    });
+                    reports.push(describe(generation));
+                    return generation;
+                } catch (error) {
+                    if (error instanceof GenerationCancelledError) {
+                        reports.push(describe(error.partial));
+                        throw new ComposeCancelledError(reports);
+                    }
+                    throw error;
+                }
+            })
+            .catch((error: unknown) => {
+                if (error instanceof ContextWaitCancelledError) throw new ComposeCancelledError(reports);
+                throw error;
             });
-        } catch (error) {
-            if (error instanceof GenerationCancelledError) {
-                reports.push(describe(error.partial));
-                throw new ComposeCancelledError(reports);
-            }
-            throw error;
-        }
-        reports.push(describe(generation));
         const output = generation.text.trim();
         if (output.length === 0) throw new EmptyOutputError(pass.does, index, recipe.passes.length, generation);
         if (generation.stopReason === "max-tokens" && index === lastPass) cutAtBudget = true;

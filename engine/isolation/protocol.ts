@@ -37,7 +37,16 @@ export type HostReply =
       }
     | {readonly id: number; readonly kind: "done"; readonly value: unknown}
     | {readonly id: number; readonly kind: "failed"; readonly error: SerializedError}
-    | {readonly kind: "log"; readonly level: string; readonly message: string};
+    | {readonly kind: "log"; readonly level: string; readonly message: string}
+    /** The heartbeat: the engine process runs and its event loop turns (see HEARTBEAT_MS). */
+    | {readonly kind: "alive"};
+
+/**
+ * How often the engine process sends "alive". Its event loop stays free while llama.cpp works
+ * (evaluation runs on other threads), so a missing heartbeat means a stopped or stuck process;
+ * a native stall shows as missing progress instead (engineClient.ts, LivenessBounds).
+ */
+export const HEARTBEAT_MS = 1000;
 
 /** What each request resolves to on the caller's side. */
 export interface ReplyValues {
@@ -107,6 +116,8 @@ export function parseHostReply(message: unknown): HostReply {
     switch (message.kind) {
         case "log":
             return {kind: "log", level: requireString(message, "level"), message: requireString(message, "message")};
+        case "alive":
+            return {kind: "alive"};
         case "text":
             return {
                 kind: "text",

@@ -90,7 +90,9 @@ export async function generate(
     try {
         return await generateOnSequence(sequence, model, prompt, input, options);
     } finally {
-        sequence.dispose();
+        // Awaited: the sequence id returns to the context asynchronously, and the next request
+        // on this context (ContextPool hands it over at once) needs it back.
+        await sequence.dispose();
     }
 }
 
