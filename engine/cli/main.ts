@@ -92,21 +92,15 @@ async function compose(args: string[]): Promise<void> {
     process.on("exit", killEngine);
     try {
         const maxTokens = positiveInt(values["max-tokens"], "max-tokens");
-        let lastPass = -1;
         const result = await client.compose({
             chain,
             method,
             input,
             signal: controller.signal,
             ...(maxTokens === undefined ? {} : {maxTokens}),
-            onText: values.json
-                ? undefined
-                : (text, pass) => {
-                      // Multi-step: each later pass rewrites the previous one's output.
-                      if (pass !== lastPass && pass > 0) process.stdout.write(`\n\n--- pass ${pass + 1} ---\n`);
-                      lastPass = pass;
-                      process.stdout.write(text);
-                  },
+            // Only the answer streams (a multi-step run's last pass); progress goes to stderr.
+            onText: values.json ? undefined : (text) => process.stdout.write(text),
+            onStep: values.json ? undefined : (done, total) => process.stderr.write(`(${done}/${total} parts done)\n`),
         });
         if (values.json) {
             process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

@@ -66,6 +66,7 @@ export interface EngineClientOptions {
 interface ComposeListeners {
     readonly onText?: (text: string, pass: number) => void;
     readonly onPrompt?: (evaluated: number, total: number, pass: number) => void;
+    readonly onStep?: (done: number, total: number) => void;
 }
 
 /** A request sent to one engine process. */
@@ -141,7 +142,7 @@ export class EngineClient {
     }
 
     async compose(request: ComposeCall): Promise<ComposeResult> {
-        const {signal, onText, onPrompt, chain, ...rest} = request;
+        const {signal, onText, onPrompt, onStep, chain, ...rest} = request;
         if (signal?.aborted) throw cancelledError();
         // A cancel while the engine starts ends the call too (the engine goes on starting).
         const host = await this.untilAborted(this.ensureHost(), signal);
@@ -149,7 +150,7 @@ export class EngineClient {
         const done = this.send<"compose">(
             host,
             {id, kind: "compose", chain: chainKey(chain), ...rest},
-            {onText, onPrompt},
+            {onText, onPrompt, onStep},
         );
         const cancel = () => {
             const request = host.inFlight.get(id);
@@ -343,6 +344,11 @@ export class EngineClient {
             case "prompt": {
                 const request = host.inFlight.get(reply.id);
                 if (request?.windDownBy === undefined) request?.onPrompt?.(reply.evaluated, reply.total, reply.pass);
+                return;
+            }
+            case "step": {
+                const request = host.inFlight.get(reply.id);
+                if (request?.windDownBy === undefined) request?.onStep?.(reply.done, reply.total);
                 return;
             }
             case "done":

@@ -41,6 +41,7 @@ async function handle(request: HostRequest): Promise<unknown> {
                         onText: (text, pass) => send({id: request.id, kind: "text", text, pass}),
                         onPrompt: (evaluated, total, pass) =>
                             send({id: request.id, kind: "prompt", evaluated, total, pass}),
+                        onStep: (done, total) => send({id: request.id, kind: "step", done, total}),
                     },
                 );
             } finally {

@@ -35,6 +35,8 @@ export type HostReply =
           readonly total: number;
           readonly pass: number;
       }
+    /** A text taken in several generations (segments, summary parts): done of total. */
+    | {readonly id: number; readonly kind: "step"; readonly done: number; readonly total: number}
     | {readonly id: number; readonly kind: "done"; readonly value: unknown}
     | {readonly id: number; readonly kind: "failed"; readonly error: SerializedError}
     | {readonly kind: "log"; readonly level: string; readonly message: string}
@@ -132,6 +134,13 @@ export function parseHostReply(message: unknown): HostReply {
                 evaluated: requireNumber(message, "evaluated"),
                 total: requireNumber(message, "total"),
                 pass: requireNumber(message, "pass"),
+            };
+        case "step":
+            return {
+                kind: "step",
+                id: requireNumber(message, "id"),
+                done: requireNumber(message, "done"),
+                total: requireNumber(message, "total"),
             };
         case "done":
             return {kind: "done", id: requireNumber(message, "id"), value: message.value};

@@ -252,6 +252,11 @@ export class ReviewController implements vscode.Disposable {
                                 const percent = Math.round((100 * evaluated) / total);
                                 progress.report({message: vscode.l10n.t("reading the text ({0}%)…", percent)});
                             },
+                            // A long text goes paragraph by paragraph (rewrites) or part by part (summaries).
+                            onStep: (done, total) => {
+                                if (done < total)
+                                    progress.report({message: vscode.l10n.t("{0} of {1} parts done…", done, total)});
+                            },
                             onText: (text) => {
                                 if (reading) {
                                     reading = false;
