@@ -1,22 +1,21 @@
-// Turns a compact calibration into an ordinary llama.cpp LoRA adapter (docs/formats.md,
-// section 4), because llama.cpp accepts no bias tensors but does accept one more LoRA:
+// Turns a compact calibration into ordinary llama.cpp LoRA terms (docs/formats.md, section 4),
+// because llama.cpp accepts no bias tensors but does accept one more LoRA:
 // - LC:   Δ(x) = p (1^T A_cat x)  ->  per layer A_l = 1^T A_cat,l (1 x n_in), B_l = p;
 // - LC++: Δ(x) = P2 (P1 x)        ->  A_l = P1, B_l = P2 in every layer.
-// Ranks are zero-padded to a multiple of 16 (llama.cpp's fast path) with alpha = padded rank,
-// so llama.cpp's alpha/r factor is exactly 1 and the calibration is loaded at scale 1.
+// The terms are fused with the task adapters into one LoRA (adapters/fuse.ts, calibrations/
+// fusedMix.ts), or written alone as the "expanded calibration" file (ranks zero-padded to 16,
+// alpha = padded rank, loaded at scale 1) where a pass runs its LoRAs separately.
 
 import {createHash} from "node:crypto";
-import {mkdir, stat} from "node:fs/promises";
 import {join} from "node:path";
-import {GgufTensorFile, type GgufTensorToWrite, ggufF32, ggufString, readGgufHeader, writeGguf} from "../gguf/index.js";
+import {type LoraTerm, type LoraTerms, readLoraTerms, writeFusedLora} from "../adapters/fuse.js";
+import {derivedFile} from "../files/derivedFile.js";
 import type {BaseModelStructure} from "../model/fingerprint.js";
 import type {LcParameters, LcppParameters, StoredCalibration} from "./format.js";
 import {baseTensorName, MODULE_TYPES, type ModuleType} from "./moduleTypes.js";
 
 /** Part of every expanded file's name: bump it whenever the expansion's output would change. */
-export const EXPANDER_VERSION = "composer-calibration-expander/1";
-/** Ranks are padded to a multiple of this (llama.cpp's AVX-512 path for B(Ax) wants K % 16 == 0). */
-export const RANK_PADDING = 16;
+export const EXPANDER_VERSION = "composer-calibration-expander/2";
 
 /** A task adapter file the calibration merges, given in the calibration's adapter order. */
 export interface AdapterFileRef {
@@ -30,7 +29,8 @@ export type CalibrationExpansionErrorCode =
     | "architecture-mismatch"
     | "adapter-mismatch"
     | "shape-mismatch"
-    | "no-target";
+    | "no-target"
+    | "changed-on-disk";
 
 export class CalibrationExpansionError extends Error {
     override name = "CalibrationExpansionError";
@@ -40,10 +40,6 @@ export class CalibrationExpansionError extends Error {
     ) {
         super(message);
     }
-}
-
-export function paddedRank(rank: number): number {
-    return Math.ceil(rank / RANK_PADDING) * RANK_PADDING;
 }
 
 /**
@@ -59,7 +55,7 @@ export function expandedCalibrationFileName(calibrationSha256: string, adapterSh
 
 /**
  * Returns the path of the expanded LoRA adapter for `calibration` in `cacheDir`, writing it
- * (atomically) unless it is already there.
+ * unless an intact copy is already there (files/derivedFile.ts).
  */
 export async function expandCalibration(
     calibration: StoredCalibration,
@@ -75,25 +71,30 @@ export async function expandCalibration(
             adapters.map((adapter) => adapter.sha256),
         ),
     );
-    if (await isNonEmptyFile(filePath)) return filePath;
-
-    const {parameters} = calibration;
-    const expansion =
-        parameters.kind === "lc"
-            ? await expandLcWithAdapters(parameters, adapters, base)
-            : expandLcpp(parameters, base);
-    await mkdir(cacheDir, {recursive: true});
-    await writeGguf(filePath, {
-        metadata: [
-            ["general.type", ggufString("adapter")],
-            ["general.architecture", ggufString(base.architecture)],
-            ["general.name", ggufString(`calibration ${calibration.parameters.kind} ${calibration.file.sha256}`)],
-            ["adapter.type", ggufString("lora")],
-            ["adapter.lora.alpha", ggufF32(expansion.rank)],
-        ],
-        tensors: expansion.tensors,
+    await derivedFile(filePath, async (temporary) => {
+        const terms = await calibrationTerms(calibration, adapters, base);
+        await writeFusedLora(temporary, terms, `calibration ${calibration.parameters.kind} ${calibration.file.sha256}`);
     });
     return filePath;
+}
+
+/** The calibration's delta as LoRA terms (factor 1, unpadded ranks), after checking what it binds to. */
+export async function calibrationTerms(
+    calibration: StoredCalibration,
+    adapters: readonly AdapterFileRef[],
+    base: BaseModelStructure,
+): Promise<LoraTerms> {
+    checkBinding(calibration, adapters, base);
+    const {parameters} = calibration;
+    const terms =
+        parameters.kind === "lc"
+            ? await expandLc(
+                  parameters,
+                  await Promise.all(adapters.map((adapter) => readLoraTerms(adapter.ggufPath, 1))),
+                  base,
+              )
+            : expandLcpp(parameters, base);
+    return {architecture: base.architecture, terms};
 }
 
 function checkBinding(
@@ -128,11 +129,6 @@ function checkBinding(
     });
 }
 
-interface Expansion {
-    readonly rank: number;
-    readonly tensors: GgufTensorToWrite[];
-}
-
 /** The base weight `blk.<l>.<m>.weight` as (n_in, n_out), for every layer that has it. */
 function targets(base: BaseModelStructure, moduleType: ModuleType): {name: string; nIn: number; nOut: number}[] {
     const found: {layer: number; name: string; nIn: number; nOut: number}[] = [];
@@ -149,34 +145,12 @@ function targets(base: BaseModelStructure, moduleType: ModuleType): {name: strin
     return found.sort((a, b) => a.layer - b.layer);
 }
 
-function loraPair(baseName: string, a: Float32Array, b: Float32Array, nIn: number, nOut: number, rank: number) {
-    return [
-        {name: `${baseName}.lora_a`, ne: [nIn, rank], type: "F32", data: a},
-        {name: `${baseName}.lora_b`, ne: [rank, nOut], type: "F32", data: b},
-    ] satisfies GgufTensorToWrite[];
-}
-
-async function expandLcWithAdapters(
+function expandLc(
     parameters: LcParameters,
-    adapters: readonly AdapterFileRef[],
+    adapters: readonly LoraTerms[],
     base: BaseModelStructure,
-): Promise<Expansion> {
-    const files: GgufTensorFile[] = [];
-    try {
-        for (const adapter of adapters) files.push(await GgufTensorFile.open(await readGgufHeader(adapter.ggufPath)));
-        return await expandLc(parameters, files, base);
-    } finally {
-        await Promise.all(files.map((file) => file.close()));
-    }
-}
-
-async function expandLc(
-    parameters: LcParameters,
-    adapters: readonly GgufTensorFile[],
-    base: BaseModelStructure,
-): Promise<Expansion> {
-    const rank = paddedRank(1);
-    const tensors: GgufTensorToWrite[] = [];
+): Map<string, LoraTerm[]> {
+    const terms = new Map<string, LoraTerm[]>();
     for (const moduleType of MODULE_TYPES) {
         const p = parameters.p.get(moduleType);
         if (p === undefined) continue;
@@ -186,78 +160,55 @@ async function expandLc(
                     "shape-mismatch",
                     `cal.${moduleType}.p has ${p.length} entries, ${target.name} has n_out ${target.nOut}.`,
                 );
-            const rowSum = await summedLoraARows(adapters, target.name, target.nIn);
+            const rowSum = summedLoraARows(adapters, target.name, target.nIn);
             // No adapter touches this weight: 1^T A_cat x = 0, so the delta is exactly zero and
             // the pair would only cost two matmuls per token.
             if (rowSum === null) continue;
-            const a = new Float32Array(rank * target.nIn);
-            a.set(rowSum);
-            const b = new Float32Array(target.nOut * rank);
-            for (let out = 0; out < target.nOut; out++) b[out * rank] = p[out] as number;
-            tensors.push(...loraPair(target.name, a, b, target.nIn, target.nOut, rank));
+            terms.set(target.name, [
+                {a: Float32Array.from(rowSum), b: p, rank: 1, nIn: target.nIn, nOut: target.nOut, factor: 1},
+            ]);
         }
     }
-    return {rank, tensors};
+    return terms;
 }
 
 /** Sum over all adapters and all their rank rows of `lora_a` for one base weight, or null if none has it. */
-async function summedLoraARows(
-    adapters: readonly GgufTensorFile[],
-    baseName: string,
-    nIn: number,
-): Promise<Float64Array | null> {
+function summedLoraARows(adapters: readonly LoraTerms[], baseName: string, nIn: number): Float64Array | null {
     const sum = new Float64Array(nIn);
     let touched = false;
     for (const adapter of adapters) {
-        const name = `${baseName}.lora_a`;
-        const info = adapter.header.tensors.find((tensor) => tensor.name === name);
-        if (info === undefined) continue;
-        const [rowLength, rows, ...rest] = info.ne;
-        if (rowLength !== nIn || rows === undefined || rest.some((n) => n !== 1))
-            throw new CalibrationExpansionError(
-                "shape-mismatch",
-                `${adapter.header.filePath}: ${name} has ne {${info.ne}}, expected {${nIn}, r}.`,
-            );
-        const values = await adapter.readF32(info);
-        for (let row = 0; row < rows; row++)
-            for (let column = 0; column < nIn; column++)
-                sum[column] = (sum[column] as number) + (values[row * nIn + column] as number);
-        touched = true;
+        for (const term of adapter.terms.get(baseName) ?? []) {
+            if (term.nIn !== nIn)
+                throw new CalibrationExpansionError(
+                    "shape-mismatch",
+                    `an adapter's ${baseName}.lora_a has rows of ${term.nIn}, the base tensor takes ${nIn}.`,
+                );
+            for (let row = 0; row < term.rank; row++)
+                for (let column = 0; column < nIn; column++)
+                    sum[column] = (sum[column] as number) + (term.a[row * nIn + column] as number);
+            touched = true;
+        }
     }
     return touched ? sum : null;
 }
 
-function expandLcpp(parameters: LcppParameters, base: BaseModelStructure): Expansion {
-    const rank = paddedRank(parameters.rank);
-    const tensors: GgufTensorToWrite[] = [];
+function expandLcpp(parameters: LcppParameters, base: BaseModelStructure): Map<string, LoraTerm[]> {
+    const terms = new Map<string, LoraTerm[]>();
     for (const moduleType of MODULE_TYPES) {
         const p1 = parameters.p1.get(moduleType);
         const p2 = parameters.p2.get(moduleType);
         if (p1 === undefined || p2 === undefined) continue;
         const nIn = p1.length / parameters.rank;
         const nOut = p2.length / parameters.rank;
-        // Padded once and shared by every layer: the values are identical by definition.
-        const a = new Float32Array(rank * nIn);
-        a.set(p1);
-        const b = new Float32Array(nOut * rank);
-        for (let out = 0; out < nOut; out++)
-            for (let j = 0; j < parameters.rank; j++) b[out * rank + j] = p2[out * parameters.rank + j] as number;
         for (const target of targets(base, moduleType)) {
             if (target.nIn !== nIn || target.nOut !== nOut)
                 throw new CalibrationExpansionError(
                     "shape-mismatch",
                     `cal.${moduleType} maps ${nIn} -> ${nOut}, ${target.name} maps ${target.nIn} -> ${target.nOut}.`,
                 );
-            tensors.push(...loraPair(target.name, a, b, nIn, nOut, rank));
+            // The same P1, P2 in every layer (shared, not copied).
+            terms.set(target.name, [{a: p1, b: p2, rank: parameters.rank, nIn, nOut, factor: 1}]);
         }
     }
-    return {rank, tensors};
-}
-
-async function isNonEmptyFile(filePath: string): Promise<boolean> {
-    try {
-        return (await stat(filePath)).size > 0;
-    } catch {
-        return false;
-    }
+    return terms;
 }

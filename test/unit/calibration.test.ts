@@ -8,11 +8,11 @@ import {mkdir, mkdtemp, readFile, rm, stat, writeFile} from "node:fs/promises";
 import {tmpdir} from "node:os";
 import {basename, join} from "node:path";
 import {after, before, describe, test} from "node:test";
+import {paddedRank} from "../../engine/adapters/fuse.js";
 import {
     CalibrationExpansionError,
     expandCalibration,
     expandedCalibrationFileName,
-    paddedRank,
 } from "../../engine/calibrations/expand.js";
 import {
     type Calibration,
@@ -520,11 +520,15 @@ describe("expanding a calibration", () => {
         const first = await expandCalibration(stored, adapterRefs(), base, cacheDir);
         assert.equal(basename(first), expandedCalibrationFileName(stored.file.sha256, adapterShas()));
         const before = await stat(first);
-        // Reused as is: not rewritten (a marker survives) when nothing changed.
-        await writeFile(first, "marker");
-        assert.equal(await expandCalibration(stored, adapterRefs(), base, cacheDir), first);
-        assert.equal(await readFile(first, "utf8"), "marker");
         assert.ok(before.size > 0);
+        // Reused as is (the same inode, not rewritten) when nothing changed.
+        assert.equal(await expandCalibration(stored, adapterRefs(), base, cacheDir), first);
+        assert.equal((await stat(first)).ino, before.ino);
+        // A damaged file (here: same size, other bytes) is rebuilt, not loaded.
+        const good = await readFile(first);
+        await writeFile(first, Buffer.alloc(good.length, 7));
+        assert.equal(await expandCalibration(stored, adapterRefs(), base, cacheDir), first);
+        assert.deepEqual(await readFile(first), good);
 
         const changed = await writeAndRead(
             "address.lc.gguf",
