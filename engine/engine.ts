@@ -3,9 +3,17 @@
 
 import {AdapterStore} from "./adapters/store";
 import {expandCalibration} from "./calibrations/expand";
+import {fusedMixFileName, fuseMix} from "./calibrations/fusedMix";
 import {readCalibration} from "./calibrations/read";
 import {CalibrationStore} from "./calibrations/store";
-import {type ComposeOptions, type ComposeResult, passMix, runRecipe} from "./compose/composer";
+import {
+    type ComposeOptions,
+    type ComposeResult,
+    type LoraForm,
+    type PassFiles,
+    passMix,
+    runRecipe,
+} from "./compose/composer";
 import type {MethodChoice} from "./compose/methods";
 import {autoMethod, availableMethods, buildRecipe, type Inventory, type Pass} from "./compose/recipe";
 import {
@@ -54,6 +62,11 @@ export interface ComposeRequest {
     readonly maxTokens?: number;
 }
 
+export interface EngineComposeOptions extends Omit<ComposeOptions, "maxTokens"> {
+    /** Default "fused" (compose/composer.ts); "separate" only to measure the two forms side by side. */
+    readonly loraForm?: LoraForm;
+}
+
 export interface ChainCapability {
     readonly chain: ChainKey;
     readonly title: string;
@@ -84,7 +97,8 @@ function chainsOfInterest(inventory: Inventory): TaskChain[] {
 
 export class Engine {
     private inventory: Inventory;
-    private readonly expansions = new Map<string, Promise<string>>();
+    /** Derived LoRA files (fused mixes, expanded calibrations) by file name: made or verified once per process. */
+    private readonly derivedFiles = new Map<string, Promise<string>>();
 
     private constructor(
         readonly config: EngineConfig,
@@ -122,41 +136,69 @@ export class Engine {
         return this.inventory;
     }
 
-    async compose(request: ComposeRequest, options: Omit<ComposeOptions, "maxTokens"> = {}): Promise<ComposeResult> {
+    async compose(request: ComposeRequest, options: EngineComposeOptions = {}): Promise<ComposeResult> {
         const recipe = buildRecipe(request.chain, request.method, this.inventory);
         const model = this.runtime.model;
+        const {loraForm = "fused", ...composeOptions} = options;
+        const files: PassFiles = {
+            fused: (pass) => this.fusedFile(pass),
+            expandedCalibration: (pass) => this.expandedCalibration(pass),
+        };
         const runner = {
             pool: this.pool,
-            resolveMix: (pass: Pass) => passMix(pass, (p) => this.expandedCalibration(p)),
+            resolveMix: (pass: Pass) => passMix(pass, files, loraForm),
             countTokens: (text: string) => model.tokenize(text, false).length,
             decoding: this.config.decoding ?? DECODING,
         };
         const maxTokens = request.maxTokens ?? this.config.maxTokens;
-        return runRecipe(recipe, request.input, runner, {...options, ...(maxTokens === undefined ? {} : {maxTokens})});
+        return runRecipe(recipe, request.input, runner, {
+            ...composeOptions,
+            ...(maxTokens === undefined ? {} : {maxTokens}),
+        });
     }
 
     /**
-     * The expanded LoRA file of a pass's calibration. Reading and hashing the compact file is
-     * done once per calibration (keyed by its sha256), not on every request.
+     * A derived file, made (or verified, files/derivedFile.ts) once per process and name. A
+     * failure is not remembered: the next request tries again.
      */
+    private derived(fileName: string, make: () => Promise<string>): Promise<string> {
+        let made = this.derivedFiles.get(fileName);
+        if (made === undefined) {
+            made = make();
+            made.catch(() => this.derivedFiles.delete(fileName));
+            this.derivedFiles.set(fileName, made);
+        }
+        return made;
+    }
+
+    /** The pass's adapters and calibration fused into one LoRA file (calibrations/fusedMix.ts). */
+    private fusedFile(pass: Pass): Promise<string> {
+        const mix = {
+            adapters: pass.adapters.map((use) => ({
+                filePath: use.adapter.filePath,
+                sha256: use.adapter.sha256,
+                scale: use.scale,
+            })),
+            calibration: pass.calibration,
+        };
+        return this.derived(
+            fusedMixFileName(mix, this.base),
+            async () => (await fuseMix(mix, this.base, this.config.cacheDir)).filePath,
+        );
+    }
+
+    /** The expanded LoRA file of a pass's calibration, for the separate form. */
     private expandedCalibration(pass: Pass): Promise<string | null> {
         const calibration = pass.calibration;
         if (calibration === null) return Promise.resolve(null);
-        let expanded = this.expansions.get(calibration.sha256);
-        if (expanded === undefined) {
-            expanded = readCalibration(calibration.filePath).then((stored) =>
-                expandCalibration(
-                    stored,
-                    pass.adapters.map((use) => ({sha256: use.adapter.sha256, ggufPath: use.adapter.filePath})),
-                    this.base,
-                    this.config.cacheDir,
-                ),
-            );
-            // A failed expansion is not remembered: the next request tries again.
-            expanded.catch(() => this.expansions.delete(calibration.sha256));
-            this.expansions.set(calibration.sha256, expanded);
-        }
-        return expanded;
+        return this.derived(`expanded ${calibration.sha256}`, async () =>
+            expandCalibration(
+                await readCalibration(calibration.filePath),
+                pass.adapters.map((use) => ({sha256: use.adapter.sha256, ggufPath: use.adapter.filePath})),
+                this.base,
+                this.config.cacheDir,
+            ),
+        );
     }
 
     capabilities(): ChainCapability[] {

@@ -80,10 +80,33 @@ export class EmptyOutputError extends Error {
 /** Turns a pass into the exact LoRA files and scales its context needs. */
 export type MixResolver = (pass: Pass) => Promise<ContextMix>;
 
-/** The adapter mix of a pass, with its calibration expanded to a LoRA file by `expand`. */
-export async function passMix(pass: Pass, expand: (pass: Pass) => Promise<string | null>): Promise<ContextMix> {
+/**
+ * How a pass's LoRA files reach llama.cpp: "fused" into one file (the engine's form: llama.cpp
+ * sums several LoRAs in heap-address order, so only one gives the same text in every process,
+ * and it is faster), or "separate", each file on its own (kept for measuring the two side by side).
+ */
+export type LoraForm = "fused" | "separate";
+
+/** The derived LoRA files a pass may need, made (and cached) by the engine. */
+export interface PassFiles {
+    /** The pass's task adapters (at their scales) and calibration as one LoRA file, loaded at scale 1. */
+    readonly fused: (pass: Pass) => Promise<string>;
+    /** The pass's calibration expanded to a LoRA file of its own, or null without one. */
+    readonly expandedCalibration: (pass: Pass) => Promise<string | null>;
+}
+
+/** The form a pass runs in: a single LoRA file (or none) is already one LoRA, so only mixes of two or more are fused. */
+export function passForm(pass: Pass, form: LoraForm): LoraForm {
+    const loraFiles = pass.adapters.length + (pass.calibration === null ? 0 : 1);
+    return form === "fused" && loraFiles >= 2 ? "fused" : "separate";
+}
+
+/** The adapter mix of a pass in `form`. */
+export async function passMix(pass: Pass, files: PassFiles, form: LoraForm): Promise<ContextMix> {
+    if (passForm(pass, form) === "fused")
+        return {key: `${mixKey(pass)}|fused`, loras: [{filePath: await files.fused(pass), scale: 1}]};
     const loras = pass.adapters.map((use) => ({filePath: use.adapter.filePath, scale: use.scale}));
-    const calibrationFile = await expand(pass);
+    const calibrationFile = await files.expandedCalibration(pass);
     if (calibrationFile !== null) loras.push({filePath: calibrationFile, scale: 1});
     return {key: mixKey(pass), loras};
 }

@@ -1,6 +1,7 @@
 // End-to-end exactness: a tiny llama model with two task adapters and expanded LC / LC++
 // calibrations, scored by llama.cpp (through node-llama-cpp), must give the same
-// log-probabilities as an independent float64 forward pass that applies the method's formulas.
+// log-probabilities as an independent float64 forward pass that applies the method's formulas,
+// both with every file loaded as its own LoRA and in the engine's fused form (one LoRA per mix).
 // This is what ties the lab's training math to what the engine runs.
 
 import assert from "node:assert/strict";
@@ -18,6 +19,7 @@ import {
 } from "node-llama-cpp";
 import {expandCalibration} from "../../engine/calibrations/expand.js";
 import type {Calibration} from "../../engine/calibrations/format.js";
+import {fuseMix, type MixToFuse} from "../../engine/calibrations/fusedMix.js";
 import {MODULE_TYPES, type ModuleType} from "../../engine/calibrations/moduleTypes.js";
 import {readCalibration} from "../../engine/calibrations/read.js";
 import {writeCalibration} from "../../engine/calibrations/write.js";
@@ -55,6 +57,8 @@ interface Fixture {
     readonly lcpp: {p1: Map<ModuleType, Float32Array>; p2: Map<ModuleType, Float32Array>};
     readonly lcPath: string;
     readonly lcppPath: string;
+    /** The engine's fused form (calibrations/fusedMix.ts) of the merge, merge + LC and merge + LC++. */
+    readonly fused: {readonly merged: string; readonly lc: string; readonly lcpp: string};
 }
 
 function randomLcP(model: TinyLlama, seed: number): Map<ModuleType, Float32Array> {
@@ -135,9 +139,27 @@ async function buildFixture(): Promise<Fixture> {
     const lcPath = await expandCalibration(await readCalibration(lcFile), adapterRefs, base, cacheDir);
     const lcppPath = await expandCalibration(await readCalibration(lcppFile), adapterRefs, base, cacheDir);
 
+    const merged: MixToFuse = {
+        adapters: adapters.map((adapter, index) => ({
+            filePath: adapter.filePath,
+            sha256: adapter.sha256,
+            scale: MERGE_WEIGHTS[index] as number,
+        })),
+        calibration: null,
+    };
+    const withCalibration = async (filePath: string): Promise<MixToFuse> => ({
+        ...merged,
+        calibration: {filePath, sha256: await sha256File(filePath)},
+    });
+    const fused = {
+        merged: (await fuseMix(merged, base, cacheDir)).filePath,
+        lc: (await fuseMix(await withCalibration(lcFile), base, cacheDir)).filePath,
+        lcpp: (await fuseMix(await withCalibration(lcppFile), base, cacheDir)).filePath,
+    };
+
     // Bytes 0..255 are the byte-level tokens; start with BOS like a real prompt.
     const tokens = [model.bosId, ...Buffer.from("Merge, then calibrate: one pass!", "utf8")];
-    return {dir, model, tokens, adapters, lcP, lcpp, lcPath, lcppPath};
+    return {dir, model, tokens, adapters, lcP, lcpp, lcPath, lcppPath, fused};
 }
 
 describe("llama.cpp with adapters and expanded calibrations matches a float64 reference", () => {
@@ -246,6 +268,28 @@ describe("llama.cpp with adapters and expanded calibrations matches a float64 re
             t,
             "merged + LC++",
             [...mergedAdapters(), {filePath: fixture.lcppPath, scale: 1}],
+            [...mergedDeltas(), lcppDelta(fixture.lcpp.p1, fixture.lcpp.p2, LCPP_RANK)],
+        );
+    });
+
+    test("fused: the two task adapters as one LoRA", async (t) => {
+        await assertMatches(t, "fused merged", [{filePath: fixture.fused.merged, scale: 1}], mergedDeltas());
+    });
+
+    test("fused: merged + LC as one LoRA equals the unfused math", async (t) => {
+        await assertMatches(
+            t,
+            "fused merged + LC",
+            [{filePath: fixture.fused.lc, scale: 1}],
+            [...mergedDeltas(), lcDelta(fixture.lcP, taskAValues())],
+        );
+    });
+
+    test("fused: merged + LC++ as one LoRA equals the unfused math", async (t) => {
+        await assertMatches(
+            t,
+            "fused merged + LC++",
+            [{filePath: fixture.fused.lcpp, scale: 1}],
             [...mergedDeltas(), lcppDelta(fixture.lcpp.p1, fixture.lcpp.p2, LCPP_RANK)],
         );
     });
