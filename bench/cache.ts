@@ -1,12 +1,14 @@
 // The resumable generation cache: one JSON line per generation, keyed by variant, method,
 // input id and a hash of everything that determines the output (model, adapter and
-// calibration bytes, scales, prompts, token budget). A run appends as it goes; an interrupted
+// calibration bytes, scales, prompts, token budget, the fused form of multi-LoRA passes). A run appends as it goes; an interrupted
 // run resumes by skipping keys already present. A torn last line is ignored.
 
 import {createHash} from "node:crypto";
 import {existsSync} from "node:fs";
 import {appendFile, mkdir, readFile} from "node:fs/promises";
 import {dirname} from "node:path";
+import {FUSED_MIX_VERSION} from "../engine/calibrations/fusedMix";
+import {passForm} from "../engine/compose/composer";
 import type {Pass, Recipe} from "../engine/compose/recipe";
 import {DECODING} from "../engine/runtime/decoding";
 
@@ -49,6 +51,9 @@ export function recipeConfigHash(
         stop: pass.prompt.stopStrings,
         budget: pass.budget,
         reads: pass.reads,
+        // A fused pass computes the same sum in another float order, which can flip a greedy
+        // near-tie. Present only where a pass is fused, so other generations keep their keys.
+        ...(passForm(pass, "fused") === "fused" ? {form: FUSED_MIX_VERSION} : {}),
     });
     const description = {
         model,

@@ -279,7 +279,7 @@ function speedSection(s: SpeedResults | null): string[] {
         );
     lines.push(
         "",
-        `Fused LC++ (${"`lc++ fused`"}): the two task adapters and the expanded LC++ calibration concatenated into ONE LoRA of rank ${s.fusedExactness.rank} with the scales folded into B (bench/fuse.ts; exact up to float summation order, tested in test/unit/benchFuse.test.ts). Greedy text identical to unfused LC++ on ${s.fusedExactness.identical}/${s.fusedExactness.compared} generations; common prefix (chars): ${s.fusedExactness.commonPrefix.map((p) => `${p.chars}/${p.of}`).join(", ")}. First pair — LC++: "${cell(clip(s.fusedExactness.firstPair.lcpp, 120))}"; fused: "${cell(clip(s.fusedExactness.firstPair.fused, 120))}".`,
+        `Multi-LoRA passes run in the engine's fused form: the task adapters (and the calibration, expanded) concatenated into ONE LoRA (rank ${s.fusedVsSeparate.rank} for LC++) with the scales folded into B (engine/calibrations/fusedMix.ts; exact up to float summation order, tested in test/unit/loraFuse.test.ts and test/exactness/). The "separate" rows load the same files as separate LoRAs, the form used before. Greedy text of LC++ identical in both forms on ${s.fusedVsSeparate.identical}/${s.fusedVsSeparate.compared} generations; common prefix (chars): ${s.fusedVsSeparate.commonPrefix.map((p) => `${p.chars}/${p.of}`).join(", ")}. First pair — separate: "${cell(clip(s.fusedVsSeparate.firstPair.separate, 120))}"; fused: "${cell(clip(s.fusedVsSeparate.firstPair.fused, 120))}".`,
         "",
         "### Switching composites (context acquisition, prompt evaluation excluded)",
         "",

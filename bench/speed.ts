@@ -1,31 +1,45 @@
 // Speed, measured in one run on the same inputs with the real default model and a pack of real
 // shapes: one-pass LC / LC++ latency vs multi-step, decode speed of a calibrated composite vs a
-// single task LoRA (unfused and fused into one LoRA), switching composites with a warm context
-// pool vs cold contexts, and peak RSS. Every request goes through Engine.compose.
+// single task LoRA, the engine's fused form of a multi-LoRA pass vs the same LoRAs loaded
+// separately, switching composites with a warm context pool vs cold contexts, and peak RSS.
+// Every request goes through Engine.compose.
 
 import {readFileSync} from "node:fs";
-import {mkdir, writeFile} from "node:fs/promises";
 import {loadavg} from "node:os";
 import {join} from "node:path";
 import {setTimeout as delay} from "node:timers/promises";
-import {ADAPTER_MANIFEST_FILE} from "../engine/adapters/manifest";
-import {expandCalibration} from "../engine/calibrations/expand";
-import {MODULE_TYPES} from "../engine/calibrations/moduleTypes";
-import {readCalibration} from "../engine/calibrations/read";
-import type {ComposeResult} from "../engine/compose/composer";
+import {fusedMixFileName} from "../engine/calibrations/fusedMix";
+import type {ComposeResult, LoraForm} from "../engine/compose/composer";
 import type {Method} from "../engine/compose/methods";
 import {buildRecipe} from "../engine/compose/recipe";
 import {type ChainKey, parseTaskChain} from "../engine/compose/taskChain";
 import {DEFAULT_ENGINE_LIMITS, Engine, type EngineConfig} from "../engine/engine";
-import {sha256File} from "../engine/files/sha256";
-import {fuseLoras} from "./fuse";
+import {metaNumber, readGgufHeader} from "../engine/gguf";
 import type {Progress} from "./progress";
 import {rotate, type Summary, summarize} from "./stats";
 
 export const SPEED_CHAIN = "summarize+translate:fr" as ChainKey;
 export const SWITCH_CHAIN = "reply+tone:casual" as ChainKey;
-/** The fused LC++ file runs through the engine's joint-expert slot (one adapter, one pass). */
-export const FUSED_LABEL = "lc++ fused";
+/** A case of the speed run: a method in a LoRA form, under a label. */
+interface SpeedCase {
+    readonly label: string;
+    readonly method: Method;
+    readonly form: LoraForm;
+}
+
+/**
+ * Every method in the engine's form (multi-LoRA passes fused), and the two multi-LoRA methods
+ * once more with their LoRAs loaded separately, the form the engine used before.
+ */
+export const SEPARATE_SUFFIX = " separate";
+const SPEED_CASES: readonly SpeedCase[] = [
+    ...(["zero-shot", "main-lora", "linear-merge", "multi-step", "lc", "lc++"] as const).map(
+        (method): SpeedCase => ({label: method, method, form: "fused"}),
+    ),
+    ...(["linear-merge", "lc++"] as const).map(
+        (method): SpeedCase => ({label: `${method}${SEPARATE_SUFFIX}`, method, form: "separate"}),
+    ),
+];
 
 export interface SpeedOptions {
     readonly modelPath: string;
@@ -75,12 +89,13 @@ export interface SpeedResults {
     readonly threads: number;
     readonly methods: Record<string, MethodSpeed>;
     readonly ratios: Ratio[];
-    readonly fusedExactness: {
+    /** LC++ fused (the engine's form) vs the same LoRAs loaded separately: same math, another float order. */
+    readonly fusedVsSeparate: {
         identical: number;
         compared: number;
         rank: number;
         commonPrefix: {chars: number; of: number}[];
-        firstPair: {lcpp: string; fused: string};
+        firstPair: {separate: string; fused: string};
     };
     readonly switching: {warmMs: Summary; coldMs: Summary; firstUseMs: number; warmMeetsGoal: boolean};
     readonly memory: {peakRssMb: number; rssAfterPoolMb: number; contexts: number; loraFiles: number};
@@ -111,7 +126,7 @@ function engineConfig(options: SpeedOptions, maxContexts: number, name: string):
         ...DEFAULT_ENGINE_LIMITS,
         modelPath: options.modelPath,
         adapterDirs: [options.adapterDir],
-        userAdapterDir: join(options.workDir, "fused-adapters"),
+        userAdapterDir: join(options.workDir, "user-adapters"),
         calibrationDirs: [options.calibrationDir],
         cacheDir: join(options.workDir, `cache-${name}`),
         threads: options.threads,
@@ -120,46 +135,19 @@ function engineConfig(options: SpeedOptions, maxContexts: number, name: string):
     };
 }
 
-/** Writes the fused LC++ LoRA for `chain` as a joint-expert adapter folder the engine will list. */
-async function installFused(engine: Engine, chain: ChainKey): Promise<number> {
-    const recipe = buildRecipe(parseTaskChain(chain), "lc++", engine.installed);
-    const [pass] = recipe.passes;
-    if (pass.calibration === null) throw new Error("no LC++ calibration to fuse");
-    const expanded = await expandCalibration(
-        await readCalibration(pass.calibration.filePath),
-        pass.adapters.map((use) => ({sha256: use.adapter.sha256, ggufPath: use.adapter.filePath})),
-        engine.base,
-        engine.config.cacheDir,
-    );
-    const dir = join(engine.config.userAdapterDir, "bench.fused-lcpp");
-    const fused = await fuseLoras(
-        [
-            ...pass.adapters.map((use) => ({filePath: use.adapter.filePath, scale: use.scale})),
-            {filePath: expanded, scale: 1},
-        ],
-        join(dir, "adapter.gguf"),
-    );
-    const manifest = {
-        formatVersion: 1,
-        id: "bench.fused-lcpp",
-        task: chain,
-        promptTemplate: pass.prompt.template,
-        stopStrings: [...pass.prompt.stopStrings],
-        base: {fingerprint: engine.base.fingerprint, name: engine.base.name},
-        rank: fused.rank,
-        alpha: fused.rank,
-        targetModules: [...MODULE_TYPES],
-        file: "adapter.gguf",
-        sha256: await sha256File(fused.filePath),
-        licence: "derived from the pack's adapters and calibration",
-        training: {fusedFrom: [...pass.adapters.map((u) => u.adapter.id), pass.calibration.filePath]},
+/** The rank of the fused LC++ file the engine made for `chain` (read back from its cache). */
+async function fusedRank(engine: Engine, chain: ChainKey): Promise<number> {
+    const [pass] = buildRecipe(parseTaskChain(chain), "lc++", engine.installed).passes;
+    const mix = {
+        adapters: pass.adapters.map((use) => ({
+            filePath: use.adapter.filePath,
+            sha256: use.adapter.sha256,
+            scale: use.scale,
+        })),
+        calibration: pass.calibration,
     };
-    await mkdir(dir, {recursive: true});
-    await writeFile(join(dir, ADAPTER_MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
-    await engine.refresh((level, message) => {
-        if (level === "warn") throw new Error(message);
-    });
-    return fused.rank;
+    const header = await readGgufHeader(join(engine.config.cacheDir, fusedMixFileName(mix, engine.base)));
+    return metaNumber(header, "adapter.lora.alpha");
 }
 
 function pairedRatio(samples: readonly Sample[], num: string, den: string, value: (r: ComposeResult) => number) {
@@ -187,29 +175,20 @@ export async function runSpeed(options: SpeedOptions, progress: Progress): Promi
     const engine = await Engine.open(engineConfig(options, 10, "warm"));
     let results: SpeedResults;
     try {
-        const fusedRank = await installFused(engine, SPEED_CHAIN);
-        const methods: Method[] = [
-            "zero-shot",
-            "main-lora",
-            "linear-merge",
-            "multi-step",
-            "lc",
-            "lc++",
-            "joint-expert",
-        ];
-        const label = (m: Method) => (m === "joint-expert" ? FUSED_LABEL : m);
-        const compose = (method: Method, input: string, c = chain, maxTokens = options.maxTokens) =>
-            engine.compose({chain: c, method, input, maxTokens});
+        const cases = SPEED_CASES;
+        const compose = (method: Method, input: string, c = chain, maxTokens = options.maxTokens, form?: LoraForm) =>
+            engine.compose({chain: c, method, input, maxTokens}, form === undefined ? {} : {loraForm: form});
+        const run = (c: SpeedCase, input: string) => compose(c.method, input, chain, options.maxTokens, c.form);
 
         // First use of each method: loads its adapters, expands calibrations, creates contexts.
         // Without a warm-up (the quick mode) the first round's context times are the first-use ones.
         const firstUse = new Map<string, number>();
         const contextMsOf = (result: ComposeResult) => result.passes.reduce((sum, p) => sum + p.contextMs, 0);
         if (options.warmup) {
-            progress.start("speed warm-up", methods.length);
-            for (const method of methods) {
-                firstUse.set(label(method), contextMsOf(await compose(method, options.inputs[0] ?? "")));
-                progress.tick(`${label(method)} first use`);
+            progress.start("speed warm-up", cases.length);
+            for (const c of cases) {
+                firstUse.set(c.label, contextMsOf(await run(c, options.inputs[0] ?? "")));
+                progress.tick(`${c.label} first use`);
             }
             progress.done();
         }
@@ -218,15 +197,15 @@ export async function runSpeed(options: SpeedOptions, progress: Progress): Promi
 
         // Interleaved repetitions: every method on every input in each round, order rotated.
         const samples: Sample[] = [];
-        progress.start("speed", options.reps * options.inputs.length * methods.length);
+        progress.start("speed", options.reps * options.inputs.length * cases.length);
         for (let rep = 0; rep < options.reps; rep++)
             for (const [i, input] of options.inputs.entries())
-                for (const method of rotate(methods, rep * options.inputs.length + i)) {
-                    const result = await compose(method, input);
-                    if (!firstUse.has(label(method))) firstUse.set(label(method), contextMsOf(result));
-                    samples.push({method: label(method), rep, input: i, result});
+                for (const c of rotate(cases, rep * options.inputs.length + i)) {
+                    const result = await run(c, input);
+                    if (!firstUse.has(c.label)) firstUse.set(c.label, contextMsOf(result));
+                    samples.push({method: c.label, rep, input: i, result});
                     progress.tick(
-                        `${label(method)} input ${i} rep ${rep}: ${(result.totalMs / 1000).toFixed(2)} s, ${result.passes.map((p) => p.generation.generatedTokens).join("+")} tokens`,
+                        `${c.label} input ${i} rep ${rep}: ${(result.totalMs / 1000).toFixed(2)} s, ${result.passes.map((p) => p.generation.generatedTokens).join("+")} tokens`,
                     );
                 }
         progress.done();
@@ -243,8 +222,8 @@ export async function runSpeed(options: SpeedOptions, progress: Progress): Promi
         const peakRssMb = process.resourceUsage().maxRSS / 1024;
         const contexts = engine.status().contexts;
         const loraFiles = new Set(
-            [...methods, "lc++"].flatMap((m) =>
-                buildRecipe(chain, m as Method, engine.installed).passes.flatMap((p) => [
+            cases.flatMap((c) =>
+                buildRecipe(chain, c.method, engine.installed).passes.flatMap((p) => [
                     ...p.adapters.map((u) => u.adapter.filePath),
                     ...(p.calibration ? [p.calibration.filePath] : []),
                 ]),
@@ -252,7 +231,7 @@ export async function runSpeed(options: SpeedOptions, progress: Progress): Promi
         ).size;
 
         const byMethod: Record<string, MethodSpeed> = {};
-        for (const method of methods.map(label)) {
+        for (const method of cases.map((c) => c.label)) {
             const mine = samples.filter((s) => s.method === method).map((s) => s.result);
             byMethod[method] = {
                 method,
@@ -287,19 +266,46 @@ export async function runSpeed(options: SpeedOptions, progress: Progress): Promi
             };
         };
         const latency = (r: ComposeResult) => r.totalMs;
+        const separate = (method: string) => `${method}${SEPARATE_SUFFIX}`;
+        const reference = () => true;
         const ratios = [
-            ratio("LC latency / multi-step", "<= 0.6", "lc", "multi-step", latency, (x) => x <= 0.6),
-            ratio("LC++ latency / multi-step", "<= 0.6", "lc++", "multi-step", latency, (x) => x <= 0.6),
-            ratio(`${FUSED_LABEL} latency / multi-step`, "<= 0.6", FUSED_LABEL, "multi-step", latency, (x) => x <= 0.6),
-            ratio("LC decode tok/s / main-task LoRA", ">= 0.85", "lc", "main-lora", decodeRate, (x) => x >= 0.85),
-            ratio("LC++ decode tok/s / main-task LoRA", ">= 0.85", "lc++", "main-lora", decodeRate, (x) => x >= 0.85),
+            ratio("LC latency / multi-step", "<= 0.5", "lc", "multi-step", latency, (x) => x <= 0.5),
+            ratio("LC++ latency / multi-step", "<= 0.5", "lc++", "multi-step", latency, (x) => x <= 0.5),
+            ratio("LC decode tok/s / main-task LoRA", ">= 0.95", "lc", "main-lora", decodeRate, (x) => x >= 0.95),
+            ratio("LC++ decode tok/s / main-task LoRA", ">= 0.95", "lc++", "main-lora", decodeRate, (x) => x >= 0.95),
+            ratio("LC++ prompt tok/s / base (zero-shot)", ">= 0.8", "lc++", "zero-shot", promptRate, (x) => x >= 0.8),
+            ratio("LC++ prompt tok/s / main-task LoRA", "(reference)", "lc++", "main-lora", promptRate, reference),
             ratio(
-                `${FUSED_LABEL} decode tok/s / main-task LoRA`,
-                ">= 0.85",
-                FUSED_LABEL,
+                `${separate("lc++")} decode tok/s / main-task LoRA`,
+                "(reference)",
+                separate("lc++"),
                 "main-lora",
                 decodeRate,
-                (x) => x >= 0.85,
+                reference,
+            ),
+            ratio(
+                `${separate("lc++")} prompt tok/s / main-task LoRA`,
+                "(reference)",
+                separate("lc++"),
+                "main-lora",
+                promptRate,
+                reference,
+            ),
+            ratio(
+                "LC++ fused / separate, decode tok/s",
+                "(reference)",
+                "lc++",
+                separate("lc++"),
+                decodeRate,
+                reference,
+            ),
+            ratio(
+                "LC++ fused / separate, prompt tok/s",
+                "(reference)",
+                "lc++",
+                separate("lc++"),
+                promptRate,
+                reference,
             ),
             ratio(
                 "linear merge decode tok/s / main-task LoRA",
@@ -307,7 +313,23 @@ export async function runSpeed(options: SpeedOptions, progress: Progress): Promi
                 "linear-merge",
                 "main-lora",
                 decodeRate,
-                () => true,
+                reference,
+            ),
+            ratio(
+                "linear merge fused / separate, decode tok/s",
+                "(reference)",
+                "linear-merge",
+                separate("linear-merge"),
+                decodeRate,
+                reference,
+            ),
+            ratio(
+                "linear merge fused / separate, prompt tok/s",
+                "(reference)",
+                "linear-merge",
+                separate("linear-merge"),
+                promptRate,
+                reference,
             ),
             ratio(
                 "main-task LoRA decode tok/s / base (zero-shot)",
@@ -315,23 +337,24 @@ export async function runSpeed(options: SpeedOptions, progress: Progress): Promi
                 "main-lora",
                 "zero-shot",
                 decodeRate,
-                () => true,
+                reference,
             ),
         ];
-        const lcpp = samples.filter((s) => s.method === "lc++");
-        const fused = new Map(
-            samples.filter((s) => s.method === FUSED_LABEL).map((s) => [`${s.rep}|${s.input}`, s.result.text]),
+        const fused = samples.filter((s) => s.method === "lc++");
+        const separated = new Map(
+            samples.filter((s) => s.method === separate("lc++")).map((s) => [`${s.rep}|${s.input}`, s.result.text]),
         );
-        const identical = lcpp.filter((s) => fused.get(`${s.rep}|${s.input}`) === s.result.text).length;
-        // Where greedy texts part: float summation order differs (one rank-48 product vs three),
-        // which flips near-ties; random weights make near-ties common.
-        const commonPrefix = lcpp.map((s) => {
-            const other = fused.get(`${s.rep}|${s.input}`) ?? "";
+        const identical = fused.filter((s) => separated.get(`${s.rep}|${s.input}`) === s.result.text).length;
+        // Where greedy texts part: float summation order differs (one concatenated product vs
+        // three), which flips near-ties; random weights make near-ties common.
+        const commonPrefix = fused.map((s) => {
+            const other = separated.get(`${s.rep}|${s.input}`) ?? "";
             let k = 0;
             while (k < s.result.text.length && s.result.text[k] === other[k]) k++;
             return {chars: k, of: Math.max(s.result.text.length, other.length)};
         });
-        const firstPair = {lcpp: lcpp[0]?.result.text ?? "", fused: fused.get("0|0") ?? ""};
+        const firstPair = {separate: separated.get("0|0") ?? "", fused: fused[0]?.result.text ?? ""};
+        const rank = await fusedRank(engine, SPEED_CHAIN);
 
         await engine.dispose();
 
@@ -366,7 +389,7 @@ export async function runSpeed(options: SpeedOptions, progress: Progress): Promi
             threads: options.threads,
             methods: byMethod,
             ratios,
-            fusedExactness: {identical, compared: lcpp.length, rank: fusedRank, commonPrefix, firstPair},
+            fusedVsSeparate: {identical, compared: fused.length, rank, commonPrefix, firstPair},
             switching: {
                 warmMs,
                 coldMs: summarize(cold),

@@ -87,6 +87,37 @@ test("the config hash follows adapter bytes, scales, prompts and the token budge
     assert.equal(generationKey("v", "lc", "id", base), `v|lc|id|${base}`);
 });
 
+test("a fused (multi-LoRA) pass has a key of its own; a one-LoRA pass keeps the key it had before fusing", () => {
+    const chain = parseTaskChain("summarize+translate:fr");
+    const adapter = (sha256: string): InstalledAdapter => ({
+        id: sha256,
+        chain,
+        filePath: `/${sha256}`,
+        sha256,
+        prompt: chainPrompt(chain),
+    });
+    const recipe = (shas: readonly string[]): Recipe => ({
+        chain,
+        method: "linear-merge",
+        passes: [
+            {
+                does: "summarize+translate:fr" as never,
+                adapters: shas.map((sha) => ({adapter: adapter(sha), scale: 0.5})),
+                calibration: null,
+                prompt: chainPrompt(chain),
+                budget: OWN_TEXT_BUDGET,
+                reads: "chunks",
+            },
+        ],
+        notes: [],
+        chunkSummary: null,
+    });
+    const model = {fingerprint: "f", sha256: "s"};
+    // Both computed by the cache before the fused form existed (main at 3084dbc).
+    assert.equal(recipeConfigHash(recipe(["x"]), model, 128), "47b1da7958a30588", "one LoRA: not fused, key kept");
+    assert.notEqual(recipeConfigHash(recipe(["x", "y"]), model, 128), "7dde05f33a612f2a", "two LoRAs: fused, new key");
+});
+
 test("medians, quartiles and rotation", () => {
     const s = summarize([5, 1, 3, Number.NaN, 2, 4]);
     assert.deepEqual([s.n, s.median, s.p25, s.p75, s.min, s.max], [5, 3, 2, 4, 1, 5]);
