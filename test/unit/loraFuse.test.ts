@@ -1,7 +1,8 @@
 // The fused form (engine/adapters/fuse.ts, engine/calibrations/fusedMix.ts): one adapter whose
 // B_f A_f equals the sum of the inputs' scaled products exactly (checked in float64 against the
-// formula llama.cpp applies), a uniform rank padded to 16 with alpha = rank, and the cached file
-// content-addressed, reused only when intact and rebuilt when damaged.
+// formula llama.cpp applies), a uniform rank padded to 16 with alpha = rank, the cached file
+// content-addressed, reused only when intact and rebuilt when damaged, and the pass mixes that
+// use it (compose/composer.ts passMix).
 
 import assert from "node:assert/strict";
 import {mkdtemp, readFile, rm, stat, writeFile} from "node:fs/promises";
@@ -21,7 +22,11 @@ import {fusedMixFileName, fuseMix, type MixToFuse} from "../../engine/calibratio
 import {MODULE_TYPES} from "../../engine/calibrations/moduleTypes.js";
 import {readCalibration} from "../../engine/calibrations/read.js";
 import {writeCalibration} from "../../engine/calibrations/write.js";
-import {parseTaskChain} from "../../engine/compose/taskChain.js";
+import {type PassFiles, passForm, passMix} from "../../engine/compose/composer.js";
+import {OWN_TEXT_BUDGET} from "../../engine/compose/length.js";
+import {chainPrompt} from "../../engine/compose/prompt.js";
+import type {InstalledAdapter, Pass} from "../../engine/compose/recipe.js";
+import {chainKey, parseTaskChain} from "../../engine/compose/taskChain.js";
 import {sha256File} from "../../engine/files/sha256.js";
 import {type GgufHeader, metaNumber, readGgufHeader, readTensorF32, writeGguf} from "../../engine/gguf/index.js";
 import {adapterGguf, randomLcppParameters, type TinyBase, writeTinyBaseModel} from "../support/craftGguf.js";
@@ -245,5 +250,65 @@ describe("a pass's fused mix file", () => {
             fuseMix({adapters: mix.adapters.slice(0, 1), calibration: null}, tiny.base, join(work, "cache-one")),
             RangeError,
         );
+    });
+});
+
+describe("a pass's context mix", () => {
+    const chain = parseTaskChain("summarize+translate:fr");
+    const adapter = (id: string): InstalledAdapter => ({
+        id,
+        chain,
+        filePath: `/pack/${id}.gguf`,
+        sha256: id.repeat(64).slice(0, 64),
+        prompt: chainPrompt(chain),
+    });
+    const pass = (ids: readonly string[], calibrated: boolean): Pass => ({
+        does: chainKey(chain),
+        adapters: ids.map((id, index) => ({adapter: adapter(id), scale: 1 - index / 4})),
+        calibration: calibrated
+            ? {
+                  filePath: "/pack/cal.lcpp.gguf",
+                  sha256: "c".repeat(64),
+                  chain,
+                  kind: "lc++",
+                  adapterSha256: ids.map((id) => adapter(id).sha256),
+                  mergeWeights: ids.map((_, index) => 1 - index / 4),
+                  prompt: chainPrompt(chain),
+              }
+            : null,
+        prompt: chainPrompt(chain),
+        budget: OWN_TEXT_BUDGET,
+        reads: "whole",
+    });
+    const files: PassFiles = {
+        fused: async (p) => `/cache/fused-of-${p.adapters.length}.gguf`,
+        expandedCalibration: async (p) => (p.calibration === null ? null : "/cache/expanded.gguf"),
+    };
+
+    test("a calibrated pair and a plain merge are one fused LoRA at scale 1; one adapter is loaded as is", async () => {
+        const calibrated = pass(["a", "b"], true);
+        assert.deepEqual((await passMix(calibrated, files, "fused")).loras, [
+            {filePath: "/cache/fused-of-2.gguf", scale: 1},
+        ]);
+        assert.deepEqual((await passMix(pass(["a", "b"], false), files, "fused")).loras, [
+            {filePath: "/cache/fused-of-2.gguf", scale: 1},
+        ]);
+        assert.deepEqual((await passMix(pass(["a"], false), files, "fused")).loras, [
+            {filePath: "/pack/a.gguf", scale: 1},
+        ]);
+        assert.deepEqual((await passMix(pass([], false), files, "fused")).loras, []);
+    });
+
+    test("the separate form loads each file, and the two forms never share a context", async () => {
+        const calibrated = pass(["a", "b"], true);
+        const separate = await passMix(calibrated, files, "separate");
+        assert.deepEqual(separate.loras, [
+            {filePath: "/pack/a.gguf", scale: 1},
+            {filePath: "/pack/b.gguf", scale: 0.75},
+            {filePath: "/cache/expanded.gguf", scale: 1},
+        ]);
+        assert.notEqual((await passMix(calibrated, files, "fused")).key, separate.key);
+        assert.equal(passForm(calibrated, "fused"), "fused");
+        assert.equal(passForm(pass(["a"], false), "fused"), "separate");
     });
 });
