@@ -17,7 +17,7 @@ import {describeBaseModel} from "../engine/model/fingerprint";
 import {cachePaths} from "../engine/model/paths";
 import {parseBaseModelSetting, resolveBaseModel} from "../engine/model/resolve";
 import {parseArgs} from "./args";
-import {GenerationCache} from "./cache";
+import {GenerationCache, generationKey} from "./cache";
 import {type AdapterShape, adapterShape, craftPack} from "./craftPack";
 import {measureEfficiency} from "./efficiency";
 import {loadEvalSet} from "./evalSet";
@@ -146,7 +146,7 @@ async function main(): Promise<void> {
                         const outputs: Record<string, string> = {};
                         for (const {method, configHash} of plan.methods[variant] ?? [])
                             outputs[method] =
-                                generations.get(`${variant}|${method}|${example.id}|${configHash}`)?.text ?? "";
+                                generations.get(generationKey(variant, method, example.input, configHash))?.text ?? "";
                         examples.push({
                             variant,
                             id: example.id,

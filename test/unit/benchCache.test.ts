@@ -8,7 +8,14 @@ import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {test} from "node:test";
 import {parseArgs} from "../../bench/args.js";
-import {type CachedGeneration, GenerationCache, generationKey, recipeConfigHash} from "../../bench/cache.js";
+import {
+    type CachedGeneration,
+    GenerationCache,
+    generationKey,
+    inputHash,
+    keyConfigHash,
+    recipeConfigHash,
+} from "../../bench/cache.js";
 import {rotate, summarize} from "../../bench/stats.js";
 import {QUICK_VARIANTS, VARIANTS} from "../../bench/variants.js";
 import {chainPrompt} from "../../engine/compose/prompt.js";
@@ -80,7 +87,24 @@ test("the config hash follows adapter bytes, scales, prompts and the token budge
     assert.notEqual(recipeConfigHash(recipe("x", 0.6), model, 128), base);
     assert.notEqual(recipeConfigHash(recipe("x", 0.5), model, 64), base);
     assert.notEqual(recipeConfigHash(recipe("x", 0.5), {fingerprint: "f", sha256: "t"}, 128), base);
-    assert.equal(generationKey("v", "lc", "id", base), `v|lc|id|${base}`);
+});
+
+test("generations are keyed by the input text, not its id (issue 15, item 18)", () => {
+    // Synthetic-Persona-Chat ids repeat across splits: "spc:3:1" of the dev csv and of a test csv
+    // are different turns. The same id with another text must not find the other's output...
+    const dev = "Hi! I just got back from walking my two dogs.";
+    const test = "I'm a nurse, and I work night shifts at the hospital.";
+    const devKey = generationKey("reply+tone:casual", "lc++", dev, "cfg");
+    const testKey = generationKey("reply+tone:casual", "lc++", test, "cfg");
+    assert.notEqual(devKey, testKey);
+    // ...and the same text under any id, from any data folder, is the same generation.
+    assert.equal(generationKey("reply+tone:casual", "lc++", dev, "cfg"), devKey);
+    assert.notEqual(generationKey("reply+tone:casual", "lc++", `${dev} `, "cfg"), devKey, "every byte counts");
+    assert.match(devKey, /^reply\+tone:casual\|lc\+\+\|[0-9a-f]{16}\|cfg$/);
+    assert.equal(devKey.split("|")[2], inputHash(dev));
+    assert.equal(keyConfigHash(devKey), "cfg");
+    assert.notEqual(generationKey("reply+tone:casual", "lc", dev, "cfg"), devKey);
+    assert.notEqual(generationKey("reply+tone:casual", "lc++", dev, "cfg2"), devKey);
 });
 
 test("medians, quartiles and rotation", () => {
