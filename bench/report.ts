@@ -9,6 +9,8 @@ import type {NewsResults} from "./news";
 import type {PairedDifference} from "./pairedDifference";
 import type {PeerResults} from "./peer";
 import {runPythonJson} from "./python";
+import type {RealTextResults} from "./realText";
+import {realTextSection} from "./realTextReport";
 import type {QualityScores} from "./scoring";
 import type {SpeedResults} from "./speed";
 import type {Summary} from "./stats";
@@ -40,6 +42,8 @@ export interface BenchResults {
         | null;
     readonly formality: FormalityResults | null;
     readonly news: NewsResults | null;
+    /** The real-text section (bench/realText.ts); null with --no-real-text. */
+    readonly realText: RealTextResults | null;
     readonly efficiency: Efficiency;
     readonly speed: SpeedResults | null;
     readonly peer: PeerResults | null;
@@ -336,6 +340,7 @@ export function renderReport(results: BenchResults): string {
         ...qualitySection(results),
         ...formalitySection(results.formality),
         ...newsSection(results.news),
+        ...realTextSection(results.realText),
         ...efficiencySection(results.efficiency),
         ...speedSection(results.speed),
         ...peerSection(results.peer),

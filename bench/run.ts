@@ -26,6 +26,8 @@ import {type NewsResults, runNews} from "./news";
 import {type PeerResults, runPeer} from "./peer";
 import {Progress} from "./progress";
 import {generationSeconds, planQuality, runQuality} from "./quality";
+import {type RealTextResults, runRealText} from "./realText";
+import {realTextShape} from "./realTextCommands";
 import {type BenchResults, type ExampleRow, writeReport} from "./report";
 import {scoreQuality} from "./scoring";
 import {runSpeed, SPEED_CHAIN, type SpeedResults, SWITCH_CHAIN, speedInputs} from "./speed";
@@ -181,6 +183,28 @@ async function main(): Promise<void> {
             await engine.dispose();
         }
 
+        // ---- real text: every command with the engine's defaults, on held-out human text ----
+        let realText: RealTextResults | null = null;
+        if (args.realText) {
+            // The user's engine (the CLI's and the editor's defaults), not the paper suite's
+            // --max-tokens; the crafted (quick) pack keeps its short plumbing-check budget.
+            const realTextConfig =
+                args.pack === "installed" ? userEngineConfig(modelPath, root, {threads: args.threads}) : config;
+            const realTextEngine = await Engine.open(realTextConfig, (level, message) => {
+                if (level === "warn") progress.note(message);
+            });
+            try {
+                realText = await runRealText(root, realTextEngine, cache, progress, {
+                    shape: realTextShape({quick: args.quick, n: args.realTextN}),
+                    seed: args.seed,
+                    dataDir: args.dataDir,
+                    model,
+                });
+            } finally {
+                await realTextEngine.dispose();
+            }
+        }
+
         // ---- speed (crafted pack of the real shapes) ----
         let speed: SpeedResults | null = null;
         let speedPack: Awaited<ReturnType<typeof craftPack>> | null = null;
@@ -325,6 +349,7 @@ async function main(): Promise<void> {
             quality,
             formality,
             news,
+            realText,
             efficiency,
             speed,
             peer,
