@@ -10,7 +10,7 @@ import {createHash} from "node:crypto";
 import {existsSync} from "node:fs";
 import {appendFile, mkdir, readFile} from "node:fs/promises";
 import {dirname} from "node:path";
-import type {Recipe} from "../engine/compose/recipe";
+import type {Pass, Recipe} from "../engine/compose/recipe";
 import {DECODING} from "../engine/runtime/decoding";
 
 export interface CachedPass {
@@ -61,16 +61,20 @@ export function recipeConfigHash(
     model: {fingerprint: string; sha256: string},
     maxTokens: number,
 ): string {
+    const describePass = (pass: Pass) => ({
+        adapters: pass.adapters.map((use) => [use.adapter.sha256, use.scale]),
+        calibration: pass.calibration?.sha256 ?? null,
+        prompt: pass.prompt.template,
+        stop: pass.prompt.stopStrings,
+        budget: pass.budget,
+        reads: pass.reads,
+    });
     const description = {
         model,
         maxTokens,
         decoding: DECODING,
-        passes: recipe.passes.map((pass) => ({
-            adapters: pass.adapters.map((use) => [use.adapter.sha256, use.scale]),
-            calibration: pass.calibration?.sha256 ?? null,
-            prompt: pass.prompt.template,
-            stop: pass.prompt.stopStrings,
-        })),
+        passes: recipe.passes.map(describePass),
+        chunkSummary: recipe.chunkSummary === null ? null : describePass(recipe.chunkSummary),
     };
     return createHash("sha256").update(JSON.stringify(description)).digest("hex").slice(0, 16);
 }

@@ -3,7 +3,8 @@
 
 import {dirname, join} from "node:path";
 import {fileURLToPath} from "node:url";
-import {DEFAULT_ENGINE_LIMITS, type EngineConfig} from "./engine";
+import type {EngineConfig} from "./engine";
+import {DEFAULT_ENGINE_LIMITS} from "./limits";
 import {cachePaths} from "./model/paths";
 
 /** The folder holding package.json, adapters/ and calibrations/ (dist/ sits just below it). */
@@ -32,7 +33,7 @@ export function engineConfig(modelPath: string, root: string, overrides: ConfigO
         threads: overrides.threads,
         contextSize: overrides.contextSize ?? DEFAULT_ENGINE_LIMITS.contextSize,
         maxContexts: overrides.maxContexts ?? DEFAULT_ENGINE_LIMITS.maxContexts,
-        maxTokens: overrides.maxTokens ?? DEFAULT_ENGINE_LIMITS.maxTokens,
+        ...(overrides.maxTokens === undefined ? {} : {maxTokens: overrides.maxTokens}),
         flashAttention: overrides.flashAttention ?? DEFAULT_ENGINE_LIMITS.flashAttention,
     };
 }

@@ -20,8 +20,12 @@ import {
 } from "./compose/taskChain";
 import {readGgufHeader} from "./gguf";
 import {loadInventory} from "./inventory";
+
+export {DEFAULT_ENGINE_LIMITS} from "./limits";
+
 import {type BaseModelStructure, describeBaseModel} from "./model/fingerprint";
 import {ContextPool} from "./runtime/contextPool";
+import {DECODING, type Decoding} from "./runtime/decoding";
 import {type LlamaRuntime, openRuntime} from "./runtime/llamaRuntime";
 
 export interface EngineConfig {
@@ -36,11 +40,12 @@ export interface EngineConfig {
     readonly threads?: number;
     readonly contextSize: number;
     readonly maxContexts: number;
-    readonly maxTokens: number;
+    /** A limit on every generation; absent: each task's own budget (compose/length.ts). */
+    readonly maxTokens?: number;
+    /** Default: DECODING (runtime/decoding.ts); the benchmark compares it with the paper's. */
+    readonly decoding?: Decoding;
     readonly flashAttention: boolean;
 }
-
-export const DEFAULT_ENGINE_LIMITS = {contextSize: 2048, maxContexts: 4, maxTokens: 128, flashAttention: false};
 
 export interface ComposeRequest {
     readonly chain: TaskChain;
@@ -119,11 +124,15 @@ export class Engine {
 
     async compose(request: ComposeRequest, options: Omit<ComposeOptions, "maxTokens"> = {}): Promise<ComposeResult> {
         const recipe = buildRecipe(request.chain, request.method, this.inventory);
-        const expand = (pass: (typeof recipe.passes)[number]) => this.expandedCalibration(pass);
-        return runRecipe(recipe, request.input, this.pool, (pass) => passMix(pass, expand), {
-            ...options,
-            maxTokens: request.maxTokens ?? this.config.maxTokens,
-        });
+        const model = this.runtime.model;
+        const runner = {
+            pool: this.pool,
+            resolveMix: (pass: Pass) => passMix(pass, (p) => this.expandedCalibration(p)),
+            countTokens: (text: string) => model.tokenize(text, false).length,
+            decoding: this.config.decoding ?? DECODING,
+        };
+        const maxTokens = request.maxTokens ?? this.config.maxTokens;
+        return runRecipe(recipe, request.input, runner, {...options, ...(maxTokens === undefined ? {} : {maxTokens})});
     }
 
     /**

@@ -107,7 +107,8 @@ export class EngineService implements vscode.Disposable {
 
     async compose(call: ComposeCall): Promise<ComposeResult> {
         const client = await this.ready();
-        return client.compose({...call, maxTokens: call.maxTokens ?? this.settings().maxTokens});
+        const maxTokens = call.maxTokens ?? this.settings().maxTokens;
+        return client.compose({...call, ...(maxTokens > 0 ? {maxTokens} : {})});
     }
 
     /** Re-reads installed adapters and calibrations (after an install or removal). */

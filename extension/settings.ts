@@ -6,11 +6,10 @@
 
 import {isAbsolute, join} from "node:path";
 import type {EngineConfig} from "../engine/engine";
+import {DEFAULT_ENGINE_LIMITS} from "../engine/limits";
 import type {CachePaths} from "../engine/model/paths";
 import {METHOD_CHOICES, type MethodChoiceName} from "./builder/messages";
-
-export const OUTPUT_MODES = ["review", "replace", "insertBelow", "newDocument"] as const;
-export type OutputMode = (typeof OUTPUT_MODES)[number];
+import {OUTPUT_MODES, type OutputMode} from "./review/outputPlan";
 
 export interface ComposerSettings {
     /** "default", a local GGUF path, or an hf:/https URI. */
@@ -19,7 +18,9 @@ export interface ComposerSettings {
     /** 0: let the engine choose (capped at the machine's cores). */
     readonly threads: number;
     readonly contextSize: number;
+    /** 0: each task's own budget (engine/compose/length.ts); else a limit on every generation. */
     readonly maxTokens: number;
+    /** "auto": each task's own place (review/outputPlan.ts); any other value overrides it. */
     readonly outputMode: OutputMode;
     readonly defaultMethod: MethodChoiceName;
 }
@@ -28,9 +29,9 @@ export const DEFAULT_SETTINGS: ComposerSettings = {
     baseModel: "default",
     adapterDirectories: [],
     threads: 0,
-    contextSize: 2048,
-    maxTokens: 128,
-    outputMode: "review",
+    contextSize: DEFAULT_ENGINE_LIMITS.contextSize,
+    maxTokens: 0,
+    outputMode: "auto",
     defaultMethod: "auto",
 };
 
@@ -50,7 +51,7 @@ export function readSettings(get: (key: string) => unknown): ComposerSettings {
             : [],
         threads: integer(get("threads"), 0, 256, DEFAULT_SETTINGS.threads),
         contextSize: integer(get("contextSize"), 256, 32768, DEFAULT_SETTINGS.contextSize),
-        maxTokens: integer(get("maxTokens"), 1, 4096, DEFAULT_SETTINGS.maxTokens),
+        maxTokens: integer(get("maxTokens"), 0, 4096, DEFAULT_SETTINGS.maxTokens),
         outputMode: (OUTPUT_MODES as readonly unknown[]).includes(outputMode)
             ? (outputMode as OutputMode)
             : DEFAULT_SETTINGS.outputMode,
@@ -75,9 +76,9 @@ export function engineConfigFor(
         cacheDir: cache.expanded,
         ...(settings.threads > 0 ? {threads: settings.threads} : {}),
         contextSize: settings.contextSize,
-        maxContexts: 4,
-        maxTokens: settings.maxTokens,
-        flashAttention: false,
+        maxContexts: DEFAULT_ENGINE_LIMITS.maxContexts,
+        ...(settings.maxTokens > 0 ? {maxTokens: settings.maxTokens} : {}),
+        flashAttention: DEFAULT_ENGINE_LIMITS.flashAttention,
     };
 }
 

@@ -27,6 +27,8 @@ let capabilities: readonly CapabilityMessage[] = [];
 
 let running = false;
 let reviewing = false;
+/** A reply's review inserts below on Accept, so "Insert Below" would only repeat it. */
+let inserting = false;
 
 function el(tag: string, props: Record<string, unknown> = {}): HTMLElement {
     const node = document.createElement(tag);
@@ -132,6 +134,7 @@ function render(): void {
     saveButton.toggleAttribute("disabled", !canRun);
     cancelButton.toggleAttribute("disabled", !running);
     for (const button of Object.values(reviewButtons)) button.toggleAttribute("disabled", !reviewing || running);
+    if (inserting) reviewButtons.insertBelow.toggleAttribute("disabled", true);
 }
 
 function chainError(tasks: TaskId[]): boolean {
@@ -188,6 +191,7 @@ window.addEventListener("message", (event: MessageEvent) => {
         case "started":
             running = true;
             reviewing = false;
+            inserting = false;
             out.value = "";
             status.textContent = message.title;
             break;
@@ -197,13 +201,17 @@ window.addEventListener("message", (event: MessageEvent) => {
         case "done":
             running = false;
             reviewing = true;
+            inserting = message.placement === "insertBelow";
             out.value = message.text;
-            status.textContent = s("ready", message.method) + (message.note ? ` — ${message.note}` : "");
+            status.textContent =
+                s(inserting ? "ready.insertBelow" : "ready", message.method) +
+                (message.note ? ` — ${message.note}` : "");
             status.dataset.state = "review";
             break;
         case "finished":
             running = false;
             reviewing = false;
+            inserting = false;
             status.textContent = strings[`outcome.${message.outcome}`] ?? message.outcome;
             status.dataset.state = message.outcome;
             break;

@@ -78,25 +78,29 @@ async function compose(args: string[]): Promise<void> {
             if (level === "error") process.stderr.write(`[engine] ${message}\n`);
         },
     });
+    // Ctrl-C cancels: the request ends at once, and the engine is asked to exit (killed after
+    // 3 s if it does not, e.g. when it hangs). A second Ctrl-C kills it and exits now. The
+    // engine never outlives this process.
     const controller = new AbortController();
-    process.once("SIGINT", () => controller.abort());
+    const interrupted = () => {
+        if (!controller.signal.aborted) return controller.abort();
+        client.kill("SIGKILL");
+        process.exit(130);
+    };
+    const killEngine = () => client.kill("SIGKILL");
+    process.on("SIGINT", interrupted);
+    process.on("exit", killEngine);
     try {
         const maxTokens = positiveInt(values["max-tokens"], "max-tokens");
-        let lastPass = -1;
         const result = await client.compose({
             chain,
             method,
             input,
             signal: controller.signal,
             ...(maxTokens === undefined ? {} : {maxTokens}),
-            onText: values.json
-                ? undefined
-                : (text, pass) => {
-                      // Multi-step: each later pass rewrites the previous one's output.
-                      if (pass !== lastPass && pass > 0) process.stdout.write(`\n\n--- pass ${pass + 1} ---\n`);
-                      lastPass = pass;
-                      process.stdout.write(text);
-                  },
+            // Only the answer streams (a multi-step run's last pass); progress goes to stderr.
+            onText: values.json ? undefined : (text) => process.stdout.write(text),
+            onStep: values.json ? undefined : (done, total) => process.stderr.write(`(${done}/${total} parts done)\n`),
         });
         if (values.json) {
             process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -109,6 +113,8 @@ async function compose(args: string[]): Promise<void> {
         process.stderr.write(`(${summary})\n`);
     } finally {
         await client.dispose();
+        process.off("SIGINT", interrupted);
+        process.off("exit", killEngine);
     }
 }
 

@@ -1,19 +1,27 @@
 // Runs a recipe: each pass becomes a context (from the pool) and produces text; a pass's
-// output is the next pass's input. This is the only place that joins compose/ and runtime/.
+// output is the next pass's input. A rewrite pass takes its input segment by segment, a summary
+// of a text too long to read at once summarizes chunks first (recipe.ts says which). This is
+// the only place that joins compose/ and runtime/.
 
-import type {ContextMix, ContextPool} from "../runtime/contextPool";
+import {type ContextMix, type ContextPool, ContextWaitCancelledError} from "../runtime/contextPool";
+import type {Decoding} from "../runtime/decoding";
 import {type Generation, GenerationCancelledError, generate} from "../runtime/generate";
+import {REWRITE_SEGMENT_TOKENS, SUMMARY_CHUNK_TOKENS, tokensAllowed} from "./length";
 import type {Method} from "./methods";
 import {mixKey, type Pass, type Recipe} from "./recipe";
+import {chunksForSummary, joinSegments, splitForRewrite} from "./segments";
 import {type ChainKey, chainKey} from "./taskChain";
 
 export interface ComposeOptions {
-    readonly maxTokens: number;
+    /** The caller's own limit on each generation; without it each pass gets its task's budget (length.ts). */
+    readonly maxTokens?: number;
     readonly signal?: AbortSignal;
-    /** Text as it is generated; `pass` counts from 0, the last pass is the answer. */
+    /** Text of the answer as it is generated; `pass` counts from 0, the last pass is the answer. */
     readonly onText?: (text: string, pass: number) => void;
     /** Prompt evaluation of a long input, batch by batch (see runtime/generate.ts). */
     readonly onPrompt?: (evaluated: number, total: number, pass: number) => void;
+    /** A text taken in several generations (segments, chunks): how many are done of how many. */
+    readonly onStep?: (done: number, total: number) => void;
 }
 
 export interface PassReport {
@@ -30,7 +38,10 @@ export interface ComposeResult {
     readonly chain: ChainKey;
     readonly method: Method;
     readonly notes: readonly string[];
+    /** Every generation in the order it ran (a segmented or chunked text has several per pass). */
     readonly passes: readonly PassReport[];
+    /** True when a generation that wrote part of the answer stopped at its token budget: the text may be cut short. */
+    readonly cutAtBudget: boolean;
     readonly totalMs: number;
 }
 
@@ -38,6 +49,31 @@ export class ComposeCancelledError extends Error {
     override name = "ComposeCancelledError";
     constructor(readonly passes: readonly PassReport[]) {
         super("Composition was cancelled; nothing was produced.");
+    }
+}
+
+/** Nothing to work on: refused before any generation. */
+export class EmptyInputError extends Error {
+    override name = "EmptyInputError";
+    readonly code = "empty-input";
+    constructor() {
+        super("The text is empty (or only whitespace): select the text to work on.");
+    }
+}
+
+/** A generation produced no text; an empty answer is never a success. */
+export class EmptyOutputError extends Error {
+    override name = "EmptyOutputError";
+    readonly code = "empty-output";
+    constructor(
+        readonly does: ChainKey,
+        readonly pass: number,
+        readonly passes: number,
+        generation: Generation,
+    ) {
+        super(
+            `Pass ${pass + 1} of ${passes} (${does}) produced no text (it stopped with "${generation.stopReason}" after ${generation.generatedTokens} tokens). Try another method or a shorter selection.`,
+        );
     }
 }
 
@@ -52,52 +88,122 @@ export async function passMix(pass: Pass, expand: (pass: Pass) => Promise<string
     return {key: mixKey(pass), loras};
 }
 
+/** What runRecipe needs from the engine: contexts, the mix of a pass, and the tokenizer. */
+export interface Runner {
+    readonly pool: ContextPool;
+    readonly resolveMix: MixResolver;
+    readonly countTokens: (text: string) => number;
+    readonly decoding: Decoding;
+}
+
 export async function runRecipe(
     recipe: Recipe,
     input: string,
-    pool: ContextPool,
-    resolveMix: MixResolver,
+    runner: Runner,
     options: ComposeOptions,
 ): Promise<ComposeResult> {
+    if (input.trim().length === 0) throw new EmptyInputError();
     const started = performance.now();
     const reports: PassReport[] = [];
-    let text = input;
-    for (const [index, pass] of recipe.passes.entries()) {
+    const notes = [...recipe.notes];
+    let cutAtBudget = false;
+    const lastPass = recipe.passes.length - 1;
+
+    /** One generation of one pass on one piece of text. */
+    const run = async (pass: Pass, index: number, text: string, stream: boolean): Promise<string> => {
         const contextStarted = performance.now();
-        const mix = await resolveMix(pass);
-        const {context, created} = await pool.acquire(mix);
-        const contextMs = performance.now() - contextStarted;
-        const describe = (generation: Generation): PassReport => ({
-            does: pass.does,
-            adapters: pass.adapters.map((use) => ({id: use.adapter.id, scale: use.scale})),
-            calibration: pass.calibration?.filePath ?? null,
-            coldContext: created,
-            contextMs,
-            generation,
-        });
-        try {
-            const generation = await generate(context, pass.prompt, text, {
-                maxTokens: options.maxTokens,
-                signal: options.signal,
-                onText: (piece) => options.onText?.(piece, index),
-                onPrompt: (evaluated, total) => options.onPrompt?.(evaluated, total, index),
+        const mix = await runner.resolveMix(pass);
+        // One request at a time per context: a busy mix waits its turn (see ContextPool.use).
+        const generation = await runner.pool
+            .use(mix, options.signal, async ({context, created}) => {
+                const contextMs = performance.now() - contextStarted;
+                const describe = (generation: Generation): PassReport => ({
+                    does: pass.does,
+                    adapters: pass.adapters.map((use) => ({id: use.adapter.id, scale: use.scale})),
+                    calibration: pass.calibration?.filePath ?? null,
+                    coldContext: created,
+                    contextMs,
+                    generation,
+                });
+                try {
+                    const generation = await generate(context, pass.prompt, text, {
+                        maxTokens: tokensAllowed(pass.budget, runner.countTokens(text), options.maxTokens),
+                        signal: options.signal,
+                        ownText: pass.budget.kind === "bounded",
+                        decoding: runner.decoding,
+                        onText: stream ? (piece) => options.onText?.(piece, index) : undefined,
+                        onPrompt: (evaluated, total) => options.onPrompt?.(evaluated, total, index),
+                    });
+                    reports.push(describe(generation));
+                    return generation;
+                } catch (error) {
+                    if (error instanceof GenerationCancelledError) {
+                        reports.push(describe(error.partial));
+                        throw new ComposeCancelledError(reports);
+                    }
+                    throw error;
+                }
+            })
+            .catch((error: unknown) => {
+                if (error instanceof ContextWaitCancelledError) throw new ComposeCancelledError(reports);
+                throw error;
             });
-            reports.push(describe(generation));
-            text = generation.text.trim();
-        } catch (error) {
-            if (error instanceof GenerationCancelledError) {
-                reports.push(describe(error.partial));
-                throw new ComposeCancelledError(reports);
+        const output = generation.text.trim();
+        if (output.length === 0) throw new EmptyOutputError(pass.does, index, recipe.passes.length, generation);
+        if (generation.stopReason === "max-tokens" && index === lastPass) cutAtBudget = true;
+        return output;
+    };
+
+    /** A pass over a whole text, read as the pass reads. */
+    const runPass = async (pass: Pass, index: number, text: string): Promise<string> => {
+        const stream = index === lastPass;
+        if (pass.reads === "segments") {
+            const {leading, segments} = splitForRewrite(text, runner.countTokens, REWRITE_SEGMENT_TOKENS);
+            if (segments.length === 1) return run(pass, index, text.trim(), stream);
+            const rewritten: string[] = [];
+            for (const [i, segment] of segments.entries()) {
+                if (i > 0 && stream) options.onText?.(segments[i - 1]?.after ?? "", index);
+                rewritten.push(await run(pass, index, segment.text, stream));
+                options.onStep?.(i + 1, segments.length);
             }
-            throw error;
+            return joinSegments(leading, segments, rewritten).trim();
         }
-    }
+        if (
+            pass.reads === "chunks" &&
+            recipe.chunkSummary !== null &&
+            runner.countTokens(text) > SUMMARY_CHUNK_TOKENS
+        ) {
+            const chunks = chunksForSummary(text, runner.countTokens, SUMMARY_CHUNK_TOKENS);
+            notes.push(
+                `The text is too long to summarize at once: summarized in ${chunks.length} parts, then the parts' summaries were summarized.`,
+            );
+            const summaries: string[] = [];
+            for (const [i, chunk] of chunks.entries()) {
+                summaries.push(await run(recipe.chunkSummary, index, chunk, false));
+                options.onStep?.(i + 1, chunks.length + 1);
+            }
+            const summary = await run(pass, index, summaries.join("\n\n"), stream);
+            options.onStep?.(chunks.length + 1, chunks.length + 1);
+            return summary;
+        }
+        return run(pass, index, text, stream);
+    };
+
+    let text = input;
+    for (const [index, pass] of recipe.passes.entries()) text = await runPass(pass, index, text);
+    if (cutAtBudget)
+        notes.push(
+            options.maxTokens === undefined
+                ? "The answer reached its length limit and may be cut short."
+                : `The answer reached the ${options.maxTokens}-token limit and may be cut short.`,
+        );
     return {
         text,
         chain: chainKey(recipe.chain),
         method: recipe.method,
-        notes: recipe.notes,
+        notes,
         passes: reports,
+        cutAtBudget,
         totalMs: performance.now() - started,
     };
 }

@@ -2,6 +2,7 @@
 // which prompt, in how many passes. Pure: it only reads the inventory it is given, so
 // every choice it makes can be tested without a model.
 
+import {budgetFor, type TokenBudget} from "./length";
 import {type CalibrationKind, METHODS, type Method, type MethodChoice} from "./methods";
 import {chainPrompt, type PromptTemplate} from "./prompt";
 import {
@@ -46,12 +47,21 @@ export interface AdapterUse {
     readonly scale: number;
 }
 
-/** One generation: a fixed adapter mix (a context) and a prompt. */
+/**
+ * How a pass reads its input: a rewrite goes segment by segment so that every part of a long
+ * input is rewritten; a summary of a text longer than it can read summarizes chunks first;
+ * a reply reads the whole text.
+ */
+export type Reading = "segments" | "chunks" | "whole";
+
+/** One generation step: a fixed adapter mix (a context), a prompt, and how long it may write. */
 export interface Pass {
     readonly does: ChainKey;
     readonly adapters: readonly AdapterUse[];
     readonly calibration: InstalledCalibration | null;
     readonly prompt: PromptTemplate;
+    readonly budget: TokenBudget;
+    readonly reads: Reading;
 }
 
 export interface Recipe {
@@ -61,6 +71,8 @@ export interface Recipe {
     readonly passes: readonly [Pass, ...Pass[]];
     /** What the user should know about the choice, e.g. a fallback. */
     readonly notes: readonly string[];
+    /** Summarizes one chunk of a text too long for one summary (passes that read "chunks"). */
+    readonly chunkSummary: Pass | null;
 }
 
 export class RecipeError extends Error {
@@ -109,8 +121,18 @@ function requireAdapter(inventory: Inventory, task: MainTaskId | AuxTaskId, meth
     return adapter;
 }
 
-function recipe(chain: TaskChain, method: Method, pass: Pass, notes: string[] = []): Recipe {
-    return {chain, method, passes: [pass], notes};
+function readingFor(chain: TaskChain): Reading {
+    if (chain.main === null) return "segments";
+    return chain.main === "summarize" ? "chunks" : "whole";
+}
+
+/** A pass doing `chain`; its budget and reading follow from what it does. */
+function pass(chain: TaskChain, use: Omit<Pass, "does" | "budget" | "reads">): Pass {
+    return {does: chainKey(chain), budget: budgetFor(chain), reads: readingFor(chain), ...use};
+}
+
+function recipe(chain: TaskChain, method: Method, only: Pass, notes: string[] = []): Recipe {
+    return {chain, method, passes: [only], notes, chunkSummary: null};
 }
 
 function buildExplicit(chain: TaskChain, method: Method, inventory: Inventory): Recipe {
@@ -122,18 +144,18 @@ function buildExplicit(chain: TaskChain, method: Method, inventory: Inventory): 
 
     switch (method) {
         case "zero-shot":
-            return recipe(chain, method, {does: key, adapters: [], calibration: null, prompt: chainPrompt(chain)});
+            return recipe(chain, method, pass(chain, {adapters: [], calibration: null, prompt: chainPrompt(chain)}));
         case "main-lora": {
             if (chain.main === null) throw new RecipeError(`"${key}" has no main task, so "main-lora" does not apply.`);
             const adapter = requireAdapter(inventory, chain.main, method);
-            return recipe(chain, method, {does: key, adapters: [{adapter, scale: 1}], calibration: null, prompt});
+            return recipe(chain, method, pass(chain, {adapters: [{adapter, scale: 1}], calibration: null, prompt}));
         }
         case "aux-lora": {
             const [firstAux] = chain.aux;
             if (firstAux === undefined)
                 throw new RecipeError(`"${key}" has no auxiliary task, so "aux-lora" does not apply.`);
             const adapters = chain.aux.map((task) => ({adapter: requireAdapter(inventory, task, method), scale: 1}));
-            return recipe(chain, method, {does: key, adapters, calibration: null, prompt});
+            return recipe(chain, method, pass(chain, {adapters, calibration: null, prompt}));
         }
         case "linear-merge": {
             const adapters = tasks.map((task) => requireAdapter(inventory, task, method));
@@ -145,32 +167,30 @@ function buildExplicit(chain: TaskChain, method: Method, inventory: Inventory): 
                 ? adapters.map((a) => trained.mergeWeights[trained.adapterSha256.indexOf(a.sha256)] ?? 0)
                 : defaultMergeWeights(adapters.length);
             const uses = adapters.map((adapter, i) => ({adapter, scale: weights[i] ?? 0}));
-            return recipe(chain, method, {does: key, adapters: uses, calibration: null, prompt});
+            return recipe(chain, method, pass(chain, {adapters: uses, calibration: null, prompt}));
         }
         case "multi-step": {
             const passes = tasks.map((task): Pass => {
                 const adapter = requireAdapter(inventory, task, method);
-                return {
-                    does: task as ChainKey,
+                return pass(taskChain([task]), {
                     adapters: [{adapter, scale: 1}],
                     calibration: null,
                     prompt: adapter.prompt,
-                };
+                });
             });
             const [first, ...rest] = passes;
             if (first === undefined) throw new RecipeError("Empty chain.");
-            return {chain, method, passes: [first, ...rest], notes: []};
+            return {chain, method, passes: [first, ...rest], notes: [], chunkSummary: null};
         }
         case "joint-expert": {
             const adapter = adapterFor(inventory, chain);
             if (adapter === undefined || !isComposite(chain))
                 throw new RecipeError(`No joint-expert adapter is installed for "${key}".`);
-            return recipe(chain, method, {
-                does: key,
-                adapters: [{adapter, scale: 1}],
-                calibration: null,
-                prompt: adapter.prompt,
-            });
+            return recipe(
+                chain,
+                method,
+                pass(chain, {adapters: [{adapter, scale: 1}], calibration: null, prompt: adapter.prompt}),
+            );
         }
         case "lc":
         case "lc++": {
@@ -181,7 +201,7 @@ function buildExplicit(chain: TaskChain, method: Method, inventory: Inventory): 
                 );
             const {calibration, adapters} = found;
             const uses = adapters.map((adapter, i) => ({adapter, scale: calibration.mergeWeights[i] ?? 0}));
-            return recipe(chain, method, {does: key, adapters: uses, calibration, prompt: calibration.prompt});
+            return recipe(chain, method, pass(chain, {adapters: uses, calibration, prompt: calibration.prompt}));
         }
     }
 }
@@ -210,6 +230,18 @@ export function autoMethod(chain: TaskChain, inventory: Inventory): {method: Met
 }
 
 export function buildRecipe(chain: TaskChain, choice: MethodChoice, inventory: Inventory): Recipe {
+    const built = buildWithoutChunks(chain, choice, inventory);
+    if (!built.passes.some((p) => p.reads === "chunks")) return built;
+    // The chunks of a long text are summarized in English by the best summarizer installed; the
+    // recipe's own first pass then summarizes those summaries (in French, casually, ...).
+    const summarize = taskChain(["summarize"]);
+    const [chunkSummary] = sameChain(chain, summarize)
+        ? built.passes
+        : buildWithoutChunks(summarize, "auto", inventory).passes;
+    return {...built, chunkSummary};
+}
+
+function buildWithoutChunks(chain: TaskChain, choice: MethodChoice, inventory: Inventory): Recipe {
     if (choice !== "auto") return buildExplicit(chain, choice, inventory);
     const {method, note} = autoMethod(chain, inventory);
     const built = buildExplicit(chain, method, inventory);

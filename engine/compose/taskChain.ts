@@ -43,7 +43,7 @@ export class TaskChainError extends Error {
     override name = "TaskChainError";
 }
 
-/** Builds a chain from task ids in order, enforcing the chain's rules. */
+/** Builds a chain from task ids, enforcing the chain's rules; auxiliary tasks take their canonical order. */
 export function taskChain(tasks: readonly TaskId[]): TaskChain {
     if (tasks.length === 0) throw new TaskChainError("A task chain needs at least one task.");
     const [first, ...rest] = tasks;
@@ -61,7 +61,9 @@ export function taskChain(tasks: readonly TaskId[]): TaskChain {
     const languages = aux.filter((task) => task.startsWith("translate:"));
     if (languages.length > 1)
         throw new TaskChainError(`A chain can translate to one language only, got ${languages.join(", ")}.`);
-    return {main, aux: aux as AuxTaskId[]};
+    // One order per set of tasks, so "French, casual" and "casual, French" are the same chain
+    // (and find the same calibration).
+    return {main, aux: orderAuxTasks(aux as AuxTaskId[])};
 }
 
 /** Parses "summarize,translate:fr" or "summarize+translate:fr". */

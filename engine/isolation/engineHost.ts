@@ -3,13 +3,14 @@
 
 import {parseTaskChain} from "../compose/taskChain";
 import {Engine} from "../engine";
-import {type HostReply, type HostRequest, parseHostRequest, serializeError} from "./protocol";
+import {HEARTBEAT_MS, type HostReply, type HostRequest, parseHostRequest, serializeError} from "./protocol";
 
 let engine: Engine | null = null;
 const running = new Map<number, AbortController>();
 
 function send(reply: HostReply): void {
-    process.send?.(reply);
+    // After the caller is gone there is no one to tell (and sending would throw).
+    if (process.connected) process.send?.(reply);
 }
 
 const log = (level: string, message: string) => send({kind: "log", level, message});
@@ -40,6 +41,7 @@ async function handle(request: HostRequest): Promise<unknown> {
                         onText: (text, pass) => send({id: request.id, kind: "text", text, pass}),
                         onPrompt: (evaluated, total, pass) =>
                             send({id: request.id, kind: "prompt", evaluated, total, pass}),
+                        onStep: (done, total) => send({id: request.id, kind: "step", done, total}),
                     },
                 );
             } finally {
@@ -74,7 +76,19 @@ process.on("message", (message: unknown) => {
     );
 });
 
+// The heartbeat the client's liveness check listens for; unref'd so it never keeps us alive.
+setInterval(() => send({kind: "alive"}), HEARTBEAT_MS).unref();
+
+// The caller owns this process's life: a terminal's Ctrl-C reaches the whole process group,
+// and the caller decides what it means (cancel first, stop the engine on the second).
+process.on("SIGINT", () => {});
+
+/** How long freeing the model may take once the caller is gone before the process kills itself. */
+const EXIT_GRACE_MS = 2000;
+
 process.on("disconnect", () => {
-    // The caller is gone: nobody can read our output, so stop quickly.
+    // The caller is gone: nobody can read our output, so stop quickly. Freeing native memory
+    // waits for llama.cpp's work in flight; if that is stuck, exiting must not wait for it.
+    setTimeout(() => process.kill(process.pid, "SIGKILL"), EXIT_GRACE_MS);
     void (engine?.dispose() ?? Promise.resolve()).finally(() => process.exit(0));
 });

@@ -35,9 +35,20 @@ export type HostReply =
           readonly total: number;
           readonly pass: number;
       }
+    /** A text taken in several generations (segments, summary parts): done of total. */
+    | {readonly id: number; readonly kind: "step"; readonly done: number; readonly total: number}
     | {readonly id: number; readonly kind: "done"; readonly value: unknown}
     | {readonly id: number; readonly kind: "failed"; readonly error: SerializedError}
-    | {readonly kind: "log"; readonly level: string; readonly message: string};
+    | {readonly kind: "log"; readonly level: string; readonly message: string}
+    /** The heartbeat: the engine process runs and its event loop turns (see HEARTBEAT_MS). */
+    | {readonly kind: "alive"};
+
+/**
+ * How often the engine process sends "alive". Its event loop stays free while llama.cpp works
+ * (evaluation runs on other threads), so a missing heartbeat means a stopped or stuck process;
+ * a native stall shows as missing progress instead (engineClient.ts, LivenessBounds).
+ */
+export const HEARTBEAT_MS = 1000;
 
 /** What each request resolves to on the caller's side. */
 export interface ReplyValues {
@@ -107,6 +118,8 @@ export function parseHostReply(message: unknown): HostReply {
     switch (message.kind) {
         case "log":
             return {kind: "log", level: requireString(message, "level"), message: requireString(message, "message")};
+        case "alive":
+            return {kind: "alive"};
         case "text":
             return {
                 kind: "text",
@@ -121,6 +134,13 @@ export function parseHostReply(message: unknown): HostReply {
                 evaluated: requireNumber(message, "evaluated"),
                 total: requireNumber(message, "total"),
                 pass: requireNumber(message, "pass"),
+            };
+        case "step":
+            return {
+                kind: "step",
+                id: requireNumber(message, "id"),
+                done: requireNumber(message, "done"),
+                total: requireNumber(message, "total"),
             };
         case "done":
             return {kind: "done", id: requireNumber(message, "id"), value: message.value};

@@ -2,7 +2,8 @@
 
 import type {LlamaContext, LlamaModel, Token} from "node-llama-cpp";
 import {type PromptTemplate, splitTemplate} from "../compose/prompt";
-import {DECODING} from "./decoding";
+import {DECODING, type Decoding} from "./decoding";
+import {finishedSentencesEnd, lengthWithoutRepeats, repeatingTail, restatedSentenceStart} from "./loopGuard";
 import {StopStringFilter} from "./stopStrings";
 
 export interface GenerateOptions {
@@ -12,9 +13,23 @@ export interface GenerateOptions {
     readonly onText?: (text: string) => void;
     /** Called after each batch of a prompt longer than one batch: prompt tokens evaluated so far. */
     readonly onPrompt?: (evaluated: number, total: number) => void;
+    /**
+     * The text is the model's own (a summary, a reply), to be kept to whole sentences when the
+     * decoding says so (decoding.ts): it then streams a sentence at a time, so nothing streamed
+     * is taken back. A rewrite follows its input instead, repeats included.
+     */
+    readonly ownText?: boolean;
+    /** Default: DECODING. */
+    readonly decoding?: Decoding;
 }
 
-export type StopReason = "eog" | "stop-string" | "max-tokens" | "cancelled";
+/**
+ * Why a generation ended: the model ended its turn ("eog", also for a control token such as
+ * <end_of_turn> or a template stop string), the token budget ran out ("max-tokens": the text may
+ * be cut short), the output began repeating itself verbatim ("repetition": the repeated copies
+ * are dropped), or the caller cancelled.
+ */
+export type StopReason = "eog" | "max-tokens" | "repetition" | "cancelled";
 
 export interface Generation {
     readonly text: string;
@@ -46,6 +61,24 @@ export function tokenizePrompt(model: LlamaModel, prompt: PromptTemplate, input:
     ];
 }
 
+/**
+ * Splits a template's stop strings into control tokens and plain text. "<end_of_turn>" is one
+ * special token when the model writes it; matching its spelling in the text would cut a user's
+ * text that merely contains those characters (the model may copy them as ordinary tokens).
+ */
+export function stopTokensOf(model: LlamaModel, stopStrings: readonly string[]): {tokens: Set<Token>; texts: string[]} {
+    const tokens = new Set<Token>();
+    const texts: string[] = [];
+    for (const stop of stopStrings) {
+        const special = model.tokenize(stop, true);
+        const plain = model.tokenize(stop, false);
+        const [only] = special;
+        if (special.length === 1 && only !== undefined && plain.length > 1) tokens.add(only);
+        else texts.push(stop);
+    }
+    return {tokens, texts};
+}
+
 export async function generate(
     context: LlamaContext,
     prompt: PromptTemplate,
@@ -57,7 +90,9 @@ export async function generate(
     try {
         return await generateOnSequence(sequence, model, prompt, input, options);
     } finally {
-        sequence.dispose();
+        // Awaited: the sequence id returns to the context asynchronously, and the next request
+        // on this context (ContextPool hands it over at once) needs it back.
+        await sequence.dispose();
     }
 }
 
@@ -73,10 +108,12 @@ async function generateOnSequence(
         throw new Error(
             `The input is too long: ${promptTokens.length} prompt tokens + ${options.maxTokens} to generate exceed the context size of ${sequence.context.contextSize} tokens.`,
         );
-    const filter = new StopStringFilter(prompt.stopStrings);
+    const stops = stopTokensOf(model, prompt.stopStrings);
+    const filter = new StopStringFilter(stops.texts);
     const generated: Token[] = [];
     let text = "";
-    let stopReason: StopReason = "max-tokens";
+    // The model ending its turn is the normal end; anything else says so below.
+    let stopReason: StopReason = "eog";
     const started = performance.now();
     let firstTokenAt = started;
 
@@ -105,31 +142,53 @@ async function generateOnSequence(
         options.onPrompt?.(fed, promptTokens.length);
         if (options.signal?.aborted) throw cancelled();
     }
-    for await (const token of sequence.evaluate(promptTokens.slice(fed), {temperature: DECODING.temperature})) {
+    const decoding = options.decoding ?? DECODING;
+    const wholeSentences = decoding.wholeSentences && options.ownText === true;
+    const evaluation = sequence.evaluate(promptTokens.slice(fed), {
+        temperature: decoding.temperature,
+        ...(decoding.dry === null
+            ? {}
+            : {dryRepeatPenalty: {...decoding.dry, sequenceBreakers: [...decoding.dry.sequenceBreakers]}}),
+        // Without this the generator just ends on an end-of-turn token, indistinguishable from a
+        // budget cut.
+        yieldEogToken: true,
+    });
+    for await (const token of evaluation) {
         if (generated.length === 0) firstTokenAt = performance.now();
-        if (model.isEogToken(token)) {
-            stopReason = "eog";
+        if (model.isEogToken(token) || stops.tokens.has(token)) break;
+        generated.push(token);
+        const period = decoding.loopGuard === null ? null : repeatingTail(generated, decoding.loopGuard);
+        if (period !== null) {
+            // Keep the first copy of the repeated block, drop the others.
+            generated.splice(lengthWithoutRepeats(generated, period));
+            text = model.detokenize(generated, false);
+            stopReason = "repetition";
             break;
         }
-        generated.push(token);
         const decoded = model.detokenize(generated, false);
-        const step = filter.push(decoded);
+        const restated = wholeSentences ? restatedSentenceStart(decoded) : null;
+        if (restated !== null) {
+            text = decoded.slice(0, restated).trimEnd();
+            stopReason = "repetition";
+            break;
+        }
+        const step = filter.push(decoded, wholeSentences ? finishedSentencesEnd(decoded) : undefined);
         if (step.emit.length > 0) options.onText?.(step.emit);
         text = step.final;
-        if (step.stopped) {
-            stopReason = "stop-string";
-            break;
-        }
+        if (step.stopped) break;
         if (options.signal?.aborted) {
             stopReason = "cancelled";
             break;
         }
-        if (generated.length >= options.maxTokens) break;
+        if (generated.length >= options.maxTokens) {
+            stopReason = "max-tokens";
+            const finished = finishedSentencesEnd(text);
+            if (wholeSentences && finished > 0) text = text.slice(0, finished).trimEnd();
+            break;
+        }
     }
     if (stopReason === "cancelled") throw cancelled();
-    if (stopReason !== "stop-string") {
-        const rest = filter.flush(text);
-        if (rest.length > 0) options.onText?.(rest);
-    }
+    const rest = filter.flush(text);
+    if (rest.length > 0) options.onText?.(rest);
     return result();
 }

@@ -5,8 +5,11 @@ export class StopStringFilter {
     private emitted = 0;
     constructor(private readonly stopStrings: readonly string[]) {}
 
-    /** Returns the text to emit now and whether a stop string was found. */
-    push(fullText: string): {final: string; emit: string; stopped: boolean} {
+    /**
+     * Returns the text to emit now and whether a stop string was found. `holdFrom`: text from
+     * this offset on is not emitted yet (it may still be taken back).
+     */
+    push(fullText: string, holdFrom = fullText.length): {final: string; emit: string; stopped: boolean} {
         for (const stop of this.stopStrings) {
             const at = fullText.indexOf(stop);
             if (at >= 0) {
@@ -16,7 +19,7 @@ export class StopStringFilter {
                 return {final, emit, stopped: true};
             }
         }
-        let safeEnd = fullText.length;
+        let safeEnd = Math.min(fullText.length, holdFrom);
         for (const stop of this.stopStrings) {
             for (let keep = Math.min(stop.length - 1, fullText.length); keep > 0; keep--) {
                 if (stop.startsWith(fullText.slice(fullText.length - keep))) {

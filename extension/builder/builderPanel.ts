@@ -92,15 +92,25 @@ export class BuilderPanel implements vscode.Disposable {
                         chain,
                         method: parseMethodChoice(message.method),
                         title: chainTitle(chain),
-                        mode: "review",
+                        // The panel has its own Accept / Reject: always a review, in the place the setting gives.
+                        alwaysReview: true,
                         preserveFocus: true,
                         onText: (text) => this.post({type: "text", text}),
                     },
                     this.editor,
                 );
                 if (outcome.state === "review")
-                    this.post({type: "done", text: outcome.text, method: outcome.method, note: null});
-                else this.post({type: "finished", outcome: outcome.state});
+                    this.post({
+                        type: "done",
+                        text: outcome.text,
+                        method: outcome.method,
+                        note: null,
+                        placement: outcome.placement,
+                    });
+                else {
+                    this.post({type: "finished", outcome: outcome.state});
+                    if (outcome.state === "empty") this.post({type: "error", message: outcome.message});
+                }
                 return;
             }
             case "review": {
@@ -117,7 +127,13 @@ export class BuilderPanel implements vscode.Disposable {
                             ? await this.reviews.insertBelow()
                             : await this.reviews.retry();
                 if (outcome.state === "review")
-                    this.post({type: "done", text: outcome.text, method: outcome.method, note: null});
+                    this.post({
+                        type: "done",
+                        text: outcome.text,
+                        method: outcome.method,
+                        note: null,
+                        placement: outcome.placement,
+                    });
                 else if (outcome.state === "refused") this.post({type: "error", message: outcome.message});
                 return;
             }
@@ -177,9 +193,12 @@ function html(webview: vscode.Webview, extensionUri: vscode.Uri): string {
         single: t("A single task: one pass ({0})."),
         empty: t("Choose at least one task."),
         ready: t("Ready ({0}): review the diff, then Accept or Reject."),
+        "ready.insertBelow": t("Ready ({0}): Accept inserts it below the selection; Reject leaves the text as it is."),
         saved: t('Saved "{0}": run it with "Composer: Run Saved Action...".'),
         "outcome.applied": t("Applied to the selection."),
         "outcome.inserted": t("Inserted below the selection."),
+        "outcome.opened": t("Opened in a new document (this document cannot be edited)."),
+        "outcome.empty": t("The selection is empty or only whitespace: select the text to work on."),
         "outcome.rejected": t("Rejected; the document is unchanged."),
         "outcome.cancelled": t("Cancelled; the document is unchanged."),
         "outcome.failed": t("Failed; see the Composer log."),

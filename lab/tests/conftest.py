@@ -4,6 +4,28 @@ import torch
 torch.set_num_threads(1)
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "data(*names): the test reads these pinned data sets (lab/lab/data/manifest.json); they are "
+        "resolved first (mirror, cache, then a checked download) and the test is skipped with the "
+        "store's message, which lists every place it looked, when one cannot be had",
+    )
+
+
+def pytest_runtest_setup(item):
+    marker = item.get_closest_marker("data")
+    if marker is None:
+        return
+    from lab.data import DataUnavailable, dataset_dir
+
+    for name in marker.args:
+        try:
+            dataset_dir(name)
+        except DataUnavailable as e:
+            pytest.skip(str(e))
+
+
 def tiny_config(vocab: int = 64):
     from transformers import Gemma3TextConfig
 

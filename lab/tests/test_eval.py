@@ -64,6 +64,7 @@ def test_language_identification_on_short_replies():
     assert metrics.language("¡¡¡¡¡¡¡¡") == ""
 
 
+@pytest.mark.data("synthetic-persona-chat", "ntrex", "cocoa-mt")
 def test_each_language_is_checked_by_the_identifier_better_on_its_short_human_text():
     from lab.eval.language_id_check import human_sentences
 
@@ -250,6 +251,7 @@ def test_charts_write_pngs_even_with_pending_numbers(tmp_path):
 # ---- the tone classifier (lab/lab/eval/tone.py) ----
 
 
+@pytest.mark.data("ntrex", "paradetox")
 def test_tone_classifier_sentences_are_held_apart_from_tone_adapter_data():
     from lab.data.sources import _tone_inputs
     from lab.eval import tone
@@ -305,6 +307,7 @@ def test_tone_classifier_separates_styles_it_was_trained_on():
     assert list(model.predict([s.format(things[9]) for s in styles.values()])) == list(styles)
 
 
+@pytest.mark.data("ntrex", "paradetox")
 def test_tone_classifier_beats_chance_on_held_out_sentences():
     # On the committed teacher data (lab/targets/tone-classifier/). Measured: 49.4% on 158 held-out
     # texts, 4 classes (chance 25%, one standard deviation 3.4 points); casual and witty get confused,

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from lab.eval import formality
 
 LAB = Path(__file__).resolve().parents[1]
@@ -48,6 +50,7 @@ def test_reader_keeps_contrastive_segments_in_both_upstream_layouts(tmp_path):
     assert formality.read_cocoa(tmp_path, "fr") == []
 
 
+@pytest.mark.data("ntrex", "cocoa-mt")
 def test_default_segments_are_the_translate_dev_split_and_never_trained_on():
     from lab.data import load_task
 
@@ -86,6 +89,7 @@ def test_score_cli_scores_both_references():
     assert scored["chrf_formal"] > scored["chrf_informal"] + 20
 
 
+@pytest.mark.data("ntrex", "cocoa-mt")
 def test_casual_translation_targets_are_the_human_informal_ones_and_skip_benchmark_segments():
     from lab.data import load_task
     from lab.data.sources import data_source

@@ -70,13 +70,7 @@ def test_prompts():
         split_chain("summarize+translate:fr+translate:de")
 
 
-def _data_ok():
-    from lab.data import data_root
-
-    return (data_root() / "dialogsum").exists()
-
-
-@pytest.mark.skipif(not _data_ok(), reason="../shared/data not present")
+@pytest.mark.data("dialogsum", "synthetic-persona-chat", "ntrex", "cocoa-mt", "paradetox")
 def test_data_splits_are_deterministic_and_disjoint():
     from lab.data import load_task
 

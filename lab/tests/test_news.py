@@ -3,6 +3,8 @@ default sentences held out from every translation adapter."""
 
 from __future__ import annotations
 
+import pytest
+
 from lab.eval import news
 
 
@@ -19,6 +21,7 @@ def test_reader_takes_the_upstream_layout_with_or_without_document_ids(tmp_path)
     assert news.read_ntrex(tmp_path, "de") == []  # no German reference file
 
 
+@pytest.mark.data("ntrex", "cocoa-mt")
 def test_default_sentences_come_from_documents_no_adapter_was_trained_on():
     from lab.data import load_task
 

@@ -1,5 +1,7 @@
 """The pack definition: every artifact is named once, ranks follow the size decision, the pack fits."""
 
+import pytest
+
 from lab.prompts import AUX_TASKS, MAIN_TASKS
 from lab.train_pack import (
     BUDGET_BYTES,
@@ -79,6 +81,7 @@ def test_command_reads_adapters_from_the_layout_and_a_rehearsal_shrinks_only_the
     assert command(a, SHIPPED)[-1] == str(RUNS / a.run)
 
 
+@pytest.mark.data("dialogsum", "synthetic-persona-chat", "ntrex", "paradetox")
 def test_a_chain_trained_at_two_sizes_asks_the_teacher_once_for_the_larger_sample():
     from lab.teacher import pick
 

@@ -29,12 +29,14 @@ import {
     builderFrame,
     diffEditor,
     diffModifiedText,
+    diffRowCount,
     launchBrowser,
     notification,
     openFile,
     pickPathInDialog,
     progressCancelButton,
     runFromPalette,
+    selectAll,
     selectLine,
     showNotifications,
     statusBarItem,
@@ -69,6 +71,11 @@ const REPLY_LINES = [
     "Hi! Would you like to join us for lunch on Saturday at the new place near the station?",
     "",
 ];
+// A real mailing-list email (samples/README.md): what users select, unlike a DialogSum dialogue.
+const EMAIL = readFileSync(join(root, "samples", "email.txt"), "utf8");
+const EMAIL_LINES = EMAIL.split("\n").length - 1;
+/** Text with all whitespace removed: the workbench renders wrapped rows as separate lines. */
+const squash = (text) => text.replace(/\s+/g, "");
 
 function check(condition, message) {
     if (!condition) throw new Error(message);
@@ -100,13 +107,17 @@ async function main() {
         JSON.stringify({
             "composer.baseModel": join(work, "untrusted", "model.gguf"),
             "composer.adapterDirectories": [join(work, "untrusted", "adapters")],
-            "composer.outputMode": "review",
+            "composer.outputMode": "auto",
         }),
     );
     rmSync(results, {recursive: true, force: true});
     mkdirSync(results, {recursive: true});
     writeFileSync(join(workspace, "notes.md"), SAMPLE_LINES.join("\n"));
     writeFileSync(join(workspace, "inbox.md"), REPLY_LINES.join("\n"));
+    writeFileSync(join(workspace, "email.txt"), EMAIL);
+    writeFileSync(join(workspace, "email-fr.txt"), EMAIL);
+    // For the in-host suite (its own folder).
+    writeFileSync(join(work, "email.txt"), EMAIL);
     // Long enough (about 1,300 prompt tokens) that a generation is still running when Cancel is clicked.
     const dialogue = readFileSync(join(root, "samples", "dialogue.txt"), "utf8").trim();
     writeFileSync(join(workspace, "long.md"), `${Array(10).fill(dialogue).join("\n\n")}\n`);
@@ -288,6 +299,78 @@ async function uiFlows(browser, url, workspace, work) {
         }),
     );
     results.push(
+        await uiFlow(browser, url, workspace, "email-reply", async (page, shot) => {
+            await openFile(page, "email.txt");
+            await statusBarItem(page, "Composer: auto").waitFor({timeout: 90_000});
+            await selectAll(page);
+            await shot("1-selected");
+            await runFromPalette(page, "Composer: Suggest Reply", {timeout: 90_000});
+            await diffEditor(page).waitFor({timeout: 30_000});
+            const accept = acceptButton(page);
+            await accept.waitFor({timeout: 120_000});
+            await page.waitForTimeout(500);
+            await shot("2-review");
+            // The review wraps prose: the email's long paragraphs take more rows than it has lines.
+            const rows = await diffRowCount(page, "original");
+            check(rows > EMAIL_LINES, `the review wraps the email: ${rows} rows for its ${EMAIL_LINES} lines`);
+            const preview = await diffModifiedText(page);
+            check(readFileSync(join(workspace, "email.txt"), "utf8") === EMAIL, "nothing is written before Accept");
+            await accept.click();
+            await page.locator(".monaco-diff-editor").waitFor({state: "detached", timeout: 15_000});
+            await shot("3-inserted");
+            await page.keyboard.press("Control+S");
+            await page.waitForTimeout(1_500);
+            const disk = readFileSync(join(workspace, "email.txt"), "utf8");
+            const body = EMAIL.slice(0, -1);
+            check(
+                disk.startsWith(`${body}\n\n`),
+                `the email is unchanged, the reply a new paragraph below it:\n${disk}`,
+            );
+            check(disk.endsWith("\n"), "the email's final newline follows the reply");
+            const reply = disk.slice(body.length + 2, -1);
+            check(reply.trim().length > 0, "a reply was inserted");
+            // The diff showed the email with the reply below it: the rows on screen are a window of
+            // that text, scrolled to the first change (the reply).
+            check(
+                squash(`${body}\n\n${reply}`).includes(squash(preview)),
+                `the review showed the email with the reply below:\n${preview}\n---\n${reply}`,
+            );
+            check(squash(preview).includes(squash(reply).slice(0, 20)), `the review showed the reply:\n${preview}`);
+        }),
+    );
+    results.push(
+        await uiFlow(browser, url, workspace, "email-summarize-to-french", async (page, shot) => {
+            await openFile(page, "email-fr.txt");
+            await statusBarItem(page, "Composer: auto").waitFor({timeout: 90_000});
+            await selectAll(page);
+            await runFromPalette(page, "Composer: Summarize to French", {timeout: 90_000});
+            await diffEditor(page).waitFor({timeout: 30_000});
+            const accept = acceptButton(page);
+            await accept.waitFor({timeout: 120_000});
+            await page.waitForTimeout(500);
+            await shot("1-review");
+            const rows = await diffRowCount(page, "original");
+            check(rows > EMAIL_LINES, `the review wraps the email: ${rows} rows for its ${EMAIL_LINES} lines`);
+            const proposal = await diffModifiedText(page);
+            check(proposal.trim().length > 0, "the diff shows a proposal");
+            // French accents are not flagged as suspicious characters (Restricted Mode flags non-ASCII).
+            const flagged = await page.locator(".monaco-diff-editor .editor.modified .unicode-highlight").count();
+            check(flagged === 0, `${flagged} characters of the French proposal are flagged: ${proposal}`);
+            await accept.click();
+            await page.locator(".monaco-diff-editor").waitFor({state: "detached", timeout: 15_000});
+            await shot("2-accepted");
+            await page.keyboard.press("Control+S");
+            await page.waitForTimeout(1_500);
+            const disk = readFileSync(join(workspace, "email-fr.txt"), "utf8");
+            // The whole email was selected: the summary replaces it.
+            check(
+                squash(disk) === squash(proposal),
+                `exactly the proposal replaced the email:\n${disk}\n---\n${proposal}`,
+            );
+            check(!disk.includes(EMAIL.split("\n")[0]), "the email is gone");
+        }),
+    );
+    results.push(
         await uiFlow(browser, url, workspace, "cancel-from-progress", async (page, shot) => {
             await openFile(page, "long.md");
             await statusBarItem(page, "Composer: auto").waitFor({timeout: 90_000});
@@ -344,8 +427,13 @@ async function uiFlows(browser, url, workspace, work) {
             await shot("2-review");
             const proposal = await frame.locator("#output").evaluate((node) => node.value);
             check(proposal.length > 0, "the builder shows the output");
+            // A reply's Accept inserts below, so the separate Insert Below is off.
+            check(
+                await frame.locator("#insert-below").evaluate((node) => node.hasAttribute("disabled")),
+                "Insert Below is off",
+            );
             await frame.locator("#accept").click();
-            await frame.locator("#status[data-state=applied]").waitFor({timeout: 15_000});
+            await frame.locator("#status[data-state=inserted]").waitFor({timeout: 15_000});
             await shot("3-accepted");
             // Save the chain as a named action; it is then offered by "Run Saved Action...".
             await frame.locator("#action-name").click();
@@ -363,11 +451,11 @@ async function uiFlows(browser, url, workspace, work) {
             await runFromPalette(page, "File: Save All");
             await page.waitForTimeout(1_500);
             const disk = readFileSync(join(workspace, "inbox.md"), "utf8");
-            const head = `${REPLY_LINES.slice(0, 2).join("\n")}\n`;
+            const message = `${REPLY_LINES.slice(0, 3).join("\n")}`;
             const tail = `\n${REPLY_LINES.slice(3).join("\n")}`;
             check(
-                disk === `${head}${proposal}${tail}`,
-                `the selected message was replaced by exactly the reply:\n${disk}\n---\n${proposal}`,
+                disk === `${message}\n\n${proposal}${tail}`,
+                `the message stays and exactly the reply follows it:\n${disk}\n---\n${proposal}`,
             );
         }),
     );

@@ -30,21 +30,25 @@ export async function whenRestored(page) {
     await page.locator(".monaco-workbench").waitFor({timeout: 30_000});
 }
 
-/** Runs a command from the palette by (part of) its title; waits for the row so none is skipped. */
+/**
+ * Runs a command from the palette by (part of) its title; waits for the row so none is skipped.
+ * Retries until `timeout`: contributed commands appear once their context key is set (the engine
+ * is ready), and while another quick input or an editor is still closing, the palette's input can
+ * be inert for a moment.
+ */
 export async function runFromPalette(page, title, {timeout = 30_000} = {}) {
     const deadline = Date.now() + timeout;
     for (;;) {
         await page.keyboard.press("F1");
         const input = page.locator(".quick-input-widget input");
-        await input.waitFor({timeout: 10_000});
-        await input.fill(`>${title}`);
         const row = page.locator(".quick-input-list .monaco-list-row", {hasText: title}).first();
         try {
+            await input.waitFor({timeout: 10_000});
+            await input.fill(`>${title}`, {timeout: 5_000});
             await row.waitFor({timeout: 3_000});
             await row.click();
             return;
         } catch (error) {
-            // Contributed commands appear once their context key is set (the engine is ready).
             await page.keyboard.press("Escape");
             if (Date.now() > deadline) throw new Error(`"${title}" never appeared in the command palette: ${error}`);
             await page.waitForTimeout(1_000);
@@ -87,6 +91,17 @@ export function activeEditorText(page) {
 /** The text of the diff editor's right-hand (proposal) side. */
 export function diffModifiedText(page) {
     return viewLinesText(page, ".monaco-diff-editor .editor.modified .lines-content > .view-lines > .view-line");
+}
+
+/** Rows the diff editor renders on one side ("original" or "modified"): more than lines when wrapped. */
+export function diffRowCount(page, side) {
+    return page.locator(`.monaco-diff-editor .editor.${side} .lines-content > .view-lines > .view-line`).count();
+}
+
+/** Selects the whole text of the active editor. */
+export async function selectAll(page) {
+    await activeEditorLines(page).first().click();
+    await page.keyboard.press("Control+A");
 }
 
 /** Selects whole line `line` (1-based) in the active editor with Go to Line and the keyboard. */

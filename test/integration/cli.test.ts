@@ -83,7 +83,10 @@ describe("the composer command line", () => {
         const parsed = JSON.parse(result.stdout);
         assert.equal(parsed.method, "zero-shot");
         assert.equal(parsed.chain, "summarize+translate:fr");
-        assert.deepEqual(parsed.notes, []);
+        // Four tokens cannot finish a summary: the result says it was cut.
+        assert.deepEqual(parsed.notes, ["The answer reached the 4-token limit and may be cut short."]);
+        assert.equal(parsed.cutAtBudget, true);
+        assert.equal(parsed.passes[0].generation.stopReason, "max-tokens");
         assert.equal(parsed.passes.length, 1);
         assert.equal(typeof parsed.text, "string");
         assert.equal(parsed.passes[0].generation.generatedTokens, 4);

@@ -18,6 +18,7 @@ import {
 } from "../../bench/cache.js";
 import {rotate, summarize} from "../../bench/stats.js";
 import {QUICK_VARIANTS, VARIANTS} from "../../bench/variants.js";
+import {OWN_TEXT_BUDGET} from "../../engine/compose/length";
 import {chainPrompt} from "../../engine/compose/prompt.js";
 import type {InstalledAdapter, Recipe} from "../../engine/compose/recipe.js";
 import {parseTaskChain} from "../../engine/compose/taskChain.js";
@@ -76,9 +77,12 @@ test("the config hash follows adapter bytes, scales, prompts and the token budge
                 adapters: [{adapter: adapter(sha), scale}],
                 calibration: null,
                 prompt: chainPrompt(chain),
+                budget: OWN_TEXT_BUDGET,
+                reads: "chunks",
             },
         ],
         notes: [],
+        chunkSummary: null,
     });
     const model = {fingerprint: "f", sha256: "s"};
     const base = recipeConfigHash(recipe("x", 0.5), model, 128);

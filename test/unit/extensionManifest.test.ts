@@ -6,12 +6,15 @@ import assert from "node:assert/strict";
 import {readFileSync} from "node:fs";
 import {join} from "node:path";
 import {test} from "node:test";
+import {DEFAULT_ENGINE_LIMITS} from "../../engine/limits";
 import {
     calibratedContextKey,
     chainTitle,
     compositeCommandId,
     contributedComposites,
 } from "../../extension/chains/chainMenu";
+import {OUTPUT_MODES} from "../../extension/review/outputPlan";
+import {DEFAULT_SETTINGS} from "../../extension/settings";
 import {repoRoot} from "../support/realModel";
 
 interface Manifest {
@@ -53,4 +56,39 @@ test("model and adapter paths cannot come from an untrusted workspace", () => {
     assert.deepEqual(restrictedConfigurations.sort(), ["composer.adapterDirectories", "composer.baseModel"]);
     for (const key of restrictedConfigurations) assert.ok(key in manifest.contributes.configuration.properties);
     assert.equal(manifest.main, "./dist/extension.cjs");
+});
+
+test("the output mode setting offers exactly the modes the extension reads, auto by default", () => {
+    const setting = manifest.contributes.configuration.properties["composer.outputMode"] as {
+        enum: string[];
+        enumDescriptions: string[];
+        default: string;
+    };
+    assert.deepEqual(setting.enum, [...OUTPUT_MODES]);
+    assert.equal(setting.default, "auto");
+    assert.equal(setting.enumDescriptions.length, setting.enum.length);
+    for (const description of setting.enumDescriptions) assert.ok(nls[description.slice(1, -1)], description);
+});
+
+test("review documents are a language whose default turns word wrap on", () => {
+    const {languages, configurationDefaults} = manifest.contributes as unknown as {
+        languages: {id: string; extensions: string[]}[];
+        configurationDefaults: Record<string, Record<string, unknown>>;
+    };
+    // The id and extension reviewController.ts gives its virtual documents (REVIEW_LANGUAGE).
+    const review = languages.find((language) => language.id === "composer-review");
+    assert.deepEqual(review?.extensions, [".composer-review"]);
+    assert.equal(configurationDefaults["[composer-review]"]?.["editor.wordWrap"], "on");
+    // Accents are what a translation is made of: not flagged (in Restricted Mode VS Code flags every non-ASCII letter).
+    assert.equal(configurationDefaults["[composer-review]"]?.["editor.unicodeHighlight.nonBasicASCII"], false);
+});
+
+test("every setting's default in package.json is the default the extension reads", () => {
+    const properties = manifest.contributes.configuration.properties as Record<string, {default?: unknown}>;
+    for (const [key, value] of Object.entries(DEFAULT_SETTINGS)) {
+        const setting = properties[`composer.${key}`];
+        assert.ok(setting, `composer.${key} is contributed`);
+        assert.deepEqual(setting.default, value, `composer.${key}`);
+    }
+    assert.equal(DEFAULT_SETTINGS.contextSize, DEFAULT_ENGINE_LIMITS.contextSize);
 });

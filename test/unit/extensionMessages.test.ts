@@ -72,7 +72,7 @@ test("settings fall back to defaults on bad values and keep only absolute adapte
             adapterDirectories: ["/opt/adapters"],
             threads: 0,
             contextSize: 4096,
-            maxTokens: 128,
+            maxTokens: 0,
             outputMode: "insertBelow",
             defaultMethod: "auto",
         },

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {test} from "node:test";
+import {OWN_TEXT_BUDGET, REWRITE_BUDGET, tokensAllowed} from "../../engine/compose/length";
 import {chainPrompt, promptTemplate} from "../../engine/compose/prompt";
 import {
     availableMethods,
@@ -159,4 +160,36 @@ test("mix keys separate different scales and calibrations and match equal mixes"
     assert.equal(mixKey(a), mixKey(b));
     assert.notEqual(mixKey(a), mixKey(merge));
     assert.equal(mixKey(buildRecipe(sumFr, "zero-shot", full).passes[0]), "base");
+});
+
+test("each pass's budget and reading follow from what it does", () => {
+    const inventory: Inventory = {adapters: [summarize, french, casual, reply], calibrations: [lcpp]};
+    const sumFr = buildRecipe(parseTaskChain("summarize,translate:fr"), "lc++", inventory);
+    assert.deepEqual(
+        sumFr.passes.map((p) => [p.budget.kind, p.reads]),
+        [["bounded", "chunks"]],
+    );
+    // The chunks of a long text are summarized by the summarize adapter alone, in English.
+    assert.deepEqual(
+        sumFr.chunkSummary?.adapters.map((use) => use.adapter.id),
+        ["test.summarize"],
+    );
+    const multi = buildRecipe(parseTaskChain("summarize,translate:fr"), "multi-step", inventory);
+    assert.deepEqual(
+        multi.passes.map((p) => [p.does, p.budget.kind, p.reads]),
+        [
+            ["summarize", "bounded", "chunks"],
+            ["translate:fr", "follows-input", "segments"],
+        ],
+    );
+    const replyCasual = buildRecipe(parseTaskChain("reply,tone:casual"), "linear-merge", inventory);
+    assert.deepEqual([replyCasual.passes[0].reads, replyCasual.chunkSummary], ["whole", null]);
+    const rewrite = buildRecipe(parseTaskChain("tone:casual,translate:fr"), "multi-step", inventory);
+    assert.ok(rewrite.passes.every((p) => p.reads === "segments" && p.budget.kind === "follows-input"));
+});
+
+test("a rewrite's budget follows its input; a caller's limit caps every budget", () => {
+    assert.equal(tokensAllowed(REWRITE_BUDGET, 100), 216);
+    assert.equal(tokensAllowed(REWRITE_BUDGET, 100, 64), 64);
+    assert.equal(tokensAllowed(OWN_TEXT_BUDGET, 5000), 128);
 });

@@ -44,3 +44,9 @@ test("a tone runs before the translation, whatever order the tasks were picked i
     assert.deepEqual(orderAuxTasks(["tone:witty", "translate:de"]), ["tone:witty", "translate:de"]);
     assert.deepEqual(orderAuxTasks(["translate:es"]), ["translate:es"]);
 });
+
+test("every way of naming the same tasks makes the same chain and key", () => {
+    const picked = [parseTaskChain("translate:fr,tone:casual"), parseTaskChain("tone:casual+translate:fr")];
+    for (const chain of picked) assert.equal(chainKey(chain), "tone:casual+translate:fr");
+    assert.equal(chainKey(taskChain(["reply", "translate:de", "tone:witty"])), "reply+tone:witty+translate:de");
+});

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import random
 import re
 from collections import defaultdict
@@ -10,6 +9,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from lab.data.store import dataset_dir
 from lab.data.teacher_text import clean_teacher_text
 from lab.prompts import LANGUAGE_NAMES, MAIN_TASKS, file_key, split_chain
 
@@ -23,11 +23,6 @@ class Example:
     id: str  # stable source id, e.g. "dialogsum:train_17", "spc:42:3", "ntrex:fr:100"
     input: str
     target: str
-
-
-def data_root() -> Path:
-    env = os.environ.get("LAB_DATA_DIR")
-    return Path(env) if env else LAB_DIR.parent.parent / "shared" / "data"
 
 
 def _split_by_group(items: list, group_of, dev_fraction: float, seed: int) -> tuple[list, list]:
@@ -45,7 +40,7 @@ def _split_by_group(items: list, group_of, dev_fraction: float, seed: int) -> tu
 # ---- summarize: DialogSum (upstream train / dev files are the splits) ----
 @cache
 def _dialogsum(split: str) -> tuple[Example, ...]:
-    path = data_root() / "dialogsum" / f"dialogsum.{split}.jsonl"
+    path = dataset_dir("dialogsum") / f"dialogsum.{split}.jsonl"
     out = []
     with open(path, encoding="utf-8") as f:
         for line in f:
@@ -77,7 +72,7 @@ def persona_chat_turns(path: Path) -> list[tuple[int, list[str]]]:
 
 @cache
 def _persona_chat() -> tuple[tuple[Example, ...], tuple[Example, ...]]:
-    path = data_root() / "synthetic-persona-chat" / "Synthetic-Persona-Chat_valid.csv"
+    path = dataset_dir("synthetic-persona-chat") / "Synthetic-Persona-Chat_valid.csv"
     pairs = [
         (conv_id, Example(f"spc:{conv_id}:{t}", turns[t], turns[t + 1]))
         for conv_id, turns in persona_chat_turns(path)
@@ -93,10 +88,10 @@ _NTREX_LANG = {"es": "spa", "fr": "fra", "de": "deu"}
 
 @cache
 def _translation(lang: str) -> tuple[tuple[Example, ...], tuple[Example, ...]]:
-    root = data_root()
-    src = (root / "ntrex/newstest2019-src.eng.txt").read_text(encoding="utf-8").splitlines()
-    ref = (root / f"ntrex/newstest2019-ref.{_NTREX_LANG[lang]}.txt").read_text(encoding="utf-8").splitlines()
-    docs = (root / "ntrex/DOCUMENT_IDS.tsv").read_text(encoding="utf-8").splitlines()
+    ntrex = dataset_dir("ntrex")
+    src = (ntrex / "newstest2019-src.eng.txt").read_text(encoding="utf-8").splitlines()
+    ref = (ntrex / f"newstest2019-ref.{_NTREX_LANG[lang]}.txt").read_text(encoding="utf-8").splitlines()
+    docs = (ntrex / "DOCUMENT_IDS.tsv").read_text(encoding="utf-8").splitlines()
     items = [
         (docs[i].split("\t")[0], Example(f"ntrex:{lang}:{i}", s.strip(), r.strip()))
         for i, (s, r) in enumerate(zip(src, ref, strict=True))
@@ -110,7 +105,7 @@ def _translation(lang: str) -> tuple[tuple[Example, ...], tuple[Example, ...]]:
 def _cocoa(lang: str, register: str) -> list[Example]:
     """CoCoA-MT's English segments with their human translation in one register (formal | informal),
     ids cocoa:<lang>:<domain>:<line>."""
-    cocoa = data_root() / f"cocoa-mt/train/en-{lang}"
+    cocoa = dataset_dir("cocoa-mt") / f"train/en-{lang}"
     out = []
     for domain in ("telephony", "topical_chat"):
         stem = cocoa / f"formality-control.train.{domain}.en-{lang}"
@@ -157,7 +152,7 @@ def data_source(chain: str) -> str:
 # ---- tone:paraphrase: ParaDetox rows with two human neutral rewrites (neutral1 -> neutral2) ----
 @cache
 def _paraphrase() -> tuple[tuple[Example, ...], tuple[Example, ...]]:
-    path = data_root() / "paradetox/paradetox.tsv"
+    path = dataset_dir("paradetox") / "paradetox.tsv"
     items = []
     with open(path, encoding="utf-8", newline="") as f:
         for i, row in enumerate(csv.DictReader(f, delimiter="\t")):
@@ -172,9 +167,9 @@ def _paraphrase() -> tuple[tuple[Example, ...], tuple[Example, ...]]:
 @cache
 def _news_sentences() -> tuple[tuple[Example, ...], tuple[Example, ...]]:
     """NTREX English source sentences of at most 35 words (formal prose), split by document."""
-    root = data_root()
-    src = (root / "ntrex/newstest2019-src.eng.txt").read_text(encoding="utf-8").splitlines()
-    docs = (root / "ntrex/DOCUMENT_IDS.tsv").read_text(encoding="utf-8").splitlines()
+    ntrex = dataset_dir("ntrex")
+    src = (ntrex / "newstest2019-src.eng.txt").read_text(encoding="utf-8").splitlines()
+    docs = (ntrex / "DOCUMENT_IDS.tsv").read_text(encoding="utf-8").splitlines()
     items = [
         (docs[i].split("\t")[0], Example(f"ntrex:en:{i}", s.strip(), ""))
         for i, s in enumerate(src)

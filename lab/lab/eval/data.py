@@ -17,7 +17,6 @@ import argparse
 import csv
 import hashlib
 import json
-import os
 import random
 import re
 import sys
@@ -107,23 +106,28 @@ def read_xdailydialog(en_path: Path, de_path: Path) -> list[dict]:
 
 
 # ---- sources ----
-def default_sources(root: Path) -> tuple[dict[str, list[dict]], list[dict], list[Path]]:
+def default_sources() -> tuple[dict[str, list[dict]], list[dict], list[Path]]:
     """The lab's dev splits (ids shared with lab/targets) and XDailyDialog dev."""
-    os.environ["LAB_DATA_DIR"] = str(root)
-    from lab.data import load_task
+    from lab.data import dataset_dir, load_task
 
     summarize = [
         {"id": e.id, "input": e.input, "main_references": [e.target]} for e in load_task("summarize", "dev")
     ]
     reply = [{"id": e.id, "input": e.input, "main_references": [e.target]} for e in load_task("reply", "dev")]
-    xdd = read_xdailydialog(root / "xdailydialog/en_dev_human.txt", root / "xdailydialog/de_dev_human.txt")
+    xdailydialog = dataset_dir("xdailydialog")
+    xdd = read_xdailydialog(xdailydialog / "en_dev_human.txt", xdailydialog / "de_dev_human.txt")
     files = [
-        root / "dialogsum/dialogsum.dev.jsonl",
-        root / "synthetic-persona-chat/Synthetic-Persona-Chat_valid.csv",
-        root / "xdailydialog/en_dev_human.txt",
-        root / "xdailydialog/de_dev_human.txt",
+        dataset_dir("dialogsum") / "dialogsum.dev.jsonl",
+        dataset_dir("synthetic-persona-chat") / "Synthetic-Persona-Chat_valid.csv",
+        xdailydialog / "en_dev_human.txt",
+        xdailydialog / "de_dev_human.txt",
     ]
     return {"summarize": summarize, "reply": reply}, xdd, files
+
+
+def folders_of(files: list[Path]) -> str:
+    """The data folder(s) the files were read from (one unless the data sets were found in different places)."""
+    return ", ".join(sorted({str(f.parent.parent) for f in files}))
 
 
 def dir_sources(root: Path) -> tuple[dict[str, list[dict]], list[dict], list[Path]]:
@@ -178,10 +182,7 @@ def build(
     only: list[str] | None,
     shortest: bool = False,
 ) -> dict:
-    from lab.data.sources import data_root
-
-    root = data_dir or data_root()
-    mains, xdd, files = dir_sources(root) if data_dir else default_sources(root)
+    mains, xdd, files = dir_sources(data_dir) if data_dir else default_sources()
     shared = {main: sample(items, n, seed, shortest) for main, items in mains.items()}
     xdd_picked = sample(xdd, n, seed, shortest)
     out_variants = {}
@@ -224,7 +225,7 @@ def build(
     return {
         "seed": seed,
         "n": n,
-        "data_dir": str(root),
+        "data_dir": str(data_dir) if data_dir else folders_of(files),
         "files": [{"path": str(p), "sha256": sha256_file(p)} for p in files],
         "variants": out_variants,
         "references": references,

@@ -18,14 +18,14 @@ Reader = Callable[[Path, str], list[dict]]
 def build(
     read: Reader, upstream: str, name: str, n: int | None, seed: int, data_dir: Path | None, langs
 ) -> dict:
-    """`read(folder, lang)` per language: from `<data root>/<upstream>` keeping the lab's translate:<lang>
+    """`read(folder, lang)` per language: from the data set `upstream` (lab.data.store) keeping the lab's translate:<lang>
     dev split (never trained on), or from all of `data_dir`; then n of them, seeded by `name`."""
-    from lab.data.sources import data_root
+    from lab.data import dataset_dir
 
-    root = data_dir or data_root()
+    folder = data_dir if data_dir is not None else dataset_dir(upstream)
     sets = {}
     for lang in langs:
-        segments = read(root / upstream if data_dir is None else root, lang)
+        segments = read(folder, lang)
         if data_dir is None:
             from lab.data import load_task
 
@@ -35,7 +35,7 @@ def build(
             picked = sorted(random.Random(f"{seed}:{name}:{lang}").sample(range(len(segments)), n))
             segments = [segments[i] for i in picked]
         sets[lang] = segments
-    return {"seed": seed, "n": n, "data_dir": str(root), "languages": sets}
+    return {"seed": seed, "n": n, "data_dir": str(data_dir or folder.parent), "languages": sets}
 
 
 def main(doc: str, build_set: Callable[..., dict], score_item: Callable[[dict], dict], argv=None) -> None:

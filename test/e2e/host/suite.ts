@@ -20,9 +20,33 @@ const test = (name: string, fn: () => Promise<void>) => tests.push({name, fn});
 
 let api: ComposerApi;
 
-async function openSample(text: string): Promise<vscode.TextEditor> {
-    const document = await vscode.workspace.openTextDocument({content: text, language: "markdown"});
+async function openSample(text: string, language = "markdown"): Promise<vscode.TextEditor> {
+    const document = await vscode.workspace.openTextDocument({content: text, language});
     return vscode.window.showTextDocument(document, {preview: false});
+}
+
+/** samples/email.txt (run.mjs copies it into the work folder): a real mailing-list email. */
+async function emailSelected(): Promise<{editor: vscode.TextEditor; email: string}> {
+    const email = await readFile(join(work, "email.txt"), "utf8");
+    assert.ok(email.endsWith("\n") && email.split(/\s+/).length > 150, "the sample is a whole email");
+    const editor = await openSample(email, "plaintext");
+    const end = editor.document.positionAt(email.length);
+    editor.selection = new vscode.Selection(new vscode.Position(0, 0), end);
+    return {editor, email};
+}
+
+/**
+ * The review's right-hand document (the text as it will read after Accept), once it shows
+ * `expected`: the provider's last update reaches the document asynchronously.
+ */
+async function proposalDocument(expected: string): Promise<vscode.TextDocument> {
+    const [tab] = diffTabs();
+    assert.ok(tab?.input instanceof vscode.TabInputTextDiff, "the review's diff is open");
+    const document = await vscode.workspace.openTextDocument(tab.input.modified);
+    for (let i = 0; i < 50 && document.getText() !== expected; i++)
+        await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(document.getText(), expected, "the diff shows the text as it will read");
+    return document;
 }
 
 function select(editor: vscode.TextEditor, needle: string): vscode.Range {
@@ -78,7 +102,7 @@ test("in an untrusted workspace, workspace settings cannot point the extension a
     // an output mode; the folder is not trusted, so only the (unrestricted) output mode applies.
     assert.equal(vscode.workspace.isTrusted, false, "the test folder opens in Restricted Mode");
     const config = vscode.workspace.getConfiguration("composer");
-    assert.equal(config.inspect("outputMode")?.workspaceValue, "review", "the workspace's settings file is read");
+    assert.equal(config.inspect("outputMode")?.workspaceValue, "auto", "the workspace's settings file is read");
     // VS Code drops the restricted ones (package.json restrictedConfigurations) in Restricted Mode...
     assert.equal(config.inspect("baseModel")?.workspaceValue, undefined);
     assert.equal(config.inspect("adapterDirectories")?.workspaceValue, undefined);
@@ -202,6 +226,122 @@ test("output mode replace applies at once, and a new document leaves the source 
     assert.equal(opened.state, "opened", JSON.stringify(opened));
     assert.equal(other.document.version, version);
     assert.equal(vscode.window.activeTextEditor?.document.getText(), opened.state === "opened" ? opened.text : "");
+});
+
+test("Suggest Reply on an email: a wrapped diff shows the reply below it; Accept inserts it and keeps the email", async () => {
+    const {editor, email} = await emailSelected();
+    const outcome = (await vscode.commands.executeCommand("composer.suggestReply")) as RunOutcome;
+    assert.equal(outcome.state, "review", JSON.stringify(outcome));
+    assert.ok(outcome.state === "review" && outcome.placement === "insertBelow", "Accept will insert, not replace");
+    const reply = outcome.text;
+    assert.ok(reply.trim().length > 0, "a reply was generated");
+    // The whole email was selected with its final newline; the reply goes after its last line.
+    const body = email.slice(0, -1);
+    // The diff shows the email with the reply below it.
+    const proposal = await proposalDocument(`${body}\n\n${reply}`);
+    // Word wrap: the review documents have their own language, whose default wraps.
+    assert.equal(proposal.languageId, "composer-review");
+    assert.equal(vscode.workspace.getConfiguration("editor", proposal).get("wordWrap"), "on");
+    assert.equal(editor.document.getText(), email, "nothing changes before Accept");
+
+    const accepted = (await vscode.commands.executeCommand("composer.review.accept")) as RunOutcome;
+    assert.equal(accepted.state, "inserted", JSON.stringify(accepted));
+    assert.equal(
+        editor.document.getText(),
+        `${body}\n\n${reply}\n`,
+        "the reply is below the email, the email unchanged",
+    );
+    assert.equal(diffTabs().length, 0, "the diff is closed");
+    await vscode.window.showTextDocument(editor.document);
+    await vscode.commands.executeCommand("undo");
+    assert.equal(editor.document.getText(), email, "one undo removes the reply");
+});
+
+test("a reply rejected or cancelled leaves the email exactly as it was", async () => {
+    const {editor, email} = await emailSelected();
+    const version = editor.document.version;
+    const reviewed = (await vscode.commands.executeCommand("composer.suggestReply")) as RunOutcome;
+    assert.equal(reviewed.state, "review", JSON.stringify(reviewed));
+    assert.equal(((await vscode.commands.executeCommand("composer.review.reject")) as RunOutcome).state, "rejected");
+
+    const cancelled = await api.reviews.run({
+        chain: {main: "reply", aux: ["tone:casual"]},
+        method: "auto",
+        title: "cancelled reply",
+        onText: () => void vscode.commands.executeCommand("composer.cancel"),
+    });
+    assert.equal(cancelled.state, "cancelled", JSON.stringify(cancelled));
+    assert.equal(editor.document.getText(), email);
+    assert.equal(editor.document.version, version, "not even touched");
+    assert.equal(diffTabs().length, 0, "no review is left open");
+});
+
+test("an engine crash during a reply leaves the email as it was, and the next request starts a new engine", async () => {
+    const {editor, email} = await emailSelected();
+    const version = editor.document.version;
+    // The engine process dies while the reply streams into the diff.
+    const client = await api.engine.ready();
+    let killed = false;
+    const crashed = await api.reviews.run({
+        chain: {main: "reply", aux: []},
+        method: "auto",
+        title: "crashed reply",
+        onText: () => {
+            if (!killed) client.kill("SIGKILL");
+            killed = true;
+        },
+    });
+    assert.equal(crashed.state, "failed", JSON.stringify(crashed));
+    assert.ok(crashed.state === "failed" && /engine process stopped/.test(crashed.message), crashed.message);
+
+    assert.equal(editor.document.getText(), email);
+    assert.equal(editor.document.version, version, "not even touched");
+    assert.equal(diffTabs().length, 0, "no review is left open");
+    assert.equal(api.reviews.active, null);
+    // The next request starts a new engine.
+    const again = await runChain("reply", "newDocument");
+    assert.equal(again.state, "opened", JSON.stringify(again));
+});
+
+test("the output mode setting overrides the task's place: review makes a reply replace the selection", async () => {
+    const config = vscode.workspace.getConfiguration("composer");
+    await config.update("outputMode", "review", vscode.ConfigurationTarget.Workspace);
+    try {
+        const {email} = await emailSelected();
+        const outcome = (await vscode.commands.executeCommand("composer.suggestReply")) as RunOutcome;
+        assert.ok(outcome.state === "review" && outcome.placement === "replace", JSON.stringify(outcome));
+        // The diff shows the reply alone, in place of the email.
+        await proposalDocument(outcome.state === "review" ? outcome.text : "");
+        assert.ok(email.length > 0);
+        await vscode.commands.executeCommand("composer.review.reject");
+    } finally {
+        await config.update("outputMode", "auto", vscode.ConfigurationTarget.Workspace);
+    }
+});
+
+test("an empty or whitespace-only selection is refused with a clear message before any engine request", async () => {
+    const compose = api.engine.compose;
+    let requests = 0;
+    api.engine.compose = (call) => {
+        requests++;
+        return compose.call(api.engine, call);
+    };
+    try {
+        const editor = await openSample("Title\n\n   \n\t\nEnd\n");
+        editor.selection = new vscode.Selection(new vscode.Position(1, 0), new vscode.Position(4, 0));
+        const outcome = (await vscode.commands.executeCommand("composer.suggestReply")) as RunOutcome;
+        assert.equal(outcome.state, "empty", JSON.stringify(outcome));
+        assert.ok(outcome.state === "empty" && /only whitespace/.test(outcome.message), outcome.message);
+        // Nothing selected means the whole document; an empty one is refused too.
+        await openSample("\n\n");
+        const blank = (await vscode.commands.executeCommand("composer.summarize")) as RunOutcome;
+        assert.ok(blank.state === "empty" && /document is empty/.test(blank.message), JSON.stringify(blank));
+        assert.equal(requests, 0, "the engine was never asked");
+        assert.equal(diffTabs().length, 0);
+        assert.equal(editor.document.getText(), "Title\n\n   \n\t\nEnd\n");
+    } finally {
+        api.engine.compose = compose;
+    }
 });
 
 test("retry generates again in the same review; closing the diff rejects it", async () => {

@@ -1,0 +1,44 @@
+// How much a pass may write, and how much input one generation reads. A summary or a reply is
+// the model's own text and is bounded; a translation or tone rewrite must cover its whole input,
+// so its budget follows the input, segment by segment (segments.ts).
+
+import type {TaskChain} from "./taskChain";
+
+export type TokenBudget =
+    /** Summaries and replies: at most this many tokens, whatever the input's length. */
+    | {readonly kind: "bounded"; readonly maxTokens: number}
+    /** Rewrites: room for the whole input in another language or register. */
+    | {readonly kind: "follows-input"; readonly perInputToken: number; readonly extra: number};
+
+/** The paper's budget (max_new_tokens 128) for the text a model writes on its own. */
+export const OWN_TEXT_BUDGET: TokenBudget = {kind: "bounded", maxTokens: 128};
+
+/**
+ * French and German take up to ~1.5x the tokens of the English they translate (Gemma's
+ * tokenizer); 2x plus a little leaves room without inviting a runaway.
+ */
+export const REWRITE_BUDGET: TokenBudget = {kind: "follows-input", perInputToken: 2, extra: 16};
+
+/**
+ * The longest input one rewrite generation reads. The adapters were trained on sentences and
+ * short paragraphs; past this they start dropping parts of the input.
+ */
+export const REWRITE_SEGMENT_TOKENS = 160;
+
+/**
+ * The longest input one summary generation reads; a longer one is summarized in chunks of this
+ * size, then the chunk summaries are summarized (the adapters saw dialogues of a few hundred
+ * tokens, not documents).
+ */
+export const SUMMARY_CHUNK_TOKENS = 1200;
+
+export function budgetFor(chain: TaskChain): TokenBudget {
+    return chain.main === null ? REWRITE_BUDGET : OWN_TEXT_BUDGET;
+}
+
+/** Tokens a generation may write for an input of `inputTokens`; `cap` is the caller's own limit, if any. */
+export function tokensAllowed(budget: TokenBudget, inputTokens: number, cap?: number): number {
+    const own =
+        budget.kind === "bounded" ? budget.maxTokens : Math.ceil(inputTokens * budget.perInputToken) + budget.extra;
+    return cap === undefined ? own : Math.min(own, cap);
+}

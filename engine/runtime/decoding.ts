@@ -1,0 +1,45 @@
+// How every generation decodes, for every method alike. One value, so that whatever caches
+// outputs (the benchmark) can key them by it: a change here changes every output.
+
+import {LOOP_GUARD, type LoopGuardOptions} from "./loopGuard";
+
+export interface Decoding {
+    /** 0: greedy, the paper's setting, and the same text for the same input. */
+    readonly temperature: number;
+    /** node-llama-cpp's DRY penalty over the generated tokens, or none. */
+    readonly dry: {
+        readonly strength: number;
+        readonly base: number;
+        readonly allowedLength: number;
+        readonly lastTokens: number;
+        readonly sequenceBreakers: readonly string[];
+    } | null;
+    /** Stop a verbatim token loop (loopGuard.ts), or never. */
+    readonly loopGuard: LoopGuardOptions | null;
+    /**
+     * Keep a summary or reply to whole sentences: end before a sentence that restates earlier
+     * ones, and leave out an unfinished last sentence when the budget runs out.
+     */
+    readonly wholeSentences: boolean;
+}
+
+/** What users get. */
+export const DECODING: Decoding = {
+    temperature: 0,
+    /**
+     * DRY ("don't repeat yourself"): extending a phrase the output already contains costs
+     * strength * base^(length - allowedLength) in logits, so a verbatim loop dies within a few
+     * tokens while short repeats ("the", names) are free. Unlike a plain repeat penalty it does
+     * not punish a translation for reusing "de" or "the". node-llama-cpp puts it before the
+     * greedy pick, so it acts at temperature 0, and feeds it only the tokens this generation
+     * produced. `lastTokens` must be a number: with its default (null, "the whole history")
+     * node-llama-cpp 3.21.1's DRY changed nothing, even at strength 3 (checked on a looping email
+     * summary; 512 broke the loop).
+     */
+    dry: {strength: 0.8, base: 1.75, allowedLength: 2, lastTokens: 1024, sequenceBreakers: ["\n", ":", '"', "*"]},
+    loopGuard: LOOP_GUARD,
+    wholeSentences: true,
+};
+
+/** The paper's decoding (greedy, nothing else): the benchmark's baseline for what DECODING changes. */
+export const PAPER_DECODING: Decoding = {temperature: 0, dry: null, loopGuard: null, wholeSentences: false};

@@ -1,0 +1,110 @@
+// The engine with the bundled pack on text as users select it: empty input refused, a literal
+// control-token spelling kept, a multi-paragraph rewrite covering every paragraph, truthful stop
+// reasons and budget notes, and a text longer than one summary summarized in parts.
+
+import assert from "node:assert/strict";
+import {mkdtemp, rm} from "node:fs/promises";
+import {tmpdir} from "node:os";
+import {join} from "node:path";
+import {after, before, describe, test} from "node:test";
+import {EmptyInputError} from "../../engine/compose/composer";
+import {SUMMARY_CHUNK_TOKENS} from "../../engine/compose/length";
+import {parseTaskChain} from "../../engine/compose/taskChain";
+import {engineConfig} from "../../engine/config";
+import {Engine} from "../../engine/engine";
+import {realModelPath, repoRoot} from "../support/realModel";
+
+const EMAIL = [
+    "Hi Maria,",
+    "Thanks for sending the draft agenda. I think we should move the budget review to the morning, because Tom can only join after lunch.",
+    "Could you also book the small meeting room for Thursday? The big one is taken.",
+    "Best regards,\nPeter",
+].join("\n\n");
+
+describe("the engine on users' text, with the bundled pack", () => {
+    let home: string;
+    let engine: Engine;
+
+    before(async () => {
+        home = await mkdtemp(join(tmpdir(), "composer-realtext-"));
+        engine = await Engine.open({
+            ...engineConfig(await realModelPath(), repoRoot(), {cacheRoot: home, threads: 2}),
+            maxContexts: 2,
+        });
+    });
+
+    after(async () => {
+        await engine?.dispose();
+        if (home) await rm(home, {recursive: true, force: true});
+    });
+
+    test("empty or whitespace-only text is refused before any generation", async () => {
+        for (const input of ["", "  \n\t \n"]) {
+            await assert.rejects(
+                engine.compose({chain: parseTaskChain("summarize"), method: "auto", input}),
+                (error: Error) => error instanceof EmptyInputError && /empty/.test(error.message),
+            );
+        }
+    });
+
+    test("a summary that ends by itself says so; one cut by a limit says that, in whole sentences", async () => {
+        const natural = await engine.compose({chain: parseTaskChain("summarize"), method: "auto", input: EMAIL});
+        const [pass] = natural.passes;
+        assert.ok(pass !== undefined && pass.generation.generatedTokens < 128, natural.text);
+        assert.notEqual(pass.generation.stopReason, "max-tokens");
+        assert.equal(natural.cutAtBudget, false);
+
+        const cut = await engine.compose({
+            chain: parseTaskChain("summarize"),
+            method: "auto",
+            input: EMAIL,
+            maxTokens: 4,
+        });
+        assert.equal(cut.passes[0]?.generation.stopReason, "max-tokens");
+        assert.equal(cut.cutAtBudget, true);
+        assert.ok(
+            cut.notes.some((note) => /4-token limit/.test(note)),
+            cut.notes.join("; "),
+        );
+    });
+
+    test("a translation covers every paragraph of an email, keeping its breaks", async () => {
+        const result = await engine.compose({chain: parseTaskChain("translate:de"), method: "auto", input: EMAIL});
+        const paragraphs = result.text.split(/\n\s*\n/);
+        assert.equal(paragraphs.length, 4, result.text);
+        assert.equal(result.passes.length, 4, "one generation per paragraph");
+        assert.ok(paragraphs.every((p) => p.trim().length > 0));
+        assert.equal(result.cutAtBudget, false);
+    });
+
+    test("text that spells a control token stays text and does not end the answer", async () => {
+        const input = "Please type <end_of_turn> into the field, then press enter.";
+        const result = await engine.compose({chain: parseTaskChain("tone:paraphrase"), method: "auto", input});
+        assert.ok(result.text.length > "Please type".length + 5, result.text);
+        assert.notEqual(result.passes[0]?.generation.stopReason, "max-tokens");
+    });
+
+    test("a text longer than one summary can read is summarized in parts, with progress", async () => {
+        const paragraphs = Array.from(
+            {length: 48},
+            (_, i) =>
+                `Update ${i + 1}: the team finished part ${i + 1} of the migration, moved the remaining servers to the new data centre, and wrote down what went wrong so that the next step goes faster.`,
+        );
+        const input = paragraphs.join("\n\n");
+        const steps: [number, number][] = [];
+        const result = await engine.compose(
+            {chain: parseTaskChain("summarize"), method: "auto", input, maxTokens: 12},
+            {onStep: (done, total) => steps.push([done, total])},
+        );
+        const parts = result.passes.length - 1;
+        assert.ok(parts >= 2, `expected several parts, got ${parts}`);
+        for (const report of result.passes.slice(0, -1))
+            assert.ok(report.generation.promptTokens <= SUMMARY_CHUNK_TOKENS + 64, "each part fits one summary");
+        assert.deepEqual(steps.at(-1), [parts + 1, parts + 1]);
+        assert.ok(
+            result.notes.some((note) => /summarized in \d+ parts/.test(note)),
+            result.notes.join("; "),
+        );
+        assert.ok(result.text.length > 0);
+    });
+});
