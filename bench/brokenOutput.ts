@@ -39,14 +39,23 @@ export interface GenerationFacts {
      */
     readonly budget: number | null;
     /**
+     * The engine's own word: true when a generation that wrote part of the answer stopped at its
+     * token budget (ComposeResult.cutAtBudget). When given it decides "cut"; null for results
+     * from an engine that did not say it (then the stop reasons do).
+     */
+    readonly cutAtBudget: boolean | null;
+    /**
      * ISO 639-1 code the language ID gave the output's `languageSample` ("" = none of its
      * candidates); null = not identified.
      */
     readonly detectedLanguage: string | null;
 }
 
-/** Stop reasons that mean the model ended its answer itself. */
-const NATURAL_ENDS = new Set(["eog", "stop-string"]);
+/**
+ * Stop reasons that mean the generation ended without hitting a limit: the model's end of turn,
+ * a stop string, or the engine's loop guard (what it left is judged like any text).
+ */
+const NATURAL_ENDS = new Set(["eog", "stop-string", "repetition"]);
 
 // ---- loop / repetition ----
 
@@ -201,10 +210,16 @@ export function brokenReasons(command: TaskChain, input: string, output: string,
             (reason === "max-tokens" && facts.budget !== null && generatedTokens < facts.budget);
         return endedItself ? [] : [{reason, pass}];
     });
+    // The engine's own word wins where it gives one: a summary's chunk that filled its budget is not
+    // a cut answer, a rewrite segment that did is.
+    const cut = facts.cutAtBudget ?? limited.length > 0;
     const empty = !/[\p{L}\p{N}]/u.test(output);
     if (empty) found.push({reason: "empty", detail: output.length === 0 ? "no text" : "no letters or digits"});
-    if (limited.length > 0) {
-        const where = limited.map((l) => `pass ${l.pass + 1}: ${l.reason}`).join(", ");
+    if (cut) {
+        const where =
+            limited.length > 0
+                ? limited.map((l) => `pass ${l.pass + 1}: ${l.reason}`).join(", ")
+                : "the engine says the answer reached its budget";
         const midSentence = !/[.!?…:;"'’”»)\]]\s*$/u.test(output);
         found.push({reason: "cut", detail: `${where}${midSentence && !empty ? ", mid-sentence" : ""}`});
     }

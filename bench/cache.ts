@@ -37,6 +37,8 @@ export interface CachedGeneration {
     readonly passes: readonly CachedPass[];
     /** The engine's notes on the result (e.g. the method "auto" chose and why). */
     readonly notes?: readonly string[];
+    /** The engine's word on whether the answer stopped at a token budget (absent before the engine said it). */
+    readonly cutAtBudget?: boolean;
     readonly totalMs: number;
     readonly at: string;
 }
@@ -59,7 +61,8 @@ export function keyConfigHash(key: string): string {
 export function recipeConfigHash(
     recipe: Recipe,
     model: {fingerprint: string; sha256: string},
-    maxTokens: number,
+    /** The request's (or the engine's configured) limit; null: each pass's own budget, hashed with the pass. */
+    maxTokens: number | null,
 ): string {
     const describePass = (pass: Pass) => ({
         adapters: pass.adapters.map((use) => [use.adapter.sha256, use.scale]),

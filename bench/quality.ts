@@ -157,6 +157,7 @@ export async function runQuality(
                     decodeMs: p.generation.decodeMs,
                 })),
                 notes: result.notes,
+                cutAtBudget: result.cutAtBudget,
                 totalMs: result.totalMs,
                 at: new Date().toISOString(),
             };

@@ -37,6 +37,8 @@ export interface RealTextSet {
     readonly seed: number;
     readonly data_dir: string;
     readonly files: readonly {path: string; sha256: string}[];
+    /** Genres whose data set could not be had, and why (lab.data.store's message). */
+    readonly missing: Readonly<Partial<Record<Genre, string>>>;
     /** Candidate inputs per genre before the held-out rule and the sample. */
     readonly pools: Readonly<Partial<Record<Genre, number>>>;
     readonly items: Readonly<Record<string, RealTextItem>>;
@@ -71,7 +73,7 @@ export function planRealText(
     set: RealTextSet,
     inventory: Inventory,
     model: {fingerprint: string; sha256: string},
-    engineMaxTokens: number,
+    engineMaxTokens: number | null,
 ): RealTextRequest[] {
     const requests: RealTextRequest[] = [];
     for (const command of COMMANDS) {
@@ -170,6 +172,7 @@ export function judge(
             error: g.error,
             passes: g.passes,
             budget,
+            cutAtBudget: g.cutAtBudget ?? null,
             detectedLanguage: score?.language ?? null,
         });
         return [
@@ -291,13 +294,21 @@ export interface RealTextResults {
     readonly seed: number;
     readonly dataDir: string;
     readonly files: RealTextSet["files"];
+    readonly missing: RealTextSet["missing"];
     readonly pools: RealTextSet["pools"];
     /** Inputs per genre asked for (each command gets up to this many of the inputs it may see). */
     readonly inputsPerCommand: RealTextPlanShape["inputs"];
     /** Distinct inputs used per genre, with their words (min, median, max). */
     readonly genres: Readonly<Partial<Record<Genre, {inputs: number; words: [number, number, number]}>>>;
     /** The engine the commands ran on: its defaults, as a user's. */
-    readonly engine: {readonly contextSize: number; readonly maxTokens: number; readonly threads: number | null};
+    readonly engine: {
+        readonly contextSize: number;
+        /** The engine's configured limit on every generation; null: each task's own budget (engine/compose/length.ts). */
+        readonly maxTokens: number | null;
+        readonly threads: number | null;
+    };
+    /** Outputs with a generation the engine's loop guard stopped (stop reason "repetition"). */
+    readonly stoppedByLoopGuard: number;
     readonly contentFloor: typeof CONTENT_FLOOR;
     readonly cells: readonly RealTextCell[];
     readonly totals: {
@@ -333,15 +344,16 @@ export async function runRealText(
     },
 ): Promise<RealTextResults> {
     const set = await loadRealTextSet(root, options.shape, options);
-    const requests = planRealText(set, engine.installed, options.model, engine.config.maxTokens);
+    const limit = engine.config.maxTokens ?? null;
+    const requests = planRealText(set, engine.installed, options.model, limit);
     // No maxTokens in the request: the engine decides the budget, as for the editor's requests.
     const generations = await runQuality(engine, {items: requests}, cache, progress, null, "real-text");
     progress.note(`judging ${generations.size} real-text outputs`);
     const scores = await scoreOutputs(root, requests, set, generations);
-    // A request without maxTokens runs with the engine's configured budget (Engine.compose:
-    // `request.maxTokens ?? config.maxTokens`); if the engine comes to decide budgets per input,
-    // pass null here and rely on its (then truthful) stop reasons alone.
-    const judged = judge(requests, generations, scores, engine.config.maxTokens);
+    // A configured limit is a budget the classifier can check stop reasons against (the engine
+    // before issue 14 said "max-tokens" for every generation); without one each task has its own
+    // budget and the engine's cutAtBudget says whether the answer was cut.
+    const judged = judge(requests, generations, scores, limit);
     const genres: Partial<Record<Genre, {inputs: number; words: [number, number, number]}>> = {};
     for (const genre of GENRES) {
         const ids = [...new Set(requests.filter((r) => r.genre === genre).map((r) => r.id))];
@@ -356,15 +368,17 @@ export async function runRealText(
         seed: set.seed,
         dataDir: set.data_dir,
         files: set.files,
+        missing: set.missing,
         pools: set.pools,
         inputsPerCommand: options.shape.inputs,
         genres,
         engine: {
             contextSize: engine.config.contextSize,
-            maxTokens: engine.config.maxTokens,
+            maxTokens: limit,
             threads: engine.config.threads ?? null,
         },
         contentFloor: CONTENT_FLOOR,
+        stoppedByLoopGuard: judged.filter((j) => j.stops.some((s) => s.stopReason === "repetition")).length,
         cells: cells(judged, set, generations, requests),
         totals: totals(judged),
         outputs: judged.map(({generatedTokens: _t, seconds: _s, ...rest}) => rest),

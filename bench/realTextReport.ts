@@ -22,7 +22,7 @@ function methodsText(cells: readonly RealTextCell[]): string {
     for (const c of cells) for (const [m, k] of Object.entries(c.methods)) counts[m] = (counts[m] ?? 0) + k;
     const passes = Math.max(...cells.map((c) => c.passes));
     const names = Object.keys(counts).join(", ") || "–";
-    return `${names}${passes > 1 ? ` (${passes} passes)` : ""}`;
+    return `${names}${passes > 1 ? ` (up to ${passes} generations)` : ""}`;
 }
 
 export function realTextSection(r: RealTextResults | null): string[] {
@@ -34,7 +34,7 @@ export function realTextSection(r: RealTextResults | null): string[] {
     const overall = r.totals.overall;
     lines.push(
         "Every command a user has (each task alone, the 14 composites, chains of three) on human-written text of several genres, run as the editor runs it: `Engine.compose` with method **auto** and the engine's defaults " +
-            `(context ${r.engine.contextSize} tokens, its own token budget: ${r.engine.maxTokens} new tokens per pass in this engine; ${r.engine.threads ?? "default"} thread(s)). ` +
+            `(context ${r.engine.contextSize} tokens; token budget: ${r.engine.maxTokens === null ? "each task's own (engine/compose/length.ts)" : `${r.engine.maxTokens} new tokens per generation`}; ${r.engine.threads ?? "default"} thread(s)). ` +
             "An input is offered to a command only if no adapter or calibration that command can run was trained on it or had a teacher target built on it (lab/lab/eval/realtext.py, by content; NTREX: whole documents). " +
             "Kept apart from the paper's 14-variant suite above, which stays as it was.",
         "",
@@ -47,10 +47,14 @@ export function realTextSection(r: RealTextResults | null): string[] {
                 "; ",
             )}. Sources: ${r.files.map((f) => `\`${f.path}\` (${f.sha256.slice(0, 12)}…)`).join(", ")}; seed ${r.seed}.`,
         "",
-        `**${pct(overall.broken, overall.n)} of ${overall.n} outputs broken** (${tallyText(overall)}). ${r.generations} generations; from an empty cache they take ${(r.generationSeconds / 60).toFixed(1)} min (sum of the recorded times).`,
+        ...Object.entries(r.missing ?? {}).map(
+            ([genre, why]) =>
+                `**Not measured: ${GENRE_TITLES[genre as Genre]}** (its data set could not be had: ${oneLine(clip(why, 300))}).\n`,
+        ),
+        `**${pct(overall.broken, overall.n)} of ${overall.n} outputs broken** (${tallyText(overall)}). ${r.generations} generations; from an empty cache they take ${(r.generationSeconds / 60).toFixed(1)} min (sum of the recorded times). The engine's loop guard stopped a generation in ${r.stoppedByLoopGuard ?? 0} outputs.`,
         "",
         "Broken means at least one of (bench/brokenOutput.ts): **error** the engine failed; **empty** no letters or digits; " +
-            `**cut** a pass stopped at a limit (stop reason not end-of-turn; a "max-tokens" pass with fewer than the engine's ${r.engine.maxTokens}-token budget ended by itself, the engine before issue 14 said "max-tokens" for all), mid-sentence or not; ` +
+            `**cut** the answer stopped at a token budget, mid-sentence or not: as the engine says it (\`cutAtBudget\`), or for an engine that did not say it, a pass whose stop reason is a limit (${r.engine.maxTokens === null ? "" : `a "max-tokens" pass with fewer than the ${r.engine.maxTokens}-token budget ended by itself: the engine before issue 14 said "max-tokens" for all; `}the loop guard's "repetition" is not a limit); ` +
             "**loop** the same word sequence back to back (3+ copies and 8+ words, or a 10+ word stretch twice), the same 4+ word sentence 3+ times, or the lab's character tail loop, unless the input repeats it as often; " +
             "**wrong-language** (3+ words) not identified as the target language (English for the rest) by the benchmark's language ID (Lingua for es / fr / de, langid for English) on each of its sentences once; " +
             `**content-dropped** a translation or tone rewrite shorter than ${r.contentFloor.translate} (translation) / ${r.contentFloor.tone} (tone) of its input's characters (inputs of 8+ words); ` +

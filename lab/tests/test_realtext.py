@@ -34,9 +34,11 @@ def built():
 
 
 def _ntrex_docs() -> list[str]:
-    from lab.data.sources import data_root
+    from lab.data import dataset_dir
 
-    return [line.split("\t")[0] for line in (data_root() / "ntrex/DOCUMENT_IDS.tsv").read_text().splitlines()]
+    return [
+        line.split("\t")[0] for line in (dataset_dir("ntrex") / "DOCUMENT_IDS.tsv").read_text().splitlines()
+    ]
 
 
 def _trained_ntrex_docs(chain: str) -> set[str]:
@@ -59,6 +61,14 @@ def test_the_selection_is_deterministic_and_seeded(built):
     other = realtext.build(COMMANDS, N, 99, None, False)
     assert other["selection"]["email"]["summarize"] != built["selection"]["email"]["summarize"]
     json.dumps(built)  # what the benchmark reads: plain JSON
+
+
+def test_the_benchmarks_own_emails_join_the_shared_ones(built):
+    if not realtext.BENCH_EMAILS.exists():
+        pytest.skip("bench/realtext/emails.jsonl is not in this checkout")
+    own = sum(1 for line in realtext.BENCH_EMAILS.read_text().splitlines() if line.strip())
+    assert built["pools"]["email"] == 32 + own
+    assert any(p["path"] == str(realtext.BENCH_EMAILS) for p in built["files"])
 
 
 def test_each_command_gets_n_inputs_with_id_genre_text_and_source(built):
@@ -92,9 +102,9 @@ def test_no_selected_ntrex_document_is_one_the_commands_adapters_trained_on(buil
 
 
 def test_news_paragraphs_are_3_to_8_sentences_with_the_human_translation_of_the_same_sentences(built):
-    from lab.data.sources import data_root
+    from lab.data import dataset_dir
 
-    root = data_root() / "ntrex"
+    root = dataset_dir("ntrex")
     src = (root / "newstest2019-src.eng.txt").read_text().splitlines()
     fra = (root / "newstest2019-ref.fra.txt").read_text().splitlines()
     for item_id in built["selection"]["news"]["translate:fr"]:
@@ -149,7 +159,8 @@ def test_dialogues_with_a_teacher_target_for_the_command_are_left_out(built):
     assert not {f"dialogsum:{fname}" for fname in chosen} & targeted
 
 
-def test_a_data_folder_in_the_shared_layout_is_read_and_checked_by_content(tmp_path):
+def test_a_data_folder_in_the_shared_layout_is_read_and_checked_by_content(tmp_path, monkeypatch):
+    monkeypatch.setattr(realtext, "BENCH_EMAILS", tmp_path / "none.jsonl")
     (tmp_path / "real-emails").mkdir()
     emails = [
         {
@@ -183,12 +194,14 @@ def test_a_data_folder_in_the_shared_layout_is_read_and_checked_by_content(tmp_p
     (tmp_path / "ntrex" / "newstest2019-ref.fra.txt").write_text("\n".join(f"fr {x}" for x in lines) + "\n")
     (tmp_path / "ntrex" / "DOCUMENT_IDS.tsv").write_text("\n".join(["a"] * 4 + ["b"] * 4) + "\n")
     out = realtext.build(
-        {"email": ["summarize"], "news": ["translate:fr", "summarize"]},
-        {"email": 5, "news": 5},
+        {"email": ["summarize"], "news": ["translate:fr", "summarize"], "dialogue": ["summarize"]},
+        {"email": 5, "news": 5, "dialogue": 5},
         1,
         tmp_path,
         False,
     )
+    assert out["missing"] == {"dialogue": f"no dialogsum/ folder in {tmp_path}"}
+    assert out["selection"]["dialogue"] == {"summarize": []}
     assert sorted(out["selection"]["email"]["summarize"]) == ["email:e1", "email:e2"]
     assert out["selection"]["news"]["translate:fr"] == ["news:a:0"], "document b has a trained sentence"
     assert sorted(out["selection"]["news"]["summarize"]) == ["news:a:0", "news:b:0"]

@@ -59,6 +59,7 @@ const SET: RealTextSet = {
     seed: 1,
     data_dir: "/data",
     files: [],
+    missing: {},
     pools: {email: 2},
     items: {
         "email:a": {

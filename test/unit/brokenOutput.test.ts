@@ -25,7 +25,13 @@ Wayne`;
 
 /** Passes that stopped for these reasons after 40 tokens each, under a 128-token budget. */
 const stops = (...reasons: string[]) => reasons.map((stopReason) => ({stopReason, generatedTokens: 40}));
-const ENDED: GenerationFacts = {error: null, passes: stops("eog"), budget: 128, detectedLanguage: "en"};
+const ENDED: GenerationFacts = {
+    error: null,
+    passes: stops("eog"),
+    budget: 128,
+    cutAtBudget: null,
+    detectedLanguage: "en",
+};
 const inFrench: GenerationFacts = {...ENDED, detectedLanguage: "fr"};
 const inGerman: GenerationFacts = {...ENDED, detectedLanguage: "de"};
 
@@ -178,6 +184,24 @@ test("a 'max-tokens' pass shorter than the known budget ended by itself (the eng
     assert.deepEqual(reasons("summarize", EMAIL, summary, {...ENDED, passes: stops("budget")}), ["cut"]);
 });
 
+test("the engine's cutAtBudget decides where it is given; the loop guard's stop is not a limit", () => {
+    const summary = "Wayne asks everyone to check the new charter by Friday.";
+    const engine = {...ENDED, budget: null};
+    // A chunk summary that filled its budget, the answer complete: not cut.
+    const chunked = {...engine, passes: [{stopReason: "max-tokens", generatedTokens: 128}, ...stops("eog")]};
+    assert.deepEqual(reasons("summarize", EMAIL, summary, {...chunked, cutAtBudget: false}), []);
+    const found = brokenReasons(parseTaskChain("translate:de"), "Hello there.", "Hallo.", {
+        ...engine,
+        detectedLanguage: "de",
+        cutAtBudget: true,
+    });
+    assert.deepEqual(
+        found.map((f) => [f.reason, f.detail]),
+        [["cut", "the engine says the answer reached its budget"]],
+    );
+    assert.deepEqual(reasons("reply", EMAIL, "Sure, I will check it.", {...engine, passes: stops("repetition")}), []);
+});
+
 test("DialogSum placeholders and speaker labels the input did not have", () => {
     assert.deepEqual(reasons("summarize", EMAIL, "#Person1# asks #Person2# to check the charter by Friday."), [
         "placeholder",
@@ -207,6 +231,7 @@ test("errors and empty outputs are reported as such", () => {
         error: "The input is longer than the context (2048 tokens).",
         passes: [],
         budget: 128,
+        cutAtBudget: null,
         detectedLanguage: null,
     });
     assert.deepEqual(

@@ -1,7 +1,8 @@
 """Inputs of the benchmark's real-text section (bench/realText.ts): human-written text of several
 genres that no adapter a command runs was trained on, and the scores that need Python.
 
-Genres (read in place from the data root, `--data-dir` or ../shared/data, same layout):
+Genres (read in place: from `--data-dir DIR`'s <data set>/ folders, else where lab.data.store finds
+each data set, e.g. ../shared/data; a genre whose data set cannot be had is left out and reported):
   email     real-emails/emails.jsonl, plus bench/realtext/emails.jsonl when present ({id, url, text, ...})
   news      NTREX documents cut into paragraphs of 3-8 consecutive sentences (the headline left out),
             with the human es / fr / de translations of the same sentences joined as references
@@ -128,9 +129,11 @@ def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def emails(root: Path) -> tuple[list[dict], list[Path]]:
+def emails(folder: Path | None) -> tuple[list[dict], list[Path]]:
+    """`folder`: the real-emails data set (None when it cannot be had); bench/realtext/ is read too."""
     items: dict[str, dict] = {}
-    files = [p for p in (root / "real-emails" / "emails.jsonl", BENCH_EMAILS) if p.exists()]
+    shared = None if folder is None else folder / "emails.jsonl"
+    files = [p for p in (shared, BENCH_EMAILS) if p is not None and p.exists()]
     for path in files:
         for r in read_jsonl(path):
             for key in ("id", "url", "text"):
@@ -153,21 +156,20 @@ def emails(root: Path) -> tuple[list[dict], list[Path]]:
     return list(unique.values()), files
 
 
-def _ntrex_files(root: Path) -> dict[str, Path]:
-    folder = root / "ntrex"
+def _ntrex_files(folder: Path) -> dict[str, Path]:
     files = {"en": folder / "newstest2019-src.eng.txt", "docs": folder / "DOCUMENT_IDS.tsv"}
     files |= {lang: folder / f"newstest2019-ref.{code}.txt" for lang, code in NTREX_LANG.items()}
     return files
 
 
-def ntrex_documents(root: Path) -> tuple[list[dict], list[Path]]:
+def ntrex_documents(folder: Path) -> tuple[list[dict], list[Path]]:
     """Documents in file order: {id, headline, sentences: [{en, es, fr, de}]}."""
-    files = _ntrex_files(root)
+    files = _ntrex_files(folder)
     if not files["en"].exists():
         return [], []
     columns = {k: p.read_text(encoding="utf-8").splitlines() for k, p in files.items() if p.exists()}
     if any(len(c) != len(columns["en"]) for c in columns.values()):
-        raise ValueError(f"{root / 'ntrex'}: the NTREX files are not line-aligned")
+        raise ValueError(f"{folder}: the NTREX files are not line-aligned")
     docs: dict[str, dict] = {}
     for i, en in enumerate(columns["en"]):
         doc_id = columns["docs"][i].split("\t")[0] if "docs" in columns else str(i)
@@ -198,8 +200,8 @@ def paragraphs(doc: dict, seed: int) -> list[list[dict]]:
     return runs
 
 
-def news(root: Path, seed: int) -> tuple[list[dict], list[Path]]:
-    docs, files = ntrex_documents(root)
+def news(folder: Path, seed: int) -> tuple[list[dict], list[Path]]:
+    docs, files = ntrex_documents(folder)
     items = []
     for doc in docs:
         for k, run in enumerate(paragraphs(doc, seed)):
@@ -220,10 +222,10 @@ def news(root: Path, seed: int) -> tuple[list[dict], list[Path]]:
     return items, files
 
 
-def long_documents(root: Path, seed: int, command: str, count: int) -> list[dict]:
+def long_documents(folder: Path, seed: int, command: str, count: int) -> list[dict]:
     """Up to `count` documents of 1,500 / 2,500 / 3,900+ words (at most 4,000), each whole NTREX
     documents the command may see, joined in a seeded order (headline, blank line, paragraphs)."""
-    docs, _ = ntrex_documents(root)
+    docs, _ = ntrex_documents(folder)
     seen = trained_on(command)
     usable = [
         d
@@ -265,8 +267,8 @@ def long_documents(root: Path, seed: int, command: str, count: int) -> list[dict
     return out
 
 
-def dialogues(root: Path) -> tuple[list[dict], list[Path]]:
-    path = root / "dialogsum" / "dialogsum.dev.jsonl"
+def dialogues(folder: Path) -> tuple[list[dict], list[Path]]:
+    path = folder / "dialogsum.dev.jsonl"
     if not path.exists():
         return [], []
     items = [
@@ -282,13 +284,13 @@ def dialogues(root: Path) -> tuple[list[dict], list[Path]]:
     return items, [path]
 
 
-def customer_messages(root: Path) -> tuple[list[dict], list[Path]]:
+def customer_messages(folder: Path) -> tuple[list[dict], list[Path]]:
     """CoCoA-MT telephony English segments (one per distinct text), with {lang: [formal, informal]}
     for every language pair that holds the same English text."""
     by_text: dict[str, dict] = {}
     files = []
     for lang in LANGS:
-        stem = root / "cocoa-mt" / "train" / f"en-{lang}" / f"formality-control.train.telephony.en-{lang}"
+        stem = folder / "train" / f"en-{lang}" / f"formality-control.train.telephony.en-{lang}"
         paths = [
             stem.with_name(f"{stem.name}.{suffix}") for suffix in ("en", f"formal.{lang}", f"informal.{lang}")
         ]
@@ -324,18 +326,45 @@ def ordered(items: list[dict], genre: str, seed: int, shortest: bool) -> list[di
     return items
 
 
+# The data set (lab/lab/data/manifest.json) each genre reads.
+DATASET = {
+    "email": "real-emails",
+    "news": "ntrex",
+    "long": "ntrex",
+    "dialogue": "dialogsum",
+    "customer": "cocoa-mt",
+}
+
+
 def build(
     commands: dict[str, list[str]], n: dict[str, int], seed: int, data_dir: Path | None, shortest: bool
 ) -> dict:
-    from lab.data.sources import data_root
+    """Items and, per genre and command, the ids it runs on. Data sets from `data_dir` (its
+    <data set>/ folders) or where lab.data.store finds them; a genre whose data set cannot be had
+    is left out and said in `missing` (the benchmark reports it), except emails, which still
+    read bench/realtext/."""
+    from lab.data import dataset_dir
+    from lab.data.store import DataUnavailable
 
-    root = data_dir or data_root()
-    readers = {
-        "email": lambda: emails(root),
-        "news": lambda: news(root, seed),
-        "dialogue": lambda: dialogues(root),
-        "customer": lambda: customer_messages(root),
-    }
+    missing: dict[str, str] = {}
+    used: set[Path] = set()
+
+    def folder(genre: str) -> Path | None:
+        name = DATASET[genre]
+        if data_dir is not None:
+            path = data_dir / name
+            if not path.is_dir():
+                missing[genre] = f"no {name}/ folder in {data_dir}"
+                return None
+        else:
+            try:
+                path = dataset_dir(name)
+            except DataUnavailable as error:
+                missing[genre] = str(error)
+                return None
+        used.add(path)
+        return path
+
     items: dict[str, dict] = {}
     selection: dict[str, dict[str, list[str]]] = {}
     files: list[Path] = []
@@ -343,17 +372,28 @@ def build(
     for genre, genre_commands in commands.items():
         if genre not in GENRES:
             raise ValueError(f"unknown genre {genre!r}; known: {', '.join(GENRES)}")
-        selection[genre] = {}
+        selection[genre] = {command: [] for command in genre_commands}
+        where = folder(genre)
         if genre == "long":
-            ntrex_files = ntrex_documents(root)[1]
-            files += [p for p in ntrex_files if p not in files]
+            if where is None:
+                continue
+            files += [p for p in ntrex_documents(where)[1] if p not in files]
             for command in genre_commands:
-                chosen = long_documents(root, seed, command, n.get(genre, 0))
+                chosen = long_documents(where, seed, command, n.get(genre, 0))
                 for item in chosen:
                     items.setdefault(item["id"], item)
                 selection[genre][command] = [item["id"] for item in chosen]
             continue
-        pool, genre_files = readers[genre]()
+        if where is None and genre != "email":
+            continue
+        if genre == "email":
+            pool, genre_files = emails(where)
+        elif genre == "news":
+            pool, genre_files = news(where, seed)
+        elif genre == "dialogue":
+            pool, genre_files = dialogues(where)
+        else:
+            pool, genre_files = customer_messages(where)
         files += [p for p in genre_files if p not in files]
         for item in pool:
             item.setdefault("_pieces", pieces(item["text"]))
@@ -376,8 +416,9 @@ def build(
     }
     return {
         "seed": seed,
-        "data_dir": str(root),
+        "data_dir": str(data_dir) if data_dir is not None else ", ".join(sorted(str(p) for p in used)),
         "files": [{"path": str(p), "sha256": sha256_file(p)} for p in files],
+        "missing": missing,
         "pools": pools,
         "items": public,
         "selection": selection,
