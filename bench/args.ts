@@ -40,7 +40,7 @@ export interface BenchArgs {
     readonly label: string | null;
 }
 
-export const USAGE = `bench: the quality, efficiency and speed benchmark (issue 4)
+export const USAGE = `bench: the quality, efficiency and speed benchmark (bench/README.md)
 
   node dist/bench.js [--quick] [--methods m1,m2] [--variants v1,v2] [--n N] [--data-dir DIR]
                      [--out bench/results] [--pack installed|crafted] [--no-quality] [--no-speed]

@@ -1,4 +1,4 @@
-// `node dist/bench.js`: the benchmark of issue 4. Generates through the engine exactly as a
+// `node dist/bench.js`: the quality, efficiency and speed benchmark. Generates through the engine exactly as a
 // user's request does (Engine.compose, greedy, max 128 new tokens), caches every generation
 // (resumable), scores them in one Python call, measures efficiency and speed, and writes a
 // dated report (report.md, results.json, PNG charts). See bench/README.md.

@@ -76,7 +76,7 @@ export interface QualityScores {
     readonly toneClassifier: ToneClassifierInfo | null;
 }
 
-/** The baselines the goal names: one pass must beat the merge and match two passes. */
+/** The baselines of the quality goal: one pass must beat the merge and match two passes. */
 const COMPARED_WITH_LCPP = ["linear-merge", "multi-step"] as const;
 
 /**
