@@ -33,7 +33,7 @@ export interface GenerationFacts {
     readonly passes: readonly {readonly stopReason: string; readonly generatedTokens: number}[];
     /**
      * The token budget each pass ran with, when the caller knows it; null when the engine decides it.
-     * The engine before issue 14 reported "max-tokens" also for generations that ended by themselves
+     * The engine before 2026-12-04 reported "max-tokens" also for generations that ended by themselves
      * (node-llama-cpp's evaluate ends at end-of-turn without yielding it): a "max-tokens" pass with
      * fewer tokens than a known budget ended by itself.
      */

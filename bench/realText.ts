@@ -351,7 +351,7 @@ export async function runRealText(
     progress.note(`judging ${generations.size} real-text outputs`);
     const scores = await scoreOutputs(root, requests, set, generations);
     // A configured limit is a budget the classifier can check stop reasons against (the engine
-    // before issue 14 said "max-tokens" for every generation); without one each task has its own
+    // before 2026-12-04 said "max-tokens" for every generation); without one each task has its own
     // budget and the engine's cutAtBudget says whether the answer was cut.
     const judged = judge(requests, generations, scores, limit);
     const genres: Partial<Record<Genre, {inputs: number; words: [number, number, number]}>> = {};

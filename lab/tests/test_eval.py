@@ -168,7 +168,7 @@ def test_data_dir_reads_the_upstream_formats(tmp_path):
     assert [e["id"] for e in mains["summarize"]] == ["dialogsum:test_1", "dialogsum:test_2"]
     assert mains["summarize"][0]["main_references"] == ["They greet.", "Hi."]
     assert [e["input"] for e in mains["reply"]] == ["Hi there!", "Hello, how are you?"]
-    # Row numbers restart in every split: the file names the id (issue 15, item 18).
+    # Row numbers restart in every split: the file names the id.
     assert [e["id"] for e in mains["reply"]] == ["spc:spc:0:0", "spc:spc:0:1"]
     assert xdd == [
         {

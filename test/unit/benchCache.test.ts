@@ -93,7 +93,7 @@ test("the config hash follows adapter bytes, scales, prompts and the token budge
     assert.notEqual(recipeConfigHash(recipe("x", 0.5), {fingerprint: "f", sha256: "t"}, 128), base);
 });
 
-test("generations are keyed by the input text, not its id (issue 15, item 18)", () => {
+test("generations are keyed by the input text, not its id", () => {
     // Synthetic-Persona-Chat ids repeat across splits: "spc:3:1" of the dev csv and of a test csv
     // are different turns. The same id with another text must not find the other's output...
     const dev = "Hi! I just got back from walking my two dogs.";

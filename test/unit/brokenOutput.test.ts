@@ -1,5 +1,5 @@
 // The real-text benchmark's broken-output classifier (bench/brokenOutput.ts) on outputs like the
-// ones issue 14 found (loops, a German "translation" that kept only the sign-off, DialogSum tags
+// ones users met on real text (loops, a German "translation" that kept only the sign-off, DialogSum tags
 // in an email summary) and on sound outputs that look similar (lists, emphasis, repetitions the
 // input already had), which must not be flagged.
 
@@ -54,7 +54,7 @@ test("a reply that repeats one sentence is a loop, and the budget cut is reporte
     assert.match(found[1]?.detail ?? "", /i'm glad you like it" x 1[45]/);
 });
 
-test("a two-word unit repeated is a loop (the French summary of issue 14)", () => {
+test("a two-word unit repeated is a loop", () => {
     const output =
         "Sarah Banks a écrit le document de l'organisation de la IESG concernant les documents de documents de documents de documents de documents de documents";
     assert.deepEqual(reasons("summarize+translate:fr", EMAIL, output, inFrench), ["loop"]);
@@ -207,7 +207,7 @@ test("DialogSum placeholders and speaker labels the input did not have", () => {
         "placeholder",
     ]);
     assert.deepEqual(reasons("reply", EMAIL, "Person 1: Sure, I will check it.\nPerson 2: Thanks!"), ["placeholder"]);
-    // issue 15, item 7: an empty input got "#1# is a young man who ..."
+    // An empty input once got "#1# is a young man who ..."
     assert.deepEqual(reasons("summarize", "Hello", "#1# is a young man who is in love with a girl."), ["placeholder"]);
     const dialogue = "#Person1#: Can you check the charter by Friday?\n#Person2#: Sure, I will.";
     assert.deepEqual(reasons("summarize", dialogue, "#Person1# asks #Person2# to check the charter by Friday."), []);
