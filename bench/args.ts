@@ -38,6 +38,10 @@ export interface BenchArgs {
     readonly threads: number;
     readonly model: string | null;
     readonly label: string | null;
+    /** "default": what users get (DRY, loop guards); "paper": greedy only, the paper's decoding. */
+    readonly decoding: "default" | "paper";
+    /** A previous run's results.json: this run's scores against it, input by input (same inputs). */
+    readonly baseline: string | null;
 }
 
 export const USAGE = `bench: the quality, efficiency and speed benchmark (bench/README.md)
@@ -65,6 +69,9 @@ export const USAGE = `bench: the quality, efficiency and speed benchmark (bench/
                   each other genre, 3 long documents; long documents are at most 3); --quick: 2
   --no-peer       skip the PyTorch peer (the lab's implementation of the same LC++ composite)
   --out DIR       reports go to DIR/<date>/ (default bench/results); the generation cache is DIR/cache/
+  --decoding D    the quality run's decoding: default (what users get: DRY, loop guards) or paper
+                  (greedy only); the real-text section always uses the default
+  --baseline F    a previous run's results.json: the quality scores against it, input by input
 `;
 
 export function parseArgs(argv: readonly string[]): BenchArgs {
@@ -103,6 +110,8 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         "model",
         "label",
         "real-text-n",
+        "decoding",
+        "baseline",
     ];
     for (const key of Object.keys(options))
         if (!known.includes(key)) throw new Error(`Unknown option --${key}.\n\n${USAGE}`);
@@ -121,6 +130,9 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
                   if (!isMethod(m.trim())) throw new Error(`Unknown method "${m}".`);
                   return m.trim() as Method;
               });
+    const decoding = options.decoding ?? "default";
+    if (decoding !== "default" && decoding !== "paper")
+        throw new Error(`--decoding is default or paper, got "${decoding}".`);
     const pack = options.pack ?? (quick ? "crafted" : "installed");
     if (pack !== "installed" && pack !== "crafted") throw new Error(`--pack is installed or crafted, got "${pack}".`);
     return {
@@ -157,5 +169,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         threads: int("threads", quick ? 1 : 2),
         model: options.model ?? null,
         label: options.label ?? null,
+        decoding,
+        baseline: options.baseline ?? null,
     };
 }

@@ -11,7 +11,7 @@ import {existsSync} from "node:fs";
 import {appendFile, mkdir, readFile} from "node:fs/promises";
 import {dirname} from "node:path";
 import type {Pass, Recipe} from "../engine/compose/recipe";
-import {DECODING} from "../engine/runtime/decoding";
+import type {Decoding} from "../engine/runtime/decoding";
 
 export interface CachedPass {
     readonly does: string;
@@ -63,6 +63,7 @@ export function recipeConfigHash(
     model: {fingerprint: string; sha256: string},
     /** The request's (or the engine's configured) limit; null: each pass's own budget, hashed with the pass. */
     maxTokens: number | null,
+    decoding: Decoding,
 ): string {
     const describePass = (pass: Pass) => ({
         adapters: pass.adapters.map((use) => [use.adapter.sha256, use.scale]),
@@ -75,7 +76,7 @@ export function recipeConfigHash(
     const description = {
         model,
         maxTokens,
-        decoding: DECODING,
+        decoding,
         passes: recipe.passes.map(describePass),
         chunkSummary: recipe.chunkSummary === null ? null : describePass(recipe.chunkSummary),
     };

@@ -43,7 +43,12 @@ export function planQuality(
         const chosen = offered.filter((m) => options.methods === null || options.methods.includes(m));
         methods[variant] = [];
         for (const method of chosen) {
-            const configHash = recipeConfigHash(buildRecipe(chain, method, engine.installed), model, options.maxTokens);
+            const configHash = recipeConfigHash(
+                buildRecipe(chain, method, engine.installed),
+                model,
+                options.maxTokens,
+                engine.decoding,
+            );
             methods[variant].push({method, configHash});
             for (const example of data.examples)
                 items.push({
@@ -84,7 +89,7 @@ export function planChain<T extends {id: string; input: string}>(
     for (const method of availableMethods(chain, engine.installed)) {
         if (options.methods !== null && !options.methods.includes(method)) continue;
         const recipe = buildRecipe(chain, method, engine.installed);
-        const configHash = recipeConfigHash(recipe, options.model, options.maxTokens);
+        const configHash = recipeConfigHash(recipe, options.model, options.maxTokens, engine.decoding);
         const twin = byRecipe.get(configHash);
         if (twin !== undefined) {
             twin.sameAs.push(method);

@@ -7,6 +7,7 @@
 import {buildRecipe, type Inventory} from "../engine/compose/recipe";
 import {type ChainKey, type Language, parseTaskChain} from "../engine/compose/taskChain";
 import type {Engine} from "../engine/engine";
+import type {Decoding} from "../engine/runtime/decoding";
 import {
     BROKEN_REASONS,
     type BrokenReason,
@@ -74,11 +75,12 @@ export function planRealText(
     inventory: Inventory,
     model: {fingerprint: string; sha256: string},
     engineMaxTokens: number | null,
+    decoding: Decoding,
 ): RealTextRequest[] {
     const requests: RealTextRequest[] = [];
     for (const command of COMMANDS) {
         const recipe = buildRecipe(parseTaskChain(command), "auto", inventory);
-        const configHash = recipeConfigHash(recipe, model, engineMaxTokens);
+        const configHash = recipeConfigHash(recipe, model, engineMaxTokens, decoding);
         for (const genre of GENRES)
             for (const id of set.selection[genre]?.[command] ?? []) {
                 const item = set.items[id];
@@ -345,7 +347,7 @@ export async function runRealText(
 ): Promise<RealTextResults> {
     const set = await loadRealTextSet(root, options.shape, options);
     const limit = engine.config.maxTokens ?? null;
-    const requests = planRealText(set, engine.installed, options.model, limit);
+    const requests = planRealText(set, engine.installed, options.model, limit, engine.decoding);
     // No maxTokens in the request: the engine decides the budget, as for the editor's requests.
     const generations = await runQuality(engine, {items: requests}, cache, progress, null, "real-text");
     progress.note(`judging ${generations.size} real-text outputs`);

@@ -38,6 +38,8 @@ export interface BenchResults {
               generations: number;
               /** Sum of the generations' recorded times: the quality phase from an empty cache. */
               generationSeconds: number;
+              /** This run minus `--baseline`'s, per variant and method, on the same inputs. */
+              againstBaseline: {file: string; byVariant: Record<string, Record<string, PairedDifference>>} | null;
           })
         | null;
     readonly formality: FormalityResults | null;
@@ -130,6 +132,7 @@ function qualitySection(results: BenchResults): string[] {
             "chrF is against XDailyDialog's human German translation of the next turn (reply+translate:de only).",
         );
     lines.push("", ...lcppAgainstSection(q.lcppAgainst));
+    if (q.againstBaseline !== null) lines.push(...baselineSection(q.againstBaseline));
     lines.push("### Example outputs, side by side", "");
     for (const ex of q.examples) {
         lines.push(`**${ex.variant}**, \`${ex.id}\` — input: ${cell(clip(ex.input, 300))}`, "");
@@ -140,6 +143,37 @@ function qualitySection(results: BenchResults): string[] {
         lines.push("");
     }
     return lines;
+}
+
+/** Each method of this run against the same method in an earlier run (e.g. another decoding), input by input. */
+function baselineSection(against: {
+    file: string;
+    byVariant: Record<string, Record<string, PairedDifference>>;
+}): string[] {
+    const rows = Object.entries(against.byVariant);
+    const methods = [...new Set(rows.flatMap(([, m]) => Object.keys(m)))];
+    const verdicts = rows.flatMap(([, m]) => Object.values(m).map((d) => d.verdict));
+    const count = (verdict: string) => verdicts.filter((v) => v === verdict).length;
+    return [
+        `### Against ${against.file}, input by input`,
+        "",
+        `This run minus the baseline run, same method and inputs, on the main metric, with a 95% paired bootstrap interval. Ahead on ${count("ahead")}, within noise on ${count("within noise")}, behind on ${count("behind")} of ${verdicts.length} variant x method cells.`,
+        "",
+        `| variant | ${methods.join(" | ")} |`,
+        `|---|${methods.map(() => "---").join("|")}|`,
+        ...rows.map(
+            ([variant, m]) =>
+                `| ${variant} | ${methods
+                    .map((method) => {
+                        const d = m[method];
+                        return d === undefined
+                            ? "–"
+                            : `${d.mean >= 0 ? "+" : ""}${f1(d.mean)} [${f1(d.low)}, ${f1(d.high)}] ${d.verdict === "within noise" ? "within noise" : `**${d.verdict}**`}`;
+                    })
+                    .join(" | ")} |`,
+        ),
+        "",
+    ];
 }
 
 /** Left out when no variant ran LC++ beside a baseline (e.g. `--methods lc,lc++`). */

@@ -4,7 +4,7 @@
 // dated report (report.md, results.json, PNG charts). See bench/README.md.
 
 import {existsSync, readFileSync} from "node:fs";
-import {mkdtemp, rm} from "node:fs/promises";
+import {mkdtemp, readFile, rm} from "node:fs/promises";
 import {cpus, tmpdir} from "node:os";
 import {join, resolve} from "node:path";
 import {METHODS} from "../engine/compose/methods";
@@ -16,6 +16,7 @@ import {readGgufHeader} from "../engine/gguf/index";
 import {describeBaseModel} from "../engine/model/fingerprint";
 import {cachePaths} from "../engine/model/paths";
 import {parseBaseModelSetting, resolveBaseModel} from "../engine/model/resolve";
+import {DECODING, PAPER_DECODING} from "../engine/runtime/decoding";
 import {parseArgs} from "./args";
 import {GenerationCache, generationKey} from "./cache";
 import {type AdapterShape, adapterShape, craftPack} from "./craftPack";
@@ -23,13 +24,14 @@ import {measureEfficiency} from "./efficiency";
 import {loadEvalSet} from "./evalSet";
 import {type FormalityResults, runFormality} from "./formality";
 import {type NewsResults, runNews} from "./news";
+import type {PairedDifference} from "./pairedDifference";
 import {type PeerResults, runPeer} from "./peer";
 import {Progress} from "./progress";
 import {generationSeconds, planQuality, runQuality} from "./quality";
 import {type RealTextResults, runRealText} from "./realText";
 import {realTextShape} from "./realTextCommands";
 import {type BenchResults, type ExampleRow, writeReport} from "./report";
-import {scoreQuality} from "./scoring";
+import {compareWithRun, type QualityScores, scoreQuality} from "./scoring";
 import {runSpeed, SPEED_CHAIN, type SpeedResults, SWITCH_CHAIN, speedInputs} from "./speed";
 
 function dataRoot(root: string, dataDir: string | null): string {
@@ -76,7 +78,10 @@ async function main(): Promise<void> {
             packDescription = pack.description;
             notes.push("Quality pack is crafted (random weights): its scores mean nothing; it checks the plumbing.");
         } else {
-            config = userEngineConfig(modelPath, root, {threads: args.threads, maxTokens: args.maxTokens});
+            config = {
+                ...userEngineConfig(modelPath, root, {threads: args.threads, maxTokens: args.maxTokens}),
+                decoding: args.decoding === "paper" ? PAPER_DECODING : DECODING,
+            };
             packDescription = `installed (${config.adapterDirs.join(", ")}; ${config.calibrationDirs.join(", ")}; ${config.userAdapterDir})`;
         }
         const engine = await Engine.open(config, (level, message) => {
@@ -110,6 +115,7 @@ async function main(): Promise<void> {
 
         // ---- quality ----
         let quality: BenchResults["quality"] = null;
+        let againstBaseline: {file: string; byVariant: Record<string, Record<string, PairedDifference>>} | null = null;
         let formality: FormalityResults | null = null;
         let news: NewsResults | null = null;
         let evalInfo: Record<string, unknown> | null = null;
@@ -139,6 +145,17 @@ async function main(): Promise<void> {
                 const generations = await runQuality(engine, plan, cache, progress, args.maxTokens);
                 progress.note(`scoring ${generations.size} generations`);
                 const scores = await scoreQuality(root, evalSet, plan, generations);
+                if (args.baseline !== null) {
+                    const before = JSON.parse(await readFile(args.baseline, "utf8")) as {
+                        quality?: {perInput?: QualityScores["perInput"]};
+                    };
+                    if (before.quality?.perInput === undefined)
+                        throw new Error(`${args.baseline} has no per-input quality scores to compare with.`);
+                    againstBaseline = {
+                        file: args.baseline,
+                        byVariant: compareWithRun(scores.perInput, before.quality.perInput),
+                    };
+                }
                 const examples: ExampleRow[] = [];
                 const seenGroups = new Set<string>();
                 for (const [variant, data] of Object.entries(evalSet.variants)) {
@@ -164,6 +181,7 @@ async function main(): Promise<void> {
                     referencesStatus: evalSet.references,
                     generations: generations.size,
                     generationSeconds: generationSeconds(generations),
+                    againstBaseline,
                 };
             }
             const translationChecks = {
@@ -332,7 +350,8 @@ async function main(): Promise<void> {
                 speedPack: speedPack?.description ?? null,
                 evalSet: evalInfo,
                 decoding: {
-                    greedy: true,
+                    name: args.decoding,
+                    settings: config.decoding ?? DECODING,
                     maxTokens: args.maxTokens,
                     flashAttention: config.flashAttention,
                     contextSize: config.contextSize,

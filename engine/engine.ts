@@ -118,6 +118,10 @@ export class Engine {
         this.inventory = await loadInventory(this.adapters, this.calibrations, this.base, onLog);
     }
 
+    get decoding(): Decoding {
+        return this.config.decoding ?? DECODING;
+    }
+
     get installed(): Inventory {
         return this.inventory;
     }
@@ -129,7 +133,7 @@ export class Engine {
             pool: this.pool,
             resolveMix: (pass: Pass) => passMix(pass, (p) => this.expandedCalibration(p)),
             countTokens: (text: string) => model.tokenize(text, false).length,
-            decoding: this.config.decoding ?? DECODING,
+            decoding: this.decoding,
         };
         const maxTokens = request.maxTokens ?? this.config.maxTokens;
         return runRecipe(recipe, request.input, runner, {...options, ...(maxTokens === undefined ? {} : {maxTokens})});

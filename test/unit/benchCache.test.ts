@@ -22,6 +22,7 @@ import {OWN_TEXT_BUDGET} from "../../engine/compose/length";
 import {chainPrompt} from "../../engine/compose/prompt.js";
 import type {InstalledAdapter, Recipe} from "../../engine/compose/recipe.js";
 import {parseTaskChain} from "../../engine/compose/taskChain.js";
+import {DECODING, PAPER_DECODING} from "../../engine/runtime/decoding";
 
 function entry(key: string, text: string): CachedGeneration {
     return {
@@ -85,12 +86,13 @@ test("the config hash follows adapter bytes, scales, prompts and the token budge
         chunkSummary: null,
     });
     const model = {fingerprint: "f", sha256: "s"};
-    const base = recipeConfigHash(recipe("x", 0.5), model, 128);
-    assert.equal(recipeConfigHash(recipe("x", 0.5), model, 128), base);
-    assert.notEqual(recipeConfigHash(recipe("y", 0.5), model, 128), base);
-    assert.notEqual(recipeConfigHash(recipe("x", 0.6), model, 128), base);
-    assert.notEqual(recipeConfigHash(recipe("x", 0.5), model, 64), base);
-    assert.notEqual(recipeConfigHash(recipe("x", 0.5), {fingerprint: "f", sha256: "t"}, 128), base);
+    const base = recipeConfigHash(recipe("x", 0.5), model, 128, DECODING);
+    assert.equal(recipeConfigHash(recipe("x", 0.5), model, 128, DECODING), base);
+    assert.notEqual(recipeConfigHash(recipe("y", 0.5), model, 128, DECODING), base);
+    assert.notEqual(recipeConfigHash(recipe("x", 0.6), model, 128, DECODING), base);
+    assert.notEqual(recipeConfigHash(recipe("x", 0.5), model, 64, DECODING), base);
+    assert.notEqual(recipeConfigHash(recipe("x", 0.5), {fingerprint: "f", sha256: "t"}, 128, DECODING), base);
+    assert.notEqual(recipeConfigHash(recipe("x", 0.5), model, 128, PAPER_DECODING), base);
 });
 
 test("generations are keyed by the input text, not its id", () => {
