@@ -2,7 +2,7 @@
 // layer runs it in a child process; tests and the benchmark may also use it directly.
 
 import {AdapterStore} from "./adapters/store";
-import {expandCalibration} from "./calibrations/expand";
+import {expandCalibration, type FileStamp, fileStamp, isUnchanged} from "./calibrations/expand";
 import {readCalibration} from "./calibrations/read";
 import {CalibrationStore} from "./calibrations/store";
 import {type ComposeOptions, type ComposeResult, passMix, runRecipe} from "./compose/composer";
@@ -22,6 +22,7 @@ import {readGgufHeader} from "./gguf";
 import {loadInventory} from "./inventory";
 import {type BaseModelStructure, describeBaseModel} from "./model/fingerprint";
 import {ContextPool} from "./runtime/contextPool";
+import {explainLoraFailure, LlamaLogTail} from "./runtime/llamaLogTail";
 import {type LlamaRuntime, openRuntime} from "./runtime/llamaRuntime";
 
 export interface EngineConfig {
@@ -79,7 +80,7 @@ function chainsOfInterest(inventory: Inventory): TaskChain[] {
 
 export class Engine {
     private inventory: Inventory;
-    private readonly expansions = new Map<string, Promise<string>>();
+    private readonly expansions = new Map<string, Promise<FileStamp>>();
 
     private constructor(
         readonly config: EngineConfig,
@@ -89,6 +90,7 @@ export class Engine {
         private readonly adapters: AdapterStore,
         private readonly calibrations: CalibrationStore,
         inventory: Inventory,
+        private readonly logTail: LlamaLogTail,
     ) {
         this.inventory = inventory;
     }
@@ -99,13 +101,21 @@ export class Engine {
         const adapters = new AdapterStore({bundledDirs: config.adapterDirs, writableDir: config.userAdapterDir});
         const calibrations = new CalibrationStore(config.calibrationDirs);
         const inventory = await loadInventory(adapters, calibrations, base, onLog);
-        const runtime = await openRuntime({modelPath: config.modelPath, threads: config.threads, onLog});
+        const logTail = new LlamaLogTail();
+        const runtime = await openRuntime({
+            modelPath: config.modelPath,
+            threads: config.threads,
+            onLog: (level, message) => {
+                logTail.record(level, message);
+                onLog?.(level, message);
+            },
+        });
         const pool = new ContextPool(runtime, {
             contextSize: config.contextSize,
             maxContexts: config.maxContexts,
             flashAttention: config.flashAttention,
         });
-        return new Engine(config, base, runtime, pool, adapters, calibrations, inventory);
+        return new Engine(config, base, runtime, pool, adapters, calibrations, inventory, logTail);
     }
 
     /** Re-reads adapters and calibrations from disk, e.g. after an install. */
@@ -120,34 +130,51 @@ export class Engine {
     async compose(request: ComposeRequest, options: Omit<ComposeOptions, "maxTokens"> = {}): Promise<ComposeResult> {
         const recipe = buildRecipe(request.chain, request.method, this.inventory);
         const expand = (pass: (typeof recipe.passes)[number]) => this.expandedCalibration(pass);
-        return runRecipe(recipe, request.input, this.pool, (pass) => passMix(pass, expand), {
-            ...options,
-            maxTokens: request.maxTokens ?? this.config.maxTokens,
-        });
+        const started = Date.now();
+        try {
+            return await runRecipe(recipe, request.input, this.pool, (pass) => passMix(pass, expand), {
+                ...options,
+                maxTokens: request.maxTokens ?? this.config.maxTokens,
+            });
+        } catch (error) {
+            throw await explainLoraFailure(error, this.logTail, started);
+        }
     }
 
     /**
-     * The expanded LoRA file of a pass's calibration. Reading and hashing the compact file is
-     * done once per calibration (keyed by its sha256), not on every request.
+     * The expanded LoRA file of a pass's calibration. Reading the compact file and verifying the
+     * expansion (size and hash) is done once per calibration (keyed by its sha256); later
+     * requests only check that the file's size and time are unchanged, else it is verified again.
      */
-    private expandedCalibration(pass: Pass): Promise<string | null> {
+    private async expandedCalibration(pass: Pass): Promise<string | null> {
         const calibration = pass.calibration;
-        if (calibration === null) return Promise.resolve(null);
+        if (calibration === null) return null;
+        const known = this.expansions.get(calibration.sha256);
+        if (known !== undefined) {
+            const stamp = await known;
+            if (await isUnchanged(stamp)) return stamp.path;
+            if (this.expansions.get(calibration.sha256) === known) this.expansions.delete(calibration.sha256);
+        }
         let expanded = this.expansions.get(calibration.sha256);
         if (expanded === undefined) {
-            expanded = readCalibration(calibration.filePath).then((stored) =>
-                expandCalibration(
-                    stored,
-                    pass.adapters.map((use) => ({sha256: use.adapter.sha256, ggufPath: use.adapter.filePath})),
-                    this.base,
-                    this.config.cacheDir,
-                ),
-            );
+            const started = readCalibration(calibration.filePath)
+                .then((stored) =>
+                    expandCalibration(
+                        stored,
+                        pass.adapters.map((use) => ({sha256: use.adapter.sha256, ggufPath: use.adapter.filePath})),
+                        this.base,
+                        this.config.cacheDir,
+                    ),
+                )
+                .then(async (path) => (await fileStamp(path)) ?? {path, bytes: -1, mtimeMs: -1});
             // A failed expansion is not remembered: the next request tries again.
-            expanded.catch(() => this.expansions.delete(calibration.sha256));
-            this.expansions.set(calibration.sha256, expanded);
+            started.catch(() => {
+                if (this.expansions.get(calibration.sha256) === started) this.expansions.delete(calibration.sha256);
+            });
+            this.expansions.set(calibration.sha256, started);
+            expanded = started;
         }
-        return expanded;
+        return (await expanded).path;
     }
 
     capabilities(): ChainCapability[] {
