@@ -80,6 +80,10 @@ function setMeta(gguf: MutableGguf, key: string, value: GgufValue | undefined) {
     if (value !== undefined) gguf.metadata.push([key, value]);
 }
 
+function fillAll(gguf: MutableGguf, value: number): void {
+    for (const tensor of gguf.tensors) tensor.data.fill(value);
+}
+
 function tensorNamed(gguf: MutableGguf, name: string) {
     const tensor = gguf.tensors.find((t) => t.name === name);
     assert.ok(tensor, `no tensor ${name}`);
@@ -485,7 +489,7 @@ test("value-out-of-range and too-strong: finite but extreme values are refused b
     await assertRejected(
         "value-out-of-range",
         /tensor "blk\.0\.attn_q\.weight\.lora_a" holds 65504 at index 0 .* values must lie within ±1000/,
-        {editGguf: (g) => g.tensors.forEach((t) => t.data.fill(65504))},
+        {editGguf: (g) => fillAll(g, 65504)},
         {tensorType: "F16"},
     );
     await assertRejected("value-out-of-range", /holds 3\.4028234663852886e\+38 at index 7/, {
@@ -497,7 +501,7 @@ test("value-out-of-range and too-strong: finite but extreme values are refused b
     await assertRejected(
         "too-strong",
         /the LoRA pair for "blk\.0\.attn_q\.weight" has strength \(alpha \/ r\) \* ‖A‖ \* ‖B‖ = 256, above the limit 100/,
-        {editGguf: (g) => g.tensors.forEach((t) => t.data.fill(0.5))},
+        {editGguf: (g) => fillAll(g, 0.5)},
         {modules: ["attn_q"]},
     );
     // Below the limits: accepted (0.2 everywhere gives strength 2 * 0.2√512 * 0.2√512 ≈ 41).
@@ -506,7 +510,7 @@ test("value-out-of-range and too-strong: finite but extreme values are refused b
         base,
         {modules: ["attn_q"]},
         {
-            editGguf: (g) => g.tensors.forEach((t) => t.data.fill(0.2)),
+            editGguf: (g) => fillAll(g, 0.2),
         },
     );
     await validateAdapter(atLimit.dir, base);

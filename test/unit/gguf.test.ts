@@ -432,7 +432,7 @@ test("a corrupt name length never puts megabytes of binary into the message", as
     await assert.rejects(readGgufHeader(filePath), (error: unknown) => {
         assert.ok(error instanceof GgufFormatError);
         assert.ok(error.message.length < 1000, `${error.message.length} characters`);
-        assert.doesNotMatch(error.message, /\u0000/);
+        assert.ok(!error.message.includes("\u0000"), "no raw NUL in the message");
         assert.match(
             error.message,
             /^.*: metadata "key\\u0008\\u0000.*…" \(3000000 characters\) has unknown value type 99$/,
