@@ -1,6 +1,7 @@
 // The engine in one process: base model, installed artifacts, context pool. The isolation
 // layer runs it in a child process; tests and the benchmark may also use it directly.
 
+import {join} from "node:path";
 import {AdapterStore} from "./adapters/store";
 import {expandCalibration, type FileStamp, fileStamp, isUnchanged} from "./calibrations/expand";
 import {readCalibration} from "./calibrations/read";
@@ -21,9 +22,10 @@ import {
 import {readGgufHeader} from "./gguf";
 import {loadInventory} from "./inventory";
 import {type BaseModelStructure, describeBaseModel} from "./model/fingerprint";
-import {ContextPool} from "./runtime/contextPool";
+import {type ContextMix, ContextPool} from "./runtime/contextPool";
 import {explainLoraFailure, LlamaLogTail} from "./runtime/llamaLogTail";
 import {type LlamaRuntime, openRuntime} from "./runtime/llamaRuntime";
+import {ContentAddressedLoras} from "./runtime/loraFiles";
 
 export interface EngineConfig {
     readonly modelPath: string;
@@ -81,6 +83,8 @@ function chainsOfInterest(inventory: Inventory): TaskChain[] {
 export class Engine {
     private inventory: Inventory;
     private readonly expansions = new Map<string, Promise<FileStamp>>();
+    /** Task adapter files as llama.cpp is given them: named by content (runtime/loraFiles.ts says why). */
+    private readonly loraFiles: ContentAddressedLoras;
 
     private constructor(
         readonly config: EngineConfig,
@@ -93,6 +97,8 @@ export class Engine {
         private readonly logTail: LlamaLogTail,
     ) {
         this.inventory = inventory;
+        this.loraFiles = new ContentAddressedLoras(join(config.cacheDir, "adapters"));
+        void this.loraFiles.prune(new Set(inventory.adapters.map((adapter) => adapter.sha256)));
     }
 
     static async open(config: EngineConfig, onLog?: (level: string, message: string) => void): Promise<Engine> {
@@ -121,6 +127,7 @@ export class Engine {
     /** Re-reads adapters and calibrations from disk, e.g. after an install. */
     async refresh(onLog?: (level: string, message: string) => void): Promise<void> {
         this.inventory = await loadInventory(this.adapters, this.calibrations, this.base, onLog);
+        await this.loraFiles.prune(new Set(this.inventory.adapters.map((adapter) => adapter.sha256)));
     }
 
     get installed(): Inventory {
@@ -132,13 +139,28 @@ export class Engine {
         const expand = (pass: (typeof recipe.passes)[number]) => this.expandedCalibration(pass);
         const started = Date.now();
         try {
-            return await runRecipe(recipe, request.input, this.pool, (pass) => passMix(pass, expand), {
+            return await runRecipe(recipe, request.input, this.pool, (pass) => this.resolveMix(pass, expand), {
                 ...options,
                 maxTokens: request.maxTokens ?? this.config.maxTokens,
             });
         } catch (error) {
             throw await explainLoraFailure(error, this.logTail, started);
         }
+    }
+
+    /** A pass's adapter mix, each task adapter given to llama.cpp under its content-addressed name. */
+    private async resolveMix(pass: Pass, expand: (pass: Pass) => Promise<string | null>): Promise<ContextMix> {
+        const mix = await passMix(pass, expand);
+        const sha256Of = new Map(pass.adapters.map((use) => [use.adapter.filePath, use.adapter.sha256]));
+        const loras = await Promise.all(
+            mix.loras.map(async (lora) => {
+                const sha256 = sha256Of.get(lora.filePath);
+                return sha256 === undefined
+                    ? lora
+                    : {...lora, filePath: await this.loraFiles.pathFor(lora.filePath, sha256)};
+            }),
+        );
+        return {...mix, loras};
     }
 
     /**

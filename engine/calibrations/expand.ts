@@ -83,11 +83,7 @@ export async function expandCalibration(
     );
     if (await isIntactExpansion(filePath)) return filePath;
 
-    const {parameters} = calibration;
-    const expansion =
-        parameters.kind === "lc"
-            ? await expandLcWithAdapters(parameters, adapters, base)
-            : expandLcpp(parameters, base);
+    const expansion = await buildExpansion(calibration, adapters, base);
     await mkdir(cacheDir, {recursive: true});
     await writeGguf(filePath, {
         metadata: [
@@ -156,6 +152,29 @@ export async function fileStamp(path: string): Promise<FileStamp | null> {
 export async function isUnchanged(stamp: FileStamp): Promise<boolean> {
     const now = await fileStamp(stamp.path);
     return now !== null && now.bytes === stamp.bytes && now.mtimeMs === stamp.mtimeMs;
+}
+
+/**
+ * Builds the expansion in memory and throws what `expandCalibration` would (wrong base or
+ * adapters, shapes, a pair beyond the strength limit), without writing anything: what
+ * `calibrations verify` runs, so a calibration it passes can be expanded.
+ */
+export async function checkCalibrationExpansion(
+    calibration: StoredCalibration,
+    adapters: readonly AdapterFileRef[],
+    base: BaseModelStructure,
+): Promise<void> {
+    checkBinding(calibration, adapters, base);
+    await buildExpansion(calibration, adapters, base);
+}
+
+async function buildExpansion(
+    calibration: StoredCalibration,
+    adapters: readonly AdapterFileRef[],
+    base: BaseModelStructure,
+): Promise<Expansion> {
+    const {parameters} = calibration;
+    return parameters.kind === "lc" ? expandLcWithAdapters(parameters, adapters, base) : expandLcpp(parameters, base);
 }
 
 function checkBinding(

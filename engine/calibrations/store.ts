@@ -7,6 +7,7 @@ import {join} from "node:path";
 import type {TaskChain} from "../compose/taskChain.js";
 import {distinctPrefixes, quote} from "../messages/quote.js";
 import type {BaseModelStructure} from "../model/fingerprint.js";
+import {checkCalibrationExpansion} from "./expand.js";
 import {
     CalibrationFormatError,
     type CalibrationKind,
@@ -110,6 +111,13 @@ export class CalibrationStore {
                 };
             }
             adapters.push(match);
+        }
+        if (base !== undefined) {
+            try {
+                await checkCalibrationExpansion(calibration, adapters, base);
+            } catch (error) {
+                return {ok: false, reason: describeError(error)};
+            }
         }
         return {ok: true, calibration, adapters};
     }
