@@ -122,14 +122,21 @@ export async function validateAdapter(dir: string, base: BaseModelStructure): Pr
 
     const generalType = meta(() => metaOptionalString(header, "general.type"), "general.type");
     if (generalType !== "adapter")
-        reject("not-adapter", `general.type is ${show(generalType ?? null)}, expected "adapter"`);
+        reject(
+            "not-adapter",
+            `general.type is ${generalType === undefined ? "missing" : show(generalType)}, expected "adapter"`,
+        );
     const adapterType = meta(() => metaOptionalString(header, "adapter.type"), "adapter.type");
-    if (adapterType !== "lora") reject("not-lora", `adapter.type is ${show(adapterType ?? null)}, expected "lora"`);
+    if (adapterType !== "lora")
+        reject(
+            "not-lora",
+            `adapter.type is ${adapterType === undefined ? "missing" : show(adapterType)}, expected "lora"`,
+        );
     const architecture = meta(() => metaOptionalString(header, "general.architecture"), "general.architecture");
     if (architecture !== base.architecture)
         reject(
             "architecture-mismatch",
-            `general.architecture is ${show(architecture ?? null)}, but the base model ${quote(base.name)} is ${quote(base.architecture)}`,
+            `general.architecture is ${architecture === undefined ? "missing" : show(architecture)}, but the base model ${quote(base.name)} is ${quote(base.architecture)}`,
         );
     if (manifest.base.fingerprint !== base.fingerprint) {
         const [made, loaded] = distinctPrefixes(manifest.base.fingerprint, base.fingerprint);

@@ -79,7 +79,7 @@ async function parseCalibration(filePath: string): Promise<Calibration> {
                       )
                     : new CalibrationFormatError(
                           "non-finite",
-                          `tensor ${name} has a non-finite value at ${bad}.`,
+                          `tensor ${name} holds ${value} at index ${bad}; values must be finite.`,
                           filePath,
                       );
             }
@@ -112,7 +112,7 @@ function checkLcppStrength(parameters: LcppParameters, filePath: string): void {
             throw new CalibrationFormatError(
                 "too-strong",
                 `cal.${moduleType} has strength ‖P1‖ * ‖P2‖ = ${strength.toPrecision(3)}, above the limit ${LORA_STRENGTH_LIMIT} ` +
-                    "(trained calibrations stay below 1): a change this large drives the model to Inf/NaN and empty text.",
+                    "(trained calibrations stay below 2): a change this large drives the model to Inf/NaN and empty text.",
                 filePath,
             );
     }
@@ -142,7 +142,11 @@ async function readHeader(filePath: string): Promise<GgufHeader> {
     } catch (error) {
         // File-system errors (missing file, permissions) pass through unchanged: they are not format problems.
         if (!(error instanceof GgufFormatError)) throw error;
-        throw new CalibrationFormatError("not-gguf", `not a valid GGUF file (${error.message}).`, filePath, {
+        // The GGUF error starts with the path too; say it once.
+        const detail = error.message.startsWith(`${filePath}: `)
+            ? error.message.slice(filePath.length + 2)
+            : error.message;
+        throw new CalibrationFormatError("not-gguf", `not a valid GGUF file (${detail}).`, filePath, {
             cause: error,
         });
     }

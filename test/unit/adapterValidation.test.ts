@@ -268,7 +268,7 @@ test('not-adapter: general.type is not "adapter"', async () => {
     await assertRejected("not-adapter", /general\.type is "model", expected "adapter"/, {
         editGguf: (g) => setMeta(g, "general.type", ggufString("model")),
     });
-    await assertRejected("not-adapter", /general\.type is null, expected "adapter"/, {
+    await assertRejected("not-adapter", /general\.type is missing, expected "adapter"/, {
         editGguf: (g) => setMeta(g, "general.type", undefined),
     });
 });
