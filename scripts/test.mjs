@@ -30,6 +30,8 @@ const stages = [
     ["lint", "npx", ["biome", "check", "."]],
     ["unit", "node", () => ["--test", "--test-concurrency=1", ...testFiles("unit")]],
     ["integration", "node", () => ["--test", "--test-concurrency=1", ...testFiles("exactness", "integration")]],
+    // Seeded fuzzing and fault injection on the real model (test/fault/README.md); report in test-results/fault/.
+    ["fault", "node", () => ["--test", "--test-concurrency=1", ...testFiles("fault")]],
     ["lab-setup", "bash", ["lab/setup.sh"]],
     ["lab-lint", "lab/.venv/bin/ruff", ["check", "lab"]],
     // -P: the repository root must not shadow the lab package (lab/parity/ would hide lab/lab/parity.py).
