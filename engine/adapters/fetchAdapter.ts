@@ -77,7 +77,9 @@ async function readLimited(response: Response, limit: number, url: URL, what: st
 async function removeAbandonedDownloads(root: string): Promise<void> {
     for (const name of await readdir(root).catch(() => [] as string[])) {
         const pid = /^(\d+)-[0-9a-f]{8}$/.exec(name)?.[1];
-        if (pid !== undefined && isAbandoned(name, Number(pid)))
+        // 12 hex digits: a folder of an earlier version, which recorded no owner and never cleaned up.
+        const legacy = /^[0-9a-f]{12}$/.test(name);
+        if (legacy || (pid !== undefined && isAbandoned(name, Number(pid))))
             await rm(join(root, name), {recursive: true, force: true}).catch(() => undefined);
     }
 }

@@ -153,6 +153,7 @@ test("a manifest with a UTF-8 byte order mark is read; folders of interrupted do
     const dead = spawnSync(process.execPath, ["-e", ""]).pid;
     const abandoned = join(scratch, ".adapter-downloads", `${dead}-0a1b2c3d`);
     await mkdir(abandoned, {recursive: true});
+    await mkdir(join(scratch, ".adapter-downloads", "0123456789ab"), {recursive: true}); // an earlier version's
     try {
         const fetched = await fetchAdapter("https://example.org/a/manifest.json", sha256Text(withBom), {
             scratchRoot: scratch,
