@@ -90,7 +90,7 @@ export class AdapterStore {
         await this.recoverInterrupted();
         const location = await this.locate(id);
         if (location === undefined)
-            throw new AdapterStoreError("not-found", `No adapter "${id}" in ${this.describeDirs()}.`);
+            throw new AdapterStoreError("not-found", `No adapter ${quote(id)} in ${this.describeDirs()}.`);
         const entry = await this.check(location, base);
         if (entry.status === "invalid") throw entry.error;
         return entry.adapter;
@@ -189,7 +189,7 @@ export class AdapterStore {
                     "read-only",
                     `Adapter "${id}" is bundled (${bundled}) and cannot be removed; only adapters installed in ${this.writableDir} can.`,
                 );
-            throw new AdapterStoreError("not-found", `No adapter "${id}" in ${this.describeDirs()}.`);
+            throw new AdapterStoreError("not-found", `No adapter ${quote(id)} in ${this.describeDirs()}.`);
         }
         // Rename first so the id disappears at once, even if deleting the files is slow or fails.
         const trashName = scratchName(`${SCRATCH_PREFIX}removed-${id}-`);
