@@ -3,7 +3,7 @@
 
 import {MODULE_TYPES, type ModuleType} from "../calibrations/moduleTypes.js";
 import {type ChainKey, chainKey, parseTaskChain, type TaskChain, TaskChainError} from "../compose/taskChain.js";
-import {quote, show} from "../messages/quote.js";
+import {firstUnsafeCharacter, quote, show} from "../messages/quote.js";
 import {AdapterValidationError} from "./errors.js";
 
 export const ADAPTER_MANIFEST_FORMAT_VERSION = 1;
@@ -160,6 +160,13 @@ export function parseAdapterManifest(json: unknown, source: string): AdapterMani
     // A bare file name keeps a manifest from pointing outside its own directory.
     if (/[/\\]/.test(file) || file === "." || file === "..")
         throw invalid("file", `must be a file name inside the adapter directory, got ${show(file)}`);
+    // No file system has names with NUL, and a control or bidi character would make paths in messages lie.
+    const unsafe = firstUnsafeCharacter(file);
+    if (unsafe !== null)
+        throw invalid(
+            "file",
+            `must be a plain file name; ${show(file)} has a ${unsafe.kind} character (${unsafe.codePoint})`,
+        );
 
     const sha256 = requireString("sha256");
     if (!HEX64.test(sha256)) throw invalid("sha256", `must be 64 lower-case hex digits, got ${show(sha256)}`);

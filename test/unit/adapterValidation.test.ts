@@ -192,6 +192,11 @@ test("manifest-invalid: each bad field is named", async () => {
         ["targetModules", ["q_proj"], /"targetModules" has unknown module "q_proj"/],
         ["targetModules", ["attn_q", "attn_q"], /"targetModules" lists "attn_q" twice/],
         ["file", "../adapter.gguf", /"file" must be a file name inside the adapter directory/],
+        [
+            "file",
+            "adapter.gguf\u0000.txt",
+            /"file" must be a plain file name; "adapter\.gguf\\u0000\.txt" has a control character \(U\+0000\)/,
+        ],
         ["sha256", "ABC", /"sha256" must be 64 lower-case hex digits/],
         ["licence", 3, /"licence" must be a non-empty string/],
         ["training", [1], /"training" must be an object/],

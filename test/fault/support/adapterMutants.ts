@@ -343,8 +343,6 @@ const structureOps: AdapterOperator[] = [
                     "adapter.alora.invocation_tokens",
                     ggufArray(GgufValueType.INT32, [1, 2]),
                 ],
-                ["general.alignment as UINT64", "general.alignment", ggufU64(32n)],
-                ["general.alignment 64", "general.alignment", ggufU32(64)],
                 ["alpha missing", "adapter.lora.alpha", undefined],
                 ["general.type missing", "general.type", undefined],
                 ["extra key adapter.lora.task_name", "adapter.lora.task_name", ggufString("summarize")],
