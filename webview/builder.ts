@@ -9,6 +9,7 @@ import {
     METHOD_CHOICES,
     type MethodChoiceName,
     parseToWebview,
+    savedActionNameProblem,
     type ToHost,
 } from "../extension/builder/messages";
 import {INSTALLED_ONE_PASS_METHODS} from "../extension/chains/chainMenu";
@@ -168,6 +169,11 @@ saveButton.addEventListener("click", () => {
     const tasks = chosenTasks();
     if (name === "" || tasks.length === 0) {
         error.textContent = s("name");
+        return;
+    }
+    const problem = savedActionNameProblem(name);
+    if (problem !== null) {
+        error.textContent = problem;
         return;
     }
     post({type: "save", name, tasks, method: (value(methodSelect) || "auto") as MethodChoiceName});

@@ -18,6 +18,7 @@ import {
     type TaskId,
     taskChain,
 } from "../../engine/compose/taskChain";
+import {savedActionNameProblem} from "../builder/messages";
 
 /** The parts of the engine's ChainCapability the menus read (kept structural, no engine import). */
 export interface CapabilityView {
@@ -159,6 +160,11 @@ export function parseSavedActions(value: unknown): {actions: SavedAction[]; prob
         const {name, chain, method} = entry as Record<string, unknown>;
         if (typeof name !== "string" || name.trim() === "") {
             problems.push(`entry ${index + 1} has no name`);
+            return;
+        }
+        const nameProblem = savedActionNameProblem(name.trim());
+        if (nameProblem !== null) {
+            problems.push(`entry ${index + 1}: ${nameProblem}`);
             return;
         }
         if (typeof chain !== "string") {
