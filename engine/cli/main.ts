@@ -38,10 +38,16 @@ async function readInput(values: {file?: string; text?: string}): Promise<string
     return Buffer.concat(chunks).toString("utf8");
 }
 
-function positiveInt(text: string | undefined, name: string): number | undefined {
+function positiveInt(
+    text: string | undefined,
+    name: string,
+    max = Number.MAX_SAFE_INTEGER,
+    min = 1,
+): number | undefined {
     if (text === undefined) return undefined;
     const value = Number(text);
-    if (!Number.isInteger(value) || value < 1) throw new UsageError(`--${name} must be a positive integer.`);
+    if (!Number.isInteger(value) || value < min || value > max)
+        throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got "${text.slice(0, 20)}".`);
     return value;
 }
 
@@ -73,7 +79,7 @@ async function compose(args: string[]): Promise<void> {
         hostScript: hostScriptPath(root),
         config: engineConfig(modelPath, root, {
             threads: positiveInt(values.threads, "threads"),
-            contextSize: positiveInt(values["context-size"], "context-size"),
+            contextSize: positiveInt(values["context-size"], "context-size", 32768, 256),
         }),
         onLog: (level, message) => {
             if (level === "error") process.stderr.write(`[engine] ${message}\n`);
@@ -91,8 +97,9 @@ async function compose(args: string[]): Promise<void> {
     const killEngine = () => client.kill("SIGKILL");
     process.on("SIGINT", interrupted);
     process.on("exit", killEngine);
+    let streamed = false;
     try {
-        const maxTokens = positiveInt(values["max-tokens"], "max-tokens");
+        const maxTokens = positiveInt(values["max-tokens"], "max-tokens", 4096);
         const result = await client.compose({
             chain,
             method,
@@ -100,7 +107,12 @@ async function compose(args: string[]): Promise<void> {
             signal: controller.signal,
             ...(maxTokens === undefined ? {} : {maxTokens}),
             // Only the answer streams (a multi-step run's last pass); progress goes to stderr.
-            onText: values.json ? undefined : (text) => process.stdout.write(text),
+            onText: values.json
+                ? undefined
+                : (text) => {
+                      streamed = true;
+                      process.stdout.write(text);
+                  },
             onStep: values.json ? undefined : (done, total) => process.stderr.write(`(${done}/${total} parts done)\n`),
         });
         if (values.json) {
@@ -109,9 +121,15 @@ async function compose(args: string[]): Promise<void> {
         }
         process.stdout.write("\n");
         const tokens = result.passes.reduce((sum, pass) => sum + pass.generation.generatedTokens, 0);
-        const summary = `${result.method}, ${result.passes.length} pass${result.passes.length === 1 ? "" : "es"}, ${tokens} tokens, ${(result.totalMs / 1000).toFixed(2)} s`;
+        const generations = result.passes.length;
+        const summary = `${result.method}, ${generations} generation${generations === 1 ? "" : "s"}, ${tokens} tokens, ${(result.totalMs / 1000).toFixed(2)} s`;
         for (const note of result.notes) process.stderr.write(`note: ${note}\n`);
         process.stderr.write(`(${summary})\n`);
+    } catch (error) {
+        if (!streamed) throw error;
+        // Part of an answer is already on stdout: end its line and say it is incomplete.
+        process.stdout.write("\n");
+        throw new Error(`${(error as Error).message} (the text printed above is incomplete)`);
     } finally {
         await client.dispose();
         process.off("SIGINT", interrupted);

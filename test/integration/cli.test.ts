@@ -94,6 +94,21 @@ describe("the composer command line", () => {
         assert.ok(parsed.totalMs > 0);
     });
 
+    test("limits out of range are refused with the option's own name", async () => {
+        const tooMany = await cli("compose", "--chain", "summarize", "--text", "Hello there.", "--max-tokens", "5000");
+        assert.equal(tooMany.code, 1);
+        assert.match(tooMany.stderr, /--max-tokens must be a whole number from 1 to 4096, got "5000"/);
+        const tiny = await cli("compose", "--chain", "summarize", "--text", "Hello there.", "--context-size", "8");
+        assert.equal(tiny.code, 1);
+        assert.match(tiny.stderr, /--context-size must be a whole number from 256 to 32768, got "8"/);
+    });
+
+    test("an empty text is refused with a clear message", async () => {
+        const empty = await cli("compose", "--chain", "summarize", "--text", "  \n ");
+        assert.equal(empty.code, 1);
+        assert.match(empty.stderr, /The text is empty \(or only whitespace\)/);
+    });
+
     // The trained pack the lab ships (adapters/, calibrations/), when it is there.
     const packCalibration = join(repoRoot(), "calibrations", "e1ca81aad5d9", "summarize+translate-fr.lcpp.gguf");
     const packPresent =
