@@ -1,6 +1,6 @@
 // Writes README.md's quality and speed tables from the newest benchmark results, so the user page
 // never quotes numbers by hand. Quality comes from the newest run that measured all 14 composite
-// variants; speed from the newest run with a speed phase (runs may measure one without the
+// variants with every method in the table; speed from the newest run with a speed phase (runs may measure one without the
 // other). The tables replace what lies between the two markers below.
 //
 // Usage: node scripts/readme-tables.mjs            # rewrite the block in README.md
@@ -127,9 +127,15 @@ function speedBlock(run) {
 /** The generated block (markers included) for the results under `resultsDir`; links are relative to `readmeDir`. */
 export function readmeTables(resultsDir, readmeDir) {
     const all = runs(resultsDir);
-    const quality = all
-        .filter((run) => Object.keys(run.results.quality?.variants ?? {}).length === ALL_VARIANTS)
-        .at(-1);
+    // A run of one or two methods (e.g. a decoding check) does not fill the table.
+    const complete = (run) => {
+        const variants = Object.values(run.results.quality?.variants ?? {});
+        return (
+            variants.length === ALL_VARIANTS &&
+            variants.every((methods) => QUALITY_METHODS.every(([method]) => methods[method] !== undefined))
+        );
+    };
+    const quality = all.filter(complete).at(-1);
     const speed = all.filter((run) => run.results.speed !== undefined && run.results.speed !== null).at(-1);
     if (quality === undefined) throw new Error(`No run in ${resultsDir} measured the quality of all 14 variants.`);
     if (speed === undefined) throw new Error(`No run in ${resultsDir} has a speed phase.`);
