@@ -5,12 +5,12 @@
 import {join} from "node:path";
 import * as vscode from "vscode";
 import type {ComposeResult} from "../engine/compose/composer";
+import type {ChainCapability} from "../engine/compose/recipe";
 import {readGgufHeader} from "../engine/gguf";
 import {type ComposeCall, EngineClient} from "../engine/isolation/engineClient";
 import {type BaseModelStructure, describeBaseModel} from "../engine/model/fingerprint";
 import {type CachePaths, cachePaths} from "../engine/model/paths";
 import {ModelNotAvailableError, parseBaseModelSetting, resolveBaseModel} from "../engine/model/resolve";
-import type {CapabilityView} from "./chains/chainMenu";
 import {type ComposerSettings, engineConfigFor, readSettings} from "./settings";
 
 const DOWNLOADS_KEY = "composer.downloadedModels";
@@ -25,10 +25,10 @@ export class EngineService implements vscode.Disposable {
     private client: EngineClient | null = null;
     private starting: Promise<void> | null = null;
     private stateValue: EngineState = {kind: "starting"};
-    private capabilityList: CapabilityView[] = [];
+    private capabilityList: ChainCapability[] = [];
     private baseStructure: BaseModelStructure | null = null;
     private readonly stateEmitter = new vscode.EventEmitter<EngineState>();
-    private readonly capabilitiesEmitter = new vscode.EventEmitter<readonly CapabilityView[]>();
+    private readonly capabilitiesEmitter = new vscode.EventEmitter<readonly ChainCapability[]>();
     readonly onDidChangeState = this.stateEmitter.event;
     readonly onDidChangeCapabilities = this.capabilitiesEmitter.event;
     readonly cache: CachePaths = cachePaths();
@@ -63,7 +63,7 @@ export class EngineService implements vscode.Disposable {
         return this.stateValue;
     }
 
-    get capabilities(): readonly CapabilityView[] {
+    get capabilities(): readonly ChainCapability[] {
         return this.capabilityList;
     }
 

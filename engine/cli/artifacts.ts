@@ -13,14 +13,14 @@ import {parseBaseModelSetting, resolveBaseModel} from "../model/resolve";
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
-async function baseModel(modelOption: string | undefined): Promise<BaseModelStructure> {
+export async function baseModel(modelOption: string | undefined): Promise<BaseModelStructure> {
     const path = await resolveBaseModel(parseBaseModelSetting(modelOption ?? process.env.COMPOSER_MODEL), {
         modelsDir: cachePaths().models,
     });
     return describeBaseModel(await readGgufHeader(path));
 }
 
-function stores(): {adapters: AdapterStore; calibrations: CalibrationStore} {
+export function stores(): {adapters: AdapterStore; calibrations: CalibrationStore} {
     const config = engineConfig("", packageRoot());
     return {
         adapters: new AdapterStore({bundledDirs: config.adapterDirs, writableDir: config.userAdapterDir}),

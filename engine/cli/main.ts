@@ -12,11 +12,13 @@ import {DEFAULT_MODEL, KNOWN_MODELS} from "../model/catalog";
 import {cachePaths} from "../model/paths";
 import {parseBaseModelSetting, resolveBaseModel} from "../model/resolve";
 import {runArtifactCommand} from "./artifacts";
+import {chainsCommand} from "./chains";
 
 const USAGE = `composer: one-pass composite writing tasks on a local model
 
   composer compose --chain summarize,translate:fr [--method auto|zero-shot|main-lora|aux-lora|linear-merge|multi-step|joint-expert|lc|lc++]
                    [--file in.txt | --text "..." | stdin] [--max-tokens N] [--json]
+  composer chains [chain] [--one-pass] [--json]   how each chain runs with what is installed
   composer adapters list | install <dir|manifest.json> [--replace] | remove <id> | verify [id]
   composer calibrations list | verify
   composer models list | fetch [default|hf:...|https://...]
@@ -157,6 +159,8 @@ export async function main(argv: string[]): Promise<number> {
             case "models":
                 await models(rest);
                 return 0;
+            case "chains":
+                return await chainsCommand(rest);
             case "adapters":
             case "calibrations":
                 return await runArtifactCommand(command, rest);
@@ -175,6 +179,12 @@ export async function main(argv: string[]): Promise<number> {
         return 1;
     }
 }
+
+// A reader that stops early (`composer chains | head`) is not an error.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    process.exit(0);
+});
 
 main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
