@@ -13,7 +13,6 @@ import {readGgufHeader} from "./gguf";
 import {loadInventory} from "./inventory";
 
 export type {ChainCapability} from "./compose/recipe";
-export {DEFAULT_ENGINE_LIMITS} from "./limits";
 
 import {type BaseModelStructure, describeBaseModel} from "./model/fingerprint";
 import {ContextPool} from "./runtime/contextPool";

@@ -5,7 +5,7 @@ import {basename} from "node:path";
 import {parseArgs} from "node:util";
 import {AdapterStore} from "../adapters/store";
 import {CalibrationStore} from "../calibrations/store";
-import {engineConfig, packageRoot} from "../config";
+import {installedPack, packageRoot} from "../config";
 import {readGgufHeader} from "../gguf";
 import {type BaseModelStructure, describeBaseModel} from "../model/fingerprint";
 import {cachePaths} from "../model/paths";
@@ -21,7 +21,7 @@ export async function baseModel(modelOption: string | undefined): Promise<BaseMo
 }
 
 export function stores(): {adapters: AdapterStore; calibrations: CalibrationStore} {
-    const config = engineConfig("", packageRoot());
+    const config = installedPack(packageRoot(import.meta.url));
     return {
         adapters: new AdapterStore({bundledDirs: config.adapterDirs, writableDir: config.userAdapterDir}),
         calibrations: new CalibrationStore(config.calibrationDirs),

@@ -6,7 +6,7 @@ import {readFile} from "node:fs/promises";
 import {parseArgs} from "node:util";
 import {parseMethodChoice} from "../compose/methods";
 import {parseTaskChain} from "../compose/taskChain";
-import {engineConfig, hostScriptPath, packageRoot} from "../config";
+import {engineConfig, hostScriptPath, installedPack, packageRoot} from "../config";
 import {EngineClient} from "../isolation/engineClient";
 import {DEFAULT_MODEL, KNOWN_MODELS} from "../model/catalog";
 import {cachePaths} from "../model/paths";
@@ -69,10 +69,10 @@ async function compose(args: string[]): Promise<void> {
     const modelPath = await resolveBaseModel(parseBaseModelSetting(values.model ?? process.env.COMPOSER_MODEL), {
         modelsDir: paths.models,
     });
-    const root = packageRoot();
+    const root = packageRoot(import.meta.url);
     const client = new EngineClient({
         hostScript: hostScriptPath(root),
-        config: engineConfig(modelPath, root, {
+        config: engineConfig(modelPath, installedPack(root, paths), {
             threads: positiveInt(values.threads, "threads"),
             contextSize: positiveInt(values["context-size"], "context-size"),
         }),
