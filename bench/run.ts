@@ -12,7 +12,7 @@ import {chainKey, isComposite} from "../engine/compose/taskChain";
 import {engineConfig, installedPack, packageRoot, packIn} from "../engine/config";
 import {Engine, type EngineConfig} from "../engine/engine";
 import {sha256File} from "../engine/files/sha256";
-import {readGgufHeader} from "../engine/gguf/index";
+import {readGgufHeader} from "../engine/gguf";
 import {describeBaseModel} from "../engine/model/fingerprint";
 import {cachePaths} from "../engine/model/paths";
 import {parseBaseModelSetting, resolveBaseModel} from "../engine/model/resolve";

@@ -5,10 +5,10 @@
 import {randomBytes} from "node:crypto";
 import {copyFile, mkdir, mkdtemp, readdir, rename, rm, stat} from "node:fs/promises";
 import {basename, dirname, join, resolve} from "node:path";
-import type {BaseModelStructure} from "../model/fingerprint.js";
-import {AdapterStoreError, AdapterValidationError} from "./errors.js";
-import {ADAPTER_ID_PATTERN, ADAPTER_MANIFEST_FILE} from "./manifest.js";
-import {type ValidatedAdapter, validateAdapter} from "./validate.js";
+import type {BaseModelStructure} from "../model/fingerprint";
+import {AdapterStoreError, AdapterValidationError} from "./errors";
+import {ADAPTER_ID_PATTERN, ADAPTER_MANIFEST_FILE} from "./manifest";
+import {type ValidatedAdapter, validateAdapter} from "./validate";
 
 export interface AdapterStoreOptions {
     /** Searched after the writable directory, in order; never written. */

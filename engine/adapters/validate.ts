@@ -4,7 +4,7 @@
 
 import {readFile, stat} from "node:fs/promises";
 import {join, resolve} from "node:path";
-import {sha256File} from "../files/sha256.js";
+import {sha256File} from "../files/sha256";
 import {
     GgmlType,
     GgufFormatError,
@@ -15,15 +15,10 @@ import {
     metaOptionalNumber,
     metaOptionalString,
     readGgufHeader,
-} from "../gguf/index.js";
-import type {BaseModelStructure} from "../model/fingerprint.js";
-import {type AdapterValidationCode, AdapterValidationError} from "./errors.js";
-import {
-    ADAPTER_MANIFEST_FILE,
-    type AdapterManifest,
-    type AdapterTargetModule,
-    parseAdapterManifest,
-} from "./manifest.js";
+} from "../gguf";
+import type {BaseModelStructure} from "../model/fingerprint";
+import {type AdapterValidationCode, AdapterValidationError} from "./errors";
+import {ADAPTER_MANIFEST_FILE, type AdapterManifest, type AdapterTargetModule, parseAdapterManifest} from "./manifest";
 
 export interface ValidatedAdapter {
     readonly manifest: AdapterManifest;

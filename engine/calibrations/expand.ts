@@ -8,10 +8,10 @@
 import {createHash} from "node:crypto";
 import {mkdir, stat} from "node:fs/promises";
 import {join} from "node:path";
-import {GgufTensorFile, type GgufTensorToWrite, ggufF32, ggufString, readGgufHeader, writeGguf} from "../gguf/index.js";
-import type {BaseModelStructure} from "../model/fingerprint.js";
-import type {LcParameters, LcppParameters, StoredCalibration} from "./format.js";
-import {baseTensorName, MODULE_TYPES, type ModuleType} from "./moduleTypes.js";
+import {GgufTensorFile, type GgufTensorToWrite, ggufF32, ggufString, readGgufHeader, writeGguf} from "../gguf";
+import type {BaseModelStructure} from "../model/fingerprint";
+import type {LcParameters, LcppParameters, StoredCalibration} from "./format";
+import {baseTensorName, MODULE_TYPES, type ModuleType} from "./moduleTypes";
 
 /** Part of every expanded file's name: bump it whenever the expansion's output would change. */
 export const EXPANDER_VERSION = "composer-calibration-expander/1";

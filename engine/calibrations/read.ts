@@ -3,7 +3,7 @@
 
 import {createHash} from "node:crypto";
 import {readFile} from "node:fs/promises";
-import {chainKey, parseTaskChain, type TaskChain} from "../compose/taskChain.js";
+import {chainKey, parseTaskChain, type TaskChain} from "../compose/taskChain";
 import {
     GgmlType,
     GgufFormatError,
@@ -13,7 +13,7 @@ import {
     type GgufValue,
     GgufValueType,
     readGgufHeader,
-} from "../gguf/index.js";
+} from "../gguf";
 import {
     CALIBRATION_FORMAT_VERSION,
     CALIBRATION_GENERAL_TYPE,
@@ -29,8 +29,8 @@ import {
     KEY,
     metadataProblem,
     type StoredCalibration,
-} from "./format.js";
-import {isModuleType, MODULE_TYPES, type ModuleType} from "./moduleTypes.js";
+} from "./format";
+import {isModuleType, MODULE_TYPES, type ModuleType} from "./moduleTypes";
 
 /** Reads and checks a calibration's metadata and tensor shapes without reading tensor data. */
 export async function readCalibrationSummary(filePath: string): Promise<CalibrationSummary> {

@@ -4,17 +4,17 @@
 
 import {readdir} from "node:fs/promises";
 import {join} from "node:path";
-import type {TaskChain} from "../compose/taskChain.js";
-import type {BaseModelStructure} from "../model/fingerprint.js";
+import type {TaskChain} from "../compose/taskChain";
+import type {BaseModelStructure} from "../model/fingerprint";
 import {
     CalibrationFormatError,
     type CalibrationKind,
     type CalibrationSummary,
     calibrationFileName,
     type StoredCalibration,
-} from "./format.js";
-import {MODULE_TYPES} from "./moduleTypes.js";
-import {readCalibration, readCalibrationSummary} from "./read.js";
+} from "./format";
+import {MODULE_TYPES} from "./moduleTypes";
+import {readCalibration, readCalibrationSummary} from "./read";
 
 export type CalibrationStoreEntry =
     | {readonly status: "valid"; readonly path: string; readonly summary: CalibrationSummary}

@@ -3,7 +3,7 @@
 
 import {type FileHandle, open} from "node:fs/promises";
 import {endianness} from "node:os";
-import {bf16ArrayToF32, f16ArrayToF32} from "./half.js";
+import {bf16ArrayToF32, f16ArrayToF32} from "./half";
 import {
     GGUF_DEFAULT_ALIGNMENT,
     GGUF_MAGIC,
@@ -20,7 +20,7 @@ import {
     isBigIntValueType,
     isNumberValueType,
     scalarByteSize,
-} from "./types.js";
+} from "./types";
 
 const CHUNK_BYTES = 1 << 20;
 /** ggml's GGML_MAX_DIMS. */

@@ -8,9 +8,9 @@ import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {after, before, describe, test} from "node:test";
 import {promisify} from "node:util";
+import {craftAdapter} from "../../craft/gguf";
 import {readGgufHeader} from "../../engine/gguf";
 import {describeBaseModel} from "../../engine/model/fingerprint";
-import {craftAdapter} from "../support/craftGguf";
 import {realModelPath, repoRoot} from "../support/realModel";
 
 const run = promisify(execFile);

@@ -8,6 +8,7 @@ import {mkdir, mkdtemp, rm} from "node:fs/promises";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {after, before, describe, test} from "node:test";
+import {craftAdapter, randomLcppParameters} from "../../craft/gguf";
 import {calibrationFileName} from "../../engine/calibrations/format";
 import {calibrationFolderName} from "../../engine/calibrations/store";
 import {writeCalibration} from "../../engine/calibrations/write";
@@ -18,7 +19,6 @@ import {Engine, type EngineConfig} from "../../engine/engine";
 import {readGgufHeader} from "../../engine/gguf";
 import {EngineClient, EngineCrashedError} from "../../engine/isolation/engineClient";
 import {describeBaseModel} from "../../engine/model/fingerprint";
-import {craftAdapter, randomLcppParameters} from "../support/craftGguf";
 import {realModelPath, repoRoot} from "../support/realModel";
 
 const INPUT =
