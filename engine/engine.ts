@@ -1,8 +1,9 @@
 // The engine in one process: base model, installed artifacts, context pool. The isolation
 // layer runs it in a child process; tests and the benchmark may also use it directly.
 
+import {join} from "node:path";
 import {AdapterStore} from "./adapters/store";
-import {expandCalibration} from "./calibrations/expand";
+import {expandCalibration, type FileStamp, fileStamp, isUnchanged} from "./calibrations/expand";
 import {readCalibration} from "./calibrations/read";
 import {CalibrationStore} from "./calibrations/store";
 import {type ComposeOptions, type ComposeResult, passMix, runRecipe} from "./compose/composer";
@@ -15,9 +16,11 @@ import {loadInventory} from "./inventory";
 export type {ChainCapability} from "./compose/recipe";
 
 import {type BaseModelStructure, describeBaseModel} from "./model/fingerprint";
-import {ContextPool} from "./runtime/contextPool";
+import {type ContextMix, ContextPool} from "./runtime/contextPool";
 import {DECODING, type Decoding} from "./runtime/decoding";
+import {explainLoraFailure, LlamaLogTail} from "./runtime/llamaLogTail";
 import {type LlamaRuntime, openRuntime} from "./runtime/llamaRuntime";
+import {ContentAddressedLoras} from "./runtime/loraFiles";
 
 export interface EngineConfig {
     readonly modelPath: string;
@@ -55,7 +58,9 @@ export interface EngineStatus {
 
 export class Engine {
     private inventory: Inventory;
-    private readonly expansions = new Map<string, Promise<string>>();
+    private readonly expansions = new Map<string, Promise<FileStamp>>();
+    /** Task adapter files as llama.cpp is given them: named by content (runtime/loraFiles.ts says why). */
+    private readonly loraFiles: ContentAddressedLoras;
 
     private constructor(
         readonly config: EngineConfig,
@@ -65,8 +70,11 @@ export class Engine {
         private readonly adapters: AdapterStore,
         private readonly calibrations: CalibrationStore,
         inventory: Inventory,
+        private readonly logTail: LlamaLogTail,
     ) {
         this.inventory = inventory;
+        this.loraFiles = new ContentAddressedLoras(join(config.cacheDir, "adapters"));
+        void this.loraFiles.prune(new Set(inventory.adapters.map((adapter) => adapter.sha256)));
     }
 
     static async open(config: EngineConfig, onLog?: (level: string, message: string) => void): Promise<Engine> {
@@ -75,18 +83,31 @@ export class Engine {
         const adapters = new AdapterStore({bundledDirs: config.adapterDirs, writableDir: config.userAdapterDir});
         const calibrations = new CalibrationStore(config.calibrationDirs);
         const inventory = await loadInventory(adapters, calibrations, base, onLog);
-        const runtime = await openRuntime({modelPath: config.modelPath, threads: config.threads, onLog});
+        const logTail = new LlamaLogTail();
+        const runtime = await openRuntime({
+            modelPath: config.modelPath,
+            threads: config.threads,
+            onLog: (level, message) => {
+                logTail.record(level, message);
+                onLog?.(level, message);
+            },
+        });
         const pool = new ContextPool(runtime, {
             contextSize: config.contextSize,
             maxContexts: config.maxContexts,
             flashAttention: config.flashAttention,
         });
-        return new Engine(config, base, runtime, pool, adapters, calibrations, inventory);
+        return new Engine(config, base, runtime, pool, adapters, calibrations, inventory, logTail);
     }
 
     /** Re-reads adapters and calibrations from disk, e.g. after an install. */
     async refresh(onLog?: (level: string, message: string) => void): Promise<void> {
         this.inventory = await loadInventory(this.adapters, this.calibrations, this.base, onLog);
+        await this.loraFiles.prune(new Set(this.inventory.adapters.map((adapter) => adapter.sha256)));
+    }
+
+    get decoding(): Decoding {
+        return this.config.decoding ?? DECODING;
     }
 
     get installed(): Inventory {
@@ -98,36 +119,71 @@ export class Engine {
         const model = this.runtime.model;
         const runner = {
             pool: this.pool,
-            resolveMix: (pass: Pass) => passMix(pass, (p) => this.expandedCalibration(p)),
+            resolveMix: (pass: Pass) => this.resolveMix(pass, (p) => this.expandedCalibration(p)),
             countTokens: (text: string) => model.tokenize(text, false).length,
-            decoding: this.config.decoding ?? DECODING,
+            decoding: this.decoding,
         };
         const maxTokens = request.maxTokens ?? this.config.maxTokens;
-        return runRecipe(recipe, request.input, runner, {...options, ...(maxTokens === undefined ? {} : {maxTokens})});
+        const started = Date.now();
+        try {
+            return await runRecipe(recipe, request.input, runner, {
+                ...options,
+                ...(maxTokens === undefined ? {} : {maxTokens}),
+            });
+        } catch (error) {
+            throw await explainLoraFailure(error, this.logTail, started);
+        }
+    }
+
+    /** A pass's adapter mix, each task adapter given to llama.cpp under its content-addressed name. */
+    private async resolveMix(pass: Pass, expand: (pass: Pass) => Promise<string | null>): Promise<ContextMix> {
+        const mix = await passMix(pass, expand);
+        const sha256Of = new Map(pass.adapters.map((use) => [use.adapter.filePath, use.adapter.sha256]));
+        const loras = await Promise.all(
+            mix.loras.map(async (lora) => {
+                const sha256 = sha256Of.get(lora.filePath);
+                return sha256 === undefined
+                    ? lora
+                    : {...lora, filePath: await this.loraFiles.pathFor(lora.filePath, sha256)};
+            }),
+        );
+        return {...mix, loras};
     }
 
     /**
-     * The expanded LoRA file of a pass's calibration. Reading and hashing the compact file is
-     * done once per calibration (keyed by its sha256), not on every request.
+     * The expanded LoRA file of a pass's calibration. Reading the compact file and verifying the
+     * expansion (size and hash) is done once per calibration (keyed by its sha256); later
+     * requests only check that the file's size and time are unchanged, else it is verified again.
      */
-    private expandedCalibration(pass: Pass): Promise<string | null> {
+    private async expandedCalibration(pass: Pass): Promise<string | null> {
         const calibration = pass.calibration;
-        if (calibration === null) return Promise.resolve(null);
+        if (calibration === null) return null;
+        const known = this.expansions.get(calibration.sha256);
+        if (known !== undefined) {
+            const stamp = await known;
+            if (await isUnchanged(stamp)) return stamp.path;
+            if (this.expansions.get(calibration.sha256) === known) this.expansions.delete(calibration.sha256);
+        }
         let expanded = this.expansions.get(calibration.sha256);
         if (expanded === undefined) {
-            expanded = readCalibration(calibration.filePath).then((stored) =>
-                expandCalibration(
-                    stored,
-                    pass.adapters.map((use) => ({sha256: use.adapter.sha256, ggufPath: use.adapter.filePath})),
-                    this.base,
-                    this.config.cacheDir,
-                ),
-            );
+            const started = readCalibration(calibration.filePath)
+                .then((stored) =>
+                    expandCalibration(
+                        stored,
+                        pass.adapters.map((use) => ({sha256: use.adapter.sha256, ggufPath: use.adapter.filePath})),
+                        this.base,
+                        this.config.cacheDir,
+                    ),
+                )
+                .then(async (path) => (await fileStamp(path)) ?? {path, bytes: -1, mtimeMs: -1});
             // A failed expansion is not remembered: the next request tries again.
-            expanded.catch(() => this.expansions.delete(calibration.sha256));
-            this.expansions.set(calibration.sha256, expanded);
+            started.catch(() => {
+                if (this.expansions.get(calibration.sha256) === started) this.expansions.delete(calibration.sha256);
+            });
+            this.expansions.set(calibration.sha256, started);
+            expanded = started;
         }
-        return expanded;
+        return (await expanded).path;
     }
 
     /** How each chain runs with what is installed (compose/recipe.ts decides; callers display it). */

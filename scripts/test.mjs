@@ -30,8 +30,9 @@ const stages = [
     ["lint", "npx", ["biome", "check", "."]],
     ["unit", "node", () => ["--test", "--test-concurrency=1", ...testFiles("unit")]],
     ["integration", "node", () => ["--test", "--test-concurrency=1", ...testFiles("exactness", "integration")]],
-    // Faults on the real model: engine killed or stopped at each phase, concurrency, memory
-    // (about 4 minutes on a shared 2-core VM); the reports land in test-results/fault/.
+    // Faults on the real model: engine killed or stopped at each phase, concurrency, memory, seeded
+    // adapter and calibration fuzzing, installs killed at every step (test/fault/README.md);
+    // reports in test-results/fault/.
     ["fault", "node", () => ["--test", "--test-concurrency=1", ...testFiles("fault")]],
     ["lab-setup", "bash", ["lab/setup.sh"]],
     ["lab-lint", "lab/.venv/bin/ruff", ["check", "lab"]],

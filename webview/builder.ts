@@ -5,7 +5,13 @@
 
 import type {ChainCapability} from "../engine/compose/recipe";
 import {AUX_TASKS, describeTask, MAIN_TASKS, orderAuxTasks, type TaskId} from "../engine/compose/taskChain";
-import {METHOD_CHOICES, type MethodChoiceName, parseToWebview, type ToHost} from "../extension/builder/messages";
+import {
+    METHOD_CHOICES,
+    type MethodChoiceName,
+    parseToWebview,
+    savedActionNameProblem,
+    type ToHost,
+} from "../extension/builder/messages";
 
 interface VsCodeApi {
     postMessage(message: ToHost): void;
@@ -170,6 +176,11 @@ saveButton.addEventListener("click", () => {
     const tasks = chosenTasks();
     if (name === "" || tasks.length === 0) {
         error.textContent = s("name");
+        return;
+    }
+    const problem = savedActionNameProblem(name);
+    if (problem !== null) {
+        error.textContent = problem;
         return;
     }
     post({type: "save", name, tasks, method: (value(methodSelect) || "auto") as MethodChoiceName});

@@ -4,11 +4,16 @@
 // - LC++: Δ(x) = P2 (P1 x)        ->  A_l = P1, B_l = P2 in every layer.
 // Ranks are zero-padded to a multiple of 16 (llama.cpp's fast path) with alpha = padded rank,
 // so llama.cpp's alpha/r factor is exactly 1 and the calibration is loaded at scale 1.
+// Each expansion has a record (`<file>.json`: size and sha256) written after it; a file that
+// does not match its record (truncated, damaged, half-copied) is rebuilt before use.
 
-import {createHash} from "node:crypto";
-import {mkdir, stat} from "node:fs/promises";
-import {join} from "node:path";
+import {createHash, randomBytes} from "node:crypto";
+import {mkdir, readFile, rename, stat, unlink, writeFile} from "node:fs/promises";
+import {basename, dirname, join} from "node:path";
+import {firstValueOutOfRange, frobeniusNorm, LORA_STRENGTH_LIMIT, LORA_VALUE_LIMIT} from "../adapters/limits";
+import {sha256File} from "../files/sha256";
 import {GgufTensorFile, type GgufTensorToWrite, ggufF32, ggufString, readGgufHeader, writeGguf} from "../gguf";
+import {distinctPrefixes, quote} from "../messages/quote";
 import type {BaseModelStructure} from "../model/fingerprint";
 import type {LcParameters, LcppParameters, StoredCalibration} from "./format";
 import {baseTensorName, MODULE_TYPES, type ModuleType} from "./moduleTypes";
@@ -30,7 +35,8 @@ export type CalibrationExpansionErrorCode =
     | "architecture-mismatch"
     | "adapter-mismatch"
     | "shape-mismatch"
-    | "no-target";
+    | "no-target"
+    | "too-strong";
 
 export class CalibrationExpansionError extends Error {
     override name = "CalibrationExpansionError";
@@ -59,7 +65,7 @@ export function expandedCalibrationFileName(calibrationSha256: string, adapterSh
 
 /**
  * Returns the path of the expanded LoRA adapter for `calibration` in `cacheDir`, writing it
- * (atomically) unless it is already there.
+ * (atomically) unless an intact copy (size and sha256 as recorded when it was written) is there.
  */
 export async function expandCalibration(
     calibration: StoredCalibration,
@@ -75,13 +81,9 @@ export async function expandCalibration(
             adapters.map((adapter) => adapter.sha256),
         ),
     );
-    if (await isNonEmptyFile(filePath)) return filePath;
+    if (await isIntactExpansion(filePath)) return filePath;
 
-    const {parameters} = calibration;
-    const expansion =
-        parameters.kind === "lc"
-            ? await expandLcWithAdapters(parameters, adapters, base)
-            : expandLcpp(parameters, base);
+    const expansion = await buildExpansion(calibration, adapters, base);
     await mkdir(cacheDir, {recursive: true});
     await writeGguf(filePath, {
         metadata: [
@@ -93,7 +95,86 @@ export async function expandCalibration(
         ],
         tensors: expansion.tensors,
     });
+    await writeExpansionRecord(filePath);
     return filePath;
+}
+
+/** What an expansion's record holds: enough to tell a damaged file from the one written. */
+interface ExpansionRecord {
+    readonly bytes: number;
+    readonly sha256: string;
+}
+
+function recordPath(filePath: string): string {
+    return `${filePath}.json`;
+}
+
+async function writeExpansionRecord(filePath: string): Promise<void> {
+    const record: ExpansionRecord = {bytes: (await stat(filePath)).size, sha256: await sha256File(filePath)};
+    // Written aside and renamed, so a crash leaves either no record (the file is rebuilt) or a whole one.
+    const temp = join(dirname(filePath), `.${basename(filePath)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+    try {
+        await writeFile(temp, `${JSON.stringify(record)}\n`);
+        await rename(temp, recordPath(filePath));
+    } finally {
+        await unlink(temp).catch(() => undefined);
+    }
+}
+
+/** True when `filePath` exists with exactly the size and sha256 its record says. */
+export async function isIntactExpansion(filePath: string): Promise<boolean> {
+    let record: Partial<ExpansionRecord>;
+    try {
+        record = JSON.parse(await readFile(recordPath(filePath), "utf8")) as Partial<ExpansionRecord>;
+    } catch {
+        return false;
+    }
+    const size = await stat(filePath).then(
+        (info) => (info.isFile() ? info.size : -1),
+        () => -1,
+    );
+    if (size < 0 || size !== record.bytes) return false;
+    return (await sha256File(filePath)) === record.sha256;
+}
+
+/** Size and modification time of a file, to notice cheaply that it changed after it was verified. */
+export interface FileStamp {
+    readonly path: string;
+    readonly bytes: number;
+    readonly mtimeMs: number;
+}
+
+export async function fileStamp(path: string): Promise<FileStamp | null> {
+    const info = await stat(path).catch(() => undefined);
+    return info === undefined ? null : {path, bytes: info.size, mtimeMs: info.mtimeMs};
+}
+
+export async function isUnchanged(stamp: FileStamp): Promise<boolean> {
+    const now = await fileStamp(stamp.path);
+    return now !== null && now.bytes === stamp.bytes && now.mtimeMs === stamp.mtimeMs;
+}
+
+/**
+ * Builds the expansion in memory and throws what `expandCalibration` would (wrong base or
+ * adapters, shapes, a pair beyond the strength limit), without writing anything: what
+ * `calibrations verify` runs, so a calibration it passes can be expanded.
+ */
+export async function checkCalibrationExpansion(
+    calibration: StoredCalibration,
+    adapters: readonly AdapterFileRef[],
+    base: BaseModelStructure,
+): Promise<void> {
+    checkBinding(calibration, adapters, base);
+    await buildExpansion(calibration, adapters, base);
+}
+
+async function buildExpansion(
+    calibration: StoredCalibration,
+    adapters: readonly AdapterFileRef[],
+    base: BaseModelStructure,
+): Promise<Expansion> {
+    const {parameters} = calibration;
+    return parameters.kind === "lc" ? expandLcWithAdapters(parameters, adapters, base) : expandLcpp(parameters, base);
 }
 
 function checkBinding(
@@ -101,16 +182,17 @@ function checkBinding(
     adapters: readonly AdapterFileRef[],
     base: BaseModelStructure,
 ): void {
-    if (calibration.baseFingerprint !== base.fingerprint)
+    if (calibration.baseFingerprint !== base.fingerprint) {
+        const [trained, loaded] = distinctPrefixes(calibration.baseFingerprint, base.fingerprint);
         throw new CalibrationExpansionError(
             "base-mismatch",
-            `${calibration.file.path} was trained for base ${calibration.baseFingerprint.slice(0, 12)}, ` +
-                `but the loaded model ${base.name} is ${base.fingerprint.slice(0, 12)}.`,
+            `${calibration.file.path} was trained for base ${trained}, but the loaded model ${base.name} is ${loaded}.`,
         );
+    }
     if (calibration.architecture !== base.architecture)
         throw new CalibrationExpansionError(
             "architecture-mismatch",
-            `${calibration.file.path} is for architecture "${calibration.architecture}", the base is "${base.architecture}".`,
+            `${calibration.file.path} is for architecture ${quote(calibration.architecture)}, the base is ${quote(base.architecture)}.`,
         );
     if (adapters.length !== calibration.adapters.length)
         throw new CalibrationExpansionError(
@@ -119,12 +201,14 @@ function checkBinding(
         );
     calibration.adapters.forEach((expected, index) => {
         const given = adapters[index];
-        if (given?.sha256 !== expected.sha256)
+        if (given?.sha256 !== expected.sha256) {
+            const [wanted, found] = distinctPrefixes(expected.sha256, given?.sha256 ?? "");
             throw new CalibrationExpansionError(
                 "adapter-mismatch",
-                `adapter ${index} ("${expected.id}") of ${calibration.file.path} must have sha256 ` +
-                    `${expected.sha256.slice(0, 12)}…, the file given (${given?.ggufPath}) has ${given?.sha256.slice(0, 12)}….`,
+                `adapter ${index} (${quote(expected.id)}) of ${calibration.file.path} must have sha256 ` +
+                    `${wanted}, the file given (${given?.ggufPath}) has ${found}.`,
             );
+        }
     });
 }
 
@@ -150,6 +234,21 @@ function targets(base: BaseModelStructure, moduleType: ModuleType): {name: strin
 }
 
 function loraPair(baseName: string, a: Float32Array, b: Float32Array, nIn: number, nOut: number, rank: number) {
+    // The expanded pair is what llama.cpp runs (at scale 1, alpha = r): the same limits as any
+    // adapter apply. LC's A is a sum over the adapters' A's, so only here is its strength known.
+    const bad = Math.max(firstValueOutOfRange(a), firstValueOutOfRange(b));
+    if (bad >= 0)
+        throw new CalibrationExpansionError(
+            "too-strong",
+            `the expanded calibration for ${baseName} holds a value beyond ±${LORA_VALUE_LIMIT}; it would drive the model to Inf/NaN.`,
+        );
+    const strength = frobeniusNorm(a) * frobeniusNorm(b);
+    if (!(strength <= LORA_STRENGTH_LIMIT))
+        throw new CalibrationExpansionError(
+            "too-strong",
+            `the expanded calibration for ${baseName} has strength ‖A‖ * ‖B‖ = ${strength.toPrecision(3)}, above the limit ` +
+                `${LORA_STRENGTH_LIMIT}: a change this large drives the model to Inf/NaN and empty text.`,
+        );
     return [
         {name: `${baseName}.lora_a`, ne: [nIn, rank], type: "F32", data: a},
         {name: `${baseName}.lora_b`, ne: [rank, nOut], type: "F32", data: b},
@@ -252,12 +351,4 @@ function expandLcpp(parameters: LcppParameters, base: BaseModelStructure): Expan
         }
     }
     return {rank, tensors};
-}
-
-async function isNonEmptyFile(filePath: string): Promise<boolean> {
-    try {
-        return (await stat(filePath)).size > 0;
-    } catch {
-        return false;
-    }
 }

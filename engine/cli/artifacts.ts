@@ -7,6 +7,7 @@ import {AdapterStore} from "../adapters/store";
 import {CalibrationStore} from "../calibrations/store";
 import {installedPack, packageRoot} from "../config";
 import {readGgufHeader} from "../gguf";
+import {quote} from "../messages/quote";
 import {type BaseModelStructure, describeBaseModel} from "../model/fingerprint";
 import {cachePaths} from "../model/paths";
 import {parseBaseModelSetting, resolveBaseModel} from "../model/resolve";
@@ -89,7 +90,7 @@ async function adaptersCommand(args: string[]): Promise<number> {
         case "verify": {
             const entries = await adapters.list(base);
             const chosen = target === undefined ? entries : entries.filter((e) => e.id === target);
-            if (target !== undefined && chosen.length === 0) throw new Error(`No adapter with id "${target}".`);
+            if (target !== undefined && chosen.length === 0) throw new Error(`No adapter with id ${quote(target)}.`);
             let failed = 0;
             for (const entry of chosen) {
                 if (entry.status === "valid") out(`ok       ${entry.id}`);

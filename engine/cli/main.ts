@@ -8,6 +8,7 @@ import {parseMethodChoice} from "../compose/methods";
 import {parseTaskChain} from "../compose/taskChain";
 import {engineConfig, hostScriptPath, installedPack, packageRoot} from "../config";
 import {EngineClient} from "../isolation/engineClient";
+import {messageForUser} from "../messages/quote";
 import {DEFAULT_MODEL, KNOWN_MODELS} from "../model/catalog";
 import {cachePaths} from "../model/paths";
 import {parseBaseModelSetting, resolveBaseModel} from "../model/resolve";
@@ -174,7 +175,8 @@ export async function main(argv: string[]): Promise<number> {
         }
     } catch (error) {
         const err = error as Error;
-        process.stderr.write(`error: ${err.message}\n`);
+        // Capped and escaped: a message can quote a file's content (a corrupt name, binary).
+        process.stderr.write(`error: ${messageForUser(err.message)}\n`);
         if (err instanceof UsageError) process.stderr.write(`\n${USAGE}\n`);
         return 1;
     }

@@ -5,6 +5,7 @@
 import {isMethod} from "../../engine/compose/methods";
 import type {ChainCapability} from "../../engine/compose/recipe";
 import {chainKey, isTaskId, parseTaskChain, type TaskId, taskChain} from "../../engine/compose/taskChain";
+import {firstUnsafeCharacter} from "../../engine/messages/quote";
 
 export const METHOD_CHOICES = [
     "auto",
@@ -54,6 +55,28 @@ export class MessageError extends Error {
 }
 
 const MAX_TEXT = 1_000_000;
+export const SAVED_ACTION_NAME_MAX = 80;
+
+const UNSAFE_NAME_REASON = {
+    control: "control characters (line breaks, tabs, NUL)",
+    bidi: "bidirectional formatting characters, which make a name display as something else",
+    "lone surrogate": "broken UTF-16 (a lone surrogate)",
+} as const;
+
+/**
+ * Why `name` (already trimmed) cannot name a saved action, or null. Names appear in quick picks,
+ * notifications and settings.json, where a line break or a right-to-left override would show
+ * something other than what was saved.
+ */
+export function savedActionNameProblem(name: string): string | null {
+    if (name === "") return "a saved action needs a name";
+    if (name.length > SAVED_ACTION_NAME_MAX)
+        return `a saved action name has at most ${SAVED_ACTION_NAME_MAX} characters (this one has ${name.length})`;
+    const unsafe = firstUnsafeCharacter(name);
+    if (unsafe !== null)
+        return `a saved action name cannot contain ${UNSAFE_NAME_REASON[unsafe.kind]}; found ${unsafe.codePoint} at position ${unsafe.index + 1}`;
+    return null;
+}
 
 function record(value: unknown): Record<string, unknown> {
     if (typeof value !== "object" || value === null || Array.isArray(value))
@@ -100,8 +123,9 @@ export function parseToHost(raw: unknown): ToHost {
         case "run":
             return {type: "run", tasks: tasks(message), method: method(message)};
         case "save": {
-            const name = string(message, "name", 80).trim();
-            if (name === "") throw new MessageError("a saved action needs a name");
+            const name = string(message, "name", SAVED_ACTION_NAME_MAX).trim();
+            const problem = savedActionNameProblem(name);
+            if (problem !== null) throw new MessageError(problem);
             return {type: "save", name, tasks: tasks(message), method: method(message)};
         }
         case "review": {

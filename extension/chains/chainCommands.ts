@@ -50,7 +50,7 @@ function howItRuns(capability: ChainCapability): {description: string; detail?: 
     const description =
         capability.method === "multi-step"
             ? vscode.l10n.t("{0} passes (multi-step)", capability.passes)
-            : vscode.l10n.t("{0} pass · {1}, without adapters for this chain", capability.passes, capability.method);
+            : vscode.l10n.t("{0}, without adapters for this chain", capability.method);
     return capability.note === null ? {description} : {description, detail: capability.note};
 }
 

@@ -20,6 +20,7 @@ import {
     type TaskId,
     taskChain,
 } from "../../engine/compose/taskChain";
+import {savedActionNameProblem} from "../builder/messages";
 
 const LANGUAGE_NAMES: Record<string, string> = {es: "Spanish", fr: "French", de: "German"};
 
@@ -143,6 +144,11 @@ export function parseSavedActions(value: unknown): {actions: SavedAction[]; prob
         const {name, chain, method} = entry as Record<string, unknown>;
         if (typeof name !== "string" || name.trim() === "") {
             problems.push(`entry ${index + 1} has no name`);
+            return;
+        }
+        const nameProblem = savedActionNameProblem(name.trim());
+        if (nameProblem !== null) {
+            problems.push(`entry ${index + 1}: ${nameProblem}`);
             return;
         }
         if (typeof chain !== "string") {

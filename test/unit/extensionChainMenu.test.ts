@@ -121,12 +121,18 @@ test("saved actions keep valid entries and say why others were dropped", () => {
         {name: "Casual", chain: "reply+tone:casual"},
         {name: "", chain: "reply"},
         {name: "Bad", chain: "translate:fr+summarize"},
+        {name: "Hidden\u202eeman", chain: "reply"},
+        {name: "two\nlines", chain: "reply"},
         "nope",
     ]);
     assert.deepEqual(actions, [
         {name: "French summary", chain: "summarize+translate:fr", method: "lc++"},
         {name: "Casual", chain: "reply+tone:casual", method: "auto"},
     ]);
-    assert.equal(problems.length, 3);
+    assert.equal(problems.length, 5);
+    assert.ok(
+        problems.some((p) => /entry 5: .*bidirectional.*U\+202E/.test(p)),
+        problems.join("\n"),
+    );
     assert.deepEqual(parseSavedActions(undefined), {actions: [], problems: []});
 });
