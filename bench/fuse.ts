@@ -19,7 +19,7 @@ import {
     metaString,
     readGgufHeader,
     writeGguf,
-} from "../engine/gguf/index";
+} from "../engine/gguf";
 
 export interface FuseInput {
     readonly filePath: string;

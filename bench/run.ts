@@ -9,10 +9,10 @@ import {cpus, tmpdir} from "node:os";
 import {join, resolve} from "node:path";
 import {METHODS} from "../engine/compose/methods";
 import {chainKey, isComposite} from "../engine/compose/taskChain";
-import {packageRoot, engineConfig as userEngineConfig} from "../engine/config";
-import {DEFAULT_ENGINE_LIMITS, Engine, type EngineConfig} from "../engine/engine";
+import {engineConfig, installedPack, packageRoot, packIn} from "../engine/config";
+import {Engine, type EngineConfig} from "../engine/engine";
 import {sha256File} from "../engine/files/sha256";
-import {readGgufHeader} from "../engine/gguf/index";
+import {readGgufHeader} from "../engine/gguf";
 import {describeBaseModel} from "../engine/model/fingerprint";
 import {cachePaths} from "../engine/model/paths";
 import {parseBaseModelSetting, resolveBaseModel} from "../engine/model/resolve";
@@ -65,23 +65,19 @@ async function main(): Promise<void> {
                 calibrated: args.variants,
                 jointExperts: args.variants.slice(0, 1),
             });
-            config = {
-                ...DEFAULT_ENGINE_LIMITS,
+            config = engineConfig(
                 modelPath,
-                adapterDirs: [pack.adapterDir],
-                userAdapterDir: join(work, "user-adapters"),
-                calibrationDirs: [pack.calibrationDir],
-                cacheDir: join(work, "expanded"),
-                threads: args.threads,
-                maxTokens: args.maxTokens,
-            };
+                packIn(join(work, "quality"), {adapterDirs: [pack.adapterDir], calibrationDirs: [pack.calibrationDir]}),
+                {threads: args.threads, maxTokens: args.maxTokens},
+            );
             packDescription = pack.description;
             notes.push("Quality pack is crafted (random weights): its scores mean nothing; it checks the plumbing.");
         } else {
-            config = {
-                ...userEngineConfig(modelPath, root, {threads: args.threads, maxTokens: args.maxTokens}),
+            config = engineConfig(modelPath, installedPack(root), {
+                threads: args.threads,
+                maxTokens: args.maxTokens,
                 decoding: args.decoding === "paper" ? PAPER_DECODING : DECODING,
-            };
+            });
             packDescription = `installed (${config.adapterDirs.join(", ")}; ${config.calibrationDirs.join(", ")}; ${config.userAdapterDir})`;
         }
         const engine = await Engine.open(config, (level, message) => {
@@ -207,7 +203,9 @@ async function main(): Promise<void> {
             // The user's engine (the CLI's and the editor's defaults), not the paper suite's
             // --max-tokens; the crafted (quick) pack keeps its short plumbing-check budget.
             const realTextConfig =
-                args.pack === "installed" ? userEngineConfig(modelPath, root, {threads: args.threads}) : config;
+                args.pack === "installed"
+                    ? engineConfig(modelPath, installedPack(root), {threads: args.threads})
+                    : config;
             const realTextEngine = await Engine.open(realTextConfig, (level, message) => {
                 if (level === "warn") progress.note(message);
             });
@@ -264,15 +262,15 @@ async function main(): Promise<void> {
         if (args.peer) {
             const trained = inventory.calibrations.some((c) => chainKey(c.chain) === SPEED_CHAIN && c.kind === "lc++");
             if (!trained && speedPack === null) throw new Error("the peer comparison needs an LC++ pack");
-            const peerConfig: EngineConfig = trained
+            const peerPack = trained
                 ? config
-                : {
-                      ...config,
+                : packIn(join(work, "peer"), {
                       adapterDirs: [speedPack?.adapterDir ?? ""],
                       calibrationDirs: [speedPack?.calibrationDir ?? ""],
-                      cacheDir: join(work, "peer-cache"),
-                  };
-            const peerEngine = await Engine.open({...peerConfig, threads: args.threads, maxContexts: 1});
+                  });
+            const peerEngine = await Engine.open(
+                engineConfig(modelPath, peerPack, {threads: args.threads, maxTokens: args.maxTokens, maxContexts: 1}),
+            );
             try {
                 peer = await runPeer(
                     peerEngine,
@@ -298,16 +296,16 @@ async function main(): Promise<void> {
             (kind) => !inventory.calibrations.some((c) => c.kind === kind),
         );
         if (missing.length > 0) {
-            const probe = await Engine.open({
-                ...DEFAULT_ENGINE_LIMITS,
-                modelPath,
-                adapterDirs: [speedPack?.adapterDir ?? ""],
-                userAdapterDir: join(work, "probe-user"),
-                calibrationDirs: [speedPack?.calibrationDir ?? ""],
-                cacheDir: join(work, "probe-cache"),
-                threads: 1,
-                maxContexts: 1,
-            });
+            const probe = await Engine.open(
+                engineConfig(
+                    modelPath,
+                    packIn(join(work, "probe"), {
+                        adapterDirs: [speedPack?.adapterDir ?? ""],
+                        calibrationDirs: [speedPack?.calibrationDir ?? ""],
+                    }),
+                    {threads: 1, maxContexts: 1},
+                ),
+            );
             try {
                 const crafted = await measureEfficiency(probe.installed, base, METHODS);
                 const rows = METHODS.flatMap((method) => {

@@ -8,21 +8,12 @@ import {readCalibration} from "./calibrations/read";
 import {CalibrationStore} from "./calibrations/store";
 import {type ComposeOptions, type ComposeResult, passMix, runRecipe} from "./compose/composer";
 import type {MethodChoice} from "./compose/methods";
-import {autoMethod, availableMethods, buildRecipe, type Inventory, type Pass} from "./compose/recipe";
-import {
-    ALL_TASKS,
-    AUX_TASKS,
-    type ChainKey,
-    chainKey,
-    describeChain,
-    MAIN_TASKS,
-    type TaskChain,
-    taskChain,
-} from "./compose/taskChain";
+import {buildRecipe, type ChainCapability, capabilities, type Inventory, type Pass} from "./compose/recipe";
+import type {TaskChain} from "./compose/taskChain";
 import {readGgufHeader} from "./gguf";
 import {loadInventory} from "./inventory";
 
-export {DEFAULT_ENGINE_LIMITS} from "./limits";
+export type {ChainCapability} from "./compose/recipe";
 
 import {type BaseModelStructure, describeBaseModel} from "./model/fingerprint";
 import {type ContextMix, ContextPool} from "./runtime/contextPool";
@@ -57,32 +48,12 @@ export interface ComposeRequest {
     readonly maxTokens?: number;
 }
 
-export interface ChainCapability {
-    readonly chain: ChainKey;
-    readonly title: string;
-    readonly auto: string;
-    readonly onePass: boolean;
-    readonly note: string | null;
-    readonly methods: readonly string[];
-}
-
 export interface EngineStatus {
     readonly model: {path: string; name: string; architecture: string; fingerprint: string};
     readonly threads: number;
     readonly adapters: number;
     readonly calibrations: number;
     readonly contexts: number;
-}
-
-/** Every single task, every main x auxiliary pair, and any chain an artifact was made for. */
-function chainsOfInterest(inventory: Inventory): TaskChain[] {
-    const chains = new Map<string, TaskChain>();
-    const add = (chain: TaskChain) => chains.set(chainKey(chain), chain);
-    for (const task of ALL_TASKS) add(taskChain([task]));
-    for (const main of MAIN_TASKS) for (const aux of AUX_TASKS) add(taskChain([main, aux]));
-    for (const adapter of inventory.adapters) add(adapter.chain);
-    for (const calibration of inventory.calibrations) add(calibration.chain);
-    return [...chains.values()];
 }
 
 export class Engine {
@@ -215,18 +186,9 @@ export class Engine {
         return (await expanded).path;
     }
 
+    /** How each chain runs with what is installed (compose/recipe.ts decides; callers display it). */
     capabilities(): ChainCapability[] {
-        return chainsOfInterest(this.inventory).map((chain) => {
-            const {method, note} = autoMethod(chain, this.inventory);
-            return {
-                chain: chainKey(chain),
-                title: describeChain(chain),
-                auto: method,
-                onePass: method !== "multi-step",
-                note,
-                methods: availableMethods(chain, this.inventory),
-            };
-        });
+        return capabilities(this.inventory);
     }
 
     status(): EngineStatus {

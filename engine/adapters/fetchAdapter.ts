@@ -9,10 +9,10 @@ import {mkdir, readdir, rm, writeFile} from "node:fs/promises";
 import {join} from "node:path";
 import {Readable} from "node:stream";
 import {pipeline} from "node:stream/promises";
-import {isAbandoned, releaseScratchName, scratchName} from "../files/scratch.js";
-import {isSha256Hex, sha256Text} from "../files/sha256.js";
-import {AdapterStoreError} from "./errors.js";
-import {ADAPTER_MANIFEST_FILE} from "./manifest.js";
+import {isAbandoned, releaseScratchName, scratchName} from "../files/scratch";
+import {isSha256Hex, sha256Text} from "../files/sha256";
+import {AdapterStoreError} from "./errors";
+import {ADAPTER_MANIFEST_FILE} from "./manifest";
 
 export const MAX_MANIFEST_BYTES = 1 << 20;
 export const MAX_ADAPTER_BYTES = 1 << 30;

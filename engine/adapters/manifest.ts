@@ -1,10 +1,10 @@
 // manifest.json of a task adapter (docs/formats.md section 2), parsed into typed values with an
 // error naming the field for anything wrong, so a bad pack fails here and not inside llama.cpp.
 
-import {MODULE_TYPES, type ModuleType} from "../calibrations/moduleTypes.js";
-import {type ChainKey, chainKey, parseTaskChain, type TaskChain, TaskChainError} from "../compose/taskChain.js";
-import {firstUnsafeCharacter, quote, show} from "../messages/quote.js";
-import {AdapterValidationError} from "./errors.js";
+import {MODULE_TYPES, type ModuleType} from "../calibrations/moduleTypes";
+import {type ChainKey, chainKey, parseTaskChain, type TaskChain, TaskChainError} from "../compose/taskChain";
+import {firstUnsafeCharacter, quote, show} from "../messages/quote";
+import {AdapterValidationError} from "./errors";
 
 export const ADAPTER_MANIFEST_FORMAT_VERSION = 1;
 export const ADAPTER_MANIFEST_FILE = "manifest.json";

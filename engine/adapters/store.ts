@@ -8,12 +8,12 @@
 
 import {copyFile, lstat, mkdir, open, readdir, rename, rm, stat} from "node:fs/promises";
 import {basename, dirname, join, resolve} from "node:path";
-import {isAbandoned, releaseScratchName, scratchName} from "../files/scratch.js";
-import {quote} from "../messages/quote.js";
-import type {BaseModelStructure} from "../model/fingerprint.js";
-import {AdapterStoreError, AdapterValidationError} from "./errors.js";
-import {ADAPTER_MANIFEST_FILE, adapterIdProblem} from "./manifest.js";
-import {type ValidatedAdapter, validateAdapter} from "./validate.js";
+import {isAbandoned, releaseScratchName, scratchName} from "../files/scratch";
+import {quote} from "../messages/quote";
+import type {BaseModelStructure} from "../model/fingerprint";
+import {AdapterStoreError, AdapterValidationError} from "./errors";
+import {ADAPTER_MANIFEST_FILE, adapterIdProblem} from "./manifest";
+import {type ValidatedAdapter, validateAdapter} from "./validate";
 
 /** The steps of an install and a removal, in order; tests stop the process at each one. */
 export type StoreStep =

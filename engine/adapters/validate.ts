@@ -4,7 +4,7 @@
 
 import {readFile, stat} from "node:fs/promises";
 import {join, resolve} from "node:path";
-import {sha256File} from "../files/sha256.js";
+import {sha256File} from "../files/sha256";
 import {
     GgmlType,
     GgufFormatError,
@@ -18,17 +18,12 @@ import {
     metaOptionalNumber,
     metaOptionalString,
     readGgufHeader,
-} from "../gguf/index.js";
-import {distinctPrefixes, quote, show} from "../messages/quote.js";
-import type {BaseModelStructure} from "../model/fingerprint.js";
-import {type AdapterValidationCode, AdapterValidationError} from "./errors.js";
-import {firstValueOutOfRange, frobeniusNorm, LORA_STRENGTH_LIMIT, LORA_VALUE_LIMIT} from "./limits.js";
-import {
-    ADAPTER_MANIFEST_FILE,
-    type AdapterManifest,
-    type AdapterTargetModule,
-    parseAdapterManifest,
-} from "./manifest.js";
+} from "../gguf";
+import {distinctPrefixes, quote, show} from "../messages/quote";
+import type {BaseModelStructure} from "../model/fingerprint";
+import {type AdapterValidationCode, AdapterValidationError} from "./errors";
+import {firstValueOutOfRange, frobeniusNorm, LORA_STRENGTH_LIMIT, LORA_VALUE_LIMIT} from "./limits";
+import {ADAPTER_MANIFEST_FILE, type AdapterManifest, type AdapterTargetModule, parseAdapterManifest} from "./manifest";
 
 export interface ValidatedAdapter {
     readonly manifest: AdapterManifest;

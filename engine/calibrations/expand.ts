@@ -10,13 +10,13 @@
 import {createHash, randomBytes} from "node:crypto";
 import {mkdir, readFile, rename, stat, unlink, writeFile} from "node:fs/promises";
 import {basename, dirname, join} from "node:path";
-import {firstValueOutOfRange, frobeniusNorm, LORA_STRENGTH_LIMIT, LORA_VALUE_LIMIT} from "../adapters/limits.js";
-import {sha256File} from "../files/sha256.js";
-import {GgufTensorFile, type GgufTensorToWrite, ggufF32, ggufString, readGgufHeader, writeGguf} from "../gguf/index.js";
-import {distinctPrefixes, quote} from "../messages/quote.js";
-import type {BaseModelStructure} from "../model/fingerprint.js";
-import type {LcParameters, LcppParameters, StoredCalibration} from "./format.js";
-import {baseTensorName, MODULE_TYPES, type ModuleType} from "./moduleTypes.js";
+import {firstValueOutOfRange, frobeniusNorm, LORA_STRENGTH_LIMIT, LORA_VALUE_LIMIT} from "../adapters/limits";
+import {sha256File} from "../files/sha256";
+import {GgufTensorFile, type GgufTensorToWrite, ggufF32, ggufString, readGgufHeader, writeGguf} from "../gguf";
+import {distinctPrefixes, quote} from "../messages/quote";
+import type {BaseModelStructure} from "../model/fingerprint";
+import type {LcParameters, LcppParameters, StoredCalibration} from "./format";
+import {baseTensorName, MODULE_TYPES, type ModuleType} from "./moduleTypes";
 
 /** Part of every expanded file's name: bump it whenever the expansion's output would change. */
 export const EXPANDER_VERSION = "composer-calibration-expander/1";

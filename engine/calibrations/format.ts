@@ -3,10 +3,10 @@
 // module holds the types, keys and the rules reading and writing share; read.ts and write.ts apply
 // them (the lab writes the same format with gguf-py).
 
-import {mergeWeightProblem} from "../adapters/limits.js";
-import {type ChainKey, chainKey, type TaskChain} from "../compose/taskChain.js";
-import {quote} from "../messages/quote.js";
-import type {ModuleType} from "./moduleTypes.js";
+import {mergeWeightProblem} from "../adapters/limits";
+import {type ChainKey, chainKey, type TaskChain} from "../compose/taskChain";
+import {quote} from "../messages/quote";
+import type {ModuleType} from "./moduleTypes";
 
 export const CALIBRATION_FORMAT_VERSION = 1;
 export const CALIBRATION_GENERAL_TYPE = "calibration";

@@ -3,8 +3,8 @@
 
 import {createHash} from "node:crypto";
 import {readFile} from "node:fs/promises";
-import {firstValueOutOfRange, frobeniusNorm, LORA_STRENGTH_LIMIT, LORA_VALUE_LIMIT} from "../adapters/limits.js";
-import {chainKey, parseTaskChain, type TaskChain} from "../compose/taskChain.js";
+import {firstValueOutOfRange, frobeniusNorm, LORA_STRENGTH_LIMIT, LORA_VALUE_LIMIT} from "../adapters/limits";
+import {chainKey, parseTaskChain, type TaskChain} from "../compose/taskChain";
 import {
     GgmlType,
     GgufFormatError,
@@ -14,8 +14,8 @@ import {
     type GgufValue,
     GgufValueType,
     readGgufHeader,
-} from "../gguf/index.js";
-import {quote} from "../messages/quote.js";
+} from "../gguf";
+import {quote} from "../messages/quote";
 import {
     CALIBRATION_FORMAT_VERSION,
     CALIBRATION_GENERAL_TYPE,
@@ -32,8 +32,8 @@ import {
     type LcppParameters,
     metadataProblem,
     type StoredCalibration,
-} from "./format.js";
-import {isModuleType, MODULE_TYPES, type ModuleType} from "./moduleTypes.js";
+} from "./format";
+import {isModuleType, MODULE_TYPES, type ModuleType} from "./moduleTypes";
 
 /** Reads and checks a calibration's metadata and tensor shapes without reading tensor data. */
 export async function readCalibrationSummary(filePath: string): Promise<CalibrationSummary> {

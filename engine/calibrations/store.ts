@@ -4,19 +4,19 @@
 
 import {readdir} from "node:fs/promises";
 import {join} from "node:path";
-import type {TaskChain} from "../compose/taskChain.js";
-import {distinctPrefixes, quote} from "../messages/quote.js";
-import type {BaseModelStructure} from "../model/fingerprint.js";
-import {checkCalibrationExpansion} from "./expand.js";
+import type {TaskChain} from "../compose/taskChain";
+import {distinctPrefixes, quote} from "../messages/quote";
+import type {BaseModelStructure} from "../model/fingerprint";
+import {checkCalibrationExpansion} from "./expand";
 import {
     CalibrationFormatError,
     type CalibrationKind,
     type CalibrationSummary,
     calibrationFileName,
     type StoredCalibration,
-} from "./format.js";
-import {MODULE_TYPES} from "./moduleTypes.js";
-import {readCalibration, readCalibrationSummary} from "./read.js";
+} from "./format";
+import {MODULE_TYPES} from "./moduleTypes";
+import {readCalibration, readCalibrationSummary} from "./read";
 
 export type CalibrationStoreEntry =
     | {readonly status: "valid"; readonly path: string; readonly summary: CalibrationSummary}

@@ -6,18 +6,20 @@ import {readFile} from "node:fs/promises";
 import {parseArgs} from "node:util";
 import {parseMethodChoice} from "../compose/methods";
 import {parseTaskChain} from "../compose/taskChain";
-import {engineConfig, hostScriptPath, packageRoot} from "../config";
+import {engineConfig, hostScriptPath, installedPack, packageRoot} from "../config";
 import {EngineClient} from "../isolation/engineClient";
 import {messageForUser} from "../messages/quote";
 import {DEFAULT_MODEL, KNOWN_MODELS} from "../model/catalog";
 import {cachePaths} from "../model/paths";
 import {parseBaseModelSetting, resolveBaseModel} from "../model/resolve";
 import {runArtifactCommand} from "./artifacts";
+import {chainsCommand} from "./chains";
 
 const USAGE = `composer: one-pass composite writing tasks on a local model
 
   composer compose --chain summarize,translate:fr [--method auto|zero-shot|main-lora|aux-lora|linear-merge|multi-step|joint-expert|lc|lc++]
                    [--file in.txt | --text "..." | stdin] [--max-tokens N] [--json]
+  composer chains [chain] [--one-pass] [--json]   how each chain runs with what is installed
   composer adapters list | install <dir|manifest.json> [--replace] | remove <id> | verify [id]
   composer calibrations list | verify
   composer models list | fetch [default|hf:...|https://...]
@@ -74,10 +76,10 @@ async function compose(args: string[]): Promise<void> {
     const modelPath = await resolveBaseModel(parseBaseModelSetting(values.model ?? process.env.COMPOSER_MODEL), {
         modelsDir: paths.models,
     });
-    const root = packageRoot();
+    const root = packageRoot(import.meta.url);
     const client = new EngineClient({
         hostScript: hostScriptPath(root),
-        config: engineConfig(modelPath, root, {
+        config: engineConfig(modelPath, installedPack(root, paths), {
             threads: positiveInt(values.threads, "threads"),
             contextSize: positiveInt(values["context-size"], "context-size", 32768, 256),
         }),
@@ -176,6 +178,8 @@ export async function main(argv: string[]): Promise<number> {
             case "models":
                 await models(rest);
                 return 0;
+            case "chains":
+                return await chainsCommand(rest);
             case "adapters":
             case "calibrations":
                 return await runArtifactCommand(command, rest);
@@ -195,6 +199,12 @@ export async function main(argv: string[]): Promise<number> {
         return 1;
     }
 }
+
+// A reader that stops early (`composer chains | head`) is not an error.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    process.exit(0);
+});
 
 main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;

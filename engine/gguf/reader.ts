@@ -3,8 +3,8 @@
 
 import {type FileHandle, open} from "node:fs/promises";
 import {endianness} from "node:os";
-import {quote} from "../messages/quote.js";
-import {bf16ArrayToF32, f16ArrayToF32} from "./half.js";
+import {quote} from "../messages/quote";
+import {bf16ArrayToF32, f16ArrayToF32} from "./half";
 import {
     GGUF_DEFAULT_ALIGNMENT,
     GGUF_MAGIC,
@@ -21,7 +21,7 @@ import {
     isBigIntValueType,
     isNumberValueType,
     scalarByteSize,
-} from "./types.js";
+} from "./types";
 
 const CHUNK_BYTES = 1 << 20;
 /** ggml's GGML_MAX_DIMS. */

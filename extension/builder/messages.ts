@@ -2,7 +2,9 @@
 // they receive with these functions (the webview bundles this module too): a webview is a web
 // page, so nothing it posts is trusted, and the page drops anything malformed from the host.
 
-import {isTaskId, type TaskId, taskChain} from "../../engine/compose/taskChain";
+import {isMethod} from "../../engine/compose/methods";
+import type {ChainCapability} from "../../engine/compose/recipe";
+import {chainKey, isTaskId, parseTaskChain, type TaskId, taskChain} from "../../engine/compose/taskChain";
 import {firstUnsafeCharacter} from "../../engine/messages/quote";
 
 export const METHOD_CHOICES = [
@@ -18,15 +20,6 @@ export const METHOD_CHOICES = [
 ] as const;
 export type MethodChoiceName = (typeof METHOD_CHOICES)[number];
 
-export interface CapabilityMessage {
-    readonly chain: string;
-    readonly title: string;
-    readonly auto: string;
-    readonly onePass: boolean;
-    readonly note: string | null;
-    readonly methods: readonly string[];
-}
-
 export type ToHost =
     | {readonly type: "ready"}
     | {readonly type: "run"; readonly tasks: readonly TaskId[]; readonly method: MethodChoiceName}
@@ -39,7 +32,7 @@ export type ToHost =
     | {readonly type: "review"; readonly action: "accept" | "reject" | "retry" | "insertBelow" | "cancel"};
 
 export type ToWebview =
-    | {readonly type: "init"; readonly capabilities: readonly CapabilityMessage[]; readonly hasSelection: boolean}
+    | {readonly type: "init"; readonly capabilities: readonly ChainCapability[]; readonly hasSelection: boolean}
     | {readonly type: "started"; readonly title: string}
     | {readonly type: "text"; readonly text: string}
     | {
@@ -146,21 +139,36 @@ export function parseToHost(raw: unknown): ToHost {
     }
 }
 
-function capability(raw: unknown): CapabilityMessage {
+/** The engine's ChainCapability as the page receives it: every field checked, nothing assumed. */
+function capability(raw: unknown): ChainCapability {
     const value = record(raw);
+    const chain = string(value, "chain", 200);
+    let parsed: ReturnType<typeof parseTaskChain>;
+    try {
+        parsed = parseTaskChain(chain);
+    } catch (error) {
+        throw new MessageError((error as Error).message);
+    }
+    if (chainKey(parsed) !== chain) throw new MessageError(`"chain" must be a canonical chain key, got "${chain}"`);
+    const method = string(value, "method", 40);
+    if (!isMethod(method)) throw new MessageError(`unknown method ${JSON.stringify(method)}`);
     const methods = value.methods;
-    if (!Array.isArray(methods) || methods.some((m) => typeof m !== "string"))
-        throw new MessageError(`"methods" must be a list of strings`);
+    if (!Array.isArray(methods) || !methods.every((m) => typeof m === "string" && isMethod(m)))
+        throw new MessageError(`"methods" must be a list of methods`);
+    const passes = value.passes;
+    if (typeof passes !== "number" || !Number.isInteger(passes) || passes < 1)
+        throw new MessageError(`"passes" must be a positive integer`);
     if (typeof value.onePass !== "boolean") throw new MessageError(`"onePass" must be a boolean`);
     const note = value.note;
     if (note !== null && typeof note !== "string") throw new MessageError(`"note" must be a string or null`);
     return {
-        chain: string(value, "chain", 200),
+        chain: chainKey(parsed),
         title: string(value, "title", 400),
-        auto: string(value, "auto", 40),
+        method,
+        passes,
         onePass: value.onePass,
         note,
-        methods: methods as string[],
+        methods,
     };
 }
 

@@ -10,8 +10,8 @@ import {mkdir, mkdtemp, readdir, readFile, rm, writeFile} from "node:fs/promises
 import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {after, before, test} from "node:test";
-import {METHODS} from "../../engine/compose/methods.js";
-import {repoRoot} from "../support/realModel.js";
+import {METHODS} from "../../engine/compose/methods";
+import {repoRoot} from "../support/realModel";
 
 const root = repoRoot();
 let work: string;

@@ -12,6 +12,7 @@ import {mkdtemp, rm, writeFile} from "node:fs/promises";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {after, before, describe, test} from "node:test";
+import {seededRandom} from "../../craft/seededRandom";
 import {AdapterStore} from "../../engine/adapters/store";
 import {parseTaskChain} from "../../engine/compose/taskChain";
 import {readGgufHeader} from "../../engine/gguf";
@@ -20,7 +21,6 @@ import {type BaseModelStructure, describeBaseModel} from "../../engine/model/fin
 import {AdapterRefusedError, explainLoraFailure, LlamaLogTail} from "../../engine/runtime/llamaLogTail";
 import {openRuntime} from "../../engine/runtime/llamaRuntime";
 import {realModelPath} from "../support/realModel";
-import {seededRandom} from "../support/seededRandom";
 import {type AdapterSeed, makeAdapterSeed, mutateAdapter, writeAdapterMutant} from "./support/adapterMutants";
 import {composeOnce, FAULT_INPUT, faultEngine, faultEngineConfig} from "./support/engineHarness";
 import {FaultTally, writeFaultReport} from "./support/faultReport";

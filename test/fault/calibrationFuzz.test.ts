@@ -10,6 +10,8 @@ import {mkdir, mkdtemp, readFile, rm, truncate, writeFile} from "node:fs/promise
 import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {after, before, describe, test} from "node:test";
+import {craftAdapter} from "../../craft/gguf";
+import {randomVector, seededRandom} from "../../craft/seededRandom";
 import {LORA_STRENGTH_LIMIT, MERGE_WEIGHT_LIMIT} from "../../engine/adapters/limits";
 import {AdapterStore} from "../../engine/adapters/store";
 import {expandedCalibrationFileName, isIntactExpansion} from "../../engine/calibrations/expand";
@@ -23,9 +25,7 @@ import {sha256Text} from "../../engine/files/sha256";
 import {readGgufHeader} from "../../engine/gguf";
 import type {EngineClient} from "../../engine/isolation/engineClient";
 import {type BaseModelStructure, describeBaseModel} from "../../engine/model/fingerprint";
-import {craftAdapter} from "../support/craftGguf";
 import {realModelPath} from "../support/realModel";
-import {randomVector, seededRandom} from "../support/seededRandom";
 import {
     type CalibrationSeed,
     makeCalibrationSeed,
@@ -214,7 +214,7 @@ describe("calibration fuzzing through verification and one composition each", ()
         await writeFile(path, (seeds[0] as CalibrationSeed).bytes);
         const seed = seeds[0] as CalibrationSeed;
         const adapterShas = seed.calibration.adapters.map((a) => a.sha256);
-        const file = join(work, "cache", expandedCalibrationFileName(sha256Text(seed.bytes), adapterShas));
+        const file = join(config.cacheDir, expandedCalibrationFileName(sha256Text(seed.bytes), adapterShas));
         const damages: [string, (file: string) => Promise<void>][] = [
             ["truncated to half", async (file) => truncate(file, Math.floor((await readFile(file)).length / 2))],
             [

@@ -13,11 +13,11 @@ import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {after, before, describe, test} from "node:test";
 import {fileURLToPath} from "node:url";
+import {type CraftedAdapter, craftAdapter, sha256Hex, writeTinyBaseModel} from "../../craft/gguf";
+import {seededRandom} from "../../craft/seededRandom";
 import {AdapterStore, type StoreStep} from "../../engine/adapters/store";
 import {readGgufHeader} from "../../engine/gguf";
 import {type BaseModelStructure, describeBaseModel} from "../../engine/model/fingerprint";
-import {type CraftedAdapter, craftAdapter, sha256Hex, writeTinyBaseModel} from "../support/craftGguf";
-import {seededRandom} from "../support/seededRandom";
 import {FaultTally, writeFaultReport} from "./support/faultReport";
 
 interface InstallerJob {

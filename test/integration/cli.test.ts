@@ -8,9 +8,9 @@ import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {after, before, describe, test} from "node:test";
 import {promisify} from "node:util";
+import {craftAdapter} from "../../craft/gguf";
 import {readGgufHeader} from "../../engine/gguf";
 import {describeBaseModel} from "../../engine/model/fingerprint";
-import {craftAdapter} from "../support/craftGguf";
 import {realModelPath, repoRoot} from "../support/realModel";
 
 const run = promisify(execFile);
@@ -147,6 +147,32 @@ describe("the composer command line", () => {
             assert.match(parsed.passes[0].calibration ?? "", /summarize\+translate-fr\.lcpp\.gguf$/);
         },
     );
+
+    test("chains says how each chain runs: the bundled calibrations in one pass, others and why", async () => {
+        const listed = await cli("chains", "--json");
+        assert.equal(listed.code, 0, listed.stderr);
+        const byChain = new Map(
+            (JSON.parse(listed.stdout) as {chain: string; method: string; passes: number; onePass: boolean}[]).map(
+                (c) => [c.chain, c],
+            ),
+        );
+        assert.equal(byChain.size, 191, "every chain a user can build");
+        assert.deepEqual(
+            [byChain.get("summarize+translate:fr")?.method, byChain.get("summarize+translate:fr")?.onePass],
+            ["lc++", true],
+        );
+        const one = await cli("chains", "reply,tone:professional,translate:fr");
+        assert.equal(one.code, 0, one.stderr);
+        assert.match(one.stdout, /^reply\+tone:professional\+translate:fr {2}3 passes \(multi-step\): No calibration/);
+        const onePass = await cli("chains", "--one-pass");
+        assert.ok(
+            onePass.stdout
+                .trim()
+                .split("\n")
+                .every((line) => / one pass \(/.test(line)),
+            onePass.stdout,
+        );
+    });
 
     test("an unknown task is a usage error that names it", async () => {
         const result = await cli("compose", "--chain", "summarize,translate:it", "--text", "x");

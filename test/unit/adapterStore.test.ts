@@ -4,10 +4,10 @@ import {cp, lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile} fr
 import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {after, before, test} from "node:test";
-import {AdapterStoreError, AdapterValidationError} from "../../engine/adapters/errors.js";
-import {AdapterStore} from "../../engine/adapters/store.js";
-import type {BaseModelStructure} from "../../engine/model/fingerprint.js";
-import {craftAdapter, sha256Hex, writeTinyBaseModel} from "../support/craftGguf.js";
+import {craftAdapter, sha256Hex, writeTinyBaseModel} from "../../craft/gguf";
+import {AdapterStoreError, AdapterValidationError} from "../../engine/adapters/errors";
+import {AdapterStore} from "../../engine/adapters/store";
+import type {BaseModelStructure} from "../../engine/model/fingerprint";
 
 let root = "";
 let base: BaseModelStructure;

@@ -3,9 +3,20 @@ import {mkdir, mkdtemp, readFile, rm, unlink, writeFile} from "node:fs/promises"
 import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {after, before, test} from "node:test";
-import {type AdapterValidationCode, AdapterValidationError} from "../../engine/adapters/errors.js";
-import {parseAdapterManifest} from "../../engine/adapters/manifest.js";
-import {validateAdapter} from "../../engine/adapters/validate.js";
+import {
+    adapterGguf,
+    adapterManifest,
+    type CraftAdapterEdits,
+    type CraftAdapterOptions,
+    craftAdapter,
+    type MutableGguf,
+    sha256Hex,
+    tinyBaseGguf,
+    writeTinyBaseModel,
+} from "../../craft/gguf";
+import {type AdapterValidationCode, AdapterValidationError} from "../../engine/adapters/errors";
+import {parseAdapterManifest} from "../../engine/adapters/manifest";
+import {validateAdapter} from "../../engine/adapters/validate";
 import {
     GgmlType,
     type GgufHeader,
@@ -21,19 +32,8 @@ import {
     ggufU64,
     readGgufHeader,
     writeGguf,
-} from "../../engine/gguf/index.js";
-import {type BaseModelStructure, baseFingerprint, describeBaseModel} from "../../engine/model/fingerprint.js";
-import {
-    adapterGguf,
-    adapterManifest,
-    type CraftAdapterEdits,
-    type CraftAdapterOptions,
-    craftAdapter,
-    type MutableGguf,
-    sha256Hex,
-    tinyBaseGguf,
-    writeTinyBaseModel,
-} from "../support/craftGguf.js";
+} from "../../engine/gguf";
+import {type BaseModelStructure, baseFingerprint, describeBaseModel} from "../../engine/model/fingerprint";
 
 let root = "";
 let base: BaseModelStructure;

@@ -7,7 +7,7 @@ import {appendFile, mkdtemp, readFile, rm} from "node:fs/promises";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {test} from "node:test";
-import {parseArgs} from "../../bench/args.js";
+import {parseArgs} from "../../bench/args";
 import {
     type CachedGeneration,
     GenerationCache,
@@ -15,13 +15,13 @@ import {
     inputHash,
     keyConfigHash,
     recipeConfigHash,
-} from "../../bench/cache.js";
-import {rotate, summarize} from "../../bench/stats.js";
-import {QUICK_VARIANTS, VARIANTS} from "../../bench/variants.js";
+} from "../../bench/cache";
+import {rotate, summarize} from "../../bench/stats";
+import {QUICK_VARIANTS, VARIANTS} from "../../bench/variants";
 import {OWN_TEXT_BUDGET} from "../../engine/compose/length";
-import {chainPrompt} from "../../engine/compose/prompt.js";
-import type {InstalledAdapter, Recipe} from "../../engine/compose/recipe.js";
-import {parseTaskChain} from "../../engine/compose/taskChain.js";
+import {chainPrompt} from "../../engine/compose/prompt";
+import type {InstalledAdapter, Recipe} from "../../engine/compose/recipe";
+import {parseTaskChain} from "../../engine/compose/taskChain";
 import {DECODING, PAPER_DECODING} from "../../engine/runtime/decoding";
 
 function entry(key: string, text: string): CachedGeneration {

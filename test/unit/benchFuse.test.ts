@@ -7,9 +7,9 @@ import {mkdtemp, rm} from "node:fs/promises";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {after, before, test} from "node:test";
-import {fuseLoras} from "../../bench/fuse.js";
-import {metaNumber, readGgufHeader, readTensorF32, writeGguf} from "../../engine/gguf/index.js";
-import {adapterGguf, type TinyBase, writeAdapterDir, writeTinyBaseModel} from "../support/craftGguf.js";
+import {fuseLoras} from "../../bench/fuse";
+import {adapterGguf, type TinyBase, writeAdapterDir, writeTinyBaseModel} from "../../craft/gguf";
+import {metaNumber, readGgufHeader, readTensorF32, writeGguf} from "../../engine/gguf";
 
 let work: string;
 let tiny: TinyBase;

@@ -4,9 +4,9 @@
 
 import assert from "node:assert/strict";
 import {describe, test} from "node:test";
-import {pairedDifference} from "../../bench/pairedDifference.js";
-import {compareWithLcpp, compareWithRun} from "../../bench/scoring.js";
-import type {Method} from "../../engine/compose/methods.js";
+import {pairedDifference} from "../../bench/pairedDifference";
+import {compareWithLcpp, compareWithRun} from "../../bench/scoring";
+import type {Method} from "../../engine/compose/methods";
 
 describe("paired bootstrap difference (bench)", () => {
     test("a method better on every input is ahead, its interval above zero", () => {

@@ -4,13 +4,13 @@
 
 import assert from "node:assert/strict";
 import {test} from "node:test";
-import {parseArgs} from "../../bench/args.js";
-import type {CachedGeneration} from "../../bench/cache.js";
-import {cells, judge, type RealTextRequest, type RealTextSet, tally, totals} from "../../bench/realText.js";
-import {appliesTo, COMMANDS, GENRES, realTextShape, THREE_TASK_CHAINS} from "../../bench/realTextCommands.js";
-import {tallyText} from "../../bench/realTextReport.js";
-import type {ChainKey} from "../../engine/compose/taskChain.js";
-import {parseTaskChain} from "../../engine/compose/taskChain.js";
+import {parseArgs} from "../../bench/args";
+import type {CachedGeneration} from "../../bench/cache";
+import {cells, judge, type RealTextRequest, type RealTextSet, tally, totals} from "../../bench/realText";
+import {appliesTo, COMMANDS, GENRES, realTextShape, THREE_TASK_CHAINS} from "../../bench/realTextCommands";
+import {tallyText} from "../../bench/realTextReport";
+import type {ChainKey} from "../../engine/compose/taskChain";
+import {parseTaskChain} from "../../engine/compose/taskChain";
 
 test("every command a user has: 9 single tasks, the 14 composites, chains of three", () => {
     const sizes = COMMANDS.map((c) => parseTaskChain(c)).map((c) => (c.main === null ? 0 : 1) + c.aux.length);

@@ -11,8 +11,8 @@ import {
     type GenerationFacts,
     languageSample,
     wordLoop,
-} from "../../bench/brokenOutput.js";
-import {parseTaskChain} from "../../engine/compose/taskChain.js";
+} from "../../bench/brokenOutput";
+import {parseTaskChain} from "../../engine/compose/taskChain";
 
 const EMAIL = `Hi all,
 

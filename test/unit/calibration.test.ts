@@ -8,24 +8,25 @@ import {mkdir, mkdtemp, readFile, rm, stat, truncate, writeFile} from "node:fs/p
 import {tmpdir} from "node:os";
 import {basename, join} from "node:path";
 import {after, before, describe, test} from "node:test";
+import {randomVector, seededRandom} from "../../craft/seededRandom";
 import {
     CalibrationExpansionError,
     expandCalibration,
     expandedCalibrationFileName,
     isIntactExpansion,
     paddedRank,
-} from "../../engine/calibrations/expand.js";
+} from "../../engine/calibrations/expand";
 import {
     type Calibration,
     type CalibrationErrorCode,
     CalibrationFormatError,
     calibrationFileName,
-} from "../../engine/calibrations/format.js";
-import {MODULE_TYPES, type ModuleType} from "../../engine/calibrations/moduleTypes.js";
-import {readCalibration, readCalibrationSummary} from "../../engine/calibrations/read.js";
-import {CalibrationStore} from "../../engine/calibrations/store.js";
-import {writeCalibration} from "../../engine/calibrations/write.js";
-import {parseTaskChain} from "../../engine/compose/taskChain.js";
+} from "../../engine/calibrations/format";
+import {MODULE_TYPES, type ModuleType} from "../../engine/calibrations/moduleTypes";
+import {readCalibration, readCalibrationSummary} from "../../engine/calibrations/read";
+import {CalibrationStore} from "../../engine/calibrations/store";
+import {writeCalibration} from "../../engine/calibrations/write";
+import {parseTaskChain} from "../../engine/compose/taskChain";
 import {
     type GgufHeader,
     type GgufTensorToWrite,
@@ -37,9 +38,8 @@ import {
     readGgufHeader,
     readTensorF32,
     writeGguf,
-} from "../../engine/gguf/index.js";
-import type {BaseModelStructure} from "../../engine/model/fingerprint.js";
-import {randomVector, seededRandom} from "../support/seededRandom.js";
+} from "../../engine/gguf";
+import type {BaseModelStructure} from "../../engine/model/fingerprint";
 import {
     type LoraAdapterValues,
     makeRandomLora,
@@ -47,7 +47,7 @@ import {
     moduleShape,
     type TinyLlama,
     writeLoraAdapter,
-} from "../support/tinyLlama.js";
+} from "../support/tinyLlama";
 
 const model: TinyLlama = makeTinyLlama(11);
 const FINGERPRINT = "0123456789ab".padEnd(64, "f");

@@ -47,10 +47,28 @@ test("messages to the webview are checked too", () => {
         type: "init",
         hasSelection: true,
         capabilities: [
-            {chain: "reply+tone:casual", title: "t", auto: "lc++", onePass: true, note: null, methods: ["lc++"]},
+            {
+                chain: "reply+tone:casual",
+                title: "t",
+                method: "lc++",
+                passes: 1,
+                onePass: true,
+                note: null,
+                methods: ["lc++"],
+            },
         ],
     };
     assert.deepEqual(parseToWebview(init), init);
+    const [good] = init.capabilities;
+    for (const bad of [
+        {...good, chain: "tone:casual+reply"},
+        {...good, chain: "translate:fr+tone:casual"},
+        {...good, method: "magic"},
+        {...good, methods: ["lc++", "rm"]},
+        {...good, passes: 0},
+        {...good, onePass: "yes"},
+    ])
+        assert.throws(() => parseToWebview({...init, capabilities: [bad]}), MessageError, JSON.stringify(bad));
     assert.deepEqual(parseToWebview({type: "text", text: "Salut"}), {type: "text", text: "Salut"});
     assert.throws(() => parseToWebview({type: "init", hasSelection: "yes", capabilities: []}), MessageError);
     assert.throws(() => parseToWebview({type: "text", text: 3}), MessageError);

@@ -36,7 +36,7 @@ import {
     readGgufHeader,
     readTensorF32,
     writeGguf,
-} from "../../engine/gguf/index.js";
+} from "../../engine/gguf";
 
 let dir = "";
 before(async () => {

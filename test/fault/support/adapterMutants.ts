@@ -4,6 +4,8 @@
 
 import {mkdir, readFile, writeFile} from "node:fs/promises";
 import {join} from "node:path";
+import {adapterGguf, adapterManifest, type CraftAdapterOptions, type MutableGguf} from "../../../craft/gguf";
+import type {SeededRandom} from "../../../craft/seededRandom";
 import {sha256File} from "../../../engine/files/sha256";
 import {
     GgmlType,
@@ -20,10 +22,8 @@ import {
     ggufU32,
     ggufU64,
     writeGguf,
-} from "../../../engine/gguf/index";
+} from "../../../engine/gguf";
 import type {BaseModelStructure} from "../../../engine/model/fingerprint";
-import {adapterGguf, adapterManifest, type CraftAdapterOptions, type MutableGguf} from "../../support/craftGguf";
-import type {SeededRandom} from "../../support/seededRandom";
 import {type GgufLayout, ggufLayout} from "./ggufLayout";
 
 /** A valid GGUF file to mutate byte by byte. */

@@ -2,6 +2,8 @@
 // mutations), metadata (merge weights, bindings, chain, kind, prompt), and tensor values.
 
 import {readFile, writeFile} from "node:fs/promises";
+import type {MutableGguf} from "../../../craft/gguf";
+import type {SeededRandom} from "../../../craft/seededRandom";
 import type {Calibration} from "../../../engine/calibrations/format";
 import {writeCalibration} from "../../../engine/calibrations/write";
 import {
@@ -15,9 +17,7 @@ import {
     readGgufHeader,
     readTensorF32,
     writeGguf,
-} from "../../../engine/gguf/index";
-import type {MutableGguf} from "../../support/craftGguf";
-import type {SeededRandom} from "../../support/seededRandom";
+} from "../../../engine/gguf";
 import {
     applyWeighted,
     byteOps,

@@ -4,7 +4,8 @@
 import {join} from "node:path";
 import type {MethodChoice} from "../../../engine/compose/methods";
 import {parseTaskChain} from "../../../engine/compose/taskChain";
-import {DEFAULT_ENGINE_LIMITS, type EngineConfig} from "../../../engine/engine";
+import {engineConfig, packIn} from "../../../engine/config";
+import type {EngineConfig} from "../../../engine/engine";
 import {EngineClient} from "../../../engine/isolation/engineClient";
 import {repoRoot} from "../../support/realModel";
 import {messageProblem, withTimeout} from "./verdict";
@@ -13,18 +14,12 @@ export const FAULT_INPUT = "Hi Sam, can you send me the budget figures before Th
 export const COMPOSE_TIMEOUT_MS = 90_000;
 
 export function faultEngineConfig(modelPath: string, work: string): EngineConfig {
-    return {
-        ...DEFAULT_ENGINE_LIMITS,
-        modelPath,
-        adapterDirs: [],
-        userAdapterDir: join(work, "user-adapters"),
-        calibrationDirs: [join(work, "calibrations")],
-        cacheDir: join(work, "cache"),
+    return engineConfig(modelPath, packIn(work, {calibrationDirs: [join(work, "calibrations")]}), {
         threads: 1,
         contextSize: 256,
         maxContexts: 1,
         maxTokens: 4,
-    };
+    });
 }
 
 export function faultEngine(config: EngineConfig, errors: string[]): EngineClient {

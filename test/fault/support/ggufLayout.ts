@@ -1,7 +1,7 @@
 // Where each field of a (valid) GGUF file sits, so a mutation can hit exactly one field: a string
 // length, a value type, a tensor's type or data offset. Only for files this project wrote.
 
-import {GgufValueType} from "../../../engine/gguf/index";
+import {GgufValueType} from "../../../engine/gguf";
 
 export interface KeyValueLayout {
     readonly key: string;
