@@ -22,6 +22,10 @@ export interface BenchArgs {
     /** Formality control on CoCoA-MT's human formal/informal translations (bench/formality.ts). */
     readonly formality: boolean;
     readonly formalityLanguages: Language[];
+    /** The real-text section (bench/realText.ts): every command on held-out human text of several genres. */
+    readonly realText: boolean;
+    /** Inputs per genre and command in the real-text section; null: the defaults (bench/realTextCommands.ts). */
+    readonly realTextN: number | null;
     readonly speed: boolean;
     /** The PyTorch peer comparison (bench/peer.ts). */
     readonly peer: boolean;
@@ -34,13 +38,18 @@ export interface BenchArgs {
     readonly threads: number;
     readonly model: string | null;
     readonly label: string | null;
+    /** "default": what users get (DRY, loop guards); "paper": greedy only, the paper's decoding. */
+    readonly decoding: "default" | "paper";
+    /** A previous run's results.json: this run's scores against it, input by input (same inputs). */
+    readonly baseline: string | null;
 }
 
-export const USAGE = `bench: the quality, efficiency and speed benchmark (issue 4)
+export const USAGE = `bench: the quality, efficiency and speed benchmark (bench/README.md)
 
   node dist/bench.js [--quick] [--methods m1,m2] [--variants v1,v2] [--n N] [--data-dir DIR]
                      [--out bench/results] [--pack installed|crafted] [--no-quality] [--no-speed]
-                     [--no-formality] [--no-peer] [--peer-inputs K] [--reps R] [--speed-inputs K] [--switch-reps S] [--threads T] [--seed S]
+                     [--no-formality] [--no-real-text] [--real-text-n N] [--no-peer] [--peer-inputs K]
+                     [--reps R] [--speed-inputs K] [--switch-reps S] [--threads T] [--seed S] [--label L]
 
   --quick         a handful of examples, 4 variants (one per group), a crafted pack, short
                   generations: checks that every method and metric runs end to end (not the scores)
@@ -52,8 +61,17 @@ export const USAGE = `bench: the quality, efficiency and speed benchmark (issue 
   --no-formality  skip the translation checks: formality (CoCoA-MT: "translate, professional /
                   casual tone" vs human formal and informal translations) and translate:X alone
                   on NTREX news (n sentences per language each)
+  --no-real-text  skip the real-text section: every command (each task, the 14 composites, chains of
+                  three) with the engine's defaults (method auto, its own token budget) on held-out
+                  emails, news paragraphs, dialogues, customer messages and long documents, judged
+                  for broken outputs (loops, cuts, wrong language, dropped content, ...)
+  --real-text-n N inputs per genre and command in the real-text section (default 8 emails, 6 of
+                  each other genre, 3 long documents; long documents are at most 3); --quick: 2
   --no-peer       skip the PyTorch peer (the lab's implementation of the same LC++ composite)
   --out DIR       reports go to DIR/<date>/ (default bench/results); the generation cache is DIR/cache/
+  --decoding D    the quality run's decoding: default (what users get: DRY, loop guards) or paper
+                  (greedy only); the real-text section always uses the default
+  --baseline F    a previous run's results.json: the quality scores against it, input by input
 `;
 
 export function parseArgs(argv: readonly string[]): BenchArgs {
@@ -64,7 +82,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         const arg = argv[i] ?? "";
         if (!arg.startsWith("--")) throw new Error(`Unexpected argument "${arg}".\n\n${USAGE}`);
         const name = arg.slice(2);
-        if (["quick", "no-quality", "no-speed", "no-formality", "no-peer", "help"].includes(name)) {
+        if (["quick", "no-quality", "no-speed", "no-formality", "no-real-text", "no-peer", "help"].includes(name)) {
             flags.add(name);
             continue;
         }
@@ -91,6 +109,9 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         "threads",
         "model",
         "label",
+        "real-text-n",
+        "decoding",
+        "baseline",
     ];
     for (const key of Object.keys(options))
         if (!known.includes(key)) throw new Error(`Unknown option --${key}.\n\n${USAGE}`);
@@ -109,6 +130,9 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
                   if (!isMethod(m.trim())) throw new Error(`Unknown method "${m}".`);
                   return m.trim() as Method;
               });
+    const decoding = options.decoding ?? "default";
+    if (decoding !== "default" && decoding !== "paper")
+        throw new Error(`--decoding is default or paper, got "${decoding}".`);
     const pack = options.pack ?? (quick ? "crafted" : "installed");
     if (pack !== "installed" && pack !== "crafted") throw new Error(`--pack is installed or crafted, got "${pack}".`);
     return {
@@ -131,6 +155,8 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         formality: !flags.has("no-formality"),
         // The quick mode's crafted pack has translate:de (from reply+translate:de) and no tone adapter.
         formalityLanguages: quick ? ["de"] : [...LANGUAGES],
+        realText: !flags.has("no-real-text"),
+        realTextN: options["real-text-n"] === undefined ? null : int("real-text-n", 1),
         speed: !flags.has("no-speed"),
         peer: !flags.has("no-peer"),
         peerInputs: int("peer-inputs", quick ? 1 : 3),
@@ -143,5 +169,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         threads: int("threads", quick ? 1 : 2),
         model: options.model ?? null,
         label: options.label ?? null,
+        decoding,
+        baseline: options.baseline ?? null,
     };
 }

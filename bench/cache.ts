@@ -1,7 +1,10 @@
-// The resumable generation cache: one JSON line per generation, keyed by variant, method,
-// input id and a hash of everything that determines the output (model, adapter and
-// calibration bytes, scales, prompts, token budget, the fused form of multi-LoRA passes). A run appends as it goes; an interrupted
-// run resumes by skipping keys already present. A torn last line is ignored.
+// The resumable generation cache: one JSON line per generation, keyed by variant, method, a
+// hash of the input TEXT and a hash of everything else that determines the output (model,
+// adapter and calibration bytes, scales, prompts, token budget, decoding, the fused form of
+// multi-LoRA passes). Keyed by content, not by input ids: ids repeat across data folders
+// (Synthetic-Persona-Chat's "spc:<row>:<turn>" in every split), so an id-keyed cache served one
+// split's outputs for another's inputs. A run appends as it goes; an interrupted run resumes by
+// skipping keys already present. A torn last line is ignored.
 
 import {createHash} from "node:crypto";
 import {existsSync} from "node:fs";
@@ -10,7 +13,7 @@ import {dirname} from "node:path";
 import {FUSED_MIX_VERSION} from "../engine/calibrations/fusedMix";
 import {passForm} from "../engine/compose/composer";
 import type {Pass, Recipe} from "../engine/compose/recipe";
-import {DECODING} from "../engine/runtime/decoding";
+import type {Decoding} from "../engine/runtime/decoding";
 
 export interface CachedPass {
     readonly does: string;
@@ -24,25 +27,45 @@ export interface CachedPass {
 export interface CachedGeneration {
     readonly key: string;
     readonly variant: string;
+    /** The method asked for ("auto" in the real-text section). */
     readonly method: string;
+    /** The method the engine ran (what "auto" resolved to); absent in entries written before it was recorded. */
+    readonly ranAs?: string;
+    /** The input's id when it was generated (for reading the file; the key does not use it). */
     readonly id: string;
     readonly configHash: string;
     readonly text: string;
     readonly error: string | null;
     readonly passes: readonly CachedPass[];
+    /** The engine's notes on the result (e.g. the method "auto" chose and why). */
+    readonly notes?: readonly string[];
+    /** The engine's word on whether the answer stopped at a token budget (absent before the engine said it). */
+    readonly cutAtBudget?: boolean;
     readonly totalMs: number;
     readonly at: string;
 }
 
-export function generationKey(variant: string, method: string, id: string, configHash: string): string {
-    return `${variant}|${method}|${id}|${configHash}`;
+/** A short hash of an input text: the part of the key that says which input was generated for. */
+export function inputHash(input: string): string {
+    return createHash("sha256").update(input, "utf8").digest("hex").slice(0, 16);
+}
+
+export function generationKey(variant: string, method: string, input: string, configHash: string): string {
+    return `${variant}|${method}|${inputHash(input)}|${configHash}`;
+}
+
+/** The config hash inside a key (the key's last field). */
+export function keyConfigHash(key: string): string {
+    return key.slice(key.lastIndexOf("|") + 1);
 }
 
 /** A short hash of what decides a method's output for a variant (not the input). */
 export function recipeConfigHash(
     recipe: Recipe,
     model: {fingerprint: string; sha256: string},
-    maxTokens: number,
+    /** The request's (or the engine's configured) limit; null: each pass's own budget, hashed with the pass. */
+    maxTokens: number | null,
+    decoding: Decoding,
 ): string {
     const describePass = (pass: Pass) => ({
         adapters: pass.adapters.map((use) => [use.adapter.sha256, use.scale]),
@@ -58,7 +81,7 @@ export function recipeConfigHash(
     const description = {
         model,
         maxTokens,
-        decoding: DECODING,
+        decoding,
         passes: recipe.passes.map(describePass),
         chunkSummary: recipe.chunkSummary === null ? null : describePass(recipe.chunkSummary),
     };

@@ -5,16 +5,16 @@
 
 import {mkdir} from "node:fs/promises";
 import {join} from "node:path";
+import {craftAdapter} from "../craft/gguf";
+import {randomVector, seededRandom} from "../craft/seededRandom";
 import {type Calibration, calibrationFileName} from "../engine/calibrations/format";
 import {MODULE_TYPES, type ModuleType} from "../engine/calibrations/moduleTypes";
 import {calibrationFolderName} from "../engine/calibrations/store";
 import {writeCalibration} from "../engine/calibrations/write";
 import {chainPrompt} from "../engine/compose/prompt";
 import {type ChainKey, chainTasks, parseTaskChain, type TaskId} from "../engine/compose/taskChain";
-import {GgmlType, metaOptionalNumber, readGgufHeader} from "../engine/gguf/index";
+import {GgmlType, metaOptionalNumber, readGgufHeader} from "../engine/gguf";
 import type {BaseModelStructure} from "../engine/model/fingerprint";
-import {craftAdapter} from "../test/support/craftGguf";
-import {randomVector, seededRandom} from "../test/support/seededRandom";
 
 export interface CraftedPack {
     readonly adapterDir: string;

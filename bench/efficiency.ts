@@ -6,7 +6,7 @@ import {MODULE_TYPES} from "../engine/calibrations/moduleTypes";
 import type {Method} from "../engine/compose/methods";
 import type {Inventory} from "../engine/compose/recipe";
 import {chainKey, isComposite} from "../engine/compose/taskChain";
-import {readGgufHeader} from "../engine/gguf/index";
+import {readGgufHeader} from "../engine/gguf";
 import type {BaseModelStructure} from "../engine/model/fingerprint";
 import {adapterShape} from "./craftPack";
 

@@ -3,7 +3,7 @@
 // bootstrap interval: inputs are resampled with replacement, keeping each input's two scores
 // together, and the interval is seeded so a report re-renders with the same numbers.
 
-import {seededRandom} from "../test/support/seededRandom";
+import {seededRandom} from "../craft/seededRandom";
 import {quantile} from "./stats";
 
 export type Verdict = "ahead" | "behind" | "within noise";

@@ -1,20 +1,25 @@
 // The quality run: every selected variant x every method the engine offers for it with what is
 // installed, generated greedily through Engine.compose (the user's path), cached as it goes.
 
-import type {Method} from "../engine/compose/methods";
+import type {Method, MethodChoice} from "../engine/compose/methods";
 import {availableMethods, buildRecipe} from "../engine/compose/recipe";
 import {type ChainKey, chainKey, parseTaskChain, type TaskChain} from "../engine/compose/taskChain";
 import type {Engine} from "../engine/engine";
-import {type CachedGeneration, type GenerationCache, generationKey, recipeConfigHash} from "./cache";
+import {type CachedGeneration, type GenerationCache, generationKey, keyConfigHash, recipeConfigHash} from "./cache";
 import type {EvalSet} from "./evalSet";
 import type {Progress} from "./progress";
 
-export interface PlannedGeneration {
+/** One generation to make (or find in the cache): a chain, the method asked for, an input. */
+export interface GenerationRequest {
     readonly variant: string;
-    readonly method: Method;
+    readonly method: MethodChoice;
     readonly id: string;
     readonly input: string;
     readonly key: string;
+}
+
+export interface PlannedGeneration extends GenerationRequest {
+    readonly method: Method;
 }
 
 export interface QualityPlan {
@@ -38,7 +43,12 @@ export function planQuality(
         const chosen = offered.filter((m) => options.methods === null || options.methods.includes(m));
         methods[variant] = [];
         for (const method of chosen) {
-            const configHash = recipeConfigHash(buildRecipe(chain, method, engine.installed), model, options.maxTokens);
+            const configHash = recipeConfigHash(
+                buildRecipe(chain, method, engine.installed),
+                model,
+                options.maxTokens,
+                engine.decoding,
+            );
             methods[variant].push({method, configHash});
             for (const example of data.examples)
                 items.push({
@@ -46,7 +56,7 @@ export function planQuality(
                     method,
                     id: example.id,
                     input: example.input,
-                    key: generationKey(variant, method, example.id, configHash),
+                    key: generationKey(variant, method, example.input, configHash),
                 });
         }
     }
@@ -79,7 +89,7 @@ export function planChain<T extends {id: string; input: string}>(
     for (const method of availableMethods(chain, engine.installed)) {
         if (options.methods !== null && !options.methods.includes(method)) continue;
         const recipe = buildRecipe(chain, method, engine.installed);
-        const configHash = recipeConfigHash(recipe, options.model, options.maxTokens);
+        const configHash = recipeConfigHash(recipe, options.model, options.maxTokens, engine.decoding);
         const twin = byRecipe.get(configHash);
         if (twin !== undefined) {
             twin.sameAs.push(method);
@@ -94,19 +104,23 @@ export function planChain<T extends {id: string; input: string}>(
                 method,
                 id: source.id,
                 input: source.input,
-                key: generationKey(key, method, source.id, configHash),
+                key: generationKey(key, method, source.input, configHash),
                 source,
             });
     }
     return {runs, items};
 }
 
+/**
+ * Generates every item not in the cache, through Engine.compose, appending each to the cache as
+ * it finishes. `maxTokens` null: the request leaves the budget to the engine (the user's path).
+ */
 export async function runQuality(
     engine: Engine,
-    plan: Pick<QualityPlan, "items">,
+    plan: {readonly items: readonly GenerationRequest[]},
     cache: GenerationCache,
     progress: Progress,
-    maxTokens: number,
+    maxTokens: number | null,
     phase = "quality",
 ): Promise<Map<string, CachedGeneration>> {
     const results = new Map<string, CachedGeneration>();
@@ -124,7 +138,7 @@ export async function runQuality(
             variant: item.variant,
             method: item.method,
             id: item.id,
-            configHash: item.key.split("|")[3] ?? "",
+            configHash: keyConfigHash(item.key),
         };
         let entry: CachedGeneration;
         try {
@@ -132,10 +146,11 @@ export async function runQuality(
                 chain: parseTaskChain(item.variant),
                 method: item.method,
                 input: item.input,
-                maxTokens,
+                ...(maxTokens === null ? {} : {maxTokens}),
             });
             entry = {
                 ...common,
+                ranAs: result.method,
                 text: result.text,
                 error: null,
                 passes: result.passes.map((p) => ({
@@ -146,6 +161,8 @@ export async function runQuality(
                     promptMs: p.generation.promptMs,
                     decodeMs: p.generation.decodeMs,
                 })),
+                notes: result.notes,
+                cutAtBudget: result.cutAtBudget,
                 totalMs: result.totalMs,
                 at: new Date().toISOString(),
             };

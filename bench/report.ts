@@ -9,6 +9,8 @@ import type {NewsResults} from "./news";
 import type {PairedDifference} from "./pairedDifference";
 import type {PeerResults} from "./peer";
 import {runPythonJson} from "./python";
+import type {RealTextResults} from "./realText";
+import {realTextSection} from "./realTextReport";
 import type {QualityScores} from "./scoring";
 import type {SpeedResults} from "./speed";
 import type {Summary} from "./stats";
@@ -36,10 +38,14 @@ export interface BenchResults {
               generations: number;
               /** Sum of the generations' recorded times: the quality phase from an empty cache. */
               generationSeconds: number;
+              /** This run minus `--baseline`'s, per variant and method, on the same inputs. */
+              againstBaseline: {file: string; byVariant: Record<string, Record<string, PairedDifference>>} | null;
           })
         | null;
     readonly formality: FormalityResults | null;
     readonly news: NewsResults | null;
+    /** The real-text section (bench/realText.ts); null with --no-real-text. */
+    readonly realText: RealTextResults | null;
     readonly efficiency: Efficiency;
     readonly speed: SpeedResults | null;
     readonly peer: PeerResults | null;
@@ -126,6 +132,7 @@ function qualitySection(results: BenchResults): string[] {
             "chrF is against XDailyDialog's human German translation of the next turn (reply+translate:de only).",
         );
     lines.push("", ...lcppAgainstSection(q.lcppAgainst));
+    if (q.againstBaseline !== null) lines.push(...baselineSection(q.againstBaseline));
     lines.push("### Example outputs, side by side", "");
     for (const ex of q.examples) {
         lines.push(`**${ex.variant}**, \`${ex.id}\` — input: ${cell(clip(ex.input, 300))}`, "");
@@ -136,6 +143,37 @@ function qualitySection(results: BenchResults): string[] {
         lines.push("");
     }
     return lines;
+}
+
+/** Each method of this run against the same method in an earlier run (e.g. another decoding), input by input. */
+function baselineSection(against: {
+    file: string;
+    byVariant: Record<string, Record<string, PairedDifference>>;
+}): string[] {
+    const rows = Object.entries(against.byVariant);
+    const methods = [...new Set(rows.flatMap(([, m]) => Object.keys(m)))];
+    const verdicts = rows.flatMap(([, m]) => Object.values(m).map((d) => d.verdict));
+    const count = (verdict: string) => verdicts.filter((v) => v === verdict).length;
+    return [
+        `### Against ${against.file}, input by input`,
+        "",
+        `This run minus the baseline run, same method and inputs, on the main metric, with a 95% paired bootstrap interval. Ahead on ${count("ahead")}, within noise on ${count("within noise")}, behind on ${count("behind")} of ${verdicts.length} variant x method cells.`,
+        "",
+        `| variant | ${methods.join(" | ")} |`,
+        `|---|${methods.map(() => "---").join("|")}|`,
+        ...rows.map(
+            ([variant, m]) =>
+                `| ${variant} | ${methods
+                    .map((method) => {
+                        const d = m[method];
+                        return d === undefined
+                            ? "–"
+                            : `${d.mean >= 0 ? "+" : ""}${f1(d.mean)} [${f1(d.low)}, ${f1(d.high)}] ${d.verdict === "within noise" ? "within noise" : `**${d.verdict}**`}`;
+                    })
+                    .join(" | ")} |`,
+        ),
+        "",
+    ];
 }
 
 /** Left out when no variant ran LC++ beside a baseline (e.g. `--methods lc,lc++`). */
@@ -336,6 +374,7 @@ export function renderReport(results: BenchResults): string {
         ...qualitySection(results),
         ...formalitySection(results.formality),
         ...newsSection(results.news),
+        ...realTextSection(results.realText),
         ...efficiencySection(results.efficiency),
         ...speedSection(results.speed),
         ...peerSection(results.peer),

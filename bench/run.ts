@@ -1,33 +1,37 @@
-// `node dist/bench.js`: the benchmark of issue 4. Generates through the engine exactly as a
+// `node dist/bench.js`: the quality, efficiency and speed benchmark. Generates through the engine exactly as a
 // user's request does (Engine.compose, greedy, max 128 new tokens), caches every generation
 // (resumable), scores them in one Python call, measures efficiency and speed, and writes a
 // dated report (report.md, results.json, PNG charts). See bench/README.md.
 
 import {existsSync, readFileSync} from "node:fs";
-import {mkdtemp, rm} from "node:fs/promises";
+import {mkdtemp, readFile, rm} from "node:fs/promises";
 import {cpus, tmpdir} from "node:os";
 import {join, resolve} from "node:path";
 import {METHODS} from "../engine/compose/methods";
 import {chainKey, isComposite} from "../engine/compose/taskChain";
-import {packageRoot, engineConfig as userEngineConfig} from "../engine/config";
-import {DEFAULT_ENGINE_LIMITS, Engine, type EngineConfig} from "../engine/engine";
+import {engineConfig, installedPack, packageRoot, packIn} from "../engine/config";
+import {Engine, type EngineConfig} from "../engine/engine";
 import {sha256File} from "../engine/files/sha256";
-import {readGgufHeader} from "../engine/gguf/index";
+import {readGgufHeader} from "../engine/gguf";
 import {describeBaseModel} from "../engine/model/fingerprint";
 import {cachePaths} from "../engine/model/paths";
 import {parseBaseModelSetting, resolveBaseModel} from "../engine/model/resolve";
+import {DECODING, PAPER_DECODING} from "../engine/runtime/decoding";
 import {parseArgs} from "./args";
-import {GenerationCache} from "./cache";
+import {GenerationCache, generationKey} from "./cache";
 import {type AdapterShape, adapterShape, craftPack} from "./craftPack";
 import {measureEfficiency} from "./efficiency";
 import {loadEvalSet} from "./evalSet";
 import {type FormalityResults, runFormality} from "./formality";
 import {type NewsResults, runNews} from "./news";
+import type {PairedDifference} from "./pairedDifference";
 import {type PeerResults, runPeer} from "./peer";
 import {Progress} from "./progress";
 import {generationSeconds, planQuality, runQuality} from "./quality";
+import {type RealTextResults, runRealText} from "./realText";
+import {realTextShape} from "./realTextCommands";
 import {type BenchResults, type ExampleRow, writeReport} from "./report";
-import {scoreQuality} from "./scoring";
+import {compareWithRun, type QualityScores, scoreQuality} from "./scoring";
 import {runSpeed, SPEED_CHAIN, type SpeedResults, SWITCH_CHAIN, speedInputs} from "./speed";
 
 function dataRoot(root: string, dataDir: string | null): string {
@@ -61,20 +65,19 @@ async function main(): Promise<void> {
                 calibrated: args.variants,
                 jointExperts: args.variants.slice(0, 1),
             });
-            config = {
-                ...DEFAULT_ENGINE_LIMITS,
+            config = engineConfig(
                 modelPath,
-                adapterDirs: [pack.adapterDir],
-                userAdapterDir: join(work, "user-adapters"),
-                calibrationDirs: [pack.calibrationDir],
-                cacheDir: join(work, "expanded"),
-                threads: args.threads,
-                maxTokens: args.maxTokens,
-            };
+                packIn(join(work, "quality"), {adapterDirs: [pack.adapterDir], calibrationDirs: [pack.calibrationDir]}),
+                {threads: args.threads, maxTokens: args.maxTokens},
+            );
             packDescription = pack.description;
             notes.push("Quality pack is crafted (random weights): its scores mean nothing; it checks the plumbing.");
         } else {
-            config = userEngineConfig(modelPath, root, {threads: args.threads, maxTokens: args.maxTokens});
+            config = engineConfig(modelPath, installedPack(root), {
+                threads: args.threads,
+                maxTokens: args.maxTokens,
+                decoding: args.decoding === "paper" ? PAPER_DECODING : DECODING,
+            });
             packDescription = `installed (${config.adapterDirs.join(", ")}; ${config.calibrationDirs.join(", ")}; ${config.userAdapterDir})`;
         }
         const engine = await Engine.open(config, (level, message) => {
@@ -108,6 +111,7 @@ async function main(): Promise<void> {
 
         // ---- quality ----
         let quality: BenchResults["quality"] = null;
+        let againstBaseline: {file: string; byVariant: Record<string, Record<string, PairedDifference>>} | null = null;
         let formality: FormalityResults | null = null;
         let news: NewsResults | null = null;
         let evalInfo: Record<string, unknown> | null = null;
@@ -137,6 +141,17 @@ async function main(): Promise<void> {
                 const generations = await runQuality(engine, plan, cache, progress, args.maxTokens);
                 progress.note(`scoring ${generations.size} generations`);
                 const scores = await scoreQuality(root, evalSet, plan, generations);
+                if (args.baseline !== null) {
+                    const before = JSON.parse(await readFile(args.baseline, "utf8")) as {
+                        quality?: {perInput?: QualityScores["perInput"]};
+                    };
+                    if (before.quality?.perInput === undefined)
+                        throw new Error(`${args.baseline} has no per-input quality scores to compare with.`);
+                    againstBaseline = {
+                        file: args.baseline,
+                        byVariant: compareWithRun(scores.perInput, before.quality.perInput),
+                    };
+                }
                 const examples: ExampleRow[] = [];
                 const seenGroups = new Set<string>();
                 for (const [variant, data] of Object.entries(evalSet.variants)) {
@@ -146,7 +161,7 @@ async function main(): Promise<void> {
                         const outputs: Record<string, string> = {};
                         for (const {method, configHash} of plan.methods[variant] ?? [])
                             outputs[method] =
-                                generations.get(`${variant}|${method}|${example.id}|${configHash}`)?.text ?? "";
+                                generations.get(generationKey(variant, method, example.input, configHash))?.text ?? "";
                         examples.push({
                             variant,
                             id: example.id,
@@ -162,6 +177,7 @@ async function main(): Promise<void> {
                     referencesStatus: evalSet.references,
                     generations: generations.size,
                     generationSeconds: generationSeconds(generations),
+                    againstBaseline,
                 };
             }
             const translationChecks = {
@@ -179,6 +195,30 @@ async function main(): Promise<void> {
             }
         } finally {
             await engine.dispose();
+        }
+
+        // ---- real text: every command with the engine's defaults, on held-out human text ----
+        let realText: RealTextResults | null = null;
+        if (args.realText) {
+            // The user's engine (the CLI's and the editor's defaults), not the paper suite's
+            // --max-tokens; the crafted (quick) pack keeps its short plumbing-check budget.
+            const realTextConfig =
+                args.pack === "installed"
+                    ? engineConfig(modelPath, installedPack(root), {threads: args.threads})
+                    : config;
+            const realTextEngine = await Engine.open(realTextConfig, (level, message) => {
+                if (level === "warn") progress.note(message);
+            });
+            try {
+                realText = await runRealText(root, realTextEngine, cache, progress, {
+                    shape: realTextShape({quick: args.quick, n: args.realTextN}),
+                    seed: args.seed,
+                    dataDir: args.dataDir,
+                    model,
+                });
+            } finally {
+                await realTextEngine.dispose();
+            }
         }
 
         // ---- speed (crafted pack of the real shapes) ----
@@ -222,15 +262,15 @@ async function main(): Promise<void> {
         if (args.peer) {
             const trained = inventory.calibrations.some((c) => chainKey(c.chain) === SPEED_CHAIN && c.kind === "lc++");
             if (!trained && speedPack === null) throw new Error("the peer comparison needs an LC++ pack");
-            const peerConfig: EngineConfig = trained
+            const peerPack = trained
                 ? config
-                : {
-                      ...config,
+                : packIn(join(work, "peer"), {
                       adapterDirs: [speedPack?.adapterDir ?? ""],
                       calibrationDirs: [speedPack?.calibrationDir ?? ""],
-                      cacheDir: join(work, "peer-cache"),
-                  };
-            const peerEngine = await Engine.open({...peerConfig, threads: args.threads, maxContexts: 1});
+                  });
+            const peerEngine = await Engine.open(
+                engineConfig(modelPath, peerPack, {threads: args.threads, maxTokens: args.maxTokens, maxContexts: 1}),
+            );
             try {
                 peer = await runPeer(
                     peerEngine,
@@ -256,16 +296,16 @@ async function main(): Promise<void> {
             (kind) => !inventory.calibrations.some((c) => c.kind === kind),
         );
         if (missing.length > 0) {
-            const probe = await Engine.open({
-                ...DEFAULT_ENGINE_LIMITS,
-                modelPath,
-                adapterDirs: [speedPack?.adapterDir ?? ""],
-                userAdapterDir: join(work, "probe-user"),
-                calibrationDirs: [speedPack?.calibrationDir ?? ""],
-                cacheDir: join(work, "probe-cache"),
-                threads: 1,
-                maxContexts: 1,
-            });
+            const probe = await Engine.open(
+                engineConfig(
+                    modelPath,
+                    packIn(join(work, "probe"), {
+                        adapterDirs: [speedPack?.adapterDir ?? ""],
+                        calibrationDirs: [speedPack?.calibrationDir ?? ""],
+                    }),
+                    {threads: 1, maxContexts: 1},
+                ),
+            );
             try {
                 const crafted = await measureEfficiency(probe.installed, base, METHODS);
                 const rows = METHODS.flatMap((method) => {
@@ -308,7 +348,8 @@ async function main(): Promise<void> {
                 speedPack: speedPack?.description ?? null,
                 evalSet: evalInfo,
                 decoding: {
-                    greedy: true,
+                    name: args.decoding,
+                    settings: config.decoding ?? DECODING,
                     maxTokens: args.maxTokens,
                     flashAttention: config.flashAttention,
                     contextSize: config.contextSize,
@@ -325,6 +366,7 @@ async function main(): Promise<void> {
             quality,
             formality,
             news,
+            realText,
             efficiency,
             speed,
             peer,

@@ -71,12 +71,38 @@ export interface QualityScores {
     >;
     /** Variant -> baseline -> LC++ minus that baseline on the main metric, per input, with its interval. */
     readonly lcppAgainst: Record<string, Record<string, PairedDifference>>;
+    /** Variant -> method -> input id -> main score: what a later run compares itself with (`--baseline`). */
+    readonly perInput: Record<string, Record<string, Record<string, number>>>;
     readonly versions: Record<string, string>;
     readonly langidCandidates: string[];
     readonly toneClassifier: ToneClassifierInfo | null;
 }
 
-/** The baselines the issue's goal names: one pass must beat the merge and match two passes. */
+/**
+ * Variant -> method -> this run minus a baseline run on the inputs both scored, with its paired
+ * interval: e.g. the default decoding against the paper's greedy-only decoding.
+ */
+export function compareWithRun(
+    current: QualityScores["perInput"],
+    baseline: QualityScores["perInput"],
+): Record<string, Record<string, PairedDifference>> {
+    const result: Record<string, Record<string, PairedDifference>> = {};
+    for (const [variant, methods] of Object.entries(current))
+        for (const [method, scores] of Object.entries(methods)) {
+            const before = baseline[variant]?.[method];
+            if (before === undefined) continue;
+            const ids = Object.keys(scores).filter((id) => before[id] !== undefined);
+            if (ids.length < 2) continue;
+            result[variant] ??= {};
+            result[variant][method] = pairedDifference(
+                ids.map((id) => scores[id] as number),
+                ids.map((id) => before[id] as number),
+            );
+        }
+    return result;
+}
+
+/** The baselines of the quality goal: one pass must beat the merge and match two passes. */
 const COMPARED_WITH_LCPP = ["linear-merge", "multi-step"] as const;
 
 /**
@@ -109,6 +135,22 @@ export function compareWithLcpp(
                 ids.map((id) => other.get(id) as number),
             );
         }
+    }
+    return result;
+}
+
+function mainScoresById(
+    plan: Pick<QualityPlan, "items">,
+    mainOf: (key: string) => number | null,
+): QualityScores["perInput"] {
+    const result: QualityScores["perInput"] = {};
+    for (const item of plan.items) {
+        const main = mainOf(item.key);
+        if (main === null) continue;
+        result[item.variant] ??= {};
+        const byMethod = result[item.variant] as Record<string, Record<string, number>>;
+        byMethod[item.method] ??= {};
+        (byMethod[item.method] as Record<string, number>)[item.id] = main;
     }
     return result;
 }
@@ -198,6 +240,7 @@ export async function scoreQuality(
         variants,
         groups,
         lcppAgainst: compareWithLcpp(plan, (key) => scored.items[key]?.main ?? null),
+        perInput: mainScoresById(plan, (key) => scored.items[key]?.main ?? null),
         versions: scored.versions,
         langidCandidates: scored.langid_candidates,
         toneClassifier: scored.tone_classifier,

@@ -13,7 +13,8 @@ import type {ComposeResult, LoraForm} from "../engine/compose/composer";
 import type {Method} from "../engine/compose/methods";
 import {buildRecipe} from "../engine/compose/recipe";
 import {type ChainKey, parseTaskChain} from "../engine/compose/taskChain";
-import {DEFAULT_ENGINE_LIMITS, Engine, type EngineConfig} from "../engine/engine";
+import {engineConfig, packIn} from "../engine/config";
+import {Engine, type EngineConfig} from "../engine/engine";
 import {metaNumber, readGgufHeader} from "../engine/gguf";
 import type {Progress} from "./progress";
 import {rotate, type Summary, summarize} from "./stats";
@@ -121,18 +122,13 @@ function promptRate(result: ComposeResult): number {
     return first && first.promptMs > 0 ? (first.promptTokens * 1000) / first.promptMs : Number.NaN;
 }
 
-function engineConfig(options: SpeedOptions, maxContexts: number, name: string): EngineConfig {
-    return {
-        ...DEFAULT_ENGINE_LIMITS,
-        modelPath: options.modelPath,
+/** Each engine (warm, cold) has its own work folder, so the cold one expands its calibration itself. */
+function speedConfig(options: SpeedOptions, maxContexts: number, name: string): EngineConfig {
+    const pack = packIn(join(options.workDir, name), {
         adapterDirs: [options.adapterDir],
-        userAdapterDir: join(options.workDir, "user-adapters"),
         calibrationDirs: [options.calibrationDir],
-        cacheDir: join(options.workDir, `cache-${name}`),
-        threads: options.threads,
-        maxContexts,
-        maxTokens: options.maxTokens,
-    };
+    });
+    return engineConfig(options.modelPath, pack, {threads: options.threads, maxContexts, maxTokens: options.maxTokens});
 }
 
 /** The rank of the fused LC++ file the engine made for `chain` (read back from its cache). */
@@ -172,7 +168,7 @@ export async function runSpeed(options: SpeedOptions, progress: Progress): Promi
     const loadAvgStart = loadavg();
     const chain = parseTaskChain(SPEED_CHAIN);
     const switchChain = parseTaskChain(SWITCH_CHAIN);
-    const engine = await Engine.open(engineConfig(options, 10, "warm"));
+    const engine = await Engine.open(speedConfig(options, 10, "warm"));
     let results: SpeedResults;
     try {
         const cases = SPEED_CASES;
@@ -360,7 +356,7 @@ export async function runSpeed(options: SpeedOptions, progress: Progress): Promi
 
         // Cold switching: a pool of one context, so every switch creates a context (the
         // adapters stay loaded in the model and the expanded calibrations on disk, as in use).
-        const coldEngine = await Engine.open(engineConfig(options, 1, "cold"));
+        const coldEngine = await Engine.open(speedConfig(options, 1, "cold"));
         const cold: number[] = [];
         try {
             await coldEngine.compose({chain, method: "lc++", input: options.inputs[0] ?? "", maxTokens: 1});

@@ -1,6 +1,7 @@
 // The engine in one process: base model, installed artifacts, context pool. The isolation
 // layer runs it in a child process; tests and the benchmark may also use it directly.
 
+import {join} from "node:path";
 import {AdapterStore} from "./adapters/store";
 import {expandCalibration} from "./calibrations/expand";
 import {fusedMixFileName, fuseMix} from "./calibrations/fusedMix";
@@ -15,26 +16,20 @@ import {
     runRecipe,
 } from "./compose/composer";
 import type {MethodChoice} from "./compose/methods";
-import {autoMethod, availableMethods, buildRecipe, type Inventory, type Pass} from "./compose/recipe";
-import {
-    ALL_TASKS,
-    AUX_TASKS,
-    type ChainKey,
-    chainKey,
-    describeChain,
-    MAIN_TASKS,
-    type TaskChain,
-    taskChain,
-} from "./compose/taskChain";
+import {buildRecipe, type ChainCapability, capabilities, type Inventory, type Pass} from "./compose/recipe";
+import type {TaskChain} from "./compose/taskChain";
+import {type FileStamp, fileStamp, isUnchanged} from "./files/derivedFile";
 import {readGgufHeader} from "./gguf";
 import {loadInventory} from "./inventory";
 
-export {DEFAULT_ENGINE_LIMITS} from "./limits";
+export type {ChainCapability} from "./compose/recipe";
 
 import {type BaseModelStructure, describeBaseModel} from "./model/fingerprint";
-import {ContextPool} from "./runtime/contextPool";
+import {type ContextMix, ContextPool} from "./runtime/contextPool";
 import {DECODING, type Decoding} from "./runtime/decoding";
+import {explainLoraFailure, LlamaLogTail} from "./runtime/llamaLogTail";
 import {type LlamaRuntime, openRuntime} from "./runtime/llamaRuntime";
+import {ContentAddressedLoras} from "./runtime/loraFiles";
 
 export interface EngineConfig {
     readonly modelPath: string;
@@ -67,15 +62,6 @@ export interface EngineComposeOptions extends Omit<ComposeOptions, "maxTokens"> 
     readonly loraForm?: LoraForm;
 }
 
-export interface ChainCapability {
-    readonly chain: ChainKey;
-    readonly title: string;
-    readonly auto: string;
-    readonly onePass: boolean;
-    readonly note: string | null;
-    readonly methods: readonly string[];
-}
-
 export interface EngineStatus {
     readonly model: {path: string; name: string; architecture: string; fingerprint: string};
     readonly threads: number;
@@ -84,21 +70,12 @@ export interface EngineStatus {
     readonly contexts: number;
 }
 
-/** Every single task, every main x auxiliary pair, and any chain an artifact was made for. */
-function chainsOfInterest(inventory: Inventory): TaskChain[] {
-    const chains = new Map<string, TaskChain>();
-    const add = (chain: TaskChain) => chains.set(chainKey(chain), chain);
-    for (const task of ALL_TASKS) add(taskChain([task]));
-    for (const main of MAIN_TASKS) for (const aux of AUX_TASKS) add(taskChain([main, aux]));
-    for (const adapter of inventory.adapters) add(adapter.chain);
-    for (const calibration of inventory.calibrations) add(calibration.chain);
-    return [...chains.values()];
-}
-
 export class Engine {
     private inventory: Inventory;
-    /** Derived LoRA files (fused mixes, expanded calibrations) by file name: made or verified once per process. */
-    private readonly derivedFiles = new Map<string, Promise<string>>();
+    /** Derived LoRA files (fused mixes, expanded calibrations) by name, as verified (files/derivedFile.ts). */
+    private readonly derivedFiles = new Map<string, Promise<FileStamp>>();
+    /** Task adapter files as llama.cpp is given them: named by content (runtime/loraFiles.ts says why). */
+    private readonly loraFiles: ContentAddressedLoras;
 
     private constructor(
         readonly config: EngineConfig,
@@ -108,8 +85,11 @@ export class Engine {
         private readonly adapters: AdapterStore,
         private readonly calibrations: CalibrationStore,
         inventory: Inventory,
+        private readonly logTail: LlamaLogTail,
     ) {
         this.inventory = inventory;
+        this.loraFiles = new ContentAddressedLoras(join(config.cacheDir, "adapters"));
+        void this.loraFiles.prune(new Set(inventory.adapters.map((adapter) => adapter.sha256)));
     }
 
     static async open(config: EngineConfig, onLog?: (level: string, message: string) => void): Promise<Engine> {
@@ -118,18 +98,31 @@ export class Engine {
         const adapters = new AdapterStore({bundledDirs: config.adapterDirs, writableDir: config.userAdapterDir});
         const calibrations = new CalibrationStore(config.calibrationDirs);
         const inventory = await loadInventory(adapters, calibrations, base, onLog);
-        const runtime = await openRuntime({modelPath: config.modelPath, threads: config.threads, onLog});
+        const logTail = new LlamaLogTail();
+        const runtime = await openRuntime({
+            modelPath: config.modelPath,
+            threads: config.threads,
+            onLog: (level, message) => {
+                logTail.record(level, message);
+                onLog?.(level, message);
+            },
+        });
         const pool = new ContextPool(runtime, {
             contextSize: config.contextSize,
             maxContexts: config.maxContexts,
             flashAttention: config.flashAttention,
         });
-        return new Engine(config, base, runtime, pool, adapters, calibrations, inventory);
+        return new Engine(config, base, runtime, pool, adapters, calibrations, inventory, logTail);
     }
 
     /** Re-reads adapters and calibrations from disk, e.g. after an install. */
     async refresh(onLog?: (level: string, message: string) => void): Promise<void> {
         this.inventory = await loadInventory(this.adapters, this.calibrations, this.base, onLog);
+        await this.loraFiles.prune(new Set(this.inventory.adapters.map((adapter) => adapter.sha256)));
+    }
+
+    get decoding(): Decoding {
+        return this.config.decoding ?? DECODING;
     }
 
     get installed(): Inventory {
@@ -140,57 +133,97 @@ export class Engine {
         const recipe = buildRecipe(request.chain, request.method, this.inventory);
         const model = this.runtime.model;
         const {loraForm = "fused", ...composeOptions} = options;
-        const files: PassFiles = {
-            fused: (pass) => this.fusedFile(pass),
-            expandedCalibration: (pass) => this.expandedCalibration(pass),
-        };
         const runner = {
             pool: this.pool,
-            resolveMix: (pass: Pass) => passMix(pass, files, loraForm),
+            resolveMix: (pass: Pass) => this.resolveMix(pass, loraForm),
             countTokens: (text: string) => model.tokenize(text, false).length,
-            decoding: this.config.decoding ?? DECODING,
+            decoding: this.decoding,
         };
         const maxTokens = request.maxTokens ?? this.config.maxTokens;
-        return runRecipe(recipe, request.input, runner, {
-            ...composeOptions,
-            ...(maxTokens === undefined ? {} : {maxTokens}),
-        });
+        const started = Date.now();
+        try {
+            return await runRecipe(recipe, request.input, runner, {
+                ...composeOptions,
+                ...(maxTokens === undefined ? {} : {maxTokens}),
+            });
+        } catch (error) {
+            throw await explainLoraFailure(error, this.logTail, started);
+        }
     }
 
     /**
-     * A derived file, made (or verified, files/derivedFile.ts) once per process and name. A
-     * failure is not remembered: the next request tries again.
+     * A pass's adapter mix in `form` (compose/composer.ts). Task adapters loaded on their own are
+     * given to llama.cpp under their content-addressed name; a fused file is one by construction.
      */
-    private derived(fileName: string, make: () => Promise<string>): Promise<string> {
-        let made = this.derivedFiles.get(fileName);
-        if (made === undefined) {
-            made = make();
-            made.catch(() => this.derivedFiles.delete(fileName));
-            this.derivedFiles.set(fileName, made);
+    private async resolveMix(pass: Pass, form: LoraForm): Promise<ContextMix> {
+        const files: PassFiles = {
+            fused: (p) => this.fusedFile(p),
+            expandedCalibration: (p) => this.expandedCalibration(p),
+        };
+        const mix = await passMix(pass, files, form);
+        const sha256Of = new Map(pass.adapters.map((use) => [use.adapter.filePath, use.adapter.sha256]));
+        const loras = await Promise.all(
+            mix.loras.map(async (lora) => {
+                const sha256 = sha256Of.get(lora.filePath);
+                return sha256 === undefined
+                    ? lora
+                    : {...lora, filePath: await this.loraFiles.pathFor(lora.filePath, sha256)};
+            }),
+        );
+        return {...mix, loras};
+    }
+
+    /**
+     * A derived file (files/derivedFile.ts): made or verified (size and hash) once per process and
+     * name; later requests only check that its size and time are unchanged, else it is verified
+     * again. A failure is not remembered: the next request tries again.
+     */
+    private async derived(name: string, make: () => Promise<string>): Promise<string> {
+        const known = this.derivedFiles.get(name);
+        if (known !== undefined) {
+            const stamp = await known;
+            if (await isUnchanged(stamp)) return stamp.path;
+            if (this.derivedFiles.get(name) === known) this.derivedFiles.delete(name);
         }
-        return made;
+        let made = this.derivedFiles.get(name);
+        if (made === undefined) {
+            const started = make().then(async (path) => (await fileStamp(path)) ?? {path, bytes: -1, mtimeMs: -1});
+            started.catch(() => {
+                if (this.derivedFiles.get(name) === started) this.derivedFiles.delete(name);
+            });
+            this.derivedFiles.set(name, started);
+            made = started;
+        }
+        return (await made).path;
     }
 
     /** The pass's adapters and calibration fused into one LoRA file (calibrations/fusedMix.ts). */
     private fusedFile(pass: Pass): Promise<string> {
-        const mix = {
-            adapters: pass.adapters.map((use) => ({
-                filePath: use.adapter.filePath,
-                sha256: use.adapter.sha256,
-                scale: use.scale,
-            })),
-            calibration: pass.calibration,
-        };
-        return this.derived(
-            fusedMixFileName(mix, this.base),
-            async () => (await fuseMix(mix, this.base, this.config.cacheDir)).filePath,
+        const name = fusedMixFileName(
+            {
+                adapters: pass.adapters.map((use) => ({...use.adapter, scale: use.scale})),
+                calibration: pass.calibration,
+            },
+            this.base,
         );
+        return this.derived(name, async () => {
+            // Read through their content-addressed links: the bytes fused are the ones listed.
+            const adapters = await Promise.all(
+                pass.adapters.map(async (use) => ({
+                    filePath: await this.loraFiles.pathFor(use.adapter.filePath, use.adapter.sha256),
+                    sha256: use.adapter.sha256,
+                    scale: use.scale,
+                })),
+            );
+            const fused = await fuseMix({adapters, calibration: pass.calibration}, this.base, this.config.cacheDir);
+            return fused.filePath;
+        });
     }
 
     /** The expanded LoRA file of a pass's calibration, for the separate form. */
-    private expandedCalibration(pass: Pass): Promise<string | null> {
+    private async expandedCalibration(pass: Pass): Promise<string | null> {
         const calibration = pass.calibration;
-        if (calibration === null) return Promise.resolve(null);
+        if (calibration === null) return null;
         return this.derived(`expanded ${calibration.sha256}`, async () =>
             expandCalibration(
                 await readCalibration(calibration.filePath),
@@ -201,18 +234,9 @@ export class Engine {
         );
     }
 
+    /** How each chain runs with what is installed (compose/recipe.ts decides; callers display it). */
     capabilities(): ChainCapability[] {
-        return chainsOfInterest(this.inventory).map((chain) => {
-            const {method, note} = autoMethod(chain, this.inventory);
-            return {
-                chain: chainKey(chain),
-                title: describeChain(chain),
-                auto: method,
-                onePass: method !== "multi-step",
-                note,
-                methods: availableMethods(chain, this.inventory),
-            };
-        });
+        return capabilities(this.inventory);
     }
 
     status(): EngineStatus {

@@ -2,16 +2,16 @@
 // dist/engine-host.js with the extension host's own Node, so a llama.cpp crash never takes the
 // editor down), its state for the status bar, and the installed capabilities for the menus.
 
-import {join} from "node:path";
 import * as vscode from "vscode";
 import type {ComposeResult} from "../engine/compose/composer";
+import type {ChainCapability} from "../engine/compose/recipe";
+import {hostScriptPath} from "../engine/config";
 import {readGgufHeader} from "../engine/gguf";
 import {type ComposeCall, EngineClient} from "../engine/isolation/engineClient";
 import {type BaseModelStructure, describeBaseModel} from "../engine/model/fingerprint";
 import {type CachePaths, cachePaths} from "../engine/model/paths";
 import {ModelNotAvailableError, parseBaseModelSetting, resolveBaseModel} from "../engine/model/resolve";
-import type {CapabilityView} from "./chains/chainMenu";
-import {type ComposerSettings, engineConfigFor, readSettings} from "./settings";
+import {type ComposerSettings, engineConfigFor, packFor, readSettings} from "./settings";
 
 const DOWNLOADS_KEY = "composer.downloadedModels";
 
@@ -25,10 +25,10 @@ export class EngineService implements vscode.Disposable {
     private client: EngineClient | null = null;
     private starting: Promise<void> | null = null;
     private stateValue: EngineState = {kind: "starting"};
-    private capabilityList: CapabilityView[] = [];
+    private capabilityList: ChainCapability[] = [];
     private baseStructure: BaseModelStructure | null = null;
     private readonly stateEmitter = new vscode.EventEmitter<EngineState>();
-    private readonly capabilitiesEmitter = new vscode.EventEmitter<readonly CapabilityView[]>();
+    private readonly capabilitiesEmitter = new vscode.EventEmitter<readonly ChainCapability[]>();
     readonly onDidChangeState = this.stateEmitter.event;
     readonly onDidChangeCapabilities = this.capabilitiesEmitter.event;
     readonly cache: CachePaths = cachePaths();
@@ -63,7 +63,7 @@ export class EngineService implements vscode.Disposable {
         return this.stateValue;
     }
 
-    get capabilities(): readonly CapabilityView[] {
+    get capabilities(): readonly ChainCapability[] {
         return this.capabilityList;
     }
 
@@ -102,7 +102,7 @@ export class EngineService implements vscode.Disposable {
     }
 
     adapterDirs(): string[] {
-        return engineConfigFor(this.settings(), "", this.extensionRoot, this.cache).adapterDirs.slice();
+        return packFor(this.settings(), this.extensionRoot, this.cache).adapterDirs.slice();
     }
 
     async compose(call: ComposeCall): Promise<ComposeResult> {
@@ -142,7 +142,7 @@ export class EngineService implements vscode.Disposable {
         const config = engineConfigFor(settings, modelPath, this.extensionRoot, this.cache);
         this.log.info(`Starting the engine: model ${modelPath}; adapters ${config.adapterDirs.join(", ")}`);
         const client = new EngineClient({
-            hostScript: join(this.extensionRoot, "dist", "engine-host.js"),
+            hostScript: hostScriptPath(this.extensionRoot),
             config,
             onLog: (level, message) => this.writeLog(level, message),
         });

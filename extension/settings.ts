@@ -4,7 +4,8 @@
 // `capabilities.untrustedWorkspaces.restrictedConfigurations` (model and adapter paths), so a
 // cloned repository cannot point the engine at files of its choosing.
 
-import {isAbsolute, join} from "node:path";
+import {isAbsolute} from "node:path";
+import {engineConfig, installedPack, type PackDirs} from "../engine/config";
 import type {EngineConfig} from "../engine/engine";
 import {DEFAULT_ENGINE_LIMITS} from "../engine/limits";
 import type {CachePaths} from "../engine/model/paths";
@@ -61,25 +62,23 @@ export function readSettings(get: (key: string) => unknown): ComposerSettings {
     };
 }
 
-/** The engine's configuration: the extension's bundled pack first, the user's cache for the rest. */
+/** Where the engine finds the pack: the extension's bundled one, the user's folders, the user's cache. */
+export function packFor(settings: ComposerSettings, extensionRoot: string, cache: CachePaths): PackDirs {
+    return installedPack(extensionRoot, cache, settings.adapterDirectories);
+}
+
+/** The engine's configuration from the settings (0 for threads or maxTokens: the engine's own choice). */
 export function engineConfigFor(
     settings: ComposerSettings,
     modelPath: string,
     extensionRoot: string,
     cache: CachePaths,
 ): EngineConfig {
-    return {
-        modelPath,
-        adapterDirs: [join(extensionRoot, "adapters"), ...settings.adapterDirectories],
-        userAdapterDir: cache.userAdapters,
-        calibrationDirs: [join(extensionRoot, "calibrations"), join(cache.root, "calibrations")],
-        cacheDir: cache.expanded,
+    return engineConfig(modelPath, packFor(settings, extensionRoot, cache), {
         ...(settings.threads > 0 ? {threads: settings.threads} : {}),
         contextSize: settings.contextSize,
-        maxContexts: DEFAULT_ENGINE_LIMITS.maxContexts,
         ...(settings.maxTokens > 0 ? {maxTokens: settings.maxTokens} : {}),
-        flashAttention: DEFAULT_ENGINE_LIMITS.flashAttention,
-    };
+    });
 }
 
 /** Settings whose change needs a new engine process (the others, maxTokens included, are read per request). */

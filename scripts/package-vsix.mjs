@@ -1,6 +1,7 @@
 // Packages the VS Code extension for one platform: `node scripts/package-vsix.mjs [linux-x64]`.
-// The .vsix holds what runs and nothing else: the bundled extension and engine process, the
-// webview assets, the walkthrough, the default adapter/calibration pack folders, and
+// The .vsix holds what runs and what the Marketplace shows: the bundled extension and engine
+// process, the webview assets, the walkthrough, the translations, README / CHANGELOG / LICENSE and
+// the images they show, the default adapter/calibration pack folders, and
 // node-llama-cpp's JavaScript with only the target platform's binary package. The model is
 // downloaded on first use, never packaged.
 //
@@ -71,7 +72,17 @@ const copy = (path) => {
 };
 for (const path of [
     "README.md",
+    "CHANGELOG.md",
+    "LICENSE",
     "package.nls.json",
+    "package.nls.de.json",
+    "package.nls.fr.json",
+    "package.nls.es.json",
+    "l10n",
+    // The icon and the README's screenshots (the editor shows the README from the installed folder).
+    "docs/images/icon.png",
+    "docs/images/review-summarize-to-french.png",
+    "docs/images/builder-reply-casual.png",
     "dist/extension.cjs",
     "dist/engine-host.js",
     "dist/model-fetch.js",
@@ -82,7 +93,7 @@ for (const path of [
     "calibrations",
 ])
     copy(path);
-for (const required of ["dist/extension.cjs", "dist/engine-host.js", "webview/dist/builder.js"])
+for (const required of ["dist/extension.cjs", "dist/engine-host.js", "webview/dist/builder.js", "LICENSE"])
     if (!existsSync(join(stage, required))) throw new Error(`${required} is missing: run the build first`);
 
 const modulesRoot = join(root, "node_modules");
@@ -108,8 +119,10 @@ execFileSync(
         join(root, "node_modules", "@vscode", "vsce", "vsce"),
         "package",
         "--no-dependencies",
+        // No public repository is known yet: README's relative links stay relative (they resolve
+        // in the installed extension and in a checkout) instead of being rewritten to one.
         "--allow-missing-repository",
-        "--skip-license",
+        "--no-rewrite-relative-links",
         "--target",
         target,
         "--out",

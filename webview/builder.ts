@@ -3,15 +3,15 @@
 // does the work. Every message from the extension is validated before use, and the page builds
 // its DOM with createElement/textContent (no HTML strings), so nothing received is ever markup.
 
+import type {ChainCapability} from "../engine/compose/recipe";
 import {AUX_TASKS, describeTask, MAIN_TASKS, orderAuxTasks, type TaskId} from "../engine/compose/taskChain";
 import {
-    type CapabilityMessage,
     METHOD_CHOICES,
     type MethodChoiceName,
     parseToWebview,
+    savedActionNameProblem,
     type ToHost,
 } from "../extension/builder/messages";
-import {INSTALLED_ONE_PASS_METHODS} from "../extension/chains/chainMenu";
 
 interface VsCodeApi {
     postMessage(message: ToHost): void;
@@ -23,7 +23,7 @@ const strings = JSON.parse(document.getElementById("strings")?.textContent ?? "{
 const s = (key: string, ...args: string[]) =>
     (strings[key] ?? key).replace(/\{(\d+)\}/g, (_, index: string) => args[Number(index)] ?? "");
 
-let capabilities: readonly CapabilityMessage[] = [];
+let capabilities: readonly ChainCapability[] = [];
 
 let running = false;
 let reviewing = false;
@@ -115,19 +115,19 @@ function setMethods(methods: readonly string[]): void {
 function render(): void {
     const tasks = chosenTasks();
     const key = tasks.join("+");
+    // The chosen tasks are in canonical order (orderAuxTasks), so their key is the chain's key.
     const capability = capabilities.find((c) => c.chain === key);
-    verdict.classList.remove("multi");
-    const calibrated = capability !== undefined && INSTALLED_ONE_PASS_METHODS.includes(capability.auto);
-    if (tasks.length === 0) verdict.textContent = s("empty");
-    else if (capability === undefined) verdict.textContent = s("multi", String(tasks.length));
-    else if (tasks.length === 1) verdict.textContent = s("single", capability.auto);
-    else if (calibrated) verdict.textContent = s("onePass", capability.auto);
-    else if (capability.auto === "multi-step") verdict.textContent = s("multi", String(tasks.length));
-    // Neither calibrated nor all adapters installed: the engine's own note says what happens.
-    else verdict.textContent = capability.note ?? s("multi", String(tasks.length));
-    if (tasks.length > 1 && !calibrated) verdict.classList.add("multi");
+    verdict.textContent =
+        tasks.length === 0
+            ? s("empty")
+            : chainError(tasks)
+              ? s("oneLanguage")
+              : capability === undefined
+                ? s("unknown")
+                : says(capability, tasks.length);
+    verdict.classList.toggle("multi", capability !== undefined && !capability.onePass);
     verdict.dataset.chain = key;
-    verdict.dataset.onePass = String(calibrated || (tasks.length === 1 && capability !== undefined));
+    verdict.dataset.onePass = String(capability?.onePass ?? false);
     setMethods(capability?.methods ?? []);
     const canRun = tasks.length > 0 && !running && !chainError(tasks);
     runButton.toggleAttribute("disabled", !canRun);
@@ -135,6 +135,14 @@ function render(): void {
     cancelButton.toggleAttribute("disabled", !running);
     for (const button of Object.values(reviewButtons)) button.toggleAttribute("disabled", !reviewing || running);
     if (inserting) reviewButtons.insertBelow.toggleAttribute("disabled", true);
+}
+
+/** The engine's capability in words: it decided; the page only says it. */
+function says(capability: ChainCapability, taskCount: number): string {
+    if (capability.onePass) return s(taskCount === 1 ? "single" : "onePass", capability.method);
+    if (capability.method === "multi-step") return s("multi", String(capability.passes));
+    // A zero-shot fallback: the engine's note says what is missing.
+    return capability.note ?? s("fallback", capability.method);
 }
 
 function chainError(tasks: TaskId[]): boolean {
@@ -168,6 +176,11 @@ saveButton.addEventListener("click", () => {
     const tasks = chosenTasks();
     if (name === "" || tasks.length === 0) {
         error.textContent = s("name");
+        return;
+    }
+    const problem = savedActionNameProblem(name);
+    if (problem !== null) {
+        error.textContent = problem;
         return;
     }
     post({type: "save", name, tasks, method: (value(methodSelect) || "auto") as MethodChoiceName});

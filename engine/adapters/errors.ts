@@ -24,6 +24,9 @@ export type AdapterValidationCode =
     | "target-modules-mismatch"
     | "tensor-type-unsupported"
     | "non-finite-value"
+    | "value-out-of-range"
+    | "too-strong"
+    | "metadata-type"
     | "id-mismatch";
 
 /** An adapter llama.cpp must not be given; the message names the file and the exact problem. */
@@ -39,7 +42,7 @@ export class AdapterValidationError extends Error {
     }
 }
 
-export type AdapterStoreCode = "not-found" | "already-exists" | "read-only" | "bad-source" | "bad-id";
+export type AdapterStoreCode = "not-found" | "already-exists" | "read-only" | "bad-source" | "bad-id" | "not-a-folder";
 
 export class AdapterStoreError extends Error {
     override name = "AdapterStoreError";

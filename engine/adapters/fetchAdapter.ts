@@ -4,15 +4,15 @@
 // which the store checks. The adapter file is fetched from next to the manifest, never from
 // anywhere the manifest names.
 
-import {randomBytes} from "node:crypto";
 import {createWriteStream} from "node:fs";
-import {mkdir, rm, writeFile} from "node:fs/promises";
+import {mkdir, readdir, rm, writeFile} from "node:fs/promises";
 import {join} from "node:path";
 import {Readable} from "node:stream";
 import {pipeline} from "node:stream/promises";
-import {isSha256Hex, sha256Text} from "../files/sha256.js";
-import {AdapterStoreError} from "./errors.js";
-import {ADAPTER_MANIFEST_FILE} from "./manifest.js";
+import {isAbandoned, releaseScratchName, scratchName} from "../files/scratch";
+import {isSha256Hex, sha256Text} from "../files/sha256";
+import {AdapterStoreError} from "./errors";
+import {ADAPTER_MANIFEST_FILE} from "./manifest";
 
 export const MAX_MANIFEST_BYTES = 1 << 20;
 export const MAX_ADAPTER_BYTES = 1 << 30;
@@ -47,6 +47,43 @@ export function checkAdapterSource(url: string, manifestSha256: string): URL {
     return parsed;
 }
 
+/**
+ * The whole body, refused as soon as it passes `limit` bytes: a declared length is checked
+ * before reading, and the stream is cancelled at the limit, so a 600 MB "manifest" costs at most
+ * `limit` bytes of memory.
+ */
+async function readLimited(response: Response, limit: number, url: URL, what: string): Promise<Uint8Array> {
+    const tooLarge = () => refuse(`${url}: ${what} is larger than ${limit} bytes`);
+    const declared = Number(response.headers.get("content-length") ?? "0");
+    if (declared > limit) tooLarge();
+    if (response.body === null) return new Uint8Array(0);
+    const reader = response.body.getReader();
+    const chunks: Uint8Array[] = [];
+    let received = 0;
+    for (;;) {
+        const {done, value} = await reader.read();
+        if (done) break;
+        received += value.length;
+        if (received > limit) {
+            await reader.cancel().catch(() => undefined);
+            tooLarge();
+        }
+        chunks.push(value);
+    }
+    return Buffer.concat(chunks, received);
+}
+
+/** Removes download folders whose process has exited (an interrupted download leaves one). */
+async function removeAbandonedDownloads(root: string): Promise<void> {
+    for (const name of await readdir(root).catch(() => [] as string[])) {
+        const pid = /^(\d+)-[0-9a-f]{8}$/.exec(name)?.[1];
+        // 12 hex digits: a folder of an earlier version, which recorded no owner and never cleaned up.
+        const legacy = /^[0-9a-f]{12}$/.test(name);
+        if (legacy || (pid !== undefined && isAbandoned(name, Number(pid))))
+            await rm(join(root, name), {recursive: true, force: true}).catch(() => undefined);
+    }
+}
+
 /** GETs `url`; network errors keep their cause ("fetch failed" alone tells the user nothing). */
 async function request(get: typeof fetch, url: URL, signal: AbortSignal | undefined): Promise<Response> {
     try {
@@ -65,23 +102,32 @@ export async function fetchAdapter(
 ): Promise<FetchedAdapter> {
     const manifestUrl = checkAdapterSource(url, manifestSha256);
     const get = options.fetch ?? fetch;
-    const dir = join(options.scratchRoot, ".adapter-downloads", randomBytes(6).toString("hex"));
-    const cleanup = () => rm(dir, {recursive: true, force: true});
+    const downloads = join(options.scratchRoot, ".adapter-downloads");
+    await removeAbandonedDownloads(downloads);
+    const name = scratchName("");
+    const dir = join(downloads, name);
+    const cleanup = async () => {
+        await rm(dir, {recursive: true, force: true});
+        releaseScratchName(name);
+    };
     await mkdir(dir, {recursive: true});
     try {
         const response = await request(get, manifestUrl, options.signal);
         if (!response.ok) refuse(`${manifestUrl}: HTTP ${response.status}`);
-        const bytes = new Uint8Array(await response.arrayBuffer());
-        if (bytes.length > MAX_MANIFEST_BYTES) refuse(`${manifestUrl}: the manifest is larger than 1 MB`);
+        const bytes = await readLimited(response, MAX_MANIFEST_BYTES, manifestUrl, "the manifest");
         const actual = sha256Text(bytes);
         if (actual !== manifestSha256)
             refuse(`${manifestUrl}: sha256 is ${actual}, expected ${manifestSha256}; nothing was installed`);
         let manifest: {file?: unknown};
         try {
-            manifest = JSON.parse(Buffer.from(bytes).toString("utf8"));
+            const text = Buffer.from(bytes).toString("utf8");
+            // A UTF-8 byte order mark is not part of the JSON (the store's reader skips it too).
+            manifest = JSON.parse(text.startsWith("\ufeff") ? text.slice(1) : text);
         } catch (error) {
             refuse(`${manifestUrl}: not JSON (${(error as Error).message})`);
         }
+        if (typeof manifest !== "object" || manifest === null)
+            refuse(`${manifestUrl}: the manifest is not a JSON object`);
         const file = manifest.file;
         if (typeof file !== "string" || !/^[A-Za-z0-9._-]+$/.test(file) || file.startsWith("."))
             refuse(`${manifestUrl}: "file" must be a plain file name next to the manifest`);

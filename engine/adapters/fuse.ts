@@ -20,7 +20,7 @@ import {
     metaString,
     readGgufHeader,
     writeGguf,
-} from "../gguf/index.js";
+} from "../gguf";
 
 /** Ranks are padded to a multiple of this (llama.cpp's AVX-512 path for B(Ax) wants K % 16 == 0). */
 export const RANK_PADDING = 16;

@@ -1,9 +1,10 @@
 // manifest.json of a task adapter (docs/formats.md section 2), parsed into typed values with an
 // error naming the field for anything wrong, so a bad pack fails here and not inside llama.cpp.
 
-import {MODULE_TYPES, type ModuleType} from "../calibrations/moduleTypes.js";
-import {type ChainKey, chainKey, parseTaskChain, type TaskChain, TaskChainError} from "../compose/taskChain.js";
-import {AdapterValidationError} from "./errors.js";
+import {MODULE_TYPES, type ModuleType} from "../calibrations/moduleTypes";
+import {type ChainKey, chainKey, parseTaskChain, type TaskChain, TaskChainError} from "../compose/taskChain";
+import {firstUnsafeCharacter, quote, show} from "../messages/quote";
+import {AdapterValidationError} from "./errors";
 
 export const ADAPTER_MANIFEST_FORMAT_VERSION = 1;
 export const ADAPTER_MANIFEST_FILE = "manifest.json";
@@ -16,6 +17,20 @@ export const ADAPTER_TARGET_MODULES = [...MODULE_TYPES, "token_embd", "output"] 
 export type AdapterTargetModule = ModuleType | "token_embd" | "output";
 
 export const ADAPTER_ID_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
+/**
+ * An id is a folder name, and the store's scratch folders add ~30 characters to it
+ * (".replaced-<id>-<pid>-<random>"); file names stop at 255 bytes on every common file system.
+ */
+export const ADAPTER_ID_MAX_LENGTH = 128;
+
+/** Why `id` cannot be an adapter id (and folder name), or null. */
+export function adapterIdProblem(id: string): string | null {
+    if (id.length > ADAPTER_ID_MAX_LENGTH)
+        return `is ${id.length} characters long; an adapter id has at most ${ADAPTER_ID_MAX_LENGTH}`;
+    if (!ADAPTER_ID_PATTERN.test(id))
+        return `must be lower-case letters, digits, ".", "_" or "-", starting with a letter or digit (${ADAPTER_ID_PATTERN.source})`;
+    return null;
+}
 const HEX64 = /^[0-9a-f]{64}$/;
 
 export interface AdapterManifest {
@@ -61,16 +76,10 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
     return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function show(value: unknown): string {
-    if (value === undefined) return "nothing";
-    const text = JSON.stringify(value) ?? String(value);
-    return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-}
-
 /** Parses and checks a manifest; `source` (usually the manifest's path) starts every error message. */
 export function parseAdapterManifest(json: unknown, source: string): AdapterManifest {
     const invalid = (field: string, problem: string): AdapterValidationError =>
-        new AdapterValidationError("manifest-invalid", `${source}: manifest field "${field}" ${problem}`, field);
+        new AdapterValidationError("manifest-invalid", `${source}: manifest field ${quote(field)} ${problem}`, field);
 
     if (!isPlainObject(json))
         throw new AdapterValidationError("manifest-invalid", `${source}: the manifest must be a JSON object`, "");
@@ -93,7 +102,8 @@ export function parseAdapterManifest(json: unknown, source: string): AdapterMani
         );
 
     const id = requireString("id");
-    if (!ADAPTER_ID_PATTERN.test(id)) throw invalid("id", `must match ${ADAPTER_ID_PATTERN.source}, got ${show(id)}`);
+    const idProblem = adapterIdProblem(id);
+    if (idProblem !== null) throw invalid("id", `${idProblem}, got ${show(id)}`);
 
     const taskText = requireString("task");
     let task: TaskChain;
@@ -150,6 +160,13 @@ export function parseAdapterManifest(json: unknown, source: string): AdapterMani
     // A bare file name keeps a manifest from pointing outside its own directory.
     if (/[/\\]/.test(file) || file === "." || file === "..")
         throw invalid("file", `must be a file name inside the adapter directory, got ${show(file)}`);
+    // No file system has names with NUL, and a control or bidi character would make paths in messages lie.
+    const unsafe = firstUnsafeCharacter(file);
+    if (unsafe !== null)
+        throw invalid(
+            "file",
+            `must be a plain file name; ${show(file)} has a ${unsafe.kind} character (${unsafe.codePoint})`,
+        );
 
     const sha256 = requireString("sha256");
     if (!HEX64.test(sha256)) throw invalid("sha256", `must be 64 lower-case hex digits, got ${show(sha256)}`);

@@ -1,20 +1,36 @@
 // Task adapters on disk: read-only bundled pack directories plus one writable user directory,
-// each holding `<id>/manifest.json` + the adapter file. Installs and removals are atomic renames
-// inside the writable directory, so a crash never leaves a half-copied adapter under a real id.
+// each holding `<id>/manifest.json` + the adapter file. Installs, replacements and removals are
+// renames inside the writable directory through scratch folders named after the process doing
+// them, so a crash at any step leaves the old or the new adapter under its id, or something the
+// next start puts right (recoverInterrupted): an interrupted replace gets the old copy back,
+// half-made copies and half-deleted ones are removed. Only real folders are adapters; symbolic
+// links are neither listed nor removed.
 
-import {randomBytes} from "node:crypto";
-import {copyFile, mkdir, mkdtemp, readdir, rename, rm, stat} from "node:fs/promises";
+import {copyFile, lstat, mkdir, open, readdir, rename, rm, stat} from "node:fs/promises";
 import {basename, dirname, join, resolve} from "node:path";
-import type {BaseModelStructure} from "../model/fingerprint.js";
-import {AdapterStoreError, AdapterValidationError} from "./errors.js";
-import {ADAPTER_ID_PATTERN, ADAPTER_MANIFEST_FILE} from "./manifest.js";
-import {type ValidatedAdapter, validateAdapter} from "./validate.js";
+import {isAbandoned, releaseScratchName, scratchName} from "../files/scratch";
+import {quote} from "../messages/quote";
+import type {BaseModelStructure} from "../model/fingerprint";
+import {AdapterStoreError, AdapterValidationError} from "./errors";
+import {ADAPTER_MANIFEST_FILE, adapterIdProblem} from "./manifest";
+import {type ValidatedAdapter, validateAdapter} from "./validate";
+
+/** The steps of an install and a removal, in order; tests stop the process at each one. */
+export type StoreStep =
+    | "install:staged" // the copy is complete and validated in its scratch folder
+    | "install:old-moved-aside" // replace only: the installed copy is renamed to a scratch folder
+    | "install:new-in-place" // the new copy has its id
+    | "install:old-removed" // replace only: the old copy is deleted
+    | "remove:moved-aside"
+    | "remove:deleted";
 
 export interface AdapterStoreOptions {
     /** Searched after the writable directory, in order; never written. */
     readonly bundledDirs: readonly string[];
     /** Where `install` puts adapters; created on first install. */
     readonly writableDir: string;
+    /** Called after each step of an install or removal (progress, and tests that interrupt one). */
+    readonly onStep?: (step: StoreStep, id: string) => void;
 }
 
 interface EntryLocation {
@@ -35,14 +51,27 @@ export interface InstallOptions {
 
 /** Folders the store itself creates while installing or removing; never listed as adapters. */
 const SCRATCH_PREFIX = ".";
+type ScratchKind = "install" | "replaced" | "removed";
+/** `.install-<id>-<pid>-<random>` etc.; ids may contain "-", so the tail is matched from the end. */
+const SCRATCH_NAME = /^\.(install|replaced|removed)-(.+)-(\d+)-([0-9a-f]{8})$/;
+/** Written by earlier versions (no owner pid): `.install-<id>-XXXXXX`, `.trash-<id>-<8 hex>`. */
+const LEGACY_SCRATCH_NAME = /^\.(install|trash)-(.+)-([0-9A-Za-z]{6}|[0-9a-f]{8})$/;
+
+/** What `recoverInterrupted` did, one line per scratch folder. */
+export interface RecoveryReport {
+    readonly restored: readonly string[];
+    readonly removed: readonly string[];
+}
 
 export class AdapterStore {
     readonly writableDir: string;
     readonly bundledDirs: readonly string[];
+    private readonly onStep: AdapterStoreOptions["onStep"];
 
     constructor(options: AdapterStoreOptions) {
         this.writableDir = resolve(options.writableDir);
         this.bundledDirs = options.bundledDirs.map((dir) => resolve(dir));
+        this.onStep = options.onStep;
     }
 
     /**
@@ -50,6 +79,7 @@ export class AdapterStore {
      * One bad adapter becomes an "invalid" entry with its validation error; it never fails the list.
      */
     async list(base: BaseModelStructure): Promise<AdapterEntry[]> {
+        await this.recoverInterrupted();
         const entries: AdapterEntry[] = [];
         for (const location of await this.locations()) entries.push(await this.check(location, base));
         return entries.sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
@@ -57,9 +87,10 @@ export class AdapterStore {
 
     /** Re-validates one adapter (hash included); throws AdapterValidationError if it is bad. */
     async verify(id: string, base: BaseModelStructure): Promise<ValidatedAdapter> {
+        await this.recoverInterrupted();
         const location = await this.locate(id);
         if (location === undefined)
-            throw new AdapterStoreError("not-found", `No adapter "${id}" in ${this.describeDirs()}.`);
+            throw new AdapterStoreError("not-found", `No adapter ${quote(id)} in ${this.describeDirs()}.`);
         const entry = await this.check(location, base);
         if (entry.status === "invalid") throw entry.error;
         return entry.adapter;
@@ -67,9 +98,11 @@ export class AdapterStore {
 
     /**
      * Validates `source` (an adapter directory or its manifest.json), then copies its manifest and
-     * adapter file into `<writableDir>/<id>/`. A failed install leaves nothing behind.
+     * adapter file into `<writableDir>/<id>/`. A failed or interrupted install leaves the store as
+     * it was (after `recoverInterrupted`, which every store operation runs first).
      */
     async install(source: string, base: BaseModelStructure, options: InstallOptions = {}): Promise<ValidatedAdapter> {
+        await this.recoverInterrupted();
         const sourceDir = await adapterDirOf(source);
         const validated = await validateAdapter(sourceDir, base);
         const {id} = validated.manifest;
@@ -82,11 +115,14 @@ export class AdapterStore {
 
         await mkdir(this.writableDir, {recursive: true});
         const target = join(this.writableDir, id);
-        const staging = await mkdtemp(join(this.writableDir, `${SCRATCH_PREFIX}install-${id}-`));
-        let trash: string | undefined;
+        await this.refuseNonFolder(target, id);
+        const stagingName = scratchName(`${SCRATCH_PREFIX}install-${id}-`);
+        const staging = join(this.writableDir, stagingName);
+        let backupName: string | undefined;
         try {
-            await copyFile(validated.manifestPath, join(staging, ADAPTER_MANIFEST_FILE));
-            await copyFile(validated.ggufPath, join(staging, validated.manifest.file));
+            await mkdir(staging);
+            await copyDurably(validated.manifestPath, join(staging, ADAPTER_MANIFEST_FILE));
+            await copyDurably(validated.ggufPath, join(staging, validated.manifest.file));
             // The source could change between validation and copy: check what actually landed.
             const copied = await validateAdapter(staging, base);
             if (copied.sha256 !== validated.sha256 || copied.manifest.id !== id)
@@ -94,50 +130,124 @@ export class AdapterStore {
                     "bad-source",
                     `${sourceDir} changed while it was being installed; try again.`,
                 );
+            this.step("install:staged", id);
 
-            if (options.replace && (await exists(target))) {
-                trash = join(this.writableDir, `${SCRATCH_PREFIX}trash-${id}-${randomBytes(4).toString("hex")}`);
-                await rename(target, trash);
+            if (options.replace && (await entryKind(target)) === "folder") {
+                backupName = scratchName(`${SCRATCH_PREFIX}replaced-${id}-`);
+                await rename(target, join(this.writableDir, backupName));
+                this.step("install:old-moved-aside", id);
             }
             try {
                 await rename(staging, target);
             } catch (error) {
-                if (trash !== undefined) await rename(trash, target).catch(() => undefined);
-                trash = undefined;
+                if (backupName !== undefined) {
+                    await rename(join(this.writableDir, backupName), target).catch(() => undefined);
+                    releaseScratchName(backupName);
+                    backupName = undefined;
+                }
                 const code = (error as NodeJS.ErrnoException).code;
-                if (code === "ENOTEMPTY" || code === "EEXIST")
+                if (code === "ENOTEMPTY" || code === "EEXIST" || code === "ENOTDIR")
                     throw new AdapterStoreError(
                         "already-exists",
                         `An adapter "${id}" appeared at ${target} meanwhile.`,
                     );
                 throw error;
             }
+            await syncDir(this.writableDir);
+            this.step("install:new-in-place", id);
+            if (backupName !== undefined) {
+                await rm(join(this.writableDir, backupName), {recursive: true, force: true});
+                this.step("install:old-removed", id);
+            }
         } catch (error) {
             await rm(staging, {recursive: true, force: true});
             throw error;
         } finally {
-            if (trash !== undefined) await rm(trash, {recursive: true, force: true});
+            releaseScratchName(stagingName);
+            if (backupName !== undefined) releaseScratchName(backupName);
         }
         return validateAdapter(target, base);
     }
 
     /** Removes a user-installed adapter; bundled adapters are read-only. */
     async remove(id: string): Promise<void> {
-        if (!ADAPTER_ID_PATTERN.test(id)) throw new AdapterStoreError("bad-id", `"${id}" is not a valid adapter id.`);
+        const idProblem = adapterIdProblem(id);
+        if (idProblem !== null)
+            throw new AdapterStoreError("bad-id", `${quote(id)} is not a valid adapter id: it ${idProblem}.`);
+        await this.recoverInterrupted();
         const target = join(this.writableDir, id);
-        if (!(await exists(target))) {
+        const kind = await entryKind(target);
+        if (kind !== "folder" && kind !== "missing")
+            throw new AdapterStoreError(
+                "not-a-folder",
+                `${target} is ${kind === "symlink" ? "a symbolic link" : "not a folder"}, which the store does not list or manage; remove it yourself if you mean to.`,
+            );
+        if (kind === "missing") {
             const bundled = await this.findBundled(id);
             if (bundled !== undefined)
                 throw new AdapterStoreError(
                     "read-only",
                     `Adapter "${id}" is bundled (${bundled}) and cannot be removed; only adapters installed in ${this.writableDir} can.`,
                 );
-            throw new AdapterStoreError("not-found", `No adapter "${id}" in ${this.describeDirs()}.`);
+            throw new AdapterStoreError("not-found", `No adapter ${quote(id)} in ${this.describeDirs()}.`);
         }
         // Rename first so the id disappears at once, even if deleting the files is slow or fails.
-        const trash = join(this.writableDir, `${SCRATCH_PREFIX}trash-${id}-${randomBytes(4).toString("hex")}`);
-        await rename(target, trash);
-        await rm(trash, {recursive: true, force: true});
+        const trashName = scratchName(`${SCRATCH_PREFIX}removed-${id}-`);
+        try {
+            await rename(target, join(this.writableDir, trashName));
+            this.step("remove:moved-aside", id);
+            await rm(join(this.writableDir, trashName), {recursive: true, force: true});
+            this.step("remove:deleted", id);
+        } finally {
+            releaseScratchName(trashName);
+        }
+    }
+
+    /**
+     * Puts right what interrupted installs and removals left in the writable directory: an old
+     * copy moved aside by a replace comes back if its id is empty, every other abandoned scratch
+     * folder is deleted. Folders of operations still running (in this or another live process)
+     * are left alone. Never throws: what cannot be done now is tried again next time.
+     */
+    async recoverInterrupted(): Promise<RecoveryReport> {
+        const restored: string[] = [];
+        const removed: string[] = [];
+        const names = await readdir(this.writableDir).catch(() => [] as string[]);
+        for (const name of names) {
+            const scratch = parseScratchName(name);
+            if (scratch === null || !scratch.abandoned) continue;
+            const path = join(this.writableDir, name);
+            try {
+                if (scratch.kind === "replaced" || scratch.kind === "legacy-trash") {
+                    const target = join(this.writableDir, scratch.id);
+                    if (adapterIdProblem(scratch.id) === null && (await entryKind(target)) === "missing") {
+                        await rename(path, target);
+                        restored.push(`${scratch.id} (from ${name})`);
+                        continue;
+                    }
+                }
+                await rm(path, {recursive: true, force: true});
+                removed.push(name);
+            } catch {
+                // Another process may be recovering the same folder; whatever is left is retried later.
+            }
+        }
+        if (restored.length > 0 || removed.length > 0) await syncDir(this.writableDir);
+        return {restored, removed};
+    }
+
+    private step(step: StoreStep, id: string): void {
+        this.onStep?.(step, id);
+    }
+
+    /** A symbolic link or file where an adapter folder would go is the user's, not the store's. */
+    private async refuseNonFolder(target: string, id: string): Promise<void> {
+        const kind = await entryKind(target);
+        if (kind === "symlink" || kind === "other")
+            throw new AdapterStoreError(
+                "not-a-folder",
+                `${target} is ${kind === "symlink" ? "a symbolic link" : "not a folder"}; the store will not replace it with adapter "${id}". Move it away first.`,
+            );
     }
 
     private describeDirs(): string {
@@ -184,22 +294,68 @@ export class AdapterStore {
     }
 
     private async locate(id: string): Promise<EntryLocation | undefined> {
-        if (!ADAPTER_ID_PATTERN.test(id)) return undefined;
-        if (await exists(join(this.writableDir, id))) return {id, dir: join(this.writableDir, id), bundled: false};
+        if (adapterIdProblem(id) !== null) return undefined;
+        if ((await entryKind(join(this.writableDir, id))) === "folder")
+            return {id, dir: join(this.writableDir, id), bundled: false};
         const bundled = await this.findBundled(id);
         return bundled === undefined ? undefined : {id, dir: bundled, bundled: true};
     }
 
     private async findBundled(id: string): Promise<string | undefined> {
         for (const root of this.bundledDirs) {
-            if (await exists(join(root, id))) return join(root, id);
+            if ((await entryKind(join(root, id))) === "folder") return join(root, id);
         }
         return undefined;
     }
 }
 
-async function exists(path: string): Promise<boolean> {
-    return (await stat(path).catch(() => undefined)) !== undefined;
+/** What is at `path`, without following a symbolic link (list and remove must agree on links). */
+async function entryKind(path: string): Promise<"folder" | "symlink" | "other" | "missing"> {
+    const info = await lstat(path).catch(() => undefined);
+    if (info === undefined) return "missing";
+    if (info.isSymbolicLink()) return "symlink";
+    return info.isDirectory() ? "folder" : "other";
+}
+
+type ParsedScratch = {
+    readonly kind: ScratchKind | "legacy-install" | "legacy-trash";
+    readonly id: string;
+    readonly abandoned: boolean;
+};
+
+function parseScratchName(name: string): ParsedScratch | null {
+    const current = SCRATCH_NAME.exec(name);
+    if (current !== null) {
+        const [, kind, id, pid] = current;
+        const owner = Number(pid);
+        return {kind: kind as ScratchKind, id: id ?? "", abandoned: isAbandoned(name, owner)};
+    }
+    const legacy = LEGACY_SCRATCH_NAME.exec(name);
+    if (legacy !== null) {
+        // No owner recorded: only versions before this one wrote these, so nobody is still at it.
+        const [, kind, id] = legacy;
+        return {kind: kind === "trash" ? "legacy-trash" : "legacy-install", id: id ?? "", abandoned: true};
+    }
+    return null;
+}
+
+/** Copies a file and flushes it to disk, so a renamed folder never holds a file the OS had not written yet. */
+async function copyDurably(from: string, to: string): Promise<void> {
+    await copyFile(from, to);
+    const handle = await open(to, "r+");
+    try {
+        await handle.sync();
+    } finally {
+        await handle.close();
+    }
+}
+
+/** Makes renames inside `dir` durable; not every platform can open a folder, so failures are ignored. */
+async function syncDir(dir: string): Promise<void> {
+    const handle = await open(dir, "r").catch(() => undefined);
+    if (handle === undefined) return;
+    await handle.sync().catch(() => undefined);
+    await handle.close().catch(() => undefined);
 }
 
 /** Subfolders that could be adapters; a missing root is an empty store, not an error. */
@@ -213,6 +369,7 @@ async function adapterFolders(root: string): Promise<string[]> {
 
 async function adapterDirOf(source: string): Promise<string> {
     const sourceStat = await stat(source).catch(() => undefined);
+    // (stat, not lstat: a source given by the user may well be a link to an adapter folder.)
     if (sourceStat === undefined)
         throw new AdapterValidationError("manifest-missing", `${source}: no such adapter directory or manifest`);
     if (sourceStat.isDirectory()) return resolve(source);

@@ -4,26 +4,26 @@
 
 import {readFile, stat} from "node:fs/promises";
 import {join, resolve} from "node:path";
-import {sha256File} from "../files/sha256.js";
+import {sha256File} from "../files/sha256";
 import {
     GgmlType,
     GgufFormatError,
     type GgufHeader,
     GgufTensorFile,
     type GgufTensorInfo,
+    type GgufValue,
+    GgufValueType,
     ggmlTypeName,
+    ggufValueTypeName,
     metaOptionalNumber,
     metaOptionalString,
     readGgufHeader,
-} from "../gguf/index.js";
-import type {BaseModelStructure} from "../model/fingerprint.js";
-import {type AdapterValidationCode, AdapterValidationError} from "./errors.js";
-import {
-    ADAPTER_MANIFEST_FILE,
-    type AdapterManifest,
-    type AdapterTargetModule,
-    parseAdapterManifest,
-} from "./manifest.js";
+} from "../gguf";
+import {distinctPrefixes, quote, show} from "../messages/quote";
+import type {BaseModelStructure} from "../model/fingerprint";
+import {type AdapterValidationCode, AdapterValidationError} from "./errors";
+import {firstValueOutOfRange, frobeniusNorm, LORA_STRENGTH_LIMIT, LORA_VALUE_LIMIT} from "./limits";
+import {ADAPTER_MANIFEST_FILE, type AdapterManifest, type AdapterTargetModule, parseAdapterManifest} from "./manifest";
 
 export interface ValidatedAdapter {
     readonly manifest: AdapterManifest;
@@ -45,6 +45,21 @@ export interface ValidatedAdapter {
 }
 
 const LORA_SUFFIXES = [".lora_a", ".lora_b"] as const;
+
+/**
+ * The metadata llama.cpp's llama_adapter_lora_init reads (src/llama-adapter.cpp), each with the
+ * only type it accepts: it reads them with gguf_get_val_str / gguf_get_val_f32, which abort the
+ * whole process (GGML_ASSERT) on any other type, e.g. alpha stored as FLOAT64 or UINT64.
+ * general.alignment (UINT32) is checked by the GGUF reader for every file.
+ */
+const LLAMA_ADAPTER_KEYS: readonly {readonly key: string; readonly type: GgufValueType}[] = [
+    {key: "general.type", type: GgufValueType.STRING},
+    {key: "general.architecture", type: GgufValueType.STRING},
+    {key: "adapter.type", type: GgufValueType.STRING},
+    {key: "adapter.lora.alpha", type: GgufValueType.FLOAT32},
+];
+/** Activated LoRA: llama.cpp applies it only after these tokens appear, which the engine never arranges. */
+const ALORA_KEY = "adapter.alora.invocation_tokens";
 const LAYER_TENSOR = /^blk\.(\d+)\.([A-Za-z0-9_]+)\.weight$/;
 /** llama.cpp's fast path for B(Ax) needs K = rank to be a multiple of this (runtime-facts.md). */
 const FAST_RANK_MULTIPLE = 16;
@@ -82,7 +97,7 @@ export async function validateAdapter(dir: string, base: BaseModelStructure): Pr
     if (fileStat === undefined || !fileStat.isFile())
         throw new AdapterValidationError(
             "file-missing",
-            `${ggufPath}: the adapter file named by ${manifestPath} ("file": "${manifest.file}") does not exist`,
+            `${ggufPath}: the adapter file named by ${manifestPath} ("file": ${quote(manifest.file)}) does not exist`,
         );
 
     const sha256 = await sha256File(ggufPath);
@@ -90,6 +105,7 @@ export async function validateAdapter(dir: string, base: BaseModelStructure): Pr
         reject("sha256-mismatch", `sha256 is ${sha256} but the manifest says ${manifest.sha256} (corrupt or replaced)`);
 
     const header = await readAdapterHeader(ggufPath);
+    checkMetadataTypes(header, reject);
     const meta = (read: () => string | number | undefined, key: string) => {
         try {
             return read();
@@ -101,22 +117,30 @@ export async function validateAdapter(dir: string, base: BaseModelStructure): Pr
 
     const generalType = meta(() => metaOptionalString(header, "general.type"), "general.type");
     if (generalType !== "adapter")
-        reject("not-adapter", `general.type is ${JSON.stringify(generalType ?? null)}, expected "adapter"`);
+        reject(
+            "not-adapter",
+            `general.type is ${generalType === undefined ? "missing" : show(generalType)}, expected "adapter"`,
+        );
     const adapterType = meta(() => metaOptionalString(header, "adapter.type"), "adapter.type");
     if (adapterType !== "lora")
-        reject("not-lora", `adapter.type is ${JSON.stringify(adapterType ?? null)}, expected "lora"`);
+        reject(
+            "not-lora",
+            `adapter.type is ${adapterType === undefined ? "missing" : show(adapterType)}, expected "lora"`,
+        );
     const architecture = meta(() => metaOptionalString(header, "general.architecture"), "general.architecture");
     if (architecture !== base.architecture)
         reject(
             "architecture-mismatch",
-            `general.architecture is ${JSON.stringify(architecture ?? null)}, but the base model "${base.name}" is "${base.architecture}"`,
+            `general.architecture is ${architecture === undefined ? "missing" : show(architecture)}, but the base model ${quote(base.name)} is ${quote(base.architecture)}`,
         );
-    if (manifest.base.fingerprint !== base.fingerprint)
+    if (manifest.base.fingerprint !== base.fingerprint) {
+        const [made, loaded] = distinctPrefixes(manifest.base.fingerprint, base.fingerprint);
         reject(
             "fingerprint-mismatch",
-            `the manifest was made for base "${manifest.base.name}" (fingerprint ${manifest.base.fingerprint.slice(0, 12)}), ` +
-                `but the base model "${base.name}" has fingerprint ${base.fingerprint.slice(0, 12)}`,
+            `the manifest was made for base ${quote(manifest.base.name)} (fingerprint ${made}), ` +
+                `but the base model ${quote(base.name)} has fingerprint ${loaded}`,
         );
+    }
 
     const pairs = pairLoraTensors(header, base, reject);
     const rank = checkShapesAndRank(pairs, base, manifest, reject);
@@ -130,7 +154,7 @@ export async function validateAdapter(dir: string, base: BaseModelStructure): Pr
         );
 
     const targetModules = checkTargetModules(pairs, manifest, reject);
-    await checkFinite(header, reject);
+    await checkValues(header, pairs, Number(alpha) / rank, reject);
 
     const layers = [...new Set(pairs.map((pair) => layerOfBaseTensor(pair.baseName)))]
         .filter((layer): layer is number => layer !== undefined)
@@ -164,7 +188,8 @@ async function readManifest(manifestPath: string): Promise<AdapterManifest> {
     }
     let json: unknown;
     try {
-        json = JSON.parse(text);
+        // A UTF-8 byte order mark (Windows editors add one) is not part of the JSON.
+        json = JSON.parse(text.startsWith("\ufeff") ? text.slice(1) : text);
     } catch (error) {
         throw new AdapterValidationError(
             "manifest-unparseable",
@@ -191,6 +216,30 @@ async function readAdapterHeader(ggufPath: string): Promise<GgufHeader> {
 
 type Reject = (code: AdapterValidationCode, problem: string) => never;
 
+function describeType(entry: GgufValue): string {
+    return entry.type === GgufValueType.ARRAY
+        ? `ARRAY of ${ggufValueTypeName(entry.itemType)}`
+        : ggufValueTypeName(entry.type);
+}
+
+/** Every key llama.cpp reads has exactly the type it reads it as; aLoRA is refused. */
+function checkMetadataTypes(header: GgufHeader, reject: Reject): void {
+    for (const {key, type} of LLAMA_ADAPTER_KEYS) {
+        const entry = header.metadata.get(key);
+        if (entry !== undefined && entry.type !== type)
+            reject(
+                "metadata-type",
+                `metadata "${key}" is ${describeType(entry)}, but llama.cpp reads it only as ${ggufValueTypeName(type)} ` +
+                    "(any other type aborts the engine); re-export the adapter with the right type",
+            );
+    }
+    if (header.metadata.has(ALORA_KEY))
+        reject(
+            "metadata-type",
+            `metadata "${ALORA_KEY}" makes this an activated LoRA (aLoRA), which the engine does not support`,
+        );
+}
+
 /** Groups `<base>.lora_a` / `<base>.lora_b` tensors by base tensor, rejecting anything else. */
 function pairLoraTensors(header: GgufHeader, base: BaseModelStructure, reject: Reject): LoraPair[] {
     const pairs = new Map<string, LoraPair>();
@@ -198,19 +247,19 @@ function pairLoraTensors(header: GgufHeader, base: BaseModelStructure, reject: R
         if (tensor.type !== GgmlType.F32 && tensor.type !== GgmlType.F16)
             reject(
                 "tensor-type-unsupported",
-                `tensor "${tensor.name}" is ${ggmlTypeName(tensor.type)}; adapter tensors must be F32 or F16`,
+                `tensor ${quote(tensor.name)} is ${ggmlTypeName(tensor.type)}; adapter tensors must be F32 or F16`,
             );
         const suffix = LORA_SUFFIXES.find((s) => tensor.name.endsWith(s));
         if (suffix === undefined)
             reject(
                 "bad-tensor-suffix",
-                `tensor "${tensor.name}" is not "<base tensor>.lora_a" or "<base tensor>.lora_b"; llama.cpp refuses anything else`,
+                `tensor ${quote(tensor.name)} is not "<base tensor>.lora_a" or "<base tensor>.lora_b"; llama.cpp refuses anything else`,
             );
         const baseName = tensor.name.slice(0, -(suffix as string).length);
         if (!base.tensors.has(baseName))
             reject(
                 "unknown-base-tensor",
-                `tensor "${tensor.name}" adapts "${baseName}", which the base model "${base.name}" does not have`,
+                `tensor ${quote(tensor.name)} adapts ${quote(baseName)}, which the base model ${quote(base.name)} does not have`,
             );
         const pair = pairs.get(baseName) ?? {baseName};
         if (suffix === ".lora_a") pair.a = tensor;
@@ -222,7 +271,7 @@ function pairLoraTensors(header: GgufHeader, base: BaseModelStructure, reject: R
             const [has, lacks] = pair.a === undefined ? ["lora_b", "lora_a"] : ["lora_a", "lora_b"];
             reject(
                 "missing-lora-pair",
-                `"${pair.baseName}.${has}" has no "${pair.baseName}.${lacks}"; both halves are required`,
+                `${quote(`${pair.baseName}.${has}`)} has no ${quote(`${pair.baseName}.${lacks}`)}; both halves are required`,
             );
         }
     }
@@ -243,7 +292,7 @@ function checkShapesAndRank(
         if (baseNe.length !== 2)
             reject(
                 "shape-mismatch",
-                `"${baseName}" has shape ${shape(baseNe)}; LoRA needs a 2-D weight (llama.cpp ignores it on norms)`,
+                `${quote(baseName)} has shape ${shape(baseNe)}; LoRA needs a 2-D weight (llama.cpp ignores it on norms)`,
             );
         const [nIn = 0, nOut = 0] = baseNe;
         // token_embd is looked up by row, so llama.cpp wants its A transposed: A {r, n_vocab}, B {r, n_embd}.
@@ -257,15 +306,15 @@ function checkShapesAndRank(
         if (!fits(a.ne, expectedA) || !fits(b.ne, expectedB) || rankA !== rankB)
             reject(
                 "shape-mismatch",
-                `"${baseName}" has shape ${shape(baseNe)}, so "${a.name}" must be {${expectedA.join(", ")}} and ` +
-                    `"${b.name}" {${expectedB.join(", ")}} with the same r; got ${shape(a.ne)} and ${shape(b.ne)}`,
+                `${quote(baseName)} has shape ${shape(baseNe)}, so ${quote(a.name)} must be {${expectedA.join(", ")}} and ` +
+                    `${quote(b.name)} {${expectedB.join(", ")}} with the same r; got ${shape(a.ne)} and ${shape(b.ne)}`,
             );
         const rank = rankA ?? 0;
         if (firstRank === undefined) firstRank = {rank, tensor: a.name};
         else if (rank !== firstRank.rank)
             reject(
                 "rank-inconsistent",
-                `"${a.name}" has rank ${rank} but "${firstRank.tensor}" has rank ${firstRank.rank}; one adapter has one rank`,
+                `${quote(a.name)} has rank ${rank} but ${quote(firstRank.tensor)} has rank ${firstRank.rank}; one adapter has one rank`,
             );
     }
     if (firstRank !== undefined && firstRank.rank !== manifest.rank)
@@ -292,20 +341,44 @@ function checkTargetModules(
     return [...manifest.targetModules];
 }
 
-async function checkFinite(header: GgufHeader, reject: Reject): Promise<void> {
+/**
+ * Every value is finite and within ±LORA_VALUE_LIMIT, and every pair's strength
+ * (alpha / r) * ‖A‖ * ‖B‖ is within LORA_STRENGTH_LIMIT (limits.ts says why).
+ */
+async function checkValues(
+    header: GgufHeader,
+    pairs: readonly LoraPair[],
+    alphaOverRank: number,
+    reject: Reject,
+): Promise<void> {
     const file = await GgufTensorFile.open(header);
     try {
+        const norms = new Map<string, number>();
         for (const tensor of header.tensors) {
             const values = await file.readF32(tensor);
-            for (let i = 0; i < values.length; i++) {
-                const value = values[i] ?? 0;
-                // value - value is NaN exactly for NaN and +-Inf; cheaper than Number.isFinite per element.
-                if (value - value !== 0)
-                    reject(
-                        "non-finite-value",
-                        `tensor "${tensor.name}" holds ${value} at index ${i} (ne ${shape(tensor.ne)}); all values must be finite`,
-                    );
+            const bad = firstValueOutOfRange(values);
+            if (bad >= 0) {
+                const value = values[bad] ?? Number.NaN;
+                const where = `tensor ${quote(tensor.name)} holds ${value} at index ${bad} (ne ${shape(tensor.ne)})`;
+                if (!Number.isFinite(value)) reject("non-finite-value", `${where}; all values must be finite`);
+                reject(
+                    "value-out-of-range",
+                    `${where}; values must lie within ±${LORA_VALUE_LIMIT} (trained adapters stay below 0.1): ` +
+                        "llama.cpp would compute Inf/NaN and answer with empty text",
+                );
             }
+            norms.set(tensor.name, frobeniusNorm(values));
+        }
+        for (const {baseName, a, b} of pairs) {
+            if (a === undefined || b === undefined) continue;
+            const strength = alphaOverRank * (norms.get(a.name) ?? 0) * (norms.get(b.name) ?? 0);
+            if (!(strength <= LORA_STRENGTH_LIMIT))
+                reject(
+                    "too-strong",
+                    `the LoRA pair for ${quote(baseName)} has strength (alpha / r) * ‖A‖ * ‖B‖ = ${strength.toPrecision(3)}, ` +
+                        `above the limit ${LORA_STRENGTH_LIMIT} (trained adapters stay below 3): ` +
+                        "a change this large drives the model to Inf/NaN and empty text",
+                );
         }
     } finally {
         await file.close();

@@ -8,11 +8,13 @@
 
 import {createHash} from "node:crypto";
 import {join} from "node:path";
-import {type LoraTerm, type LoraTerms, readLoraTerms, writeFusedLora} from "../adapters/fuse.js";
-import {derivedFile} from "../files/derivedFile.js";
-import type {BaseModelStructure} from "../model/fingerprint.js";
-import type {LcParameters, LcppParameters, StoredCalibration} from "./format.js";
-import {baseTensorName, MODULE_TYPES, type ModuleType} from "./moduleTypes.js";
+import {type LoraTerm, type LoraTerms, readLoraTerms, writeFusedLora} from "../adapters/fuse";
+import {firstValueOutOfRange, frobeniusNorm, LORA_STRENGTH_LIMIT, LORA_VALUE_LIMIT} from "../adapters/limits";
+import {derivedFile} from "../files/derivedFile";
+import {distinctPrefixes, quote} from "../messages/quote";
+import type {BaseModelStructure} from "../model/fingerprint";
+import type {LcParameters, LcppParameters, StoredCalibration} from "./format";
+import {baseTensorName, MODULE_TYPES, type ModuleType} from "./moduleTypes";
 
 /** Part of every expanded file's name: bump it whenever the expansion's output would change. */
 export const EXPANDER_VERSION = "composer-calibration-expander/2";
@@ -30,6 +32,7 @@ export type CalibrationExpansionErrorCode =
     | "adapter-mismatch"
     | "shape-mismatch"
     | "no-target"
+    | "too-strong"
     | "changed-on-disk";
 
 export class CalibrationExpansionError extends Error {
@@ -55,7 +58,8 @@ export function expandedCalibrationFileName(calibrationSha256: string, adapterSh
 
 /**
  * Returns the path of the expanded LoRA adapter for `calibration` in `cacheDir`, writing it
- * unless an intact copy is already there (files/derivedFile.ts).
+ * unless an intact copy (size and sha256 as recorded when it was written) is already there
+ * (files/derivedFile.ts).
  */
 export async function expandCalibration(
     calibration: StoredCalibration,
@@ -78,6 +82,19 @@ export async function expandCalibration(
     return filePath;
 }
 
+/**
+ * Builds the expansion in memory and throws what `expandCalibration` would (wrong base or
+ * adapters, shapes, a pair beyond the strength limit), without writing anything: what
+ * `calibrations verify` runs, so a calibration it passes can be expanded.
+ */
+export async function checkCalibrationExpansion(
+    calibration: StoredCalibration,
+    adapters: readonly AdapterFileRef[],
+    base: BaseModelStructure,
+): Promise<void> {
+    await calibrationTerms(calibration, adapters, base);
+}
+
 /** The calibration's delta as LoRA terms (factor 1, unpadded ranks), after checking what it binds to. */
 export async function calibrationTerms(
     calibration: StoredCalibration,
@@ -94,6 +111,7 @@ export async function calibrationTerms(
                   base,
               )
             : expandLcpp(parameters, base);
+    for (const [baseName, list] of terms) for (const term of list) checkStrength(baseName, term);
     return {architecture: base.architecture, terms};
 }
 
@@ -102,16 +120,17 @@ function checkBinding(
     adapters: readonly AdapterFileRef[],
     base: BaseModelStructure,
 ): void {
-    if (calibration.baseFingerprint !== base.fingerprint)
+    if (calibration.baseFingerprint !== base.fingerprint) {
+        const [trained, loaded] = distinctPrefixes(calibration.baseFingerprint, base.fingerprint);
         throw new CalibrationExpansionError(
             "base-mismatch",
-            `${calibration.file.path} was trained for base ${calibration.baseFingerprint.slice(0, 12)}, ` +
-                `but the loaded model ${base.name} is ${base.fingerprint.slice(0, 12)}.`,
+            `${calibration.file.path} was trained for base ${trained}, but the loaded model ${base.name} is ${loaded}.`,
         );
+    }
     if (calibration.architecture !== base.architecture)
         throw new CalibrationExpansionError(
             "architecture-mismatch",
-            `${calibration.file.path} is for architecture "${calibration.architecture}", the base is "${base.architecture}".`,
+            `${calibration.file.path} is for architecture ${quote(calibration.architecture)}, the base is ${quote(base.architecture)}.`,
         );
     if (adapters.length !== calibration.adapters.length)
         throw new CalibrationExpansionError(
@@ -120,13 +139,35 @@ function checkBinding(
         );
     calibration.adapters.forEach((expected, index) => {
         const given = adapters[index];
-        if (given?.sha256 !== expected.sha256)
+        if (given?.sha256 !== expected.sha256) {
+            const [wanted, found] = distinctPrefixes(expected.sha256, given?.sha256 ?? "");
             throw new CalibrationExpansionError(
                 "adapter-mismatch",
-                `adapter ${index} ("${expected.id}") of ${calibration.file.path} must have sha256 ` +
-                    `${expected.sha256.slice(0, 12)}…, the file given (${given?.ggufPath}) has ${given?.sha256.slice(0, 12)}….`,
+                `adapter ${index} (${quote(expected.id)}) of ${calibration.file.path} must have sha256 ` +
+                    `${wanted}, the file given (${given?.ggufPath}) has ${found}.`,
             );
+        }
     });
+}
+
+/**
+ * The expanded pair is what llama.cpp runs (at scale 1, alpha = r): the same limits as any
+ * adapter apply. LC's A is a sum over the adapters' A's, so only here is its strength known.
+ */
+function checkStrength(baseName: string, term: LoraTerm): void {
+    const bad = Math.max(firstValueOutOfRange(term.a), firstValueOutOfRange(term.b));
+    if (bad >= 0)
+        throw new CalibrationExpansionError(
+            "too-strong",
+            `the expanded calibration for ${baseName} holds a value beyond ±${LORA_VALUE_LIMIT}; it would drive the model to Inf/NaN.`,
+        );
+    const strength = frobeniusNorm(term.a) * frobeniusNorm(term.b);
+    if (!(strength <= LORA_STRENGTH_LIMIT))
+        throw new CalibrationExpansionError(
+            "too-strong",
+            `the expanded calibration for ${baseName} has strength ‖A‖ * ‖B‖ = ${strength.toPrecision(3)}, above the limit ` +
+                `${LORA_STRENGTH_LIMIT}: a change this large drives the model to Inf/NaN and empty text.`,
+        );
 }
 
 /** The base weight `blk.<l>.<m>.weight` as (n_in, n_out), for every layer that has it. */

@@ -3,8 +3,10 @@
 // module holds the types, keys and the rules reading and writing share; read.ts and write.ts apply
 // them (the lab writes the same format with gguf-py).
 
-import {type ChainKey, chainKey, type TaskChain} from "../compose/taskChain.js";
-import type {ModuleType} from "./moduleTypes.js";
+import {mergeWeightProblem} from "../adapters/limits";
+import {type ChainKey, chainKey, type TaskChain} from "../compose/taskChain";
+import {quote} from "../messages/quote";
+import type {ModuleType} from "./moduleTypes";
 
 export const CALIBRATION_FORMAT_VERSION = 1;
 export const CALIBRATION_GENERAL_TYPE = "calibration";
@@ -93,7 +95,9 @@ export type CalibrationErrorCode =
     | "unexpected-tensor"
     | "tensor-type"
     | "shape-mismatch"
-    | "non-finite";
+    | "non-finite"
+    | "value-out-of-range"
+    | "too-strong";
 
 export class CalibrationFormatError extends Error {
     override name = "CalibrationFormatError";
@@ -158,9 +162,16 @@ export function metadataProblem(fields: MetadataFields): {code: CalibrationError
     for (const adapter of fields.adapters) {
         if (adapter.id.length === 0) return {code: "bad-metadata", message: "an adapter id is empty."};
         if (!SHA256_HEX.test(adapter.sha256))
-            return {code: "bad-metadata", message: `adapter "${adapter.id}": sha256 is not 64 lower-case hex digits.`};
-        if (!Number.isFinite(adapter.mergeWeight))
-            return {code: "non-finite", message: `adapter "${adapter.id}": merge weight is not finite.`};
+            return {
+                code: "bad-metadata",
+                message: `adapter ${quote(adapter.id)}: sha256 is not 64 lower-case hex digits.`,
+            };
+        const weightProblem = mergeWeightProblem(adapter.mergeWeight);
+        if (weightProblem !== null)
+            return {
+                code: Number.isFinite(adapter.mergeWeight) ? "value-out-of-range" : "non-finite",
+                message: `adapter ${quote(adapter.id)}: ${weightProblem}.`,
+            };
     }
     const placeholders = fields.promptTemplate.split("{input}").length - 1;
     if (placeholders !== 1)

@@ -6,11 +6,11 @@
 
 import {createHash} from "node:crypto";
 import {join} from "node:path";
-import {combineLoraTerms, readLoraTerms, writeFusedLora} from "../adapters/fuse.js";
-import {type DerivedFile, derivedFile} from "../files/derivedFile.js";
-import type {BaseModelStructure} from "../model/fingerprint.js";
-import {CalibrationExpansionError, calibrationTerms, EXPANDER_VERSION} from "./expand.js";
-import {readCalibration} from "./read.js";
+import {combineLoraTerms, readLoraTerms, writeFusedLora} from "../adapters/fuse";
+import {type DerivedFile, derivedFile} from "../files/derivedFile";
+import type {BaseModelStructure} from "../model/fingerprint";
+import {CalibrationExpansionError, calibrationTerms, EXPANDER_VERSION} from "./expand";
+import {readCalibration} from "./read";
 
 /** Part of every fused file's name: bump it whenever the fused output would change. */
 export const FUSED_MIX_VERSION = "composer-fused-mix/1";

@@ -3,7 +3,8 @@
 
 import {createHash} from "node:crypto";
 import {readFile} from "node:fs/promises";
-import {chainKey, parseTaskChain, type TaskChain} from "../compose/taskChain.js";
+import {firstValueOutOfRange, frobeniusNorm, LORA_STRENGTH_LIMIT, LORA_VALUE_LIMIT} from "../adapters/limits";
+import {chainKey, parseTaskChain, type TaskChain} from "../compose/taskChain";
 import {
     GgmlType,
     GgufFormatError,
@@ -13,7 +14,8 @@ import {
     type GgufValue,
     GgufValueType,
     readGgufHeader,
-} from "../gguf/index.js";
+} from "../gguf";
+import {quote} from "../messages/quote";
 import {
     CALIBRATION_FORMAT_VERSION,
     CALIBRATION_GENERAL_TYPE,
@@ -27,10 +29,11 @@ import {
     type CalibrationParameters,
     type CalibrationSummary,
     KEY,
+    type LcppParameters,
     metadataProblem,
     type StoredCalibration,
-} from "./format.js";
-import {isModuleType, MODULE_TYPES, type ModuleType} from "./moduleTypes.js";
+} from "./format";
+import {isModuleType, MODULE_TYPES, type ModuleType} from "./moduleTypes";
 
 /** Reads and checks a calibration's metadata and tensor shapes without reading tensor data. */
 export async function readCalibrationSummary(filePath: string): Promise<CalibrationSummary> {
@@ -64,18 +67,28 @@ async function parseCalibration(filePath: string): Promise<Calibration> {
     try {
         parameters = await readParameters(summary, async (name) => {
             const values = await tensorFile.readF32(name);
-            const bad = values.findIndex((value) => !Number.isFinite(value));
-            if (bad >= 0)
-                throw new CalibrationFormatError(
-                    "non-finite",
-                    `tensor ${name} has a non-finite value at ${bad}.`,
-                    filePath,
-                );
+            const bad = firstValueOutOfRange(values);
+            if (bad >= 0) {
+                const value = values[bad] ?? Number.NaN;
+                throw Number.isFinite(value)
+                    ? new CalibrationFormatError(
+                          "value-out-of-range",
+                          `tensor ${name} holds ${value} at index ${bad}; values must lie within ±${LORA_VALUE_LIMIT} ` +
+                              "(trained calibrations stay below 0.1): llama.cpp would compute Inf/NaN and answer with empty text.",
+                          filePath,
+                      )
+                    : new CalibrationFormatError(
+                          "non-finite",
+                          `tensor ${name} holds ${value} at index ${bad}; values must be finite.`,
+                          filePath,
+                      );
+            }
             return values;
         });
     } finally {
         await tensorFile.close();
     }
+    if (parameters.kind === "lc++") checkLcppStrength(parameters, filePath);
     return {
         architecture: summary.architecture,
         chain: summary.chain,
@@ -86,6 +99,23 @@ async function parseCalibration(filePath: string): Promise<Calibration> {
         training: summary.training,
         parameters,
     };
+}
+
+/**
+ * An LC++ pair is loaded as a LoRA at scale 1, so its strength is ‖P1‖ * ‖P2‖ (adapters/limits.ts).
+ * LC's strength depends on the adapters' A; expand.ts checks it.
+ */
+function checkLcppStrength(parameters: LcppParameters, filePath: string): void {
+    for (const [moduleType, p1] of parameters.p1) {
+        const strength = frobeniusNorm(p1) * frobeniusNorm(parameters.p2.get(moduleType) ?? []);
+        if (!(strength <= LORA_STRENGTH_LIMIT))
+            throw new CalibrationFormatError(
+                "too-strong",
+                `cal.${moduleType} has strength ‖P1‖ * ‖P2‖ = ${strength.toPrecision(3)}, above the limit ${LORA_STRENGTH_LIMIT} ` +
+                    "(trained calibrations stay below 2): a change this large drives the model to Inf/NaN and empty text.",
+                filePath,
+            );
+    }
 }
 
 async function readParameters(
@@ -112,7 +142,11 @@ async function readHeader(filePath: string): Promise<GgufHeader> {
     } catch (error) {
         // File-system errors (missing file, permissions) pass through unchanged: they are not format problems.
         if (!(error instanceof GgufFormatError)) throw error;
-        throw new CalibrationFormatError("not-gguf", `not a valid GGUF file (${error.message}).`, filePath, {
+        // The GGUF error starts with the path too; say it once.
+        const detail = error.message.startsWith(`${filePath}: `)
+            ? error.message.slice(filePath.length + 2)
+            : error.message;
+        throw new CalibrationFormatError("not-gguf", `not a valid GGUF file (${detail}).`, filePath, {
             cause: error,
         });
     }
@@ -123,7 +157,7 @@ function summarize(header: GgufHeader): CalibrationSummary {
     const generalType = meta.string(KEY.generalType);
     if (generalType !== CALIBRATION_GENERAL_TYPE) {
         const hint = generalType === "adapter" ? " (this is a LoRA adapter, not a calibration)" : "";
-        throw meta.error("wrong-type", `general.type is "${generalType}", expected "calibration"${hint}.`);
+        throw meta.error("wrong-type", `general.type is ${quote(generalType)}, expected "calibration"${hint}.`);
     }
     const formatVersion = meta.integer(KEY.formatVersion);
     if (formatVersion !== CALIBRATION_FORMAT_VERSION)
@@ -135,7 +169,7 @@ function summarize(header: GgufHeader): CalibrationSummary {
     if (!(CALIBRATION_KINDS as readonly string[]).includes(kind))
         throw meta.error(
             "unknown-kind",
-            `unknown calibration.kind "${kind}" (known: ${CALIBRATION_KINDS.join(", ")}).`,
+            `unknown calibration.kind ${quote(kind)} (known: ${CALIBRATION_KINDS.join(", ")}).`,
         );
     const rank = meta.integer(KEY.rank);
     if (kind === "lc" ? rank !== 1 : rank < 1)
@@ -184,7 +218,7 @@ function tensorModules(
         const moduleType = match?.[1];
         const part = match?.[2];
         if (moduleType === undefined || part === undefined || !isModuleType(moduleType) || !allowedParts.includes(part))
-            throw fail("unexpected-tensor", `unexpected tensor "${tensor.name}" in a "${kind}" calibration.`);
+            throw fail("unexpected-tensor", `unexpected tensor ${quote(tensor.name)} in a "${kind}" calibration.`);
         if (tensor.type !== GgmlType.F32)
             throw fail("tensor-type", `tensor ${tensor.name} has GGML type ${tensor.type}; calibrations are F32.`);
         const parts = byModule.get(moduleType) ?? new Map<string, GgufTensorInfo>();
@@ -277,10 +311,13 @@ class MetadataReader {
         try {
             chain = parseTaskChain(text);
         } catch (error) {
-            throw this.error("bad-metadata", `${key} "${text}": ${error instanceof Error ? error.message : error}`);
+            throw this.error(
+                "bad-metadata",
+                `${key} ${quote(text)}: ${error instanceof Error ? error.message : error}`,
+            );
         }
         if (chainKey(chain) !== text)
-            throw this.error("bad-metadata", `${key} "${text}" is not canonical (expected "${chainKey(chain)}").`);
+            throw this.error("bad-metadata", `${key} ${quote(text)} is not canonical (expected "${chainKey(chain)}").`);
         return chain;
     }
 

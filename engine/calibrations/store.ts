@@ -4,17 +4,19 @@
 
 import {readdir} from "node:fs/promises";
 import {join} from "node:path";
-import type {TaskChain} from "../compose/taskChain.js";
-import type {BaseModelStructure} from "../model/fingerprint.js";
+import type {TaskChain} from "../compose/taskChain";
+import {distinctPrefixes, quote} from "../messages/quote";
+import type {BaseModelStructure} from "../model/fingerprint";
+import {checkCalibrationExpansion} from "./expand";
 import {
     CalibrationFormatError,
     type CalibrationKind,
     type CalibrationSummary,
     calibrationFileName,
     type StoredCalibration,
-} from "./format.js";
-import {MODULE_TYPES} from "./moduleTypes.js";
-import {readCalibration, readCalibrationSummary} from "./read.js";
+} from "./format";
+import {MODULE_TYPES} from "./moduleTypes";
+import {readCalibration, readCalibrationSummary} from "./read";
 
 export type CalibrationStoreEntry =
     | {readonly status: "valid"; readonly path: string; readonly summary: CalibrationSummary}
@@ -97,16 +99,25 @@ export class CalibrationStore {
         for (const wanted of calibration.adapters) {
             const candidates = availableAdapters.filter((adapter) => adapter.id === wanted.id);
             const match = candidates.find((adapter) => adapter.sha256 === wanted.sha256);
-            if (match === undefined)
+            if (match === undefined) {
+                const [installed, expected] = distinctPrefixes(candidates[0]?.sha256 ?? "", wanted.sha256);
                 return {
                     ok: false,
                     reason:
                         candidates.length === 0
-                            ? `adapter "${wanted.id}" is not installed.`
-                            : `adapter "${wanted.id}" has changed since the calibration was trained ` +
-                              `(sha256 ${candidates[0]?.sha256.slice(0, 12)}…, expected ${wanted.sha256.slice(0, 12)}…).`,
+                            ? `adapter ${quote(wanted.id)} is not installed.`
+                            : `adapter ${quote(wanted.id)} has changed since the calibration was trained ` +
+                              `(sha256 ${installed}, expected ${expected}).`,
                 };
+            }
             adapters.push(match);
+        }
+        if (base !== undefined) {
+            try {
+                await checkCalibrationExpansion(calibration, adapters, base);
+            } catch (error) {
+                return {ok: false, reason: describeError(error)};
+            }
         }
         return {ok: true, calibration, adapters};
     }
@@ -151,10 +162,12 @@ type BaseBinding = Pick<CalibrationSummary, "baseFingerprint" | "architecture"> 
 
 /** Why a calibration cannot apply to this base, or null; shapes are checked when known. */
 function baseProblem(calibration: BaseBinding, base: BaseModelStructure): string | null {
-    if (calibration.baseFingerprint !== base.fingerprint)
-        return `trained for base ${calibration.baseFingerprint.slice(0, 12)}, not ${base.fingerprint.slice(0, 12)} (${base.name}).`;
+    if (calibration.baseFingerprint !== base.fingerprint) {
+        const [trained, loaded] = distinctPrefixes(calibration.baseFingerprint, base.fingerprint);
+        return `trained for base ${trained}, not ${loaded} (${base.name}).`;
+    }
     if (calibration.architecture !== base.architecture)
-        return `architecture "${calibration.architecture}" differs from the base's "${base.architecture}".`;
+        return `architecture ${quote(calibration.architecture)} differs from the base's ${quote(base.architecture)}.`;
     for (const moduleType of MODULE_TYPES) {
         const shape = calibration.modules?.get(moduleType);
         const ne = base.tensors.get(`blk.0.${moduleType}.weight`);

@@ -1,7 +1,7 @@
 // Writes compact calibration files (format.ts), checked against the same rules the reader applies.
 
-import {chainKey} from "../compose/taskChain.js";
-import {type GgufTensorToWrite, ggufF32Array, ggufString, ggufStringArray, ggufU32, writeGguf} from "../gguf/index.js";
+import {chainKey} from "../compose/taskChain";
+import {type GgufTensorToWrite, ggufF32Array, ggufString, ggufStringArray, ggufU32, writeGguf} from "../gguf";
 import {
     CALIBRATION_FORMAT_VERSION,
     CALIBRATION_GENERAL_TYPE,
@@ -11,8 +11,8 @@ import {
     type CalibrationParameters,
     KEY,
     metadataProblem,
-} from "./format.js";
-import {isModuleType, MODULE_TYPES} from "./moduleTypes.js";
+} from "./format";
+import {isModuleType, MODULE_TYPES} from "./moduleTypes";
 
 /** Writes a calibration (atomically) after checking it against the same rules the reader applies. */
 export async function writeCalibration(filePath: string, calibration: Calibration): Promise<void> {

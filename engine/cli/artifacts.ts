@@ -5,23 +5,24 @@ import {basename} from "node:path";
 import {parseArgs} from "node:util";
 import {AdapterStore} from "../adapters/store";
 import {CalibrationStore} from "../calibrations/store";
-import {engineConfig, packageRoot} from "../config";
+import {installedPack, packageRoot} from "../config";
 import {readGgufHeader} from "../gguf";
+import {quote} from "../messages/quote";
 import {type BaseModelStructure, describeBaseModel} from "../model/fingerprint";
 import {cachePaths} from "../model/paths";
 import {parseBaseModelSetting, resolveBaseModel} from "../model/resolve";
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
-async function baseModel(modelOption: string | undefined): Promise<BaseModelStructure> {
+export async function baseModel(modelOption: string | undefined): Promise<BaseModelStructure> {
     const path = await resolveBaseModel(parseBaseModelSetting(modelOption ?? process.env.COMPOSER_MODEL), {
         modelsDir: cachePaths().models,
     });
     return describeBaseModel(await readGgufHeader(path));
 }
 
-function stores(): {adapters: AdapterStore; calibrations: CalibrationStore} {
-    const config = engineConfig("", packageRoot());
+export function stores(): {adapters: AdapterStore; calibrations: CalibrationStore} {
+    const config = installedPack(packageRoot(import.meta.url));
     return {
         adapters: new AdapterStore({bundledDirs: config.adapterDirs, writableDir: config.userAdapterDir}),
         calibrations: new CalibrationStore(config.calibrationDirs),
@@ -89,7 +90,7 @@ async function adaptersCommand(args: string[]): Promise<number> {
         case "verify": {
             const entries = await adapters.list(base);
             const chosen = target === undefined ? entries : entries.filter((e) => e.id === target);
-            if (target !== undefined && chosen.length === 0) throw new Error(`No adapter with id "${target}".`);
+            if (target !== undefined && chosen.length === 0) throw new Error(`No adapter with id ${quote(target)}.`);
             let failed = 0;
             for (const entry of chosen) {
                 if (entry.status === "valid") out(`ok       ${entry.id}`);

@@ -6,17 +6,20 @@ import {readFile} from "node:fs/promises";
 import {parseArgs} from "node:util";
 import {parseMethodChoice} from "../compose/methods";
 import {parseTaskChain} from "../compose/taskChain";
-import {engineConfig, hostScriptPath, packageRoot} from "../config";
+import {engineConfig, hostScriptPath, installedPack, packageRoot} from "../config";
 import {EngineClient} from "../isolation/engineClient";
+import {messageForUser} from "../messages/quote";
 import {DEFAULT_MODEL, KNOWN_MODELS} from "../model/catalog";
 import {cachePaths} from "../model/paths";
 import {parseBaseModelSetting, resolveBaseModel} from "../model/resolve";
 import {runArtifactCommand} from "./artifacts";
+import {chainsCommand} from "./chains";
 
 const USAGE = `composer: one-pass composite writing tasks on a local model
 
   composer compose --chain summarize,translate:fr [--method auto|zero-shot|main-lora|aux-lora|linear-merge|multi-step|joint-expert|lc|lc++]
                    [--file in.txt | --text "..." | stdin] [--max-tokens N] [--json]
+  composer chains [chain] [--one-pass] [--json]   how each chain runs with what is installed
   composer adapters list | install <dir|manifest.json> [--replace] | remove <id> | verify [id]
   composer calibrations list | verify
   composer models list | fetch [default|hf:...|https://...]
@@ -37,10 +40,16 @@ async function readInput(values: {file?: string; text?: string}): Promise<string
     return Buffer.concat(chunks).toString("utf8");
 }
 
-function positiveInt(text: string | undefined, name: string): number | undefined {
+function positiveInt(
+    text: string | undefined,
+    name: string,
+    max = Number.MAX_SAFE_INTEGER,
+    min = 1,
+): number | undefined {
     if (text === undefined) return undefined;
     const value = Number(text);
-    if (!Number.isInteger(value) || value < 1) throw new UsageError(`--${name} must be a positive integer.`);
+    if (!Number.isInteger(value) || value < min || value > max)
+        throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got "${text.slice(0, 20)}".`);
     return value;
 }
 
@@ -67,12 +76,12 @@ async function compose(args: string[]): Promise<void> {
     const modelPath = await resolveBaseModel(parseBaseModelSetting(values.model ?? process.env.COMPOSER_MODEL), {
         modelsDir: paths.models,
     });
-    const root = packageRoot();
+    const root = packageRoot(import.meta.url);
     const client = new EngineClient({
         hostScript: hostScriptPath(root),
-        config: engineConfig(modelPath, root, {
+        config: engineConfig(modelPath, installedPack(root, paths), {
             threads: positiveInt(values.threads, "threads"),
-            contextSize: positiveInt(values["context-size"], "context-size"),
+            contextSize: positiveInt(values["context-size"], "context-size", 32768, 256),
         }),
         onLog: (level, message) => {
             if (level === "error") process.stderr.write(`[engine] ${message}\n`);
@@ -90,8 +99,9 @@ async function compose(args: string[]): Promise<void> {
     const killEngine = () => client.kill("SIGKILL");
     process.on("SIGINT", interrupted);
     process.on("exit", killEngine);
+    let streamed = false;
     try {
-        const maxTokens = positiveInt(values["max-tokens"], "max-tokens");
+        const maxTokens = positiveInt(values["max-tokens"], "max-tokens", 4096);
         const result = await client.compose({
             chain,
             method,
@@ -99,7 +109,12 @@ async function compose(args: string[]): Promise<void> {
             signal: controller.signal,
             ...(maxTokens === undefined ? {} : {maxTokens}),
             // Only the answer streams (a multi-step run's last pass); progress goes to stderr.
-            onText: values.json ? undefined : (text) => process.stdout.write(text),
+            onText: values.json
+                ? undefined
+                : (text) => {
+                      streamed = true;
+                      process.stdout.write(text);
+                  },
             onStep: values.json ? undefined : (done, total) => process.stderr.write(`(${done}/${total} parts done)\n`),
         });
         if (values.json) {
@@ -108,9 +123,15 @@ async function compose(args: string[]): Promise<void> {
         }
         process.stdout.write("\n");
         const tokens = result.passes.reduce((sum, pass) => sum + pass.generation.generatedTokens, 0);
-        const summary = `${result.method}, ${result.passes.length} pass${result.passes.length === 1 ? "" : "es"}, ${tokens} tokens, ${(result.totalMs / 1000).toFixed(2)} s`;
+        const generations = result.passes.length;
+        const summary = `${result.method}, ${generations} generation${generations === 1 ? "" : "s"}, ${tokens} tokens, ${(result.totalMs / 1000).toFixed(2)} s`;
         for (const note of result.notes) process.stderr.write(`note: ${note}\n`);
         process.stderr.write(`(${summary})\n`);
+    } catch (error) {
+        if (!streamed) throw error;
+        // Part of an answer is already on stdout: end its line and say it is incomplete.
+        process.stdout.write("\n");
+        throw new Error(`${(error as Error).message} (the text printed above is incomplete)`);
     } finally {
         await client.dispose();
         process.off("SIGINT", interrupted);
@@ -157,6 +178,8 @@ export async function main(argv: string[]): Promise<number> {
             case "models":
                 await models(rest);
                 return 0;
+            case "chains":
+                return await chainsCommand(rest);
             case "adapters":
             case "calibrations":
                 return await runArtifactCommand(command, rest);
@@ -170,11 +193,18 @@ export async function main(argv: string[]): Promise<number> {
         }
     } catch (error) {
         const err = error as Error;
-        process.stderr.write(`error: ${err.message}\n`);
+        // Capped and escaped: a message can quote a file's content (a corrupt name, binary).
+        process.stderr.write(`error: ${messageForUser(err.message)}\n`);
         if (err instanceof UsageError) process.stderr.write(`\n${USAGE}\n`);
         return 1;
     }
 }
+
+// A reader that stops early (`composer chains | head`) is not an error.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    process.exit(0);
+});
 
 main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;

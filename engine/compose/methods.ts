@@ -26,7 +26,3 @@ export function parseMethodChoice(text: string): MethodChoice {
     if (text === "auto" || isMethod(text)) return text;
     throw new Error(`Unknown method "${text}". Known methods: auto, ${METHODS.join(", ")}.`);
 }
-
-export function isCalibrated(method: Method): method is CalibrationKind {
-    return method === "lc" || method === "lc++";
-}

@@ -12,8 +12,11 @@ import {
     chainTasks,
     describeChain,
     isComposite,
+    LANGUAGES,
+    MAIN_TASKS,
     type MainTaskId,
     type TaskChain,
+    TONES,
     taskChain,
 } from "./taskChain";
 
@@ -217,6 +220,8 @@ export function autoMethod(chain: TaskChain, inventory: Inventory): {method: Met
     for (const kind of ["lc++", "lc"] as const) {
         if (usableCalibration(inventory, chain, kind) !== undefined) return {method: kind, note: null};
     }
+    // A joint expert was trained for this very chain: one pass, so it comes before multi-step.
+    if (adapterFor(inventory, chain) !== undefined) return {method: "joint-expert", note: null};
     const missing = chainTasks(chain).filter((task) => adapterFor(inventory, taskChain([task])) === undefined);
     if (missing.length === 0)
         return {
@@ -260,6 +265,87 @@ export function availableMethods(chain: TaskChain, inventory: Inventory): Method
         }
     }
     return methods;
+}
+
+/**
+ * How a chain runs with what is installed, decided here once; the CLI, the menus, Compose...
+ * and the builder only display it.
+ */
+export interface ChainCapability {
+    readonly chain: ChainKey;
+    /** "Summarize → French" */
+    readonly title: string;
+    /** What "auto" runs. */
+    readonly method: Method;
+    /** Generation passes of the recipe (a long text may take several per pass, in parts). */
+    readonly passes: number;
+    /**
+     * True when adapters trained for the whole chain do it in one pass: an LC / LC++ calibration,
+     * a joint expert, or a single task's own adapter. False for multi-step and for a zero-shot
+     * fallback, which is one pass of the base model without what the chain needs.
+     */
+    readonly onePass: boolean;
+    /** Why it runs this way when it is a fallback (multi-step or zero-shot); null otherwise. */
+    readonly note: string | null;
+    /** Every method that can run it with what is installed (the "Method (advanced)" choices). */
+    readonly methods: readonly Method[];
+}
+
+/** The methods whose one pass does the whole chain with adapters trained for it. */
+function doesChainInOnePass(recipe: Recipe): boolean {
+    switch (recipe.method) {
+        case "lc":
+        case "lc++":
+        case "joint-expert":
+            return true;
+        case "main-lora":
+        case "aux-lora":
+            return !isComposite(recipe.chain);
+        case "zero-shot":
+        case "linear-merge":
+        case "multi-step":
+            return false;
+    }
+}
+
+export function chainCapability(chain: TaskChain, inventory: Inventory): ChainCapability {
+    const recipe = buildWithoutChunks(chain, "auto", inventory);
+    return {
+        chain: chainKey(chain),
+        title: describeChain(chain),
+        method: recipe.method,
+        passes: recipe.passes.length,
+        onePass: doesChainInOnePass(recipe),
+        note: recipe.notes.length === 0 ? null : recipe.notes.join(" "),
+        methods: availableMethods(chain, inventory),
+    };
+}
+
+/**
+ * Every chain a user can build (no main task or one, any set of tones, at most one language),
+ * so no menu has to guess about a chain missing from the list: 191 with today's tasks.
+ */
+export function everyChain(): TaskChain[] {
+    const chains: TaskChain[] = [];
+    const toneTasks = TONES.map((tone) => `tone:${tone}` as const);
+    for (const main of [null, ...MAIN_TASKS])
+        for (let mask = 0; mask < 1 << toneTasks.length; mask++)
+            for (const language of [null, ...LANGUAGES]) {
+                const tones = toneTasks.filter((_, i) => (mask & (1 << i)) !== 0);
+                const tasks = [
+                    ...(main === null ? [] : [main]),
+                    ...tones,
+                    ...(language === null ? [] : [`translate:${language}` as const]),
+                ];
+                if (tasks.length > 0) chains.push(taskChain(tasks));
+            }
+    // Shortest first, so a listing reads single tasks, then pairs, then longer chains.
+    return chains.sort((a, b) => chainTasks(a).length - chainTasks(b).length);
+}
+
+/** The capability of every chain a user can build. */
+export function capabilities(inventory: Inventory): ChainCapability[] {
+    return everyChain().map((chain) => chainCapability(chain, inventory));
 }
 
 /** A stable key for a pass's adapter mix: passes with equal keys can share a context. */

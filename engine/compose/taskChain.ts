@@ -2,6 +2,8 @@
 // (it reads the input) followed by auxiliary tasks (they rewrite what came before).
 // Everything else in the engine takes this value; only `parseTaskChain` reads strings.
 
+import {quote} from "../messages/quote";
+
 export const MAIN_TASKS = ["summarize", "reply"] as const;
 export const LANGUAGES = ["es", "fr", "de"] as const;
 export const TONES = ["professional", "casual", "witty", "paraphrase"] as const;
@@ -73,7 +75,8 @@ export function parseTaskChain(text: string): TaskChain {
         .map((part) => part.trim())
         .filter((part) => part.length > 0);
     for (const part of parts) {
-        if (!isTaskId(part)) throw new TaskChainError(`Unknown task "${part}". Known tasks: ${ALL_TASKS.join(", ")}.`);
+        if (!isTaskId(part))
+            throw new TaskChainError(`Unknown task ${quote(part)}. Known tasks: ${ALL_TASKS.join(", ")}.`);
     }
     return taskChain(parts as TaskId[]);
 }

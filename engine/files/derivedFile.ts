@@ -1,50 +1,49 @@
 // Files the engine derives from installed ones (expanded calibrations, fused LoRAs), cached on
 // disk under a content-addressed name: the name is a hash of everything that goes in, so a
-// changed input never reuses a stale file (llama.cpp also caches adapters by path). A sidecar
-// records the file's size and sha256 when it is written; a file is reused only if both still
-// match, and rebuilt otherwise (a truncated write, a damaged disk, a stray edit). Writes go to a
-// temporary name and are renamed into place, so a reader never sees half a file; two processes
-// building the same file write the same bytes.
+// changed input never reuses a stale file (llama.cpp also caches adapters by path). A record
+// (`<file>.json`: size and sha256) is written after the file; a file is reused only if it still
+// matches its record, and rebuilt otherwise (truncated, damaged, half-copied, no record). Writes
+// go to a temporary name and are renamed into place, so a reader never sees half a file; two
+// processes building the same file write the same bytes.
 
+import {randomBytes} from "node:crypto";
 import {mkdir, readFile, rename, rm, stat, writeFile} from "node:fs/promises";
-import {dirname} from "node:path";
-import {sha256File} from "./sha256.js";
+import {basename, dirname, join} from "node:path";
+import {sha256File} from "./sha256";
 
-interface Record {
-    readonly size: number;
+/** What a derived file's record holds: enough to tell a damaged file from the one written. */
+interface DerivedFileRecord {
+    readonly bytes: number;
     readonly sha256: string;
 }
 
 export interface DerivedFile {
     readonly filePath: string;
-    /** False when a verified file from an earlier build was reused. */
+    /** False when an intact file from an earlier build was reused. */
     readonly built: boolean;
 }
 
 function recordPath(filePath: string): string {
-    return `${filePath}.sha256.json`;
+    return `${filePath}.json`;
 }
 
-async function readRecord(filePath: string): Promise<Record | null> {
-    try {
-        const parsed = JSON.parse(await readFile(recordPath(filePath), "utf8")) as Partial<Record>;
-        return typeof parsed.size === "number" && typeof parsed.sha256 === "string"
-            ? {size: parsed.size, sha256: parsed.sha256}
-            : null;
-    } catch {
-        return null;
-    }
+function temporaryPath(filePath: string): string {
+    return join(dirname(filePath), `.${basename(filePath)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
 }
 
-/** Whether `filePath` is there with the size and sha256 recorded when it was written. */
+/** True when `filePath` exists with exactly the size and sha256 its record says. */
 export async function isIntactDerivedFile(filePath: string): Promise<boolean> {
-    const record = await readRecord(filePath);
-    if (record === null) return false;
+    let record: Partial<DerivedFileRecord>;
     try {
-        if ((await stat(filePath)).size !== record.size) return false;
+        record = JSON.parse(await readFile(recordPath(filePath), "utf8")) as Partial<DerivedFileRecord>;
     } catch {
         return false;
     }
+    const size = await stat(filePath).then(
+        (info) => (info.isFile() ? info.size : -1),
+        () => -1,
+    );
+    if (size < 0 || size !== record.bytes) return false;
     return (await sha256File(filePath)) === record.sha256;
 }
 
@@ -58,12 +57,11 @@ export async function derivedFile(
 ): Promise<DerivedFile> {
     if (await isIntactDerivedFile(filePath)) return {filePath, built: false};
     await mkdir(dirname(filePath), {recursive: true});
-    const suffix = `.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-    const temporary = `${filePath}${suffix}`;
-    const temporaryRecord = `${recordPath(filePath)}${suffix}`;
+    const temporary = temporaryPath(filePath);
+    const temporaryRecord = temporaryPath(recordPath(filePath));
     try {
         await build(temporary);
-        const record: Record = {size: (await stat(temporary)).size, sha256: await sha256File(temporary)};
+        const record: DerivedFileRecord = {bytes: (await stat(temporary)).size, sha256: await sha256File(temporary)};
         await writeFile(temporaryRecord, `${JSON.stringify(record)}\n`);
         // File first, then its record: a crash in between leaves a record that does not match
         // (or none), so the next use rebuilds instead of trusting it.
@@ -74,4 +72,21 @@ export async function derivedFile(
         await rm(temporaryRecord, {force: true});
     }
     return {filePath, built: true};
+}
+
+/** Size and modification time of a file, to notice cheaply that it changed after it was verified. */
+export interface FileStamp {
+    readonly path: string;
+    readonly bytes: number;
+    readonly mtimeMs: number;
+}
+
+export async function fileStamp(path: string): Promise<FileStamp | null> {
+    const info = await stat(path).catch(() => undefined);
+    return info === undefined ? null : {path, bytes: info.size, mtimeMs: info.mtimeMs};
+}
+
+export async function isUnchanged(stamp: FileStamp): Promise<boolean> {
+    const now = await fileStamp(stamp.path);
+    return now !== null && now.bytes === stamp.bytes && now.mtimeMs === stamp.mtimeMs;
 }

@@ -1,6 +1,6 @@
 // GGUF v3 reading and writing; see docs/formats.md for the files built on it.
 
-export {bf16ArrayToF32, f16ArrayToF32, f16BitsToF32, f32ArrayToF16, f32ToF16Bits} from "./half.js";
+export {bf16ArrayToF32, f16ArrayToF32, f16BitsToF32, f32ArrayToF16, f32ToF16Bits} from "./half";
 export {
     findTensor,
     GgufTensorFile,
@@ -12,7 +12,7 @@ export {
     metaStringArray,
     readGgufHeader,
     readTensorF32,
-} from "./reader.js";
+} from "./reader";
 export {
     GGUF_DEFAULT_ALIGNMENT,
     GGUF_MAGIC,
@@ -31,7 +31,7 @@ export {
     ggmlTypeName,
     ggufValueTypeName,
     isKnownGgmlType,
-} from "./types.js";
+} from "./types";
 export {
     type GgufTensorToWrite,
     type GgufToWrite,
@@ -53,4 +53,4 @@ export {
     ggufU32Array,
     ggufU64,
     writeGguf,
-} from "./writer.js";
+} from "./writer";

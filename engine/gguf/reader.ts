@@ -3,7 +3,8 @@
 
 import {type FileHandle, open} from "node:fs/promises";
 import {endianness} from "node:os";
-import {bf16ArrayToF32, f16ArrayToF32} from "./half.js";
+import {quote} from "../messages/quote";
+import {bf16ArrayToF32, f16ArrayToF32} from "./half";
 import {
     GGUF_DEFAULT_ALIGNMENT,
     GGUF_MAGIC,
@@ -20,11 +21,13 @@ import {
     isBigIntValueType,
     isNumberValueType,
     scalarByteSize,
-} from "./types.js";
+} from "./types";
 
 const CHUNK_BYTES = 1 << 20;
 /** ggml's GGML_MAX_DIMS. */
 const MAX_DIMS = 4;
+/** ggml's GGML_MAX_NAME: a tensor name has at most 63 bytes (plus its NUL). */
+const MAX_TENSOR_NAME_BYTES = 63;
 const SUPPORTED_VERSIONS = [2, 3];
 
 /** Sequential reader over a file handle with a growable window; parsing is synchronous once bytes are buffered. */
@@ -153,9 +156,12 @@ function u64AsNumber(reader: BufferedFileReader, value: bigint, what: string): n
     return Number(value);
 }
 
-async function readString(reader: BufferedFileReader, what: string): Promise<string> {
+async function readString(reader: BufferedFileReader, what: string, maxBytes?: number): Promise<string> {
     await reader.ensure(8, `the length of ${what}`);
     const length = u64AsNumber(reader, reader.u64(), `the length of ${what}`);
+    // Checked before reading: a corrupt length must not pull megabytes into a name (or a message).
+    if (maxBytes !== undefined && length > maxBytes)
+        fail(reader, `${what} is ${length} bytes long; ggml allows at most ${maxBytes}`);
     await reader.ensure(length, what);
     return reader.utf8(length);
 }
@@ -197,22 +203,22 @@ function isValueType(type: number): type is GgufValueType {
 }
 
 async function readArray(reader: BufferedFileReader, key: string): Promise<GgufValue> {
-    await reader.ensure(12, `the array header of "${key}"`);
+    await reader.ensure(12, `the array header of ${quote(key)}`);
     const itemType = reader.u32();
-    const count = u64AsNumber(reader, reader.u64(), `the item count of "${key}"`);
-    if (!isValueType(itemType)) fail(reader, `metadata "${key}" is an array of unknown value type ${itemType}`);
+    const count = u64AsNumber(reader, reader.u64(), `the item count of ${quote(key)}`);
+    if (!isValueType(itemType)) fail(reader, `metadata ${quote(key)} is an array of unknown value type ${itemType}`);
     if (itemType === GgufValueType.ARRAY)
-        fail(reader, `metadata "${key}" is an array of arrays, which GGUF readers reject`);
+        fail(reader, `metadata ${quote(key)} is an array of arrays, which GGUF readers reject`);
     const itemSize = scalarByteSize(itemType) ?? 8; // a string is at least its 8-byte length
     if (count * itemSize > reader.remainingInFile)
         throw new GgufFormatError(
             reader.filePath,
             "truncated",
-            `truncated: metadata "${key}" claims ${count} items, more than the ${reader.remainingInFile} bytes left in the file`,
+            `truncated: metadata ${quote(key)} claims ${count} items, more than the ${reader.remainingInFile} bytes left in the file`,
         );
     const items: GgufScalar[] = new Array(count);
     if (itemType === GgufValueType.STRING) {
-        const what = `an item of "${key}"`;
+        const what = `an item of ${quote(key)}`;
         for (let i = 0; i < count; i++) {
             if (!reader.has(8)) await reader.fill(8, what);
             const length = u64AsNumber(reader, reader.u64(), `the length of ${what}`);
@@ -221,7 +227,7 @@ async function readArray(reader: BufferedFileReader, key: string): Promise<GgufV
         }
     } else {
         for (let i = 0; i < count; i++) {
-            if (!reader.has(itemSize)) await reader.fill(Math.min(CHUNK_BYTES, (count - i) * itemSize), `"${key}"`);
+            if (!reader.has(itemSize)) await reader.fill(Math.min(CHUNK_BYTES, (count - i) * itemSize), quote(key));
             items[i] = readScalarSync(reader, itemType);
         }
     }
@@ -229,10 +235,11 @@ async function readArray(reader: BufferedFileReader, key: string): Promise<GgufV
 }
 
 async function readValue(reader: BufferedFileReader, key: string, type: number): Promise<GgufValue> {
-    if (!isValueType(type)) fail(reader, `metadata "${key}" has unknown value type ${type}`);
-    if (type === GgufValueType.STRING) return {type, value: await readString(reader, `the value of metadata "${key}"`)};
+    if (!isValueType(type)) fail(reader, `metadata ${quote(key)} has unknown value type ${type}`);
+    if (type === GgufValueType.STRING)
+        return {type, value: await readString(reader, `the value of metadata ${quote(key)}`)};
     if (type === GgufValueType.ARRAY) return readArray(reader, key);
-    await reader.ensure(scalarByteSize(type) ?? 0, `the value of metadata "${key}"`);
+    await reader.ensure(scalarByteSize(type) ?? 0, `the value of metadata ${quote(key)}`);
     const value = readScalarSync(reader, type);
     if (type === GgufValueType.BOOL) return {type, value: value as boolean};
     if (isBigIntValueType(type)) return {type, value: value as bigint};
@@ -241,18 +248,19 @@ async function readValue(reader: BufferedFileReader, key: string, type: number):
 }
 
 async function readTensorInfo(reader: BufferedFileReader, index: number): Promise<GgufTensorInfo> {
-    const name = await readString(reader, `the name of tensor #${index}`);
-    await reader.ensure(4, `the dimension count of tensor "${name}"`);
+    const name = await readString(reader, `the name of tensor #${index}`, MAX_TENSOR_NAME_BYTES);
+    const quoted = quote(name);
+    await reader.ensure(4, `the dimension count of tensor ${quoted}`);
     const nDims = reader.u32();
     if (nDims < 1 || nDims > MAX_DIMS)
-        fail(reader, `tensor "${name}" has ${nDims} dimensions, expected 1 to ${MAX_DIMS}`);
-    await reader.ensure(nDims * 8 + 12, `the shape of tensor "${name}"`);
+        fail(reader, `tensor ${quoted} has ${nDims} dimensions, expected 1 to ${MAX_DIMS}`);
+    await reader.ensure(nDims * 8 + 12, `the shape of tensor ${quoted}`);
     const ne: number[] = [];
-    for (let d = 0; d < nDims; d++) ne.push(u64AsNumber(reader, reader.u64(), `dimension ${d} of tensor "${name}"`));
+    for (let d = 0; d < nDims; d++) ne.push(u64AsNumber(reader, reader.u64(), `dimension ${d} of tensor ${quoted}`));
     const type = reader.u32();
-    const offset = u64AsNumber(reader, reader.u64(), `the data offset of tensor "${name}"`);
+    const offset = u64AsNumber(reader, reader.u64(), `the data offset of tensor ${quoted}`);
     const byteLength = ggmlTensorByteLength(type, ne);
-    if (typeof byteLength === "string") fail(reader, `tensor "${name}" (${ggmlTypeName(type)}): ${byteLength}`);
+    if (typeof byteLength === "string") fail(reader, `tensor ${quoted} (${ggmlTypeName(type)}): ${byteLength}`);
     return {name, ne, type, offset, byteLength};
 }
 
@@ -311,8 +319,10 @@ export async function readGgufHeader(filePath: string): Promise<GgufHeader> {
         const metadata = new Map<string, GgufValue>();
         for (let i = 0; i < metadataCount; i++) {
             const key = await readString(reader, `metadata key #${i}`);
-            if (metadata.has(key)) fail(reader, `duplicate metadata key "${key}"`);
-            await reader.ensure(4, `the value type of metadata "${key}"`);
+            // ggml refuses empty and repeated keys (gguf.cpp), so llama.cpp would refuse the file.
+            if (key === "") fail(reader, `metadata key #${i} is empty`);
+            if (metadata.has(key)) fail(reader, `duplicate metadata key ${quote(key)}`);
+            await reader.ensure(4, `the value type of metadata ${quote(key)}`);
             const type = reader.u32();
             metadata.set(key, await readValue(reader, key, type));
         }
@@ -322,21 +332,35 @@ export async function readGgufHeader(filePath: string): Promise<GgufHeader> {
         const names = new Set<string>();
         for (let i = 0; i < tensorCount; i++) {
             const info = await readTensorInfo(reader, i);
-            if (names.has(info.name)) fail(reader, `duplicate tensor "${info.name}"`);
+            if (names.has(info.name)) fail(reader, `duplicate tensor ${quote(info.name)}`);
             names.add(info.name);
             tensors.push(info);
         }
 
         const dataOffset = Math.ceil(reader.position / alignment) * alignment;
         const dataBytes = fileSize - dataOffset;
+        // ggml (gguf.cpp) requires tensor data in tensor-info order, back to back, each tensor
+        // padded to the alignment: an offset out of order, shared or after a gap is refused there.
+        let expectedOffset = 0;
         for (const tensor of tensors) {
             if (tensor.offset % alignment !== 0)
-                fail(reader, `tensor "${tensor.name}" data offset ${tensor.offset} is not a multiple of ${alignment}`);
+                fail(
+                    reader,
+                    `tensor ${quote(tensor.name)} data offset ${tensor.offset} is not a multiple of ${alignment}`,
+                );
+            if (tensor.offset !== expectedOffset)
+                fail(
+                    reader,
+                    `tensor ${quote(tensor.name)} has data offset ${tensor.offset}, expected ${expectedOffset}: ` +
+                        `tensor data must follow the tensor list's order, back to back, each padded to ${alignment} bytes ` +
+                        `(ggml refuses out-of-order, shared or gapped data; a changed tensor type also moves every later tensor)`,
+                );
+            expectedOffset += Math.ceil(tensor.byteLength / alignment) * alignment;
             if (tensor.offset + tensor.byteLength > dataBytes)
                 throw new GgufFormatError(
                     filePath,
                     "truncated",
-                    `truncated: tensor "${tensor.name}" (${ggmlTypeName(tensor.type)} {${tensor.ne.join(", ")}}) needs bytes ` +
+                    `truncated: tensor ${quote(tensor.name)} (${ggmlTypeName(tensor.type)} {${tensor.ne.join(", ")}}) needs bytes ` +
                         `${dataOffset + tensor.offset}..${dataOffset + tensor.offset + tensor.byteLength}, but the file is ${fileSize} bytes`,
                 );
         }
@@ -447,12 +471,12 @@ export class GgufTensorFile {
             throw new GgufFormatError(
                 h.filePath,
                 "tensor",
-                `tensor "${info.name}" is ${ggmlTypeName(info.type)}; only F32, F16 and BF16 can be read as F32`,
+                `tensor ${quote(info.name)} is ${ggmlTypeName(info.type)}; only F32, F16 and BF16 can be read as F32`,
             );
         // Typed-array views below assume a little-endian host (x64, arm64), like ggml does.
         if (endianness() !== "LE") throw new Error("GGUF tensor reading needs a little-endian host");
         const bytes = new Uint8Array(info.byteLength);
-        await readFully(this.handle, bytes, h.dataOffset + info.offset, h, `tensor "${info.name}"`);
+        await readFully(this.handle, bytes, h.dataOffset + info.offset, h, `tensor ${quote(info.name)}`);
         if (info.type === GgmlType.F32) return new Float32Array(bytes.buffer, 0, info.byteLength / 4);
         const halves = new Uint16Array(bytes.buffer, 0, info.byteLength / 2);
         return info.type === GgmlType.F16 ? f16ArrayToF32(halves) : bf16ArrayToF32(halves);

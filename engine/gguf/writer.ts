@@ -6,7 +6,7 @@ import {randomBytes} from "node:crypto";
 import {open, rename, unlink} from "node:fs/promises";
 import {endianness} from "node:os";
 import {basename, dirname, join} from "node:path";
-import {f32ArrayToF16} from "./half.js";
+import {f32ArrayToF16} from "./half";
 import {
     GGUF_DEFAULT_ALIGNMENT,
     GGUF_MAGIC,
@@ -17,7 +17,7 @@ import {
     type GgufValue,
     GgufValueType,
     ggufValueTypeName,
-} from "./types.js";
+} from "./types";
 
 export interface GgufTensorToWrite {
     name: string;

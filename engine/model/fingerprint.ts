@@ -3,8 +3,8 @@
 // checking a model costs a header read.
 
 import {basename} from "node:path";
-import {sha256Text} from "../files/sha256.js";
-import {type GgufHeader, metaOptionalString, metaString, metaStringArray} from "../gguf/index.js";
+import {sha256Text} from "../files/sha256";
+import {type GgufHeader, metaOptionalString, metaString, metaStringArray} from "../gguf";
 
 export interface BaseModelStructure {
     architecture: string;

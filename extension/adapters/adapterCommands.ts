@@ -6,6 +6,7 @@ import * as vscode from "vscode";
 import {fetchAdapter} from "../../engine/adapters/fetchAdapter";
 import {AdapterStore} from "../../engine/adapters/store";
 import {chainKey} from "../../engine/compose/taskChain";
+import {messageForUser} from "../../engine/messages/quote";
 import type {EngineService} from "../engineService";
 
 export type InstallOutcome =
@@ -18,7 +19,11 @@ function store(engine: EngineService): AdapterStore {
 
 function failure(error: unknown): InstallOutcome {
     const code = (error as {code?: unknown}).code;
-    return {ok: false, code: typeof code === "string" ? code : "error", message: (error as Error).message};
+    return {
+        ok: false,
+        code: typeof code === "string" ? code : "error",
+        message: messageForUser((error as Error).message ?? String(error)),
+    };
 }
 
 /** Installs the adapter in `source` (a folder or its manifest.json); tests call this through the command. */

@@ -1,4 +1,4 @@
-// The Task Chain Builder: a webview (webview/main.ts) to pick a main task and auxiliary tasks,
+// The Task Chain Builder: a webview (webview/builder.ts) to pick a main task and auxiliary tasks,
 // see whether the chain runs in one pass, pick a method, run it on the selection with live
 // output and the same review, and save it as a named action. Strict CSP with a nonce; every
 // message is validated on arrival (messages.ts).
@@ -62,7 +62,7 @@ export class BuilderPanel implements vscode.Disposable {
     private sendInit(): void {
         this.post({
             type: "init",
-            capabilities: this.engine.capabilities.map((c) => ({...c, methods: [...c.methods]})),
+            capabilities: this.engine.capabilities,
             hasSelection: this.editor !== undefined && !this.editor.selection.isEmpty,
         });
     }
@@ -190,6 +190,9 @@ function html(webview: vscode.Webview, extensionUri: vscode.Uri): string {
         output: t("Output"),
         onePass: t("Runs in one pass ({0})."),
         multi: t("No calibration installed for this chain: falls back to {0} passes (multi-step)."),
+        fallback: t("Nothing installed for this chain: runs the base model alone ({0})."),
+        oneLanguage: t("A chain translates to one language: choose one."),
+        unknown: t("The engine is not running, so how this chain runs is not known yet."),
         single: t("A single task: one pass ({0})."),
         empty: t("Choose at least one task."),
         ready: t("Ready ({0}): review the diff, then Accept or Reject."),

@@ -2,7 +2,10 @@
 // they receive with these functions (the webview bundles this module too): a webview is a web
 // page, so nothing it posts is trusted, and the page drops anything malformed from the host.
 
-import {isTaskId, type TaskId, taskChain} from "../../engine/compose/taskChain";
+import {isMethod} from "../../engine/compose/methods";
+import type {ChainCapability} from "../../engine/compose/recipe";
+import {chainKey, isTaskId, parseTaskChain, type TaskId, taskChain} from "../../engine/compose/taskChain";
+import {firstUnsafeCharacter} from "../../engine/messages/quote";
 
 export const METHOD_CHOICES = [
     "auto",
@@ -17,15 +20,6 @@ export const METHOD_CHOICES = [
 ] as const;
 export type MethodChoiceName = (typeof METHOD_CHOICES)[number];
 
-export interface CapabilityMessage {
-    readonly chain: string;
-    readonly title: string;
-    readonly auto: string;
-    readonly onePass: boolean;
-    readonly note: string | null;
-    readonly methods: readonly string[];
-}
-
 export type ToHost =
     | {readonly type: "ready"}
     | {readonly type: "run"; readonly tasks: readonly TaskId[]; readonly method: MethodChoiceName}
@@ -38,7 +32,7 @@ export type ToHost =
     | {readonly type: "review"; readonly action: "accept" | "reject" | "retry" | "insertBelow" | "cancel"};
 
 export type ToWebview =
-    | {readonly type: "init"; readonly capabilities: readonly CapabilityMessage[]; readonly hasSelection: boolean}
+    | {readonly type: "init"; readonly capabilities: readonly ChainCapability[]; readonly hasSelection: boolean}
     | {readonly type: "started"; readonly title: string}
     | {readonly type: "text"; readonly text: string}
     | {
@@ -61,6 +55,28 @@ export class MessageError extends Error {
 }
 
 const MAX_TEXT = 1_000_000;
+export const SAVED_ACTION_NAME_MAX = 80;
+
+const UNSAFE_NAME_REASON = {
+    control: "control characters (line breaks, tabs, NUL)",
+    bidi: "bidirectional formatting characters, which make a name display as something else",
+    "lone surrogate": "broken UTF-16 (a lone surrogate)",
+} as const;
+
+/**
+ * Why `name` (already trimmed) cannot name a saved action, or null. Names appear in quick picks,
+ * notifications and settings.json, where a line break or a right-to-left override would show
+ * something other than what was saved.
+ */
+export function savedActionNameProblem(name: string): string | null {
+    if (name === "") return "a saved action needs a name";
+    if (name.length > SAVED_ACTION_NAME_MAX)
+        return `a saved action name has at most ${SAVED_ACTION_NAME_MAX} characters (this one has ${name.length})`;
+    const unsafe = firstUnsafeCharacter(name);
+    if (unsafe !== null)
+        return `a saved action name cannot contain ${UNSAFE_NAME_REASON[unsafe.kind]}; found ${unsafe.codePoint} at position ${unsafe.index + 1}`;
+    return null;
+}
 
 function record(value: unknown): Record<string, unknown> {
     if (typeof value !== "object" || value === null || Array.isArray(value))
@@ -107,8 +123,9 @@ export function parseToHost(raw: unknown): ToHost {
         case "run":
             return {type: "run", tasks: tasks(message), method: method(message)};
         case "save": {
-            const name = string(message, "name", 80).trim();
-            if (name === "") throw new MessageError("a saved action needs a name");
+            const name = string(message, "name", SAVED_ACTION_NAME_MAX).trim();
+            const problem = savedActionNameProblem(name);
+            if (problem !== null) throw new MessageError(problem);
             return {type: "save", name, tasks: tasks(message), method: method(message)};
         }
         case "review": {
@@ -122,21 +139,36 @@ export function parseToHost(raw: unknown): ToHost {
     }
 }
 
-function capability(raw: unknown): CapabilityMessage {
+/** The engine's ChainCapability as the page receives it: every field checked, nothing assumed. */
+function capability(raw: unknown): ChainCapability {
     const value = record(raw);
+    const chain = string(value, "chain", 200);
+    let parsed: ReturnType<typeof parseTaskChain>;
+    try {
+        parsed = parseTaskChain(chain);
+    } catch (error) {
+        throw new MessageError((error as Error).message);
+    }
+    if (chainKey(parsed) !== chain) throw new MessageError(`"chain" must be a canonical chain key, got "${chain}"`);
+    const method = string(value, "method", 40);
+    if (!isMethod(method)) throw new MessageError(`unknown method ${JSON.stringify(method)}`);
     const methods = value.methods;
-    if (!Array.isArray(methods) || methods.some((m) => typeof m !== "string"))
-        throw new MessageError(`"methods" must be a list of strings`);
+    if (!Array.isArray(methods) || !methods.every((m) => typeof m === "string" && isMethod(m)))
+        throw new MessageError(`"methods" must be a list of methods`);
+    const passes = value.passes;
+    if (typeof passes !== "number" || !Number.isInteger(passes) || passes < 1)
+        throw new MessageError(`"passes" must be a positive integer`);
     if (typeof value.onePass !== "boolean") throw new MessageError(`"onePass" must be a boolean`);
     const note = value.note;
     if (note !== null && typeof note !== "string") throw new MessageError(`"note" must be a string or null`);
     return {
-        chain: string(value, "chain", 200),
+        chain: chainKey(parsed),
         title: string(value, "title", 400),
-        auto: string(value, "auto", 40),
+        method,
+        passes,
         onePass: value.onePass,
         note,
-        methods: methods as string[],
+        methods,
     };
 }
 

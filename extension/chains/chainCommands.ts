@@ -4,8 +4,10 @@
 
 import * as vscode from "vscode";
 import {parseMethodChoice} from "../../engine/compose/methods";
+import type {ChainCapability} from "../../engine/compose/recipe";
 import {
     type AuxTaskId,
+    chainKey,
     describeTask,
     LANGUAGES,
     parseTaskChain,
@@ -40,6 +42,16 @@ async function chooseAuxTask(
         {title},
     );
     return picked?.task;
+}
+
+/** The capability as a quick pick shows it: one pass, several passes, or a fallback and why. */
+function howItRuns(capability: ChainCapability): {description: string; detail?: string} {
+    if (capability.onePass) return {description: vscode.l10n.t("one pass · {0}", capability.method)};
+    const description =
+        capability.method === "multi-step"
+            ? vscode.l10n.t("{0} passes (multi-step)", capability.passes)
+            : vscode.l10n.t("{0}, without adapters for this chain", capability.method);
+    return capability.note === null ? {description} : {description, detail: capability.note};
 }
 
 export type RegisterCommand = (id: string, handler: (...args: unknown[]) => unknown) => void;
@@ -124,18 +136,14 @@ export function registerChainCommands(
             const options = nextTaskOptions(tasks);
             const current = tasks.length > 0 ? taskChain(tasks) : null;
             const capability =
-                current === null ? undefined : engine.capabilities.find((c) => c.chain === tasks.join("+"));
+                current === null ? undefined : engine.capabilities.find((c) => c.chain === chainKey(current));
             const runItem =
                 current === null
                     ? []
                     : [
                           {
                               label: `$(play) ${vscode.l10n.t("Run: {0}", chainTitle(current))}`,
-                              description: capability
-                                  ? capability.onePass
-                                      ? vscode.l10n.t("one pass · {0}", capability.auto)
-                                      : vscode.l10n.t("{0} passes (multi-step)", tasks.length)
-                                  : "",
+                              ...(capability === undefined ? {} : howItRuns(capability)),
                               task: null,
                           },
                       ];

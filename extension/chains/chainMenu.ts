@@ -5,6 +5,8 @@
 // per pair); any other calibrated chain (three tasks, a future task) is reached through
 // "Run Composite Task...", which lists whatever is installed.
 
+import type {Method} from "../../engine/compose/methods";
+import type {ChainCapability} from "../../engine/compose/recipe";
 import {
     AUX_TASKS,
     type AuxTaskId,
@@ -18,16 +20,7 @@ import {
     type TaskId,
     taskChain,
 } from "../../engine/compose/taskChain";
-
-/** The parts of the engine's ChainCapability the menus read (kept structural, no engine import). */
-export interface CapabilityView {
-    readonly chain: string;
-    readonly title: string;
-    readonly auto: string;
-    readonly onePass: boolean;
-    readonly note: string | null;
-    readonly methods: readonly string[];
-}
+import {savedActionNameProblem} from "../builder/messages";
 
 const LANGUAGE_NAMES: Record<string, string> = {es: "Spanish", fr: "French", de: "German"};
 
@@ -84,18 +77,11 @@ export interface CompositeItem {
     readonly key: string;
     readonly label: string;
     readonly detail: string;
-    readonly method: string;
+    readonly method: Method;
 }
 
-/**
- * The methods that make a composite chain one pass *because of what is installed*. The engine's
- * `onePass` is also true for fallbacks such as zero-shot (one pass, no adapters), which must not
- * turn into commands.
- */
-export const INSTALLED_ONE_PASS_METHODS: readonly string[] = ["lc++", "lc", "joint-expert"];
-
 /** Composite chains that run in one pass with what is installed (a calibration or joint expert). */
-export function calibratedComposites(capabilities: readonly CapabilityView[]): CompositeItem[] {
+export function calibratedComposites(capabilities: readonly ChainCapability[]): CompositeItem[] {
     const items: CompositeItem[] = [];
     for (const capability of capabilities) {
         let chain: TaskChain;
@@ -104,21 +90,20 @@ export function calibratedComposites(capabilities: readonly CapabilityView[]): C
         } catch {
             continue; // a chain this build does not know; the engine is newer than the extension
         }
-        if (!isComposite(chain) || !capability.onePass || !INSTALLED_ONE_PASS_METHODS.includes(capability.auto))
-            continue;
+        if (!isComposite(chain) || !capability.onePass) continue;
         items.push({
             chain,
             key: chainKey(chain),
             label: chainTitle(chain),
             detail: capability.title,
-            method: capability.auto,
+            method: capability.method,
         });
     }
     return items.sort((a, b) => a.label.localeCompare(b.label));
 }
 
 /** Context keys to set: true for each contributed pair that is calibrated, false for the rest. */
-export function calibratedContextValues(capabilities: readonly CapabilityView[]): Map<string, boolean> {
+export function calibratedContextValues(capabilities: readonly ChainCapability[]): Map<string, boolean> {
     const calibrated = new Set(calibratedComposites(capabilities).map((item) => item.key));
     return new Map(
         contributedComposites().map((chain) => [calibratedContextKey(chain), calibrated.has(chainKey(chain))]),
@@ -159,6 +144,11 @@ export function parseSavedActions(value: unknown): {actions: SavedAction[]; prob
         const {name, chain, method} = entry as Record<string, unknown>;
         if (typeof name !== "string" || name.trim() === "") {
             problems.push(`entry ${index + 1} has no name`);
+            return;
+        }
+        const nameProblem = savedActionNameProblem(name.trim());
+        if (nameProblem !== null) {
+            problems.push(`entry ${index + 1}: ${nameProblem}`);
             return;
         }
         if (typeof chain !== "string") {

@@ -197,94 +197,18 @@ export class ReviewController implements vscode.Disposable {
             : session.proposal;
     }
 
+    /** Generates (again, for Retry) and hands the result over as the plan says. */
     private async generate(session: Session): Promise<RunOutcome> {
-        const {plan} = session;
         session.state = "generating";
         session.proposal = "";
         session.abort = new AbortController();
         const {signal} = session.abort;
-        if (plan.review) {
-            this.documents.set(session.originalUri, session.base);
-            this.documents.set(session.proposalUri, this.preview(session));
-            await vscode.commands.executeCommand(
-                "vscode.diff",
-                session.originalUri,
-                session.proposalUri,
-                plan.placement === "insertBelow"
-                    ? vscode.l10n.t("{0}: the selection ↔ with the result below it", session.request.title)
-                    : vscode.l10n.t("{0}: original ↔ proposal", session.request.title),
-                // Next to the text it is about, not over the builder panel.
-                {
-                    preview: true,
-                    viewColumn: session.viewColumn,
-                    preserveFocus: session.request.preserveFocus ?? false,
-                },
-            );
-        }
+        if (session.plan.review) await this.openDiff(session);
         let result: ComposeResult;
         try {
-            result = await vscode.window.withProgress(
-                {
-                    location: vscode.ProgressLocation.Notification,
-                    title: vscode.l10n.t("Composer: {0}", session.request.title),
-                    cancellable: true,
-                },
-                async (progress, token) => {
-                    token.onCancellationRequested(() => session.abort.abort());
-                    const generating = vscode.l10n.t("generating ({0})…", describeChain(session.request.chain));
-                    progress.report({message: generating});
-                    // A long selection takes a while to read before the first word: say how far it is.
-                    let reading = false;
-                    let pending: ReturnType<typeof setTimeout> | undefined;
-                    const flush = () => {
-                        pending = undefined;
-                        if (plan.review && this.session === session)
-                            this.documents.set(session.proposalUri, this.preview(session));
-                    };
-                    try {
-                        return await this.engine.compose({
-                            chain: session.request.chain,
-                            method: session.request.method,
-                            input: session.original,
-                            signal,
-                            onPrompt: (evaluated, total) => {
-                                reading = true;
-                                const percent = Math.round((100 * evaluated) / total);
-                                progress.report({message: vscode.l10n.t("reading the text ({0}%)…", percent)});
-                            },
-                            // A long text goes paragraph by paragraph (rewrites) or part by part (summaries).
-                            onStep: (done, total) => {
-                                if (done < total)
-                                    progress.report({message: vscode.l10n.t("{0} of {1} parts done…", done, total)});
-                            },
-                            onText: (text) => {
-                                if (reading) {
-                                    reading = false;
-                                    progress.report({message: generating});
-                                }
-                                session.proposal += text;
-                                session.request.onText?.(text);
-                                // Redrawing the diff on every token is wasteful; ten times a second is live enough.
-                                pending ??= setTimeout(flush, 100);
-                            },
-                        });
-                    } finally {
-                        if (pending !== undefined) clearTimeout(pending);
-                    }
-                },
-            );
+            result = await this.composeWithProgress(session, signal);
         } catch (error) {
-            const cancelled = signal.aborted || (error as Error).name === "ComposeCancelledError";
-            const message = cancelled
-                ? vscode.l10n.t("Cancelled; the document was not changed.")
-                : vscode.l10n.t("Composer could not finish: {0}", (error as Error).message);
-            if (cancelled) vscode.window.setStatusBarMessage(`$(circle-slash) ${message}`, 8_000);
-            else {
-                this.log.error(message);
-                void vscode.window.showErrorMessage(message);
-            }
-            await this.end(session, cancelled ? "cancelled" : "failed");
-            return {state: cancelled ? "cancelled" : "failed", message};
+            return this.failed(session, error, signal);
         }
         if (this.session !== session) return {state: "cancelled", message: "superseded"};
         for (const note of result.notes ?? []) this.log.info(note);
@@ -304,6 +228,99 @@ export class ReviewController implements vscode.Disposable {
         }
         session.proposal = result.text;
         session.method = result.method;
+        return this.deliver(session);
+    }
+
+    /** Opens the diff the proposal streams into, next to the text it is about. */
+    private async openDiff(session: Session): Promise<void> {
+        this.documents.set(session.originalUri, session.base);
+        this.documents.set(session.proposalUri, this.preview(session));
+        await vscode.commands.executeCommand(
+            "vscode.diff",
+            session.originalUri,
+            session.proposalUri,
+            session.plan.placement === "insertBelow"
+                ? vscode.l10n.t("{0}: the selection ↔ with the result below it", session.request.title)
+                : vscode.l10n.t("{0}: original ↔ proposal", session.request.title),
+            // Next to the text it is about, not over the builder panel.
+            {preview: true, viewColumn: session.viewColumn, preserveFocus: session.request.preserveFocus ?? false},
+        );
+    }
+
+    /**
+     * Runs the request under a cancellable progress notification that says what the engine is
+     * doing (reading a long text, parts done, generating) while the text streams into the diff.
+     */
+    private composeWithProgress(session: Session, signal: AbortSignal): Thenable<ComposeResult> {
+        const {request} = session;
+        return vscode.window.withProgress(
+            {
+                location: vscode.ProgressLocation.Notification,
+                title: vscode.l10n.t("Composer: {0}", request.title),
+                cancellable: true,
+            },
+            async (progress, token) => {
+                token.onCancellationRequested(() => session.abort.abort());
+                const generating = vscode.l10n.t("generating ({0})…", describeChain(request.chain));
+                progress.report({message: generating});
+                // A long selection takes a while to read before the first word: say how far it is.
+                let reading = false;
+                // Redrawing the diff on every token is wasteful; ten times a second is live enough.
+                const redraw = throttled(100, () => {
+                    if (session.plan.review && this.session === session)
+                        this.documents.set(session.proposalUri, this.preview(session));
+                });
+                try {
+                    return await this.engine.compose({
+                        chain: request.chain,
+                        method: request.method,
+                        input: session.original,
+                        signal,
+                        onPrompt: (evaluated, total) => {
+                            reading = true;
+                            const percent = Math.round((100 * evaluated) / total);
+                            progress.report({message: vscode.l10n.t("reading the text ({0}%)…", percent)});
+                        },
+                        // A long text goes paragraph by paragraph (rewrites) or part by part (summaries).
+                        onStep: (done, total) => {
+                            if (done < total)
+                                progress.report({message: vscode.l10n.t("{0} of {1} parts done…", done, total)});
+                        },
+                        onText: (text) => {
+                            if (reading) {
+                                reading = false;
+                                progress.report({message: generating});
+                            }
+                            session.proposal += text;
+                            request.onText?.(text);
+                            redraw.request();
+                        },
+                    });
+                } finally {
+                    redraw.cancel();
+                }
+            },
+        );
+    }
+
+    /** A cancel (by the user, or the engine's own) is quiet; anything else is an error the user sees. */
+    private async failed(session: Session, error: unknown, signal: AbortSignal): Promise<RunOutcome> {
+        const cancelled = signal.aborted || (error as Error).name === "ComposeCancelledError";
+        const message = cancelled
+            ? vscode.l10n.t("Cancelled; the document was not changed.")
+            : vscode.l10n.t("Composer could not finish: {0}", (error as Error).message);
+        if (cancelled) vscode.window.setStatusBarMessage(`$(circle-slash) ${message}`, 8_000);
+        else {
+            this.log.error(message);
+            void vscode.window.showErrorMessage(message);
+        }
+        await this.end(session, cancelled ? "cancelled" : "failed");
+        return {state: cancelled ? "cancelled" : "failed", message};
+    }
+
+    /** Hands the finished proposal over as the plan says: a review, an edit, or a new document. */
+    private async deliver(session: Session): Promise<RunOutcome> {
+        const {plan} = session;
         if (plan.review && plan.placement !== "newDocument") {
             this.documents.set(session.proposalUri, this.preview(session));
             session.state = "ready";
@@ -493,4 +510,21 @@ export class ReviewController implements vscode.Disposable {
         this.documents.dispose();
         this.finishedEmitter.dispose();
     }
+}
+
+/** Runs `action` at most once per `ms` however often it is requested; cancel drops a pending run. */
+function throttled(ms: number, action: () => void): {request(): void; cancel(): void} {
+    let pending: ReturnType<typeof setTimeout> | undefined;
+    return {
+        request() {
+            pending ??= setTimeout(() => {
+                pending = undefined;
+                action();
+            }, ms);
+        },
+        cancel() {
+            if (pending !== undefined) clearTimeout(pending);
+            pending = undefined;
+        },
+    };
 }

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-NODE_SCRIPT = REPO_ROOT / "lab/parity/llama_logprobs.mjs"
+NODE_SCRIPT = REPO_ROOT / "lab/node/llama_logprobs.mjs"
 
 PROMPTS = [
     "<start_of_turn>user\nSummarize the following text:\n\n#Person1#: Hi, Mr. Smith. I'm Doctor "

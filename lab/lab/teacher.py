@@ -265,7 +265,7 @@ def _run_node(req: dict, work: Path) -> None:
     work.mkdir(parents=True, exist_ok=True)
     (work / "request.json").write_text(json.dumps(req, ensure_ascii=False))
     subprocess.run(
-        ["node", str(REPO / "lab/teacher/generate.mjs"), str(work / "request.json")], cwd=REPO, check=True
+        ["node", str(REPO / "lab/node/teacher_generate.mjs"), str(work / "request.json")], cwd=REPO, check=True
     )
 
 

@@ -2,7 +2,7 @@
 
     python -m lab.train_pack list                       # artifacts and their status
     python -m lab.train_pack budget                     # the size arithmetic (60 MB budget)
-    python -m lab.train_pack report                     # TRAINING.md's table rows (data, steps, time, losses)
+    python -m lab.train_pack report                     # lab/TRAINING.md's table rows (data, steps, time, losses)
     python -m lab.train_pack train --only translate:fr  # (re)train one artifact (resumable)
     python -m lab.train_pack train --all                # the whole pack from scratch, in order
     python -m lab.train_pack train --all --rehearse DIR # the same commands at toy sizes, into DIR
@@ -15,7 +15,7 @@ with 2 steps on 8 examples, into DIR/{runs,adapters,calibrations}: the whole-pac
 checked in 19-30 min here (2026-11-29) instead of ~10 h, without touching the shipped pack.
 A calibration needs its two adapters installed first (it records their sha256), and a composite its
 teacher targets in lab/targets/ (`python -m lab.teacher generate`, run by `train` when missing).
-Size budget (TRAINING.md): F16 adapters, rank 16 for the main tasks, rank 8 for the auxiliary ones.
+Size budget (lab/TRAINING.md): F16 adapters, rank 16 for the main tasks, rank 8 for the auxiliary ones.
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def _calibration(chain: str, kind: str, n_train: int, n_dev: int, steps: int, we
 
 
 # The pack, in training order; sizes fit 2 shared CPU cores (1 thread; a GPU: add --device cuda and
-# raise --n-train / --steps). What was actually run is in TRAINING.md.
+# raise --n-train / --steps). What was actually run is in lab/TRAINING.md.
 PACK: list[Artifact] = [
     _adapter("summarize", 16, 400, 100),
     _adapter("translate:fr", 8, 400, 80),
@@ -127,7 +127,7 @@ PACK: list[Artifact] = [
     # The same for reply + Spanish (2.8 -> 2.5) and reply + French (2.3 -> 1.9) did not help.
     _calibration("reply+translate:de", "lc++", 400, 50, 100),
     # Summary LC++ on 20 benchmark inputs, ROUGE-L at 50 -> 100 steps: German 15.5 (2 looped) -> 16.7
-    # (none), witty 30.3 -> 33.3, casual 29.3 -> 30.9 (TRAINING.md). The others were not retried.
+    # (none), witty 30.3 -> 33.3, casual 29.3 -> 30.9 (lab/TRAINING.md). The others were not retried.
     # German then with 400 teacher examples, 150 steps: 20.4 (multi-step 19.7); casual at 200 steps
     # on the same 200 examples stayed at 30.8 (dev loss 1.545 -> 1.548).
     _calibration("summarize+translate:de", "lc++", 400, 50, 150),
@@ -324,7 +324,7 @@ def status() -> list[dict]:
 
 
 def report() -> list[str]:
-    """TRAINING.md's table rows, from each finished run's summary.json and its installed file."""
+    """lab/TRAINING.md's table rows, from each finished run's summary.json and its installed file."""
     rows = []
     for a in PACK:
         summary_path = RUNS / a.run / "summary.json"
@@ -356,7 +356,7 @@ def main(argv=None) -> None:
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("list")
     sub.add_parser("budget")
-    sub.add_parser("report", help="TRAINING.md table rows for the installed artifacts")
+    sub.add_parser("report", help="lab/TRAINING.md table rows for the installed artifacts")
     t = sub.add_parser("train")
     g = t.add_mutually_exclusive_group(required=True)
     g.add_argument(

@@ -168,6 +168,8 @@ def test_data_dir_reads_the_upstream_formats(tmp_path):
     assert [e["id"] for e in mains["summarize"]] == ["dialogsum:test_1", "dialogsum:test_2"]
     assert mains["summarize"][0]["main_references"] == ["They greet.", "Hi."]
     assert [e["input"] for e in mains["reply"]] == ["Hi there!", "Hello, how are you?"]
+    # Row numbers restart in every split: the file names the id.
+    assert [e["id"] for e in mains["reply"]] == ["spc:spc:0:0", "spc:spc:0:1"]
     assert xdd == [
         {
             "id": "xdd:en_test_human:0:0",
@@ -186,6 +188,10 @@ def test_build_marks_references_pending_until_targets_exist(tmp_path):
     (targets / "summarize+translate-fr.jsonl").write_text(
         json.dumps({"id": "dialogsum:test_1", "target": "Ils se saluent."}) + "\n"
     )
+    # The lab's own Synthetic-Persona-Chat dev turn "spc:0:0" is another text than this folder's first turn.
+    (targets / "reply+translate-de.jsonl").write_text(
+        json.dumps({"id": "spc:0:0", "target": "Hallo!"}) + "\n"
+    )
     out = data.build(
         None, 1234, tmp_path, targets, ["summarize+translate:fr", "reply+translate:de", "reply+tone:witty"]
     )
@@ -194,6 +200,7 @@ def test_build_marks_references_pending_until_targets_exist(tmp_path):
     assert [e["references"] for e in fr["examples"]] == [["Ils se saluent."], []]
     assert out["references"]["summarize+translate:fr"]["covered"] == 1
     de = out["variants"]["reply+translate:de"]
+    assert [e["references"] for e in de["examples"] if e["id"].startswith("spc:")] == [[], []]
     assert any(e.get("human_references") for e in de["examples"]), (
         "XDailyDialog examples join reply+translate:de"
     )

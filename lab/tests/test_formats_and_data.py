@@ -41,7 +41,7 @@ def test_fingerprint_follows_the_spec(tmp_path):
 def test_fingerprint_equals_independent_js_parser(tmp_path):
     tiny_gguf(tmp_path / "m.gguf")
     out = subprocess.run(
-        ["node", "lab/parity/fingerprint.mjs", str(tmp_path / "m.gguf")],
+        ["node", "lab/node/fingerprint.mjs", str(tmp_path / "m.gguf")],
         cwd=REPO,
         capture_output=True,
         text=True,

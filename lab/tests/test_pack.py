@@ -23,7 +23,7 @@ def test_every_artifact_once_and_findable():
     assert len(names) == len(set(names))
     adapters = {a.name for a in PACK if a.kind == "adapter"}
     assert {a for a in adapters if "+" not in a} == set(MAIN_TASKS) | set(AUX_TASKS)
-    # joint experts: one LoRA trained on a composite, the strong baseline (issue: at least these two)
+    # joint experts: one LoRA trained on a composite, the strong baseline (at least these two)
     assert {a for a in adapters if "+" in a} == {"summarize+translate:fr", "reply+tone:casual"}
     calibrations = [a.name for a in PACK if a.kind == "calibration"]
     assert len([c for c in calibrations if c.split("+")[0] in MAIN_TASKS]) == 28  # 14 variants x LC, LC++

@@ -1,7 +1,7 @@
 // The benchmark's quick mode end to end on the real default model: a crafted pack, one short
 // input per variant, every method the engine offers, every metric (ROUGE-L, weighted ROUGE,
-// chrF, language ID), the speed phase, the report files, and a resumed run served from the
-// cache. Checks that everything runs, not the scores. Runs after the lab's setup stage (it
+// chrF, language ID), the real-text section (3 commands x 2 inputs, judged), the speed phase,
+// the report files, and a resumed run served from the cache. Checks that everything runs, not the scores. Runs after the lab's setup stage (it
 // needs lab/.venv for scoring).
 
 import assert from "node:assert/strict";
@@ -10,8 +10,8 @@ import {mkdir, mkdtemp, readdir, readFile, rm, writeFile} from "node:fs/promises
 import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {after, before, test} from "node:test";
-import {METHODS} from "../../engine/compose/methods.js";
-import {repoRoot} from "../support/realModel.js";
+import {METHODS} from "../../engine/compose/methods";
+import {repoRoot} from "../support/realModel";
 
 const root = repoRoot();
 let work: string;
@@ -143,11 +143,52 @@ test("bench --quick runs every method and metric and writes the report", async (
         ["zero-shot", "aux-lora"],
     );
     for (const c of news.cells) assert.ok(c.n === 1 && Number.isFinite(c.chrf), `news ${c.method}: chrF`);
+    // Real text: 3 commands x 2 short inputs (an email, a customer message), each output judged.
+    const realText = results.realText as {
+        cells: {command: string; genre: string; n: number; broken: number; reasons: Record<string, number>}[];
+        totals: {overall: {n: number; broken: number}; byGenre: Record<string, {n: number}>};
+        engine: {maxTokens: number};
+        outputs: {
+            command: string;
+            id: string;
+            stops: {stopReason: string; generatedTokens: number}[];
+            findings: {reason: string}[];
+        }[];
+    };
+    assert.deepEqual(
+        realText.cells.map((c) => `${c.command} ${c.genre} ${c.n}`),
+        [
+            "summarize email 1",
+            "summarize customer 1",
+            "translate:de email 1",
+            "translate:de customer 1",
+            "reply+tone:professional+translate:de email 1",
+            "reply+tone:professional+translate:de customer 1",
+        ],
+    );
+    for (const c of realText.cells) {
+        const counted = Object.values(c.reasons).reduce((a, b) => a + b, 0);
+        assert.ok(c.broken <= c.n && (c.broken === 0) === (counted === 0), `${c.command} ${c.genre}: counts agree`);
+    }
+    assert.equal(realText.totals.overall.n, 6);
+    assert.deepEqual(Object.keys(realText.totals.byGenre).sort(), ["customer", "email"]);
+    // An output that used the whole budget (the quick engine's 4 tokens) is reported as cut, and only then.
+    const budget = realText.engine.maxTokens;
+    const full = (o: (typeof realText.outputs)[number]) => o.stops.some((s) => s.generatedTokens >= budget);
+    assert.ok(realText.outputs.some(full), "some output reached the budget");
+    for (const o of realText.outputs)
+        assert.equal(
+            o.findings.some((f) => f.reason === "cut"),
+            full(o),
+            `${o.command} ${o.id}`,
+        );
     const report = await readFile(join(dir, "report.md"), "utf8");
     for (const heading of [
         "## Quality",
         "## Formality",
         "## Translation adapters on human news",
+        "## Real text",
+        "### Broken outputs per command and genre",
         "## Efficiency",
         "## Speed",
         "## Peer",
@@ -161,4 +202,5 @@ test("bench --quick runs every method and metric and writes the report", async (
     assert.match(again.stderr, /\[quality\] done: 0 new/);
     assert.match(again.stderr, /\[formality\] done: 0 new/);
     assert.match(again.stderr, /\[news\] done: 0 new/);
+    assert.match(again.stderr, /\[real-text\] done: 0 new/);
 });

@@ -9,13 +9,13 @@
 
 import {cp, mkdir, readFile, writeFile} from "node:fs/promises";
 import {join} from "node:path";
+import {craftAdapter, randomLcppParameters} from "../../craft/gguf";
 import {calibrationFileName} from "../../engine/calibrations/format";
 import {calibrationFolderName} from "../../engine/calibrations/store";
 import {writeCalibration} from "../../engine/calibrations/write";
 import {parseTaskChain} from "../../engine/compose/taskChain";
 import {readGgufHeader} from "../../engine/gguf";
 import {type BaseModelStructure, describeBaseModel} from "../../engine/model/fingerprint";
-import {craftAdapter, randomLcppParameters} from "../support/craftGguf";
 import {realModelPath} from "../support/realModel";
 
 async function calibrate(

@@ -17,18 +17,18 @@ import {
     type LlamaModel,
     type Token,
 } from "node-llama-cpp";
-import {expandCalibration} from "../../engine/calibrations/expand.js";
-import type {Calibration} from "../../engine/calibrations/format.js";
-import {fuseMix, type MixToFuse} from "../../engine/calibrations/fusedMix.js";
-import {MODULE_TYPES, type ModuleType} from "../../engine/calibrations/moduleTypes.js";
-import {readCalibration} from "../../engine/calibrations/read.js";
-import {writeCalibration} from "../../engine/calibrations/write.js";
-import {parseTaskChain} from "../../engine/compose/taskChain.js";
-import {sha256File} from "../../engine/files/sha256.js";
-import {readGgufHeader} from "../../engine/gguf/index.js";
-import {describeBaseModel} from "../../engine/model/fingerprint.js";
-import {type LinearDelta, lcDelta, lcppDelta, loraDelta, referenceLogProbs} from "../support/referenceForward.js";
-import {randomVector, seededRandom} from "../support/seededRandom.js";
+import {randomVector, seededRandom} from "../../craft/seededRandom";
+import {expandCalibration} from "../../engine/calibrations/expand";
+import type {Calibration} from "../../engine/calibrations/format";
+import {fuseMix, type MixToFuse} from "../../engine/calibrations/fusedMix";
+import {MODULE_TYPES, type ModuleType} from "../../engine/calibrations/moduleTypes";
+import {readCalibration} from "../../engine/calibrations/read";
+import {writeCalibration} from "../../engine/calibrations/write";
+import {parseTaskChain} from "../../engine/compose/taskChain";
+import {sha256File} from "../../engine/files/sha256";
+import {readGgufHeader} from "../../engine/gguf";
+import {describeBaseModel} from "../../engine/model/fingerprint";
+import {type LinearDelta, lcDelta, lcppDelta, loraDelta, referenceLogProbs} from "../support/referenceForward";
 import {
     type LoraAdapterValues,
     makeRandomLora,
@@ -37,7 +37,7 @@ import {
     type TinyLlama,
     writeLoraAdapter,
     writeTinyLlama,
-} from "../support/tinyLlama.js";
+} from "../support/tinyLlama";
 
 const TOLERANCE = 1e-4;
 const MERGE_WEIGHTS = [0.7, 0.5] as const;

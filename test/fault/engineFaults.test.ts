@@ -12,7 +12,8 @@ import {join} from "node:path";
 import {after, before, describe, test} from "node:test";
 import {setTimeout as delay} from "node:timers/promises";
 import {parseTaskChain} from "../../engine/compose/taskChain";
-import {DEFAULT_ENGINE_LIMITS, type EngineConfig} from "../../engine/engine";
+import {engineConfig, packIn} from "../../engine/config";
+import type {EngineConfig} from "../../engine/engine";
 import {
     type ComposeCall,
     EngineClient,
@@ -55,15 +56,7 @@ describe("engine faults on the real model", () => {
 
     before(async () => {
         work = await mkdtemp(join(tmpdir(), "composer-fault-"));
-        config = {
-            ...DEFAULT_ENGINE_LIMITS,
-            modelPath: await realModelPath(),
-            adapterDirs: [],
-            userAdapterDir: join(work, "adapters"),
-            calibrationDirs: [],
-            cacheDir: join(work, "cache"),
-            threads: 1,
-        };
+        config = engineConfig(await realModelPath(), packIn(work), {threads: 1});
         client = newClient();
         baseline = (await client.compose({chain, method: "zero-shot", input: INPUT, maxTokens: 4})).text;
         assert.ok(baseline.length > 0);

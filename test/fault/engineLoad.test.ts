@@ -12,8 +12,9 @@ import {after, before, describe, test} from "node:test";
 import type {ComposeResult} from "../../engine/compose/composer";
 import type {MethodChoice} from "../../engine/compose/methods";
 import {parseTaskChain} from "../../engine/compose/taskChain";
-import {engineConfig} from "../../engine/config";
+import {engineConfig, installedPack} from "../../engine/config";
 import {EngineClient} from "../../engine/isolation/engineClient";
+import {cachePaths} from "../../engine/model/paths";
 import {rssMb} from "../support/processes";
 import {realModelPath, repoRoot} from "../support/realModel";
 
@@ -61,7 +62,7 @@ async function newClient(maxContexts: number): Promise<EngineClient> {
     const root = repoRoot();
     return new EngineClient({
         hostScript: join(root, "dist", "engine-host.js"),
-        config: engineConfig(await realModelPath(), root, {threads: 1, maxContexts, cacheRoot: home}),
+        config: engineConfig(await realModelPath(), installedPack(root, cachePaths(home)), {threads: 1, maxContexts}),
     });
 }
 

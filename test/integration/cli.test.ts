@@ -8,9 +8,9 @@ import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {after, before, describe, test} from "node:test";
 import {promisify} from "node:util";
+import {craftAdapter} from "../../craft/gguf";
 import {readGgufHeader} from "../../engine/gguf";
 import {describeBaseModel} from "../../engine/model/fingerprint";
-import {craftAdapter} from "../support/craftGguf";
 import {realModelPath, repoRoot} from "../support/realModel";
 
 const run = promisify(execFile);
@@ -94,6 +94,21 @@ describe("the composer command line", () => {
         assert.ok(parsed.totalMs > 0);
     });
 
+    test("limits out of range are refused with the option's own name", async () => {
+        const tooMany = await cli("compose", "--chain", "summarize", "--text", "Hello there.", "--max-tokens", "5000");
+        assert.equal(tooMany.code, 1);
+        assert.match(tooMany.stderr, /--max-tokens must be a whole number from 1 to 4096, got "5000"/);
+        const tiny = await cli("compose", "--chain", "summarize", "--text", "Hello there.", "--context-size", "8");
+        assert.equal(tiny.code, 1);
+        assert.match(tiny.stderr, /--context-size must be a whole number from 256 to 32768, got "8"/);
+    });
+
+    test("an empty text is refused with a clear message", async () => {
+        const empty = await cli("compose", "--chain", "summarize", "--text", "  \n ");
+        assert.equal(empty.code, 1);
+        assert.match(empty.stderr, /The text is empty \(or only whitespace\)/);
+    });
+
     // The trained pack the lab ships (adapters/, calibrations/), when it is there.
     const packCalibration = join(repoRoot(), "calibrations", "e1ca81aad5d9", "summarize+translate-fr.lcpp.gguf");
     const packPresent =
@@ -132,6 +147,32 @@ describe("the composer command line", () => {
             assert.match(parsed.passes[0].calibration ?? "", /summarize\+translate-fr\.lcpp\.gguf$/);
         },
     );
+
+    test("chains says how each chain runs: the bundled calibrations in one pass, others and why", async () => {
+        const listed = await cli("chains", "--json");
+        assert.equal(listed.code, 0, listed.stderr);
+        const byChain = new Map(
+            (JSON.parse(listed.stdout) as {chain: string; method: string; passes: number; onePass: boolean}[]).map(
+                (c) => [c.chain, c],
+            ),
+        );
+        assert.equal(byChain.size, 191, "every chain a user can build");
+        assert.deepEqual(
+            [byChain.get("summarize+translate:fr")?.method, byChain.get("summarize+translate:fr")?.onePass],
+            ["lc++", true],
+        );
+        const one = await cli("chains", "reply,tone:professional,translate:fr");
+        assert.equal(one.code, 0, one.stderr);
+        assert.match(one.stdout, /^reply\+tone:professional\+translate:fr {2}3 passes \(multi-step\): No calibration/);
+        const onePass = await cli("chains", "--one-pass");
+        assert.ok(
+            onePass.stdout
+                .trim()
+                .split("\n")
+                .every((line) => / one pass \(/.test(line)),
+            onePass.stdout,
+        );
+    });
 
     test("an unknown task is a usage error that names it", async () => {
         const result = await cli("compose", "--chain", "summarize,translate:it", "--text", "x");

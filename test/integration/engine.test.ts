@@ -8,16 +8,17 @@ import {mkdir, mkdtemp, rm} from "node:fs/promises";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {after, before, describe, test} from "node:test";
+import {craftAdapter, randomLcppParameters} from "../../craft/gguf";
 import {calibrationFileName} from "../../engine/calibrations/format";
 import {calibrationFolderName} from "../../engine/calibrations/store";
 import {writeCalibration} from "../../engine/calibrations/write";
 import {ComposeCancelledError} from "../../engine/compose/composer";
 import {parseTaskChain} from "../../engine/compose/taskChain";
-import {DEFAULT_ENGINE_LIMITS, Engine, type EngineConfig} from "../../engine/engine";
+import {engineConfig, packIn} from "../../engine/config";
+import {Engine, type EngineConfig} from "../../engine/engine";
 import {readGgufHeader} from "../../engine/gguf";
 import {EngineClient, EngineCrashedError} from "../../engine/isolation/engineClient";
 import {describeBaseModel} from "../../engine/model/fingerprint";
-import {craftAdapter, randomLcppParameters} from "../support/craftGguf";
 import {realModelPath, repoRoot} from "../support/realModel";
 
 const INPUT =
@@ -51,16 +52,10 @@ describe("the engine on the real default model", () => {
             training: {crafted: true},
             parameters: randomLcppParameters(base, 4, 3, 0.02),
         });
-        config = {
-            ...DEFAULT_ENGINE_LIMITS,
-            modelPath,
-            adapterDirs: [adapterDir],
-            userAdapterDir: join(work, "user-adapters"),
-            calibrationDirs: [calibrationDir],
-            cacheDir: join(work, "cache"),
+        config = engineConfig(modelPath, packIn(work, {adapterDirs: [adapterDir], calibrationDirs: [calibrationDir]}), {
             threads: 2,
             maxContexts: 2,
-        };
+        });
         engine = await Engine.open(config);
     });
 
@@ -167,15 +162,7 @@ describe("the isolated engine process", () => {
         const work = await mkdtemp(join(tmpdir(), "composer-isolation-"));
         const client = new EngineClient({
             hostScript: join(root, "dist", "engine-host.js"),
-            config: {
-                ...DEFAULT_ENGINE_LIMITS,
-                modelPath,
-                adapterDirs: [],
-                userAdapterDir: join(work, "adapters"),
-                calibrationDirs: [],
-                cacheDir: join(work, "cache"),
-                threads: 2,
-            },
+            config: engineConfig(modelPath, packIn(work), {threads: 2}),
         });
         try {
             const first = await client.compose({chain: sumFr, method: "zero-shot", input: INPUT, maxTokens: 3});
@@ -232,14 +219,7 @@ describe("the isolated engine process", () => {
         const work = await mkdtemp(join(tmpdir(), "composer-isolation-"));
         const client = new EngineClient({
             hostScript: join(repoRoot(), "dist", "engine-host.js"),
-            config: {
-                ...DEFAULT_ENGINE_LIMITS,
-                modelPath: join(work, "missing.gguf"),
-                adapterDirs: [],
-                userAdapterDir: join(work, "adapters"),
-                calibrationDirs: [],
-                cacheDir: join(work, "cache"),
-            },
+            config: engineConfig(join(work, "missing.gguf"), packIn(work)),
         });
         try {
             await assert.rejects(client.status(), /missing\.gguf/);

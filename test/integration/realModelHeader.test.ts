@@ -8,10 +8,10 @@ import {mkdtemp, rm} from "node:fs/promises";
 import {homedir, tmpdir} from "node:os";
 import {join} from "node:path";
 import {test} from "node:test";
-import {validateAdapter} from "../../engine/adapters/validate.js";
-import {metaNumber, metaString, metaStringArray, readGgufHeader} from "../../engine/gguf/index.js";
-import {describeBaseModel} from "../../engine/model/fingerprint.js";
-import {ALL_LINEAR_MODULES, craftAdapter} from "../support/craftGguf.js";
+import {ALL_LINEAR_MODULES, craftAdapter} from "../../craft/gguf";
+import {validateAdapter} from "../../engine/adapters/validate";
+import {metaNumber, metaString, metaStringArray, readGgufHeader} from "../../engine/gguf";
+import {describeBaseModel} from "../../engine/model/fingerprint";
 
 const MODEL_PATH = join(homedir(), ".cache", "composer-lc", "models", "gemma-3-270m-q4_k_m.gguf");
 const skip = existsSync(MODEL_PATH) ? false : `base model not downloaded (${MODEL_PATH}); run the setup first`;

@@ -10,8 +10,9 @@ import {after, before, describe, test} from "node:test";
 import {EmptyInputError} from "../../engine/compose/composer";
 import {SUMMARY_CHUNK_TOKENS} from "../../engine/compose/length";
 import {parseTaskChain} from "../../engine/compose/taskChain";
-import {engineConfig} from "../../engine/config";
+import {engineConfig, installedPack} from "../../engine/config";
 import {Engine} from "../../engine/engine";
+import {cachePaths} from "../../engine/model/paths";
 import {realModelPath, repoRoot} from "../support/realModel";
 
 const EMAIL = [
@@ -27,10 +28,12 @@ describe("the engine on users' text, with the bundled pack", () => {
 
     before(async () => {
         home = await mkdtemp(join(tmpdir(), "composer-realtext-"));
-        engine = await Engine.open({
-            ...engineConfig(await realModelPath(), repoRoot(), {cacheRoot: home, threads: 2}),
-            maxContexts: 2,
-        });
+        engine = await Engine.open(
+            engineConfig(await realModelPath(), installedPack(repoRoot(), cachePaths(home)), {
+                threads: 2,
+                maxContexts: 2,
+            }),
+        );
     });
 
     after(async () => {

@@ -3,7 +3,7 @@
 // It shares no code with the engine: calibration deltas are computed from the method's formulas
 // (LC: p (1^T A_cat x); LC++: P2 (P1 x)), never from an expanded adapter file.
 
-import type {LoraAdapterValues, TinyLlama} from "./tinyLlama.js";
+import type {LoraAdapterValues, TinyLlama} from "./tinyLlama";
 
 /** An additive change to a linear layer's output: `h = W x + delta(name, x)`; null when it does not apply. */
 export type LinearDelta = (weightName: string, x: Float64Array) => Float64Array | null;

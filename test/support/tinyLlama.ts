@@ -2,16 +2,8 @@
 // a seeded generator (so every run builds the same bytes), a byte-level gpt2 tokenizer that
 // llama.cpp accepts, and the in-memory values so a reference forward pass can use them directly.
 
-import {
-    ggufBool,
-    ggufF32,
-    ggufI32Array,
-    ggufString,
-    ggufStringArray,
-    ggufU32,
-    writeGguf,
-} from "../../engine/gguf/index.js";
-import {randomVector, seededRandom} from "./seededRandom.js";
+import {randomVector, seededRandom} from "../../craft/seededRandom";
+import {ggufBool, ggufF32, ggufI32Array, ggufString, ggufStringArray, ggufU32, writeGguf} from "../../engine/gguf";
 
 export interface TinyLlamaConfig {
     readonly nEmbd: number;

@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
-import {mkdir, mkdtemp, readdir, readFile, rm, writeFile} from "node:fs/promises";
+import {spawnSync} from "node:child_process";
+import {cp, lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile} from "node:fs/promises";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {after, before, test} from "node:test";
-import {AdapterStoreError, AdapterValidationError} from "../../engine/adapters/errors.js";
-import {AdapterStore} from "../../engine/adapters/store.js";
-import type {BaseModelStructure} from "../../engine/model/fingerprint.js";
-import {craftAdapter, sha256Hex, writeTinyBaseModel} from "../support/craftGguf.js";
+import {craftAdapter, sha256Hex, writeTinyBaseModel} from "../../craft/gguf";
+import {AdapterStoreError, AdapterValidationError} from "../../engine/adapters/errors";
+import {AdapterStore} from "../../engine/adapters/store";
+import type {BaseModelStructure} from "../../engine/model/fingerprint";
 
 let root = "";
 let base: BaseModelStructure;
@@ -159,4 +160,93 @@ test("an installed adapter corrupted later is listed as invalid and fails verify
     assert.equal(entry.error.code, "sha256-mismatch");
     await assert.rejects(store.verify("test.tone-witty", base), {code: "sha256-mismatch"});
     await assert.rejects(store.verify("test.unknown", base), {code: "not-found"});
+});
+
+/** The pid of a process that has exited: scratch folders it owned are abandoned. */
+function deadPid(): number {
+    const child = spawnSync(process.execPath, ["-e", ""]);
+    assert.ok(child.pid !== undefined && child.pid > 0);
+    return child.pid;
+}
+
+/** Copies an adapter folder to `<writable>/<name>`, as an interrupted operation would have left it. */
+async function leaveFolder(store: AdapterStore, from: string, name: string): Promise<void> {
+    await cp(from, join(store.writableDir, name), {recursive: true});
+}
+
+test("an interrupted replace or removal is put right at the next start, nothing lost", async () => {
+    const old = await craftAdapter(join(downloads, "interrupted-old"), base, {task: "tone:casual", seed: 31});
+    const fresh = await craftAdapter(join(downloads, "interrupted-new"), base, {task: "tone:casual", seed: 32});
+    const id = "test.tone-casual";
+    const dead = deadPid();
+
+    // Killed between the two renames: only the old copy (moved aside) and the staged new one exist.
+    const between = newStore("recover-between");
+    await mkdir(between.writableDir, {recursive: true});
+    await leaveFolder(between, old.dir, `.replaced-${id}-${dead}-0a1b2c3d`);
+    await leaveFolder(between, fresh.dir, `.install-${id}-${dead}-4e5f6a7b`);
+    let entry = (await between.list(base)).find((e) => e.id === id);
+    assert.ok(entry?.status === "valid" && entry.adapter.sha256 === old.sha256, "the old copy is back");
+    assert.deepEqual(await readdir(between.writableDir), [id]);
+
+    // Killed after the new copy took the id: the old one is deleted.
+    const after = newStore("recover-after");
+    await mkdir(after.writableDir, {recursive: true});
+    await leaveFolder(after, fresh.dir, id);
+    await leaveFolder(after, old.dir, `.replaced-${id}-${dead}-0a1b2c3d`);
+    const report = await after.recoverInterrupted();
+    assert.deepEqual(report, {restored: [], removed: [`.replaced-${id}-${dead}-0a1b2c3d`]});
+    assert.equal((await after.verify(id, base)).sha256, fresh.sha256);
+    assert.deepEqual(await readdir(after.writableDir), [id]);
+
+    // A removal interrupted after its rename stays removed; folders of earlier versions are handled too:
+    // their ".trash-" copy is restored when the id is empty (an interrupted replace lost it), ".install-" deleted.
+    const mixed = newStore("recover-mixed");
+    await mkdir(mixed.writableDir, {recursive: true});
+    await leaveFolder(mixed, old.dir, `.removed-test.gone-${dead}-11112222`);
+    await leaveFolder(mixed, old.dir, `.trash-${id}-9f8e7d6c`);
+    await leaveFolder(mixed, fresh.dir, `.install-${id}-Ab12Cd`);
+    entry = (await mixed.list(base)).find((e) => e.id === id);
+    assert.ok(entry?.status === "valid" && entry.adapter.sha256 === old.sha256);
+    assert.deepEqual(await readdir(mixed.writableDir), [id]);
+
+    // Folders of an operation still running in another live process are left alone.
+    const running = newStore("recover-running");
+    await mkdir(running.writableDir, {recursive: true});
+    const live = `.install-${id}-${process.ppid}-0a0b0c0d`;
+    await leaveFolder(running, fresh.dir, live);
+    assert.deepEqual(
+        (await running.list(base)).filter((e) => !e.bundled),
+        [],
+    );
+    assert.deepEqual(await readdir(running.writableDir), [live]);
+});
+
+test("a symbolic link in the user folder is neither listed nor removed nor replaced", async () => {
+    const store = newStore("symlinks");
+    const target = await craftAdapter(join(downloads, "linked-target"), base, {task: "tone:professional"});
+    await mkdir(store.writableDir, {recursive: true});
+    await symlink(target.dir, join(store.writableDir, "test.tone-professional"), "dir");
+    assert.deepEqual(await store.list(base).then((entries) => entries.filter((e) => !e.bundled)), []);
+    await assert.rejects(store.remove("test.tone-professional"), {
+        code: "not-a-folder",
+        message: /test\.tone-professional is a symbolic link, which the store does not list or manage/,
+    });
+    const other = await craftAdapter(join(downloads, "linked-other"), base, {task: "tone:professional", seed: 5});
+    await assert.rejects(store.install(other.dir, base, {replace: true}), {code: "not-a-folder"});
+    assert.equal(await sha256Hex(join(target.dir, "adapter.gguf")), target.sha256, "the link's target is intact");
+    assert.ok((await lstat(join(store.writableDir, "test.tone-professional"))).isSymbolicLink());
+});
+
+test("an over-long id is refused with a clear message, not ENAMETOOLONG", async () => {
+    const store = newStore("long-id");
+    await assert.rejects(store.remove("a".repeat(300)), {
+        code: "bad-id",
+        message: /is not a valid adapter id: it is 300 characters long; an adapter id has at most 128/,
+    });
+    const long = await craftAdapter(join(downloads, "long-id"), base, {id: `t.${"x".repeat(260)}`});
+    await assert.rejects(store.install(long.dir, base), {
+        code: "manifest-invalid",
+        message: /"id" is 262 characters long/,
+    });
 });

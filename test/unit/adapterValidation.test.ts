@@ -3,20 +3,6 @@ import {mkdir, mkdtemp, readFile, rm, unlink, writeFile} from "node:fs/promises"
 import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {after, before, test} from "node:test";
-import {type AdapterValidationCode, AdapterValidationError} from "../../engine/adapters/errors.js";
-import {parseAdapterManifest} from "../../engine/adapters/manifest.js";
-import {validateAdapter} from "../../engine/adapters/validate.js";
-import {
-    GgmlType,
-    type GgufHeader,
-    type GgufValue,
-    ggufF32,
-    ggufString,
-    ggufStringArray,
-    readGgufHeader,
-    writeGguf,
-} from "../../engine/gguf/index.js";
-import {type BaseModelStructure, baseFingerprint, describeBaseModel} from "../../engine/model/fingerprint.js";
 import {
     adapterGguf,
     adapterManifest,
@@ -27,7 +13,27 @@ import {
     sha256Hex,
     tinyBaseGguf,
     writeTinyBaseModel,
-} from "../support/craftGguf.js";
+} from "../../craft/gguf";
+import {type AdapterValidationCode, AdapterValidationError} from "../../engine/adapters/errors";
+import {parseAdapterManifest} from "../../engine/adapters/manifest";
+import {validateAdapter} from "../../engine/adapters/validate";
+import {
+    GgmlType,
+    type GgufHeader,
+    type GgufValue,
+    ggufF32,
+    ggufF64,
+    ggufI32,
+    ggufString,
+    ggufStringArray,
+    ggufU8,
+    ggufU32,
+    ggufU32Array,
+    ggufU64,
+    readGgufHeader,
+    writeGguf,
+} from "../../engine/gguf";
+import {type BaseModelStructure, baseFingerprint, describeBaseModel} from "../../engine/model/fingerprint";
 
 let root = "";
 let base: BaseModelStructure;
@@ -72,6 +78,10 @@ function setMeta(gguf: MutableGguf, key: string, value: GgufValue | undefined) {
     const index = gguf.metadata.findIndex(([k]) => k === key);
     if (index >= 0) gguf.metadata.splice(index, 1);
     if (value !== undefined) gguf.metadata.push([key, value]);
+}
+
+function fillAll(gguf: MutableGguf, value: number): void {
+    for (const tensor of gguf.tensors) tensor.data.fill(value);
 }
 
 function tensorNamed(gguf: MutableGguf, name: string) {
@@ -164,7 +174,8 @@ test("manifest-invalid: each bad field is named", async () => {
     const valid = adapterManifest(base, {}, "a".repeat(64));
     const cases: [string, unknown, RegExp][] = [
         ["formatVersion", 2, /"formatVersion" must be 1, got 2/],
-        ["id", "Bad Id", /"id" must match/],
+        ["id", "Bad Id", /"id" must be lower-case letters, digits/],
+        ["id", "a".repeat(300), /"id" is 300 characters long; an adapter id has at most 128/],
         ["id", undefined, /"id" must be a non-empty string, got nothing/],
         ["task", "summarise", /"task" is not a task chain: Unknown task "summarise"/],
         ["task", "translate:fr+summarize", /"task" is not a task chain: "summarize" is a main task/],
@@ -181,6 +192,11 @@ test("manifest-invalid: each bad field is named", async () => {
         ["targetModules", ["q_proj"], /"targetModules" has unknown module "q_proj"/],
         ["targetModules", ["attn_q", "attn_q"], /"targetModules" lists "attn_q" twice/],
         ["file", "../adapter.gguf", /"file" must be a file name inside the adapter directory/],
+        [
+            "file",
+            "adapter.gguf\u0000.txt",
+            /"file" must be a plain file name; "adapter\.gguf\\u0000\.txt" has a control character \(U\+0000\)/,
+        ],
         ["sha256", "ABC", /"sha256" must be 64 lower-case hex digits/],
         ["licence", 3, /"licence" must be a non-empty string/],
         ["training", [1], /"training" must be an object/],
@@ -257,7 +273,7 @@ test('not-adapter: general.type is not "adapter"', async () => {
     await assertRejected("not-adapter", /general\.type is "model", expected "adapter"/, {
         editGguf: (g) => setMeta(g, "general.type", ggufString("model")),
     });
-    await assertRejected("not-adapter", /general\.type is null, expected "adapter"/, {
+    await assertRejected("not-adapter", /general\.type is missing, expected "adapter"/, {
         editGguf: (g) => setMeta(g, "general.type", undefined),
     });
 });
@@ -280,7 +296,7 @@ test("fingerprint-mismatch: the manifest was made for another base", async () =>
     await assertRejected(
         "fingerprint-mismatch",
         new RegExp(
-            `made for base "Other" \\(fingerprint f{12}\\), but the base model .* has fingerprint ${base.fingerprint.slice(0, 12)}`,
+            `made for base "Other" \\(fingerprint f{12}…\\), but the base model .* has fingerprint ${base.fingerprint.slice(0, 12)}…`,
         ),
         {manifest: {base: {fingerprint: "f".repeat(64), name: "Other"}}},
     );
@@ -412,10 +428,14 @@ test("target-modules-mismatch: the file adapts other modules than the manifest l
 test("tensor-type-unsupported: a quantized tensor", async () => {
     const crafted = await craftAdapter(freshDir(), base, {modules: ["attn_q"], layers: [0]});
     await replaceFileKeepingHash(crafted.dir, (bytes) => {
-        // Re-type lora_a {32, 16} as Q8_0: 32 is a whole Q8_0 block, and the data still fits.
+        // Re-type lora_a {32, 16} as Q8_0 (32 is a whole Q8_0 block: 16 rows of 34 bytes), and move
+        // lora_b's offset to right after it, as a writer of such a file would have.
         const name = Buffer.from("blk.0.attn_q.weight.lora_a");
         const typeAt = bytes.indexOf(name) + name.length + 4 + 2 * 8;
         bytes.writeUInt32LE(GgmlType.Q8_0, typeAt);
+        const nameB = Buffer.from("blk.0.attn_q.weight.lora_b");
+        const offsetB = bytes.indexOf(nameB) + nameB.length + 4 + 2 * 8 + 4;
+        bytes.writeBigUInt64LE(BigInt(Math.ceil((16 * 34) / 32) * 32), offsetB);
         return bytes;
     });
     await assertDirRejected(
@@ -441,6 +461,88 @@ test("non-finite-value: NaN in F32, Inf from F16 overflow", async () => {
         },
         {tensorType: "F16"},
     );
+});
+
+test("metadata-type: every key llama.cpp reads has exactly the type it reads (else llama.cpp aborts)", async () => {
+    const cases: [string, GgufValue, RegExp][] = [
+        [
+            "adapter.lora.alpha",
+            ggufU64(32n),
+            /"adapter\.lora\.alpha" is UINT64, but llama\.cpp reads it only as FLOAT32/,
+        ],
+        [
+            "adapter.lora.alpha",
+            ggufF64(32),
+            /"adapter\.lora\.alpha" is FLOAT64, but llama\.cpp reads it only as FLOAT32/,
+        ],
+        ["adapter.lora.alpha", ggufI32(32), /"adapter\.lora\.alpha" is INT32/],
+        ["general.type", ggufU32(1), /"general\.type" is UINT32, but llama\.cpp reads it only as STRING/],
+        ["general.architecture", ggufStringArray(["llama"]), /"general\.architecture" is ARRAY of STRING/],
+        ["adapter.type", ggufU8(1), /"adapter\.type" is UINT8/],
+        [
+            "adapter.alora.invocation_tokens",
+            ggufU32Array([1, 2]),
+            /activated LoRA \(aLoRA\), which the engine does not support/,
+        ],
+    ];
+    for (const [key, value, message] of cases)
+        await assertRejected("metadata-type", message, {editGguf: (g) => setMeta(g, key, value)});
+});
+
+test("value-out-of-range and too-strong: finite but extreme values are refused before llama.cpp sees them", async () => {
+    // F16's largest value everywhere: finite, and llama.cpp then answers with empty text.
+    await assertRejected(
+        "value-out-of-range",
+        /tensor "blk\.0\.attn_q\.weight\.lora_a" holds 65504 at index 0 .* values must lie within ±1000/,
+        {editGguf: (g) => fillAll(g, 65504)},
+        {tensorType: "F16"},
+    );
+    await assertRejected("value-out-of-range", /holds 3\.4028234663852886e\+38 at index 7/, {
+        editGguf: (g) => {
+            tensorNamed(g, "blk.2.ffn_down.weight.lora_b").data[7] = 3.4028234663852886e38; // FLT_MAX
+        },
+    });
+    // Every value small, the pair still huge: (32 / 16) * ‖A‖ * ‖B‖ = 2 * 0.5√512 * 0.5√512 = 256 (A {32, 16}, B {16, 32}).
+    await assertRejected(
+        "too-strong",
+        /the LoRA pair for "blk\.0\.attn_q\.weight" has strength \(alpha \/ r\) \* ‖A‖ \* ‖B‖ = 256, above the limit 100/,
+        {editGguf: (g) => fillAll(g, 0.5)},
+        {modules: ["attn_q"]},
+    );
+    // Below the limits: accepted (0.2 everywhere gives strength 2 * 0.2√512 * 0.2√512 ≈ 41).
+    const atLimit = await craftAdapter(
+        freshDir(),
+        base,
+        {modules: ["attn_q"]},
+        {
+            editGguf: (g) => fillAll(g, 0.2),
+        },
+    );
+    await validateAdapter(atLimit.dir, base);
+});
+
+test("a manifest with a UTF-8 byte order mark is read, and ids longer than 128 characters are refused", async () => {
+    const crafted = await craftAdapter(freshDir(), base);
+    await writeFile(crafted.manifestPath, `\ufeff${await readFile(crafted.manifestPath, "utf8")}`);
+    assert.equal((await validateAdapter(crafted.dir, base)).manifest.id, crafted.manifest.id);
+    await assertRejected(
+        "manifest-invalid",
+        /"id" is 255 characters long; an adapter id has at most 128, got "a{80}…" \(255 characters\)/,
+        {
+            manifest: {id: "a".repeat(255)},
+        },
+    );
+});
+
+test("fingerprint-mismatch messages show enough of both hashes to tell them apart", async () => {
+    const nearly = `${base.fingerprint.slice(0, 40)}${base.fingerprint[40] === "0" ? "1" : "0"}${base.fingerprint.slice(41)}`;
+    const error = await assertRejected("fingerprint-mismatch", /fingerprint/, {
+        manifest: {base: {fingerprint: nearly, name: "Almost"}},
+    });
+    const shown = [...error.message.matchAll(/fingerprint ([0-9a-f]+)…/g)].map((m) => m[1] ?? "");
+    assert.equal(shown.length, 2, error.message);
+    assert.notEqual(shown[0], shown[1], error.message);
+    assert.equal(shown[0]?.length, 44, "four digits past the first difference (at digit 41)");
 });
 
 test("an empty directory is manifest-missing, not a crash", async () => {

@@ -7,14 +7,22 @@ import {appendFile, mkdtemp, readFile, rm} from "node:fs/promises";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {test} from "node:test";
-import {parseArgs} from "../../bench/args.js";
-import {type CachedGeneration, GenerationCache, generationKey, recipeConfigHash} from "../../bench/cache.js";
-import {rotate, summarize} from "../../bench/stats.js";
-import {QUICK_VARIANTS, VARIANTS} from "../../bench/variants.js";
+import {parseArgs} from "../../bench/args";
+import {
+    type CachedGeneration,
+    GenerationCache,
+    generationKey,
+    inputHash,
+    keyConfigHash,
+    recipeConfigHash,
+} from "../../bench/cache";
+import {rotate, summarize} from "../../bench/stats";
+import {QUICK_VARIANTS, VARIANTS} from "../../bench/variants";
 import {OWN_TEXT_BUDGET} from "../../engine/compose/length";
-import {chainPrompt} from "../../engine/compose/prompt.js";
-import type {InstalledAdapter, Recipe} from "../../engine/compose/recipe.js";
-import {parseTaskChain} from "../../engine/compose/taskChain.js";
+import {chainPrompt} from "../../engine/compose/prompt";
+import type {InstalledAdapter, Recipe} from "../../engine/compose/recipe";
+import {parseTaskChain} from "../../engine/compose/taskChain";
+import {DECODING, PAPER_DECODING} from "../../engine/runtime/decoding";
 
 function entry(key: string, text: string): CachedGeneration {
     return {
@@ -78,13 +86,31 @@ test("the config hash follows adapter bytes, scales, prompts and the token budge
         chunkSummary: null,
     });
     const model = {fingerprint: "f", sha256: "s"};
-    const base = recipeConfigHash(recipe("x", 0.5), model, 128);
-    assert.equal(recipeConfigHash(recipe("x", 0.5), model, 128), base);
-    assert.notEqual(recipeConfigHash(recipe("y", 0.5), model, 128), base);
-    assert.notEqual(recipeConfigHash(recipe("x", 0.6), model, 128), base);
-    assert.notEqual(recipeConfigHash(recipe("x", 0.5), model, 64), base);
-    assert.notEqual(recipeConfigHash(recipe("x", 0.5), {fingerprint: "f", sha256: "t"}, 128), base);
-    assert.equal(generationKey("v", "lc", "id", base), `v|lc|id|${base}`);
+    const base = recipeConfigHash(recipe("x", 0.5), model, 128, DECODING);
+    assert.equal(recipeConfigHash(recipe("x", 0.5), model, 128, DECODING), base);
+    assert.notEqual(recipeConfigHash(recipe("y", 0.5), model, 128, DECODING), base);
+    assert.notEqual(recipeConfigHash(recipe("x", 0.6), model, 128, DECODING), base);
+    assert.notEqual(recipeConfigHash(recipe("x", 0.5), model, 64, DECODING), base);
+    assert.notEqual(recipeConfigHash(recipe("x", 0.5), {fingerprint: "f", sha256: "t"}, 128, DECODING), base);
+    assert.notEqual(recipeConfigHash(recipe("x", 0.5), model, 128, PAPER_DECODING), base);
+});
+
+test("generations are keyed by the input text, not its id", () => {
+    // Synthetic-Persona-Chat ids repeat across splits: "spc:3:1" of the dev csv and of a test csv
+    // are different turns. The same id with another text must not find the other's output...
+    const dev = "Hi! I just got back from walking my two dogs.";
+    const test = "I'm a nurse, and I work night shifts at the hospital.";
+    const devKey = generationKey("reply+tone:casual", "lc++", dev, "cfg");
+    const testKey = generationKey("reply+tone:casual", "lc++", test, "cfg");
+    assert.notEqual(devKey, testKey);
+    // ...and the same text under any id, from any data folder, is the same generation.
+    assert.equal(generationKey("reply+tone:casual", "lc++", dev, "cfg"), devKey);
+    assert.notEqual(generationKey("reply+tone:casual", "lc++", `${dev} `, "cfg"), devKey, "every byte counts");
+    assert.match(devKey, /^reply\+tone:casual\|lc\+\+\|[0-9a-f]{16}\|cfg$/);
+    assert.equal(devKey.split("|")[2], inputHash(dev));
+    assert.equal(keyConfigHash(devKey), "cfg");
+    assert.notEqual(generationKey("reply+tone:casual", "lc", dev, "cfg"), devKey);
+    assert.notEqual(generationKey("reply+tone:casual", "lc++", dev, "cfg2"), devKey);
 });
 
 test("a fused (multi-LoRA) pass has a key of its own; a one-LoRA pass keeps the key it had before fusing", () => {
@@ -113,9 +139,13 @@ test("a fused (multi-LoRA) pass has a key of its own; a one-LoRA pass keeps the 
         chunkSummary: null,
     });
     const model = {fingerprint: "f", sha256: "s"};
-    // Both computed by the cache before the fused form existed (main at 3084dbc).
-    assert.equal(recipeConfigHash(recipe(["x"]), model, 128), "47b1da7958a30588", "one LoRA: not fused, key kept");
-    assert.notEqual(recipeConfigHash(recipe(["x", "y"]), model, 128), "7dde05f33a612f2a", "two LoRAs: fused, new key");
+    // Both computed by the cache before the fused form existed (main at 537ea38).
+    assert.equal(recipeConfigHash(recipe(["x"]), model, 128, DECODING), "47b1da7958a30588", "one LoRA: key kept");
+    assert.notEqual(
+        recipeConfigHash(recipe(["x", "y"]), model, 128, DECODING),
+        "7dde05f33a612f2a",
+        "two LoRAs: fused, new key",
+    );
 });
 
 test("medians, quartiles and rotation", () => {

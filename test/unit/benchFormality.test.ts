@@ -2,8 +2,8 @@
 
 import assert from "node:assert/strict";
 import {test} from "node:test";
-import {FORMALITY_CHAINS, matchedAccuracy} from "../../bench/formality.js";
-import {chainKey, parseTaskChain} from "../../engine/compose/taskChain.js";
+import {FORMALITY_CHAINS, matchedAccuracy} from "../../bench/formality";
+import {chainKey, parseTaskChain} from "../../engine/compose/taskChain";
 
 test("matched accuracy counts only outputs that show a register", () => {
     const labels = {formal: 3, informal: 1, neutral: 6, other: 2};

@@ -4,9 +4,9 @@
 
 import assert from "node:assert/strict";
 import {describe, test} from "node:test";
-import {pairedDifference} from "../../bench/pairedDifference.js";
-import {compareWithLcpp} from "../../bench/scoring.js";
-import type {Method} from "../../engine/compose/methods.js";
+import {pairedDifference} from "../../bench/pairedDifference";
+import {compareWithLcpp, compareWithRun} from "../../bench/scoring";
+import type {Method} from "../../engine/compose/methods";
 
 describe("paired bootstrap difference (bench)", () => {
     test("a method better on every input is ahead, its interval above zero", () => {
@@ -97,4 +97,15 @@ describe("LC++ against the baselines in a bench run (bench/scoring.ts)", () => {
         const result = compareWithLcpp({items, methods}, (key) => withGap[key] ?? null);
         assert.equal(result["summarize+tone:witty"]?.["linear-merge"]?.n, 3);
     });
+});
+
+test("a run is compared with a baseline run method by method, on the inputs both scored", () => {
+    const current = {"summarize+translate:fr": {"lc++": {a: 30, b: 32, c: 28, d: 31}, "linear-merge": {a: 10, b: 12}}};
+    const baseline = {"summarize+translate:fr": {"lc++": {a: 20, b: 22, c: 18, e: 99}}};
+    const result = compareWithRun(current, baseline);
+    assert.deepEqual(Object.keys(result["summarize+translate:fr"] ?? {}), ["lc++"]);
+    const lcpp = result["summarize+translate:fr"]?.["lc++"];
+    assert.equal(lcpp?.n, 3, "only a, b and c are in both runs");
+    assert.equal(lcpp?.mean, 10);
+    assert.equal(lcpp?.verdict, "ahead");
 });

@@ -4,27 +4,29 @@
 
 import assert from "node:assert/strict";
 import {createHash} from "node:crypto";
-import {mkdir, mkdtemp, readFile, rm, stat, writeFile} from "node:fs/promises";
+import {mkdir, mkdtemp, readFile, rm, stat, truncate, writeFile} from "node:fs/promises";
 import {tmpdir} from "node:os";
 import {basename, join} from "node:path";
 import {after, before, describe, test} from "node:test";
-import {paddedRank} from "../../engine/adapters/fuse.js";
+import {randomVector, seededRandom} from "../../craft/seededRandom";
+import {paddedRank} from "../../engine/adapters/fuse";
 import {
     CalibrationExpansionError,
     expandCalibration,
     expandedCalibrationFileName,
-} from "../../engine/calibrations/expand.js";
+} from "../../engine/calibrations/expand";
 import {
     type Calibration,
     type CalibrationErrorCode,
     CalibrationFormatError,
     calibrationFileName,
-} from "../../engine/calibrations/format.js";
-import {MODULE_TYPES, type ModuleType} from "../../engine/calibrations/moduleTypes.js";
-import {readCalibration, readCalibrationSummary} from "../../engine/calibrations/read.js";
-import {CalibrationStore} from "../../engine/calibrations/store.js";
-import {writeCalibration} from "../../engine/calibrations/write.js";
-import {parseTaskChain} from "../../engine/compose/taskChain.js";
+} from "../../engine/calibrations/format";
+import {MODULE_TYPES, type ModuleType} from "../../engine/calibrations/moduleTypes";
+import {readCalibration, readCalibrationSummary} from "../../engine/calibrations/read";
+import {CalibrationStore} from "../../engine/calibrations/store";
+import {writeCalibration} from "../../engine/calibrations/write";
+import {parseTaskChain} from "../../engine/compose/taskChain";
+import {isIntactDerivedFile as isIntactExpansion} from "../../engine/files/derivedFile";
 import {
     type GgufHeader,
     type GgufTensorToWrite,
@@ -36,9 +38,8 @@ import {
     readGgufHeader,
     readTensorF32,
     writeGguf,
-} from "../../engine/gguf/index.js";
-import type {BaseModelStructure} from "../../engine/model/fingerprint.js";
-import {randomVector, seededRandom} from "../support/seededRandom.js";
+} from "../../engine/gguf";
+import type {BaseModelStructure} from "../../engine/model/fingerprint";
 import {
     type LoraAdapterValues,
     makeRandomLora,
@@ -46,7 +47,7 @@ import {
     moduleShape,
     type TinyLlama,
     writeLoraAdapter,
-} from "../support/tinyLlama.js";
+} from "../support/tinyLlama";
 
 const model: TinyLlama = makeTinyLlama(11);
 const FINGERPRINT = "0123456789ab".padEnd(64, "f");
@@ -403,6 +404,72 @@ describe("reading a calibration rejects", () => {
     });
 });
 
+describe("finite but extreme calibrations are refused", () => {
+    test("merge weights outside (0, 10], as the reader and the writer agree", async () => {
+        for (const weights of [
+            [0.5, 1e30],
+            [0.5, 11],
+            [-1, 0.5],
+            [0, 0.5],
+        ]) {
+            const path = await writeRaw(`weight-${weights.join("_")}.gguf`, {
+                metadata: {"calibration.merge_weights": ggufF32Array(weights)},
+            });
+            await assert.rejects(readCalibrationSummary(path), {
+                code: "value-out-of-range",
+                message: /merge weight .* is outside \(0, 10\] \(trained calibrations use 1\)/,
+            });
+        }
+        const huge = calibrationWith({kind: "lc", p: randomLcP(5)}, adapterShas());
+        await assertCode(
+            writeCalibration(join(dir, "huge-weight.gguf"), {
+                ...huge,
+                adapters: huge.adapters.map((adapter) => ({...adapter, mergeWeight: 1e30})),
+            }),
+            "value-out-of-range",
+        );
+    });
+
+    test("a tensor value beyond ±1000 (FLT_MAX) and an LC++ pair stronger than 100", async () => {
+        const data = new Float32Array(128).fill(0.25);
+        data[9] = 3.4028234663852886e38;
+        const flt = await writeRaw("flt-max.gguf", {
+            tensors: [
+                {name: "cal.attn_q.p1", ne: [64, 2], type: "F32", data: new Float32Array(128).fill(0.5)},
+                {name: "cal.attn_q.p2", ne: [2, 64], type: "F32", data},
+            ],
+        });
+        await assert.rejects(readCalibration(flt), {
+            code: "value-out-of-range",
+            message: /tensor cal\.attn_q\.p2 holds 3\.4028234663852886e\+38 at index 9; values must lie within ±1000/,
+        });
+        // ‖P1‖ * ‖P2‖ = √128 * √128 = 128 with every value 1.
+        const strong = await writeRaw("strong.gguf", {
+            tensors: [
+                {name: "cal.attn_q.p1", ne: [64, 2], type: "F32", data: new Float32Array(128).fill(1)},
+                {name: "cal.attn_q.p2", ne: [2, 64], type: "F32", data: new Float32Array(128).fill(1)},
+            ],
+        });
+        await assert.rejects(readCalibration(strong), {
+            code: "too-strong",
+            message: /cal\.attn_q has strength ‖P1‖ \* ‖P2‖ = 128, above the limit 100/,
+        });
+    });
+
+    test("an LC calibration whose expansion would be stronger than 100 is refused when it is expanded", async () => {
+        const p = new Map([...randomLcP(81)].map(([m, values]) => [m, values.map(() => 900)]));
+        const path = join(dir, "strong.lc.gguf");
+        await writeCalibration(path, calibrationWith({kind: "lc", p}, adapterShas()));
+        const stored = await readCalibration(path);
+        await assert.rejects(expandCalibration(stored, adapterRefs(), base, join(dir, "cache-strong")), {
+            name: "CalibrationExpansionError",
+            code: "too-strong",
+            message:
+                /the expanded calibration for blk\.0\.\w+\.weight has strength ‖A‖ \* ‖B‖ = .*, above the limit 100/,
+        });
+    });
+});
+
 describe("expanding a calibration", () => {
     async function writeAndRead(name: string, calibration: Calibration) {
         const path = join(dir, name);
@@ -520,15 +587,35 @@ describe("expanding a calibration", () => {
         const first = await expandCalibration(stored, adapterRefs(), base, cacheDir);
         assert.equal(basename(first), expandedCalibrationFileName(stored.file.sha256, adapterShas()));
         const before = await stat(first);
-        assert.ok(before.size > 0);
-        // Reused as is (the same inode, not rewritten) when nothing changed.
-        assert.equal(await expandCalibration(stored, adapterRefs(), base, cacheDir), first);
-        assert.equal((await stat(first)).ino, before.ino);
-        // A damaged file (here: same size, other bytes) is rebuilt, not loaded.
         const good = await readFile(first);
-        await writeFile(first, Buffer.alloc(good.length, 7));
+        assert.ok(before.size > 0);
+        // Reused as is when intact: the same file (inode and time), not rewritten.
         assert.equal(await expandCalibration(stored, adapterRefs(), base, cacheDir), first);
-        assert.deepEqual(await readFile(first), good);
+        const after = await stat(first);
+        assert.deepEqual([after.ino, after.mtimeMs], [before.ino, before.mtimeMs]);
+        assert.ok(await isIntactExpansion(first));
+        // Damaged (truncated, overwritten) or without its record: rebuilt, byte for byte.
+        const damages: [string, () => Promise<void>][] = [
+            ["truncated", () => truncate(first, 100)],
+            ["overwritten", () => writeFile(first, "marker")],
+            [
+                "one flipped byte",
+                async () => {
+                    const flipped = Buffer.from(good);
+                    flipped[4000] = (flipped[4000] ?? 0) ^ 0xff;
+                    await writeFile(first, flipped);
+                },
+            ],
+            ["record missing", () => rm(`${first}.json`)],
+            ["file missing", () => rm(first)],
+        ];
+        for (const [damage, apply] of damages) {
+            await apply();
+            assert.equal(await isIntactExpansion(first), false, damage);
+            assert.equal(await expandCalibration(stored, adapterRefs(), base, cacheDir), first);
+            assert.deepEqual(await readFile(first), good, damage);
+            assert.ok(await isIntactExpansion(first), damage);
+        }
 
         const changed = await writeAndRead(
             "address.lc.gguf",

@@ -2,9 +2,10 @@
 
 import assert from "node:assert/strict";
 import {test} from "node:test";
+import type {InstalledAdapter, InstalledCalibration, Inventory} from "../../engine/compose/recipe";
+import {capabilities} from "../../engine/compose/recipe";
 import {parseTaskChain} from "../../engine/compose/taskChain";
 import {
-    type CapabilityView,
     calibratedComposites,
     calibratedContextKey,
     calibratedContextValues,
@@ -15,14 +16,41 @@ import {
     parseSavedActions,
 } from "../../extension/chains/chainMenu";
 
-const capability = (chain: string, onePass: boolean, auto = onePass ? "lc++" : "multi-step"): CapabilityView => ({
-    chain,
-    title: chain,
-    auto,
-    onePass,
-    note: null,
-    methods: [],
-});
+// A real inventory, so the menus are tested on the engine's own capability values.
+function adapter(task: string, sha: string): InstalledAdapter {
+    return {
+        id: `test.${task}`,
+        chain: parseTaskChain(task),
+        filePath: `/adapters/${task}.gguf`,
+        sha256: sha,
+        prompt: {template: "{input}", stopStrings: []},
+    };
+}
+function calibration(kind: "lc" | "lc++", chain: string, adapters: InstalledAdapter[]): InstalledCalibration {
+    return {
+        filePath: `/calibrations/${chain}.${kind}.gguf`,
+        sha256: `${kind}-${chain}`,
+        chain: parseTaskChain(chain),
+        kind,
+        adapterSha256: adapters.map((a) => a.sha256),
+        mergeWeights: adapters.map(() => 1),
+        prompt: {template: "{input}", stopStrings: []},
+    };
+}
+const summarize = adapter("summarize", "a".repeat(64));
+const french = adapter("translate:fr", "b".repeat(64));
+const reply = adapter("reply", "c".repeat(64));
+const casual = adapter("tone:casual", "d".repeat(64));
+const german = adapter("translate:de", "e".repeat(64));
+const inventory: Inventory = {
+    // reply + witty tone has no witty adapter: a zero-shot fallback, one generation but not "one pass".
+    adapters: [summarize, french, reply, casual, german, adapter("reply+tone:professional", "f".repeat(64))],
+    calibrations: [
+        calibration("lc++", "summarize+translate:fr", [summarize, french]),
+        calibration("lc", "reply+tone:casual+translate:de", [reply, casual, german]),
+    ],
+};
+const installed = capabilities(inventory);
 
 test("titles read like commands", () => {
     assert.equal(chainTitle(parseTaskChain("summarize+translate:fr")), "Summarize to French");
@@ -45,32 +73,37 @@ test("every main x auxiliary pair has a contributed command id and context key",
 });
 
 test("composites are offered only when they run in one pass, whatever their length", () => {
-    const items = calibratedComposites([
-        capability("summarize", true, "main-lora"),
-        capability("summarize+translate:fr", true),
-        capability("reply+tone:casual", false),
-        capability("reply+tone:witty", true, "zero-shot"),
-        capability("reply+translate:de+tone:witty", true, "lc"),
-        capability("summarize+translate:xx", true),
-    ]);
     assert.deepEqual(
-        items.map((item) => [item.label, item.method]),
+        calibratedComposites(installed).map((item) => [item.label, item.method]),
         [
-            ["Reply to German in a Witty Tone", "lc"],
+            ["Reply in a Professional Tone", "joint-expert"],
+            ["Reply to German in a Casual Tone", "lc"],
             ["Summarize to French", "lc++"],
         ],
     );
+    // Multi-step (reply + casual) and zero-shot fallbacks (reply + witty) are not offered.
+    const byChain = new Map(installed.map((c) => [c.chain as string, c]));
+    assert.equal(byChain.get("reply+tone:casual")?.method, "multi-step");
+    assert.equal(byChain.get("reply+tone:witty")?.method, "zero-shot");
 });
 
 test("context keys are true exactly for the calibrated contributed pairs", () => {
-    const values = calibratedContextValues([
-        capability("summarize+translate:fr", true),
-        capability("reply+tone:casual", false),
-        capability("reply+tone:witty", true, "zero-shot"),
-    ]);
+    const values = calibratedContextValues(installed);
     assert.equal(values.size, 14);
-    assert.equal(values.get("composer.calibrated.summarize.translate-fr"), true);
-    assert.equal(values.get("composer.calibrated.reply.tone-casual"), false);
+    assert.deepEqual(
+        [...values].filter(([, on]) => on).map(([key]) => key),
+        ["composer.calibrated.summarize.translate-fr", "composer.calibrated.reply.tone-professional"],
+    );
+});
+
+test("a chain this build does not know is skipped, not guessed at", () => {
+    const [known] = installed.filter((c) => c.onePass && c.chain === "summarize+translate:fr");
+    assert.ok(known);
+    const unknown = {...known, chain: "summarize+translate:xx" as typeof known.chain};
+    assert.deepEqual(
+        calibratedComposites([known, unknown]).map((item) => item.key),
+        ["summarize+translate:fr"],
+    );
 });
 
 test("Compose... offers only tasks that keep the chain valid", () => {
@@ -88,12 +121,18 @@ test("saved actions keep valid entries and say why others were dropped", () => {
         {name: "Casual", chain: "reply+tone:casual"},
         {name: "", chain: "reply"},
         {name: "Bad", chain: "translate:fr+summarize"},
+        {name: "Hidden\u202eeman", chain: "reply"},
+        {name: "two\nlines", chain: "reply"},
         "nope",
     ]);
     assert.deepEqual(actions, [
         {name: "French summary", chain: "summarize+translate:fr", method: "lc++"},
         {name: "Casual", chain: "reply+tone:casual", method: "auto"},
     ]);
-    assert.equal(problems.length, 3);
+    assert.equal(problems.length, 5);
+    assert.ok(
+        problems.some((p) => /entry 5: .*bidirectional.*U\+202E/.test(p)),
+        problems.join("\n"),
+    );
     assert.deepEqual(parseSavedActions(undefined), {actions: [], problems: []});
 });

@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import {test} from "node:test";
-import {MessageError, parseToHost, parseToWebview} from "../../extension/builder/messages";
+import {MessageError, parseToHost, parseToWebview, savedActionNameProblem} from "../../extension/builder/messages";
 import {readSettings} from "../../extension/settings";
 
 test("valid requests from the webview pass through", () => {
@@ -34,6 +34,9 @@ test("malformed or unsafe requests from the webview are refused", () => {
         {type: "run", tasks: ["summarize"], method: "rm -rf"},
         {type: "save", name: "", tasks: ["reply"], method: "auto"},
         {type: "save", name: "x".repeat(81), tasks: ["reply"], method: "auto"},
+        {type: "save", name: "nul\u0000", tasks: ["reply"], method: "auto"},
+        {type: "save", name: "two\nlines", tasks: ["reply"], method: "auto"},
+        {type: "save", name: "evil\u202egpj", tasks: ["reply"], method: "auto"},
         {type: "review", action: "delete"},
     ])
         assert.throws(() => parseToHost(bad), MessageError, JSON.stringify(bad));
@@ -44,10 +47,28 @@ test("messages to the webview are checked too", () => {
         type: "init",
         hasSelection: true,
         capabilities: [
-            {chain: "reply+tone:casual", title: "t", auto: "lc++", onePass: true, note: null, methods: ["lc++"]},
+            {
+                chain: "reply+tone:casual",
+                title: "t",
+                method: "lc++",
+                passes: 1,
+                onePass: true,
+                note: null,
+                methods: ["lc++"],
+            },
         ],
     };
     assert.deepEqual(parseToWebview(init), init);
+    const [good] = init.capabilities;
+    for (const bad of [
+        {...good, chain: "tone:casual+reply"},
+        {...good, chain: "translate:fr+tone:casual"},
+        {...good, method: "magic"},
+        {...good, methods: ["lc++", "rm"]},
+        {...good, passes: 0},
+        {...good, onePass: "yes"},
+    ])
+        assert.throws(() => parseToWebview({...init, capabilities: [bad]}), MessageError, JSON.stringify(bad));
     assert.deepEqual(parseToWebview({type: "text", text: "Salut"}), {type: "text", text: "Salut"});
     assert.throws(() => parseToWebview({type: "init", hasSelection: "yes", capabilities: []}), MessageError);
     assert.throws(() => parseToWebview({type: "text", text: 3}), MessageError);
@@ -77,4 +98,19 @@ test("settings fall back to defaults on bad values and keep only absolute adapte
             defaultMethod: "auto",
         },
     );
+});
+
+test("saved action names refuse NUL, line breaks and bidi overrides, saying which character and where", () => {
+    assert.equal(savedActionNameProblem("Casual reply (FR) ✓"), null);
+    assert.match(
+        savedActionNameProblem("a\u0000b") ?? "",
+        /cannot contain control characters .*; found U\+0000 at position 2/,
+    );
+    assert.match(savedActionNameProblem("line\nbreak") ?? "", /found U\+000A at position 5/);
+    for (const bidi of ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"])
+        assert.match(savedActionNameProblem(`x${bidi}y`) ?? "", /bidirectional formatting characters/, bidi);
+    assert.throws(() => parseToHost({type: "save", name: "evil\u202egpj", tasks: ["reply"], method: "auto"}), {
+        name: "MessageError",
+        message: /found U\+202E at position 5/,
+    });
 });

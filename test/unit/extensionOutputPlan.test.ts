@@ -23,7 +23,7 @@ test("every chain whose main task is reply goes below the selection; every other
     ];
     for (const chain of chains)
         assert.equal(taskPlacement(chain), chain.main === "reply" ? "insertBelow" : "replace", JSON.stringify(chain));
-    // The ones the issue names.
+    // A casual reply goes below its text; a German translation replaces the selection.
     assert.equal(taskPlacement(parseTaskChain("reply,tone:casual")), "insertBelow");
     assert.equal(taskPlacement(parseTaskChain("translate:de")), "replace");
     assert.equal(taskPlacement(parseTaskChain("tone:professional")), "replace");

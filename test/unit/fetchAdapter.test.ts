@@ -2,9 +2,10 @@
 // file comes from next to the manifest, and a mismatch leaves nothing behind.
 
 import assert from "node:assert/strict";
-import {mkdtemp, readdir, readFile, rm} from "node:fs/promises";
+import {spawnSync} from "node:child_process";
+import {mkdir, mkdtemp, readdir, readFile, rm} from "node:fs/promises";
 import {tmpdir} from "node:os";
-import {join} from "node:path";
+import {basename, join} from "node:path";
 import {test} from "node:test";
 import {AdapterStoreError} from "../../engine/adapters/errors";
 import {checkAdapterSource, fetchAdapter} from "../../engine/adapters/fetchAdapter";
@@ -99,6 +100,71 @@ test('a network error says why, not just "fetch failed"', async () => {
             }),
             /fetch failed \(self-signed certificate\)/,
         );
+    } finally {
+        await rm(scratch, {recursive: true, force: true});
+    }
+});
+
+test("the manifest is streamed with its 1 MB limit: a huge or endless body is cut off, not buffered", async () => {
+    const scratch = await mkdtemp(join(tmpdir(), "composer-fetch-"));
+    let pulled = 0;
+    let cancelled = false;
+    // 64 KiB chunks forever, with no content-length: only reading can find out the size.
+    const endless = (async () =>
+        new Response(
+            new ReadableStream<Uint8Array>({
+                pull(controller) {
+                    pulled += 1 << 16;
+                    controller.enqueue(new Uint8Array(1 << 16).fill(0x20));
+                },
+                cancel() {
+                    cancelled = true;
+                },
+            }),
+        )) as typeof fetch;
+    const declared = (async () =>
+        new Response("{}", {headers: {"content-length": String(600 * 1024 * 1024)}})) as typeof fetch;
+    try {
+        await assert.rejects(
+            fetchAdapter("https://example.org/a/manifest.json", sha256Text(manifest), {
+                scratchRoot: scratch,
+                fetch: endless,
+            }),
+            {code: "bad-source", message: /the manifest is larger than 1048576 bytes/},
+        );
+        assert.ok(cancelled, "the download is cancelled");
+        assert.ok(pulled <= (1 << 20) + 3 * (1 << 16), `read ${pulled} bytes for a 1 MB limit`);
+        await assert.rejects(
+            fetchAdapter("https://example.org/a/manifest.json", sha256Text(manifest), {
+                scratchRoot: scratch,
+                fetch: declared,
+            }),
+            {message: /the manifest is larger than 1048576 bytes/},
+        );
+        assert.deepEqual(await readdir(join(scratch, ".adapter-downloads")), []);
+    } finally {
+        await rm(scratch, {recursive: true, force: true});
+    }
+});
+
+test("a manifest with a UTF-8 byte order mark is read; folders of interrupted downloads are removed", async () => {
+    const scratch = await mkdtemp(join(tmpdir(), "composer-fetch-"));
+    const withBom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), manifest]);
+    const dead = spawnSync(process.execPath, ["-e", ""]).pid;
+    const abandoned = join(scratch, ".adapter-downloads", `${dead}-0a1b2c3d`);
+    await mkdir(abandoned, {recursive: true});
+    await mkdir(join(scratch, ".adapter-downloads", "0123456789ab"), {recursive: true}); // an earlier version's
+    try {
+        const fetched = await fetchAdapter("https://example.org/a/manifest.json", sha256Text(withBom), {
+            scratchRoot: scratch,
+            fetch: fakeFetch({
+                "https://example.org/a/manifest.json": withBom,
+                "https://example.org/a/adapter.gguf": adapterBytes,
+            }),
+        });
+        assert.deepEqual(await readFile(join(fetched.dir, "manifest.json")), withBom, "kept byte for byte");
+        assert.deepEqual(await readdir(join(scratch, ".adapter-downloads")), [basename(fetched.dir)]);
+        await fetched.cleanup();
     } finally {
         await rm(scratch, {recursive: true, force: true});
     }

@@ -36,7 +36,7 @@ import {
     readGgufHeader,
     readTensorF32,
     writeGguf,
-} from "../../engine/gguf/index.js";
+} from "../../engine/gguf";
 
 let dir = "";
 before(async () => {
@@ -331,4 +331,112 @@ test("the writer refuses inconsistent input and leaves no temp file behind", asy
     await writeGguf(target, {metadata: [["v", ggufU32(2)]], tensors: [tensor]}); // replaces atomically
     assert.deepEqual(await readdir(sub), ["out.gguf"]);
     assert.equal(metaNumber(await readGgufHeader(target), "v"), 2);
+});
+
+/** The u64 data-offset field of a tensor info (after name, n_dims, ne and type). */
+function offsetFieldAt(bytes: Buffer, name: string, nDims: number): number {
+    return tensorInfoOffsets(bytes, name, nDims).typeAt + 4;
+}
+
+test("tensor data must be in tensor order, back to back and padded, as ggml requires", async () => {
+    const filePath = join(dir, "layout.gguf");
+    await writeGguf(filePath, {
+        metadata: [["general.name", ggufString("x")]],
+        tensors: [
+            {name: "tensor_a", ne: [16], type: "F32", data: new Float32Array(16)},
+            {name: "tensor_b", ne: [8], type: "F32", data: new Float32Array(8)},
+            {name: "tensor_c", ne: [16], type: "F16", data: new Float32Array(16)},
+        ],
+    });
+    const good = await readFile(filePath);
+    assert.deepEqual(
+        (await readGgufHeader(filePath)).tensors.map((t) => t.offset),
+        [0, 64, 96],
+    );
+    const cases: [string, (bytes: Buffer) => void, RegExp][] = [
+        [
+            "swapped",
+            (bytes) => {
+                bytes.writeBigUInt64LE(64n, offsetFieldAt(bytes, "tensor_a", 1));
+                bytes.writeBigUInt64LE(0n, offsetFieldAt(bytes, "tensor_b", 1));
+            },
+            /tensor "tensor_a" has data offset 64, expected 0: tensor data must follow the tensor list's order/,
+        ],
+        [
+            "shared",
+            (bytes) => bytes.writeBigUInt64LE(0n, offsetFieldAt(bytes, "tensor_b", 1)),
+            /"tensor_b" has data offset 0, expected 64/,
+        ],
+        [
+            "gap",
+            (bytes) => bytes.writeBigUInt64LE(96n, offsetFieldAt(bytes, "tensor_b", 1)),
+            /"tensor_b" has data offset 96, expected 64/,
+        ],
+        [
+            // F16 re-typed as F32 doubles its size, so its data no longer fits where the file ends.
+            "F16 -> F32 (last tensor)",
+            (bytes) => bytes.writeUInt32LE(GgmlType.F32, tensorInfoOffsets(bytes, "tensor_c", 1).typeAt),
+            /truncated: tensor "tensor_c" \(F32 \{16\}\)/,
+        ],
+        [
+            // ...and an earlier one moves every later tensor.
+            "F32 -> F16 (first tensor)",
+            (bytes) => bytes.writeUInt32LE(GgmlType.F16, tensorInfoOffsets(bytes, "tensor_a", 1).typeAt),
+            /"tensor_b" has data offset 64, expected 32/,
+        ],
+    ];
+    for (const [label, corrupt, message] of cases) {
+        const bytes = Buffer.from(good);
+        corrupt(bytes);
+        await writeFile(filePath, bytes);
+        await assert.rejects(readGgufHeader(filePath), {name: "GgufFormatError", message}, label);
+    }
+});
+
+test("empty metadata keys and tensor names longer than ggml's 63 bytes are refused", async () => {
+    const filePath = join(dir, "names.gguf");
+    await writeGguf(filePath, {metadata: [["k", ggufString("x")]], tensors: []});
+    const withKey = await readFile(filePath);
+    // Key #0 starts at byte 24 (magic, version, two counts): make it "" by dropping its one byte.
+    const emptyLength = Buffer.alloc(8);
+    await writeFile(filePath, Buffer.concat([withKey.subarray(0, 24), emptyLength, withKey.subarray(33)]));
+    await assert.rejects(readGgufHeader(filePath), {problem: "invalid", message: /metadata key #0 is empty/});
+
+    const name63 = "n".repeat(63);
+    await writeGguf(filePath, {
+        metadata: [],
+        tensors: [{name: name63, ne: [1], type: "F32", data: new Float32Array(1)}],
+    });
+    assert.equal((await readGgufHeader(filePath)).tensors[0]?.name, name63);
+    await writeGguf(filePath, {
+        metadata: [],
+        tensors: [{name: `${name63}x`, ne: [1], type: "F32", data: new Float32Array(1)}],
+    });
+    await assert.rejects(readGgufHeader(filePath), {
+        message: /the name of tensor #0 is 64 bytes long; ggml allows at most 63/,
+    });
+});
+
+test("a corrupt name length never puts megabytes of binary into the message", async () => {
+    const filePath = join(dir, "binary-name.gguf");
+    // A key whose length field was flipped to swallow 3 MB of tensor data, after which the value
+    // type read is 99 (the data's every u32), so the message quotes the 3 MB "key".
+    const data = new Float32Array(new Uint32Array(1 << 20).fill(99).buffer);
+    await writeGguf(filePath, {
+        metadata: [["key", ggufString("v")]],
+        tensors: [{name: "big", ne: [1 << 20], type: "F32", data}],
+    });
+    const bytes = await readFile(filePath);
+    bytes.writeBigUInt64LE(3_000_000n, 24); // the length of metadata key #0
+    await writeFile(filePath, bytes);
+    await assert.rejects(readGgufHeader(filePath), (error: unknown) => {
+        assert.ok(error instanceof GgufFormatError);
+        assert.ok(error.message.length < 1000, `${error.message.length} characters`);
+        assert.ok(!error.message.includes("\u0000"), "no raw NUL in the message");
+        assert.match(
+            error.message,
+            /^.*: metadata "key\\u0008\\u0000.*…" \(3000000 characters\) has unknown value type 99$/,
+        );
+        return true;
+    });
 });

@@ -9,6 +9,7 @@ import {mkdtemp, readFile, rm, stat, writeFile} from "node:fs/promises";
 import {tmpdir} from "node:os";
 import {basename, join} from "node:path";
 import {after, before, describe, test} from "node:test";
+import {adapterGguf, randomLcppParameters, type TinyBase, writeTinyBaseModel} from "../../craft/gguf";
 import {
     combineLoraTerms,
     LoraFuseError,
@@ -16,20 +17,19 @@ import {
     paddedRank,
     readLoraTerms,
     writeFusedLora,
-} from "../../engine/adapters/fuse.js";
-import {CalibrationExpansionError, calibrationTerms} from "../../engine/calibrations/expand.js";
-import {fusedMixFileName, fuseMix, type MixToFuse} from "../../engine/calibrations/fusedMix.js";
-import {MODULE_TYPES} from "../../engine/calibrations/moduleTypes.js";
-import {readCalibration} from "../../engine/calibrations/read.js";
-import {writeCalibration} from "../../engine/calibrations/write.js";
-import {type PassFiles, passForm, passMix} from "../../engine/compose/composer.js";
-import {OWN_TEXT_BUDGET} from "../../engine/compose/length.js";
-import {chainPrompt} from "../../engine/compose/prompt.js";
-import type {InstalledAdapter, Pass} from "../../engine/compose/recipe.js";
-import {chainKey, parseTaskChain} from "../../engine/compose/taskChain.js";
-import {sha256File} from "../../engine/files/sha256.js";
-import {type GgufHeader, metaNumber, readGgufHeader, readTensorF32, writeGguf} from "../../engine/gguf/index.js";
-import {adapterGguf, randomLcppParameters, type TinyBase, writeTinyBaseModel} from "../support/craftGguf.js";
+} from "../../engine/adapters/fuse";
+import {CalibrationExpansionError, calibrationTerms} from "../../engine/calibrations/expand";
+import {fusedMixFileName, fuseMix, type MixToFuse} from "../../engine/calibrations/fusedMix";
+import {MODULE_TYPES} from "../../engine/calibrations/moduleTypes";
+import {readCalibration} from "../../engine/calibrations/read";
+import {writeCalibration} from "../../engine/calibrations/write";
+import {type PassFiles, passForm, passMix} from "../../engine/compose/composer";
+import {OWN_TEXT_BUDGET} from "../../engine/compose/length";
+import {chainPrompt} from "../../engine/compose/prompt";
+import type {InstalledAdapter, Pass} from "../../engine/compose/recipe";
+import {chainKey, parseTaskChain} from "../../engine/compose/taskChain";
+import {sha256File} from "../../engine/files/sha256";
+import {type GgufHeader, metaNumber, readGgufHeader, readTensorF32, writeGguf} from "../../engine/gguf";
 
 let work: string;
 let tiny: TinyBase;
@@ -236,7 +236,7 @@ describe("a pass's fused mix file", () => {
         assert.equal((await fuseMix(mix, tiny.base, cacheDir)).built, true);
         assert.deepEqual(await readFile(first.filePath), good);
 
-        await rm(`${first.filePath}.sha256.json`);
+        await rm(`${first.filePath}.json`);
         assert.equal((await fuseMix(mix, tiny.base, cacheDir)).built, true, "no record: not trusted");
     });
 

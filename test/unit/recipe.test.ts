@@ -5,13 +5,16 @@ import {chainPrompt, promptTemplate} from "../../engine/compose/prompt";
 import {
     availableMethods,
     buildRecipe,
+    capabilities,
+    chainCapability,
+    everyChain,
     type InstalledAdapter,
     type InstalledCalibration,
     type Inventory,
     mixKey,
     RecipeError,
 } from "../../engine/compose/recipe";
-import {parseTaskChain, type TaskId, taskChain} from "../../engine/compose/taskChain";
+import {chainKey, parseTaskChain, type TaskId, taskChain} from "../../engine/compose/taskChain";
 
 function adapter(task: string, sha: string): InstalledAdapter {
     return {
@@ -72,7 +75,9 @@ test("auto picks LC++ when it is installed, with its adapters, weights and promp
 test("auto falls back to LC, then to multi-step, and says so", () => {
     const withLc = buildRecipe(sumFr, "auto", {...full, calibrations: [lc]});
     assert.equal(withLc.method, "lc");
-    const none = buildRecipe(sumFr, "auto", {...full, calibrations: []});
+    const joint = buildRecipe(sumFr, "auto", {...full, calibrations: []});
+    assert.equal(joint.method, "joint-expert", "a joint expert before multi-step");
+    const none = buildRecipe(sumFr, "auto", {adapters: [summarize, french], calibrations: []});
     assert.equal(none.method, "multi-step");
     assert.equal(none.passes.length, 2);
     assert.match(none.notes.join(" "), /No calibration .* 2 passes/);
@@ -192,4 +197,69 @@ test("a rewrite's budget follows its input; a caller's limit caps every budget",
     assert.equal(tokensAllowed(REWRITE_BUDGET, 100), 216);
     assert.equal(tokensAllowed(REWRITE_BUDGET, 100, 64), 64);
     assert.equal(tokensAllowed(OWN_TEXT_BUDGET, 5000), 128);
+});
+
+// The capability: how "auto" runs a chain, decided once for the CLI, the menus and the builder.
+
+test("a calibrated chain runs in one pass by its calibration", () => {
+    assert.deepEqual(chainCapability(sumFr, full), {
+        chain: "summarize+translate:fr",
+        title: "Summarize → French",
+        method: "lc++",
+        passes: 1,
+        onePass: true,
+        note: null,
+        methods: ["zero-shot", "main-lora", "aux-lora", "linear-merge", "multi-step", "joint-expert", "lc", "lc++"],
+    });
+    assert.equal(chainCapability(sumFr, {...full, calibrations: [lc]}).method, "lc");
+});
+
+test("a joint expert runs its chain in one pass", () => {
+    const capability = chainCapability(sumFr, {adapters: [summarize, french, jointSumFr], calibrations: []});
+    assert.deepEqual(
+        [capability.method, capability.passes, capability.onePass, capability.note],
+        ["joint-expert", 1, true, null],
+    );
+});
+
+test("a composite without a calibration falls back to one pass per task, and says why", () => {
+    const capability = chainCapability(parseTaskChain("reply,tone:casual"), full);
+    assert.deepEqual([capability.method, capability.passes, capability.onePass], ["multi-step", 2, false]);
+    assert.match(capability.note ?? "", /No calibration for "Suggest a reply → casual tone": running 2 passes/);
+});
+
+test("a zero-shot fallback is one generation but never labelled one pass", () => {
+    // A composite missing an adapter, and a single task without its adapter.
+    for (const chain of ["reply,translate:de", "translate:de"]) {
+        const capability = chainCapability(parseTaskChain(chain), full);
+        assert.deepEqual([capability.method, capability.passes, capability.onePass], ["zero-shot", 1, false], chain);
+        assert.match(capability.note ?? "", /zero-shot/, chain);
+    }
+});
+
+test("a single task with its own adapter runs in one pass", () => {
+    assert.deepEqual(
+        [summarize, french].map((a) => {
+            const capability = chainCapability(a.chain, full);
+            return [capability.method, capability.passes, capability.onePass, capability.note];
+        }),
+        [
+            ["main-lora", 1, true, null],
+            ["aux-lora", 1, true, null],
+        ],
+    );
+});
+
+test("capabilities cover every chain a user can build, once each, three-task calibrations included", () => {
+    const all = everyChain();
+    // (no main, summarize, reply) x (any of 4 tones) x (no language or one of 3), less the empty chain.
+    assert.equal(all.length, 3 * 16 * 4 - 1);
+    assert.equal(new Set(all.map(chainKey)).size, all.length);
+    const listed = capabilities(full);
+    assert.equal(listed.length, all.length);
+    assert.equal(listed.filter((c) => c.onePass && c.chain.includes("+")).length, 1, "only summarize+French");
+    const threeTasks = calibration("lc", "reply+tone:casual+translate:fr", [reply, casual, french], [1, 1, 1]);
+    const withThree = capabilities({...full, calibrations: [threeTasks]});
+    const entry = withThree.find((c) => c.chain === "reply+tone:casual+translate:fr");
+    assert.deepEqual([entry?.method, entry?.onePass], ["lc", true]);
 });

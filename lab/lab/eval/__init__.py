@@ -1,4 +1,4 @@
-"""Benchmark-side evaluation (issue 4): metrics, evaluation sets, scoring CLI, charts.
+"""Benchmark-side evaluation (bench/README.md): metrics, evaluation sets, scoring CLI, charts.
 
 The TypeScript runner (bench/) generates with the engine and calls these as subprocesses with JSON
 in and out: `python -m lab.eval.data` (evaluation sets), `python -m lab.eval.score` (metrics),

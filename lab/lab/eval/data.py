@@ -5,7 +5,8 @@ conversations the lab holds out), so ids match the teacher targets in lab/target
 XDailyDialog dev (English turn t -> human German turn t+1) as a human-referenced check of
 reply+translate:de. `--data-dir DIR` reads the same upstream formats from any folder instead
 (DialogSum jsonl with `summary` or `summary1..3`, Synthetic-Persona-Chat csv, XDailyDialog
-en_*/de_* text), so other splits can be scored with no code change.
+en_*/de_* text), so other splits can be scored with no code change. Persona-chat ids from a folder
+name their csv ("spc:<file stem>:<conversation>:<turn>"), as the rows of every split count from 0.
 
     python -m lab.eval.data --n 20 --seed 1234 [--data-dir DIR] > evalset.json
 """
@@ -145,7 +146,11 @@ def dir_sources(root: Path) -> tuple[dict[str, list[dict]], list[dict], list[Pat
         with open(path, encoding="utf-8", newline="") as f:
             header = next(csv.reader(f), [])
         if "Best Generated Conversation" in header:
-            reply += [e for _, e in read_persona_chat(path)]
+            # Row numbers restart in every split's csv: "spc:3:1" of a test file is not the lab's
+            # "spc:3:1" (whose teacher targets lab/targets holds), so ids here name the file.
+            reply += [
+                {**e, "id": f"spc:{path.stem}:{e['id'][len('spc:') :]}"} for _, e in read_persona_chat(path)
+            ]
             files.append(path)
     for en_path in sorted(root.rglob("en_*.txt")):
         de_path = en_path.with_name("de_" + en_path.name[3:])

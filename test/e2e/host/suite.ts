@@ -117,13 +117,13 @@ test("Summarize to French is a one-pass composite derived from the installed cal
     const capability = api.engine.capabilities.find((c) => c.chain === "summarize+translate:fr");
     assert.ok(capability, "the engine reports the chain");
     assert.equal(capability.onePass, true);
-    assert.equal(capability.auto, "lc++");
+    assert.equal(capability.method, "lc++");
     const commands = await vscode.commands.getCommands(true);
     assert.ok(commands.includes("composer.composite.summarize.translate-fr"));
     // The test's paraphrase + Spanish calibration names adapters that are not installed yet, and the
     // bundled pack does not calibrate that chain, so it must not be offered as one pass.
     const notYet = api.engine.capabilities.find((c) => c.chain === "tone:paraphrase+translate:es");
-    assert.notEqual(notYet?.auto, "lc++", "paraphrase + Spanish is not one pass before its adapters are installed");
+    assert.equal(notYet?.onePass, false, "paraphrase + Spanish is not one pass before its adapters are installed");
 });
 
 test("review then accept replaces exactly the selection, and one undo restores it", async () => {
@@ -384,7 +384,7 @@ test("installing the paraphrase and Spanish adapters adds the one-pass Paraphras
     }
     const capability = api.engine.capabilities.find((c) => c.chain === "tone:paraphrase+translate:es");
     assert.equal(capability?.onePass, true);
-    assert.equal(capability?.auto, "lc++");
+    assert.equal(capability?.method, "lc++");
     // The test adapters sit next to whatever the bundled pack holds.
     const rows = (await api.listAdapters()).filter((row) => row.id.startsWith("test."));
     assert.ok(rows.every((row) => row.valid && !row.bundled));

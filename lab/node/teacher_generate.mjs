@@ -1,6 +1,6 @@
 // Teacher generation through the engine's runtime (node-llama-cpp), greedy, resumable.
 // Run from the repository root (so node_modules resolves), normally via `python -m lab.teacher generate`:
-//   node lab/teacher/generate.mjs request.json
+//   node lab/node/teacher_generate.mjs request.json
 // request.json: {"modelPath", "outPath", "logPath", "systemPrompt", "userPrompt" (with {text}),
 //                "jobs": [{"id", "text"}], "temperature", "maxTokens", "contextSize", "threads",
 //                "parallel" (sequences decoded together in one batch; greedy output does not depend on it

@@ -1,6 +1,6 @@
 // Next-token distributions from node-llama-cpp for the lab's parity check.
 // Run from the repository root (so node_modules resolves):
-//   node lab/parity/llama_logprobs.mjs request.json
+//   node lab/node/llama_logprobs.mjs request.json
 // request.json: {"modelPath", "outPath", "nVocab", "threads"?, "contextSize"?,
 //                "adapters"?: [{"filePath", "scale"}],
 //                "prompts": [{"text", "ids": [...], "positions": [i, ...]}]}

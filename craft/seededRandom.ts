@@ -1,5 +1,6 @@
-// Deterministic random numbers for test fixtures (mulberry32 + Box-Muller): the same seed gives the
-// same model or adapter bytes on any machine, so a failing test can be rerun exactly.
+// Deterministic random numbers for crafted files and samples (mulberry32 + Box-Muller): the same
+// seed gives the same model or adapter bytes, or the same bootstrap, on any machine, so a failing
+// test or a benchmark number can be reproduced exactly.
 
 export interface SeededRandom {
     uniform(): number;

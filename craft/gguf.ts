@@ -1,13 +1,13 @@
-// Builders for GGUF test files: a tiny base-model-like GGUF and valid random LoRA adapter
-// directories for any base structure. Everything is seeded, so a test builds the same bytes on
-// every run. The builders return plain mutable objects, so a test can break exactly one thing
+// Crafted GGUF files for the tests and the benchmark: a tiny base-model-like GGUF and valid
+// random LoRA adapter directories for any base structure. Everything is seeded, so a run builds
+// the same bytes every time. The builders return plain mutable objects, so a test can break exactly one thing
 // before writing (see test/unit/adapterValidation.test.ts).
 
 import {mkdir, writeFile} from "node:fs/promises";
 import {join} from "node:path";
-import {ADAPTER_MANIFEST_FILE, type AdapterTargetModule} from "../../engine/adapters/manifest.js";
-import {MODULE_TYPES, type ModuleType} from "../../engine/calibrations/moduleTypes.js";
-import {sha256File} from "../../engine/files/sha256.js";
+import {ADAPTER_MANIFEST_FILE, type AdapterTargetModule} from "../engine/adapters/manifest";
+import {MODULE_TYPES, type ModuleType} from "../engine/calibrations/moduleTypes";
+import {sha256File} from "../engine/files/sha256";
 import {
     type GgufTensorToWrite,
     type GgufValue,
@@ -18,9 +18,9 @@ import {
     ggufU32,
     readGgufHeader,
     writeGguf,
-} from "../../engine/gguf/index.js";
-import {type BaseModelStructure, describeBaseModel} from "../../engine/model/fingerprint.js";
-import {randomVector, seededRandom} from "./seededRandom.js";
+} from "../engine/gguf";
+import {type BaseModelStructure, describeBaseModel} from "../engine/model/fingerprint";
+import {randomVector, seededRandom} from "./seededRandom";
 
 /** A GgufToWrite whose arrays a test may edit before writing. */
 export interface MutableGguf {

@@ -1,6 +1,6 @@
-// Independent fingerprint (docs/formats.md section 1) from a minimal GGUF v3 header parser, used only
-// to cross-check lab/formats/fingerprint.py until the engine's own fingerprint is available.
-// Usage (from the repository root): node lab/parity/fingerprint.mjs model.gguf
+// Independent fingerprint (docs/formats.md section 1) from a minimal GGUF v3 header parser: the
+// lab's tests check lab/formats/fingerprint.py against it (shared code could share a bug).
+// Usage (from the repository root): node lab/node/fingerprint.mjs model.gguf
 import crypto from "node:crypto";
 import fs from "node:fs";
 

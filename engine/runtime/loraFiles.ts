@@ -1,0 +1,78 @@
+// node-llama-cpp keeps every LoRA it loads for the model's lifetime, keyed by file path, so an
+// adapter replaced at the same path (`adapters install --replace`, then a refresh) would go on
+// running with the old weights in a long-lived engine; measured: the replaced adapter's text
+// stayed the old one until the engine restarted. The engine therefore gives llama.cpp a path
+// named by the file's sha256: a hard link (pinned to the content that was hashed), or a symbolic
+// link where hard links are impossible, in a cache folder. Each is hashed once per process, so a
+// file changed on disk since it was listed is refused with a clear message, not loaded.
+
+import {randomBytes} from "node:crypto";
+import {link, lstat, mkdir, readdir, rename, rm, symlink, unlink} from "node:fs/promises";
+import {join} from "node:path";
+import {sha256File} from "../files/sha256";
+
+const PRUNE_AFTER_MS = 10 * 60 * 1000;
+
+export class AdapterChangedError extends Error {
+    override name = "AdapterChangedError";
+    readonly code = "adapter-changed";
+}
+
+export class ContentAddressedLoras {
+    private readonly verified = new Map<string, Promise<string>>();
+
+    constructor(
+        private readonly dir: string,
+        private readonly pruneAfterMs = PRUNE_AFTER_MS,
+    ) {}
+
+    /** A path whose name is `sha256` and whose content is `filePath`'s, checked to hash to it. */
+    pathFor(filePath: string, sha256: string): Promise<string> {
+        let path = this.verified.get(sha256);
+        if (path === undefined) {
+            path = this.create(filePath, sha256);
+            this.verified.set(sha256, path);
+            path.catch(() => {
+                if (this.verified.get(sha256) === path) this.verified.delete(sha256);
+            });
+        }
+        return path;
+    }
+
+    /**
+     * Deletes links for content no longer installed (a hard link keeps a removed file's bytes
+     * alive). Links made in the last 10 minutes stay: another engine process may be about to load one.
+     */
+    async prune(keep: ReadonlySet<string>): Promise<void> {
+        for (const name of await readdir(this.dir).catch(() => [] as string[])) {
+            const sha = /^([0-9a-f]{64})\.gguf$/.exec(name)?.[1];
+            if (sha === undefined || keep.has(sha) || this.verified.has(sha)) continue;
+            const path = join(this.dir, name);
+            const changed = await lstat(path).then(
+                (info) => info.ctimeMs,
+                () => Date.now(),
+            );
+            if (Date.now() - changed >= this.pruneAfterMs) await unlink(path).catch(() => undefined);
+        }
+    }
+
+    private async create(filePath: string, sha256: string): Promise<string> {
+        await mkdir(this.dir, {recursive: true});
+        const target = join(this.dir, `${sha256}.gguf`);
+        const temp = join(this.dir, `.${sha256}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+        try {
+            await link(filePath, temp).catch(() => symlink(filePath, temp));
+            // Hashed through the new link: for a hard link these are exactly the bytes llama.cpp will read.
+            const actual = await sha256File(temp);
+            if (actual !== sha256)
+                throw new AdapterChangedError(
+                    `${filePath} changed on disk after the engine listed it (sha256 ${actual.slice(0, 16)}…, listed as ${sha256.slice(0, 16)}…); ` +
+                        'it is not loaded. Check it with "composer adapters verify"; the engine lists adapters again when they are installed or removed.',
+                );
+            await rename(temp, target);
+            return target;
+        } finally {
+            await rm(temp, {force: true});
+        }
+    }
+}
