@@ -44,7 +44,10 @@ export function lengthWithoutRepeats<T>(tokens: readonly T[], period: number): n
 /** A new sentence that mostly restates earlier ones: the share of its word pairs already used. */
 export const SENTENCE_REPEAT = {minWords: 4, maxSharedPairs: 0.6} as const;
 
-const SENTENCE_END = /[.!?。！？]["')\]]*\s*$/u;
+/** A sentence's closing mark, with any closing quotes or brackets after it. */
+const SENTENCE_MARK = String.raw`[.!?。！？]["')\]]*`;
+const FINISHED_TEXT = new RegExp(`${SENTENCE_MARK}\\s*$`, "u");
+const SENTENCE_ENDS = new RegExp(`${SENTENCE_MARK}(\\s+|$)`, "gu");
 
 function wordPairs(text: string): string[] {
     const words = text.toLowerCase().match(/[\p{L}\p{N}']+/gu) ?? [];
@@ -58,13 +61,11 @@ function wordPairs(text: string): string[] {
  * models paraphrase their way around a token-level penalty; this catches the loop one level up.
  */
 export function restatedSentenceStart(text: string, options = SENTENCE_REPEAT): number | null {
-    if (!SENTENCE_END.test(text)) return null;
-    const body = text.replace(SENTENCE_END, "");
-    const start = Math.max(body.search(/[.!?。！？]["')\]]*\s+[^.!?。！？]*$/u), -1);
-    if (start < 0) return null;
-    const sentenceStart = start + (body.slice(start).match(/^[.!?。！？]["')\]]*\s+/u)?.[0].length ?? 0);
-    const sentence = text.slice(sentenceStart);
-    const pairs = wordPairs(sentence);
+    if (!FINISHED_TEXT.test(text)) return null;
+    // The last sentence starts where the ones before it end; the first sentence restates nothing.
+    const sentenceStart = finishedSentencesEnd(text.replace(FINISHED_TEXT, ""));
+    if (sentenceStart === 0) return null;
+    const pairs = wordPairs(text.slice(sentenceStart));
     if (pairs.length + 1 < options.minWords) return null;
     const earlier = new Set(wordPairs(text.slice(0, sentenceStart)));
     const shared = pairs.filter((pair) => earlier.has(pair)).length;
@@ -74,6 +75,6 @@ export function restatedSentenceStart(text: string, options = SENTENCE_REPEAT): 
 /** The offset just past the last finished sentence (0 if none): text before it can no longer be restated away. */
 export function finishedSentencesEnd(text: string): number {
     let end = 0;
-    for (const match of text.matchAll(/[.!?。！？]["')\]]*(\s+|$)/gu)) end = (match.index ?? 0) + match[0].length;
+    for (const match of text.matchAll(SENTENCE_ENDS)) end = (match.index ?? 0) + match[0].length;
     return end;
 }
