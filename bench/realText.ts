@@ -5,7 +5,7 @@
 // same text exists, output/input length.
 
 import {buildRecipe, type Inventory} from "../engine/compose/recipe";
-import {type ChainKey, type Language, parseTaskChain} from "../engine/compose/taskChain";
+import {type ChainKey, LANGUAGES, type Language, parseTaskChain} from "../engine/compose/taskChain";
 import type {Engine} from "../engine/engine";
 import type {Decoding} from "../engine/runtime/decoding";
 import {
@@ -100,13 +100,11 @@ export function planRealText(
 
 /** The translation language of a translate:X command alone (the one chrF is measured for). */
 function translationOnly(command: string): Language | null {
-    const match = /^translate:(es|fr|de)$/.exec(command);
-    return match === null ? null : (match[1] as Language);
+    return LANGUAGES.find((code) => command === `translate:${code}`) ?? null;
 }
 
 function expectedLanguage(command: string): string {
-    const match = /translate:(es|fr|de)/.exec(command);
-    return match === null ? "en" : (match[1] as string);
+    return LANGUAGES.find((code) => command.split("+").includes(`translate:${code}`)) ?? "en";
 }
 
 interface PythonScore {

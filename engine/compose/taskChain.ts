@@ -3,22 +3,38 @@
 // Everything else in the engine takes this value; only `parseTaskChain` reads strings.
 
 import {quote} from "../messages/quote";
+import spec from "./tasks.json";
 
-export const MAIN_TASKS = ["summarize", "reply"] as const;
-export const LANGUAGES = ["es", "fr", "de"] as const;
-export const TONES = ["professional", "casual", "witty", "paraphrase"] as const;
-
-export type MainTaskId = (typeof MAIN_TASKS)[number];
-export type Language = (typeof LANGUAGES)[number];
-export type Tone = (typeof TONES)[number];
-export type AuxTaskId = `translate:${Language}` | `tone:${Tone}`;
+// The task ids are the keys of tasks.json, which the lab reads too: the types below are unions of
+// exactly its ids (literal types, not strings), in its order.
+export type MainTaskId = keyof typeof spec.mainTasks;
+export type AuxTaskId = keyof typeof spec.auxTasks;
 export type TaskId = MainTaskId | AuxTaskId;
+type TranslationId = Extract<AuxTaskId, `translate:${string}`>;
+export type Language = TranslationId extends `translate:${infer Code}` ? Code : never;
+type ToneId = Extract<AuxTaskId, `tone:${string}`>;
+export type Tone = ToneId extends `tone:${infer Name}` ? Name : never;
 
-export const AUX_TASKS: readonly AuxTaskId[] = [
-    ...LANGUAGES.map((lang) => `translate:${lang}` as const),
-    ...TONES.map((tone) => `tone:${tone}` as const),
-];
+/** In the file's order, the order menus, the benchmark and the lab list them in. */
+export const MAIN_TASKS = Object.keys(spec.mainTasks) as readonly MainTaskId[];
+export const AUX_TASKS = Object.keys(spec.auxTasks) as readonly AuxTaskId[];
 export const ALL_TASKS: readonly TaskId[] = [...MAIN_TASKS, ...AUX_TASKS];
+
+function isTranslation(task: AuxTaskId): task is TranslationId {
+    return task.startsWith("translate:");
+}
+
+export const LANGUAGES: readonly Language[] = AUX_TASKS.filter(isTranslation).map(
+    (task) => task.slice("translate:".length) as Language,
+);
+export const TONES: readonly Tone[] = AUX_TASKS.filter((task) => task.startsWith("tone:")).map(
+    (task) => task.slice("tone:".length) as Tone,
+);
+
+/** "fr" -> "French". */
+export const LANGUAGE_NAMES = Object.fromEntries(
+    LANGUAGES.map((code) => [code, spec.auxTasks[`translate:${code}`].language]),
+) as Readonly<Record<Language, string>>;
 
 /** A non-empty chain: an optional main task first, then auxiliary tasks, no repeats. */
 export interface TaskChain {
@@ -86,7 +102,6 @@ export function parseTaskChain(text: string): TaskChain {
  * tones come before the translation ("casual, then French"); otherwise the given order is kept.
  */
 export function orderAuxTasks(aux: readonly AuxTaskId[]): AuxTaskId[] {
-    const isTranslation = (task: AuxTaskId) => task.startsWith("translate:");
     return [...aux.filter((task) => !isTranslation(task)), ...aux.filter(isTranslation)];
 }
 
@@ -102,27 +117,13 @@ export function isComposite(chain: TaskChain): boolean {
     return chainTasks(chain).length > 1;
 }
 
+const MAIN_TASK_NAMES: Readonly<Record<MainTaskId, string>> = {summarize: "Summarize", reply: "Suggest a reply"};
+
+/** "Summarize", "Suggest a reply", "French", "casual tone", "paraphrase". */
 export function describeTask(task: TaskId): string {
-    switch (task) {
-        case "summarize":
-            return "Summarize";
-        case "reply":
-            return "Suggest a reply";
-        case "translate:es":
-            return "Spanish";
-        case "translate:fr":
-            return "French";
-        case "translate:de":
-            return "German";
-        case "tone:professional":
-            return "professional tone";
-        case "tone:casual":
-            return "casual tone";
-        case "tone:witty":
-            return "witty tone";
-        case "tone:paraphrase":
-            return "paraphrase";
-    }
+    if (isMainTask(task)) return MAIN_TASK_NAMES[task];
+    if (isTranslation(task)) return LANGUAGE_NAMES[task.slice("translate:".length) as Language];
+    return task === "tone:paraphrase" ? "paraphrase" : `${task.slice("tone:".length)} tone`;
 }
 
 /** A human title such as "Summarize → French → casual tone". */

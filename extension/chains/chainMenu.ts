@@ -13,6 +13,8 @@ import {
     chainKey,
     chainTasks,
     isComposite,
+    LANGUAGE_NAMES,
+    type Language,
     MAIN_TASKS,
     type MainTaskId,
     parseTaskChain,
@@ -22,8 +24,6 @@ import {
 } from "../../engine/compose/taskChain";
 import {savedActionNameProblem} from "../builder/messages";
 
-const LANGUAGE_NAMES: Record<string, string> = {es: "Spanish", fr: "French", de: "German"};
-
 /** "Summarize", "Reply" as a verb at the start of a command title. */
 function mainVerb(task: MainTaskId): string {
     return task === "summarize" ? "Summarize" : "Reply";
@@ -31,7 +31,7 @@ function mainVerb(task: MainTaskId): string {
 
 function auxPhrase(task: AuxTaskId): string {
     const [kind, value = ""] = task.split(":");
-    if (kind === "translate") return `to ${LANGUAGE_NAMES[value] ?? value}`;
+    if (kind === "translate") return `to ${LANGUAGE_NAMES[value as Language]}`;
     if (value === "paraphrase") return "as a Paraphrase";
     return `in a ${value.charAt(0).toUpperCase()}${value.slice(1)} Tone`;
 }

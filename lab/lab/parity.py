@@ -23,16 +23,21 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from lab.prompts import render_prompt
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NODE_SCRIPT = REPO_ROOT / "lab/node/llama_logprobs.mjs"
 
+# Two of the engine's prompts (one with the start of an answer) and two plain texts.
 PROMPTS = [
-    "<start_of_turn>user\nSummarize the following text:\n\n#Person1#: Hi, Mr. Smith. I'm Doctor "
-    "Hawkins. Why are you here today?\n#Person2#: I found it would be a good idea to get a check-up."
-    "<end_of_turn>\n<start_of_turn>model\n",
+    render_prompt(
+        "summarize",
+        "#Person1#: Hi, Mr. Smith. I'm Doctor Hawkins. Why are you here today?\n"
+        "#Person2#: I found it would be a good idea to get a check-up.",
+    ),
     "The capital of France is Paris. The capital of Germany is",
-    "<start_of_turn>user\nTranslate the following text to French:\n\nThe weather is nice today, so we "
-    "are going to the beach.<end_of_turn>\n<start_of_turn>model\nIl fait beau aujourd'hui",
+    render_prompt("translate:fr", "The weather is nice today, so we are going to the beach.")
+    + "Il fait beau aujourd'hui",
     "def fibonacci(n):\n    if n < 2:\n        return n\n    return",
 ]
 

@@ -1,46 +1,64 @@
-"""Every prompt the lab trains with, in one place.
-
-Gemma turn format (the base has no chat template in its metadata; the engine uses the same text):
-    <start_of_turn>user\\n{instruction}\\n\\n{input}<end_of_turn>\\n<start_of_turn>model\\n
-and the target is followed by <end_of_turn>. Single-task instructions are the ones of the paper's
-lab (method.md); translation and composite instructions are this project's choice.
+"""Every prompt the lab trains with, from the file the engine reads too: engine/compose/tasks.json
+(task ids, the Gemma turn format, each task's instruction and composite clause; docs/formats.md
+section 6). This module applies the chain rules of engine/compose/taskChain.ts and prompt.ts to it;
+lab/tests/test_task_spec.py checks that both halves make the same of every chain. A training target
+is followed by the end-of-turn marker. Single-task instructions are the ones of the paper's lab
+(docs/method.md); translation and composite instructions are this project's choice.
 """
 
 from __future__ import annotations
 
-TURN_TEMPLATE = "<start_of_turn>user\n{instruction}\n\n{input}<end_of_turn>\n<start_of_turn>model\n"
-END_OF_TURN = "<end_of_turn>"
+import json
+from pathlib import Path
+
+TASK_SPEC = Path(__file__).resolve().parents[2] / "engine" / "compose" / "tasks.json"
+
+
+def _load_spec(path: Path) -> dict:
+    try:
+        spec = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"{path} is missing. The lab reads its task ids and prompts from the engine's task file, so it "
+            "must run from a checkout of the whole repository (lab/setup.sh installs it editable there)."
+        ) from None
+    for group, fields in (("mainTasks", ("instruction",)), ("auxTasks", ("instruction", "clause"))):
+        for task, entry in spec[group].items():
+            needed = (*fields, "language") if task.startswith("translate:") else fields
+            missing = [f for f in needed if not isinstance(entry.get(f), str)]
+            if missing:
+                raise ValueError(f"{path}: {group}.{task} lacks {', '.join(missing)}")
+            if not entry["instruction"].endswith(":"):
+                raise ValueError(f"{path}: {group}.{task}.instruction must end with ':' (clauses go before)")
+    return spec
+
+
+_SPEC = _load_spec(TASK_SPEC)
+
+TURN_TEMPLATE: str = _SPEC["turn"]["template"]
+END_OF_TURN: str = _SPEC["turn"]["endOfTurn"]
 STOP_STRINGS = [END_OF_TURN]
 
-LANGUAGE_NAMES = {"es": "Spanish", "fr": "French", "de": "German"}
-TONE_NAMES = {"professional": "Professional", "casual": "Casual", "witty": "Witty"}
-
+MAIN_TASKS: tuple[str, ...] = tuple(_SPEC["mainTasks"])
+AUX_TASKS: tuple[str, ...] = tuple(_SPEC["auxTasks"])
+ALL_TASKS = MAIN_TASKS + AUX_TASKS
 SINGLE_TASK_INSTRUCTIONS: dict[str, str] = {
-    "summarize": "Summarize the following text:",
-    "reply": "Suggest a reply for the following text:",
-    **{f"translate:{c}": f"Translate the following text to {n}:" for c, n in LANGUAGE_NAMES.items()},
-    **{
-        f"tone:{t}": f"Changes a given user's input sentence or text to the '{n}' style:"
-        for t, n in TONE_NAMES.items()
-    },
-    "tone:paraphrase": "Paraphrase the following text:",
+    task: entry["instruction"] for group in ("mainTasks", "auxTasks") for task, entry in _SPEC[group].items()
 }
-
-MAIN_TASKS = ("summarize", "reply")
-AUX_TASKS = tuple(k for k in SINGLE_TASK_INSTRUCTIONS if k not in MAIN_TASKS)
-ALL_TASKS = tuple(SINGLE_TASK_INSTRUCTIONS)
-
+LANGUAGE_NAMES: dict[str, str] = {
+    task.removeprefix("translate:"): entry["language"]
+    for task, entry in _SPEC["auxTasks"].items()
+    if task.startswith("translate:")
+}
 # Composite instruction = main instruction with the auxiliary tasks as clauses before the colon:
 # "Summarize the following text in French:", "Suggest a reply for the following text in a casual style:".
-_AUX_CLAUSES = {
-    **{f"translate:{c}": f"in {n}" for c, n in LANGUAGE_NAMES.items()},
-    **{f"tone:{t}": f"in a {t} style" for t in TONE_NAMES},
-    "tone:paraphrase": "paraphrased",
-}
+_AUX_CLAUSES: dict[str, str] = {task: entry["clause"] for task, entry in _SPEC["auxTasks"].items()}
 
 
 def split_chain(chain: str) -> list[str]:
-    """'summarize+translate:fr' -> ['summarize', 'translate:fr'] (as engine/compose/taskChain.ts)."""
+    """'summarize+translate:fr' -> ['summarize', 'translate:fr'], with the rules and the canonical order of
+    engine/compose/taskChain.ts: a main task only first, no repeats, one language at most, and tones before
+    the translation ('translate:fr+tone:casual' -> ['tone:casual', 'translate:fr'], one key per set of tasks)."""
     tasks = [t.strip() for t in chain.replace(",", "+").split("+") if t.strip()]
     for t in tasks:
         if t not in SINGLE_TASK_INSTRUCTIONS:
@@ -51,14 +69,17 @@ def split_chain(chain: str) -> list[str]:
         raise ValueError(f"a main task must come first: {chain!r}")
     if len(set(tasks)) != len(tasks) or sum(t.startswith("translate:") for t in tasks) > 1:
         raise ValueError(f"invalid chain {chain!r}")
-    return tasks
+    main = tasks[:1] if tasks[0] in MAIN_TASKS else []
+    aux = tasks[len(main) :]
+    translations = [t for t in aux if t.startswith("translate:")]
+    return main + [t for t in aux if t not in translations] + translations
 
 
 def instruction(chain: str) -> str:
     tasks = split_chain(chain)
     if len(tasks) == 1:
         return SINGLE_TASK_INSTRUCTIONS[tasks[0]]
-    head = SINGLE_TASK_INSTRUCTIONS[tasks[0]].rstrip(":")
+    head = SINGLE_TASK_INSTRUCTIONS[tasks[0]].removesuffix(":")
     return head + " " + ", ".join(_AUX_CLAUSES[t] for t in tasks[1:]) + ":"
 
 
@@ -75,6 +96,11 @@ def render_target(target: str) -> str:
     return target + END_OF_TURN
 
 
+def chain_key(chain: str) -> str:
+    """The canonical key, as the engine writes it: 'translate:fr+tone:casual' -> 'tone:casual+translate:fr'."""
+    return "+".join(split_chain(chain))
+
+
 def file_key(chain: str) -> str:
     """Chain key as used in file names: '+' kept, ':' -> '-' (formats.md section 3)."""
-    return "+".join(split_chain(chain)).replace(":", "-")
+    return chain_key(chain).replace(":", "-")

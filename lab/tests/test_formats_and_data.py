@@ -9,7 +9,6 @@ from gguf import GGUFWriter
 
 from lab.base import default_gguf
 from lab.formats.fingerprint import fingerprint
-from lab.prompts import ALL_TASKS, file_key, instruction, prompt_template, split_chain
 
 REPO = Path(__file__).resolve().parents[2]
 REAL_FINGERPRINT = "e1ca81aad5d915fae5fbb7c01d38f4cba1e255b03e26e10317c8f9811c4ba06f"
@@ -54,20 +53,6 @@ def test_fingerprint_of_the_default_base():
     from lab.formats.fingerprint import base_structure
 
     assert base_structure(default_gguf())["fingerprint"] == REAL_FINGERPRINT
-
-
-def test_prompts():
-    for task in ALL_TASKS:
-        assert prompt_template(task).count("{input}") == 1
-        assert prompt_template(task).startswith("<start_of_turn>user\n" + instruction(task) + "\n\n")
-        assert prompt_template(task).endswith("<end_of_turn>\n<start_of_turn>model\n")
-    assert instruction("summarize") == "Summarize the following text:"
-    assert instruction("summarize+translate:fr") == "Summarize the following text in French:"
-    assert file_key("reply+tone:casual") == "reply+tone-casual"
-    with pytest.raises(ValueError):
-        split_chain("translate:fr+summarize")
-    with pytest.raises(ValueError):
-        split_chain("summarize+translate:fr+translate:de")
 
 
 @pytest.mark.data("dialogsum", "synthetic-persona-chat", "ntrex", "cocoa-mt", "paradetox")

@@ -13,6 +13,7 @@ import {craftAdapter, randomLcppParameters} from "../../craft/gguf";
 import {calibrationFileName} from "../../engine/calibrations/format";
 import {calibrationFolderName} from "../../engine/calibrations/store";
 import {writeCalibration} from "../../engine/calibrations/write";
+import {chainPrompt} from "../../engine/compose/prompt";
 import {parseTaskChain} from "../../engine/compose/taskChain";
 import {readGgufHeader} from "../../engine/gguf";
 import {type BaseModelStructure, describeBaseModel} from "../../engine/model/fingerprint";
@@ -23,10 +24,10 @@ async function calibrate(
     base: BaseModelStructure,
     chainText: string,
     adapters: {id: string; sha256: string}[],
-    instruction: string,
     seed: number,
 ): Promise<void> {
     const chain = parseTaskChain(chainText);
+    const prompt = chainPrompt(chain);
     const dir = join(home, "calibrations", calibrationFolderName(base));
     await mkdir(dir, {recursive: true});
     await writeCalibration(join(dir, calibrationFileName(chain, "lc++")), {
@@ -34,8 +35,8 @@ async function calibrate(
         chain,
         baseFingerprint: base.fingerprint,
         adapters: adapters.map((a, i) => ({...a, mergeWeight: i === 0 ? 0.9 : 0.8})),
-        promptTemplate: `<start_of_turn>user\n${instruction}\n\n{input}<end_of_turn>\n<start_of_turn>model\n`,
-        stopStrings: ["<end_of_turn>"],
+        promptTemplate: prompt.template,
+        stopStrings: prompt.stopStrings,
         training: {crafted: true, purpose: "e2e tests"},
         parameters: randomLcppParameters(base, 4, seed, 0.005),
     });
@@ -68,7 +69,6 @@ async function main(): Promise<void> {
             {id: "test.summarize", sha256: summarize.sha256},
             {id: "test.translate-fr", sha256: french.sha256},
         ],
-        "Summarize the following text in French:",
         3,
     );
 
@@ -91,7 +91,6 @@ async function main(): Promise<void> {
             {id: "test.tone-paraphrase", sha256: paraphrase.sha256},
             {id: "test.translate-es", sha256: spanish.sha256},
         ],
-        "Paraphrase the following text in Spanish:",
         6,
     );
 

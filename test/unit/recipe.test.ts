@@ -123,7 +123,7 @@ test("linear merge uses the calibration's trained weights when there is one, els
 test("zero-shot uses no adapter and the composite instruction", () => {
     const recipe = buildRecipe(sumFr, "zero-shot", full);
     assert.equal(recipe.passes[0].adapters.length, 0);
-    assert.match(recipe.passes[0].prompt.template, /Summarize the following text in French:/);
+    assert.deepEqual(recipe.passes[0].prompt, chainPrompt(sumFr));
 });
 
 test("a single task uses its own adapter and prompt; with none, zero-shot and a note", () => {
