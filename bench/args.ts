@@ -2,6 +2,7 @@
 
 import {isMethod, type Method} from "../engine/compose/methods";
 import {type ChainKey, LANGUAGES, type Language} from "../engine/compose/taskChain";
+import {parseRealTextCommands} from "./realTextCommands";
 import {parseVariants, QUICK_VARIANTS, VARIANTS} from "./variants";
 
 export interface BenchArgs {
@@ -26,6 +27,8 @@ export interface BenchArgs {
     readonly realText: boolean;
     /** Inputs per genre and command in the real-text section; null: the defaults (bench/realTextCommands.ts). */
     readonly realTextN: number | null;
+    /** Only these commands in the real-text section; null: every command. */
+    readonly realTextCommands: ChainKey[] | null;
     readonly speed: boolean;
     /** The PyTorch peer comparison (bench/peer.ts). */
     readonly peer: boolean;
@@ -48,7 +51,8 @@ export const USAGE = `bench: the quality, efficiency and speed benchmark (bench/
 
   node dist/bench.js [--quick] [--methods m1,m2] [--variants v1,v2] [--n N] [--data-dir DIR]
                      [--out bench/results] [--pack installed|crafted] [--no-quality] [--no-speed]
-                     [--no-formality] [--no-real-text] [--real-text-n N] [--no-peer] [--peer-inputs K]
+                     [--no-formality] [--no-real-text] [--real-text-n N]
+                     [--real-text-commands c1,c2] [--no-peer] [--peer-inputs K]
                      [--reps R] [--speed-inputs K] [--switch-reps S] [--threads T] [--seed S] [--label L]
 
   --quick         a handful of examples, 4 variants (one per group), a crafted pack, short
@@ -67,6 +71,9 @@ export const USAGE = `bench: the quality, efficiency and speed benchmark (bench/
                   for broken outputs (loops, cuts, wrong language, dropped content, ...)
   --real-text-n N inputs per genre and command in the real-text section (default 8 emails, 6 of
                   each other genre, 3 long documents; long documents are at most 3); --quick: 2
+  --real-text-commands c1,c2
+                  only these commands in the real-text section (chain keys as \`composer chains\`
+                  lists them, e.g. translate:fr,summarize+translate:fr)
   --no-peer       skip the PyTorch peer (the lab's implementation of the same LC++ composite)
   --out DIR       reports go to DIR/<date>/ (default bench/results); the generation cache is DIR/cache/
   --decoding D    the quality run's decoding: default (what users get: DRY, loop guards) or paper
@@ -110,6 +117,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         "model",
         "label",
         "real-text-n",
+        "real-text-commands",
         "decoding",
         "baseline",
     ];
@@ -157,6 +165,8 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         formalityLanguages: quick ? ["de"] : [...LANGUAGES],
         realText: !flags.has("no-real-text"),
         realTextN: options["real-text-n"] === undefined ? null : int("real-text-n", 1),
+        realTextCommands:
+            options["real-text-commands"] === undefined ? null : parseRealTextCommands(options["real-text-commands"]),
         speed: !flags.has("no-speed"),
         peer: !flags.has("no-peer"),
         peerInputs: int("peer-inputs", quick ? 1 : 3),

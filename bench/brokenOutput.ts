@@ -53,9 +53,10 @@ export interface GenerationFacts {
 
 /**
  * Stop reasons that mean the generation ended without hitting a limit: the model's end of turn,
- * a stop string, or the engine's loop guard (what it left is judged like any text).
+ * a stop string, the engine's loop guard, or a rewrite stopped after its input's sentences (what
+ * they left is judged like any text).
  */
-const NATURAL_ENDS = new Set(["eog", "stop-string", "repetition"]);
+const NATURAL_ENDS = new Set(["eog", "stop-string", "repetition", "overrun"]);
 
 // ---- loop / repetition ----
 

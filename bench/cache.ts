@@ -12,6 +12,7 @@ import {appendFile, mkdir, readFile} from "node:fs/promises";
 import {dirname} from "node:path";
 import {FUSED_MIX_VERSION} from "../engine/calibrations/fusedMix";
 import {passForm} from "../engine/compose/composer";
+import {REWRITE_READING} from "../engine/compose/length";
 import type {Pass, Recipe} from "../engine/compose/recipe";
 import type {Decoding} from "../engine/runtime/decoding";
 
@@ -74,6 +75,8 @@ export function recipeConfigHash(
         stop: pass.prompt.stopStrings,
         budget: pass.budget,
         reads: pass.reads,
+        // Present only for rewrites, so summaries and replies keep their keys.
+        ...(pass.reads === "segments" ? {rewriteReading: REWRITE_READING} : {}),
         // A fused pass computes the same sum in another float order, which can flip a greedy
         // near-tie. Present only where a pass is fused, so other generations keep their keys.
         ...(passForm(pass, "fused") === "fused" ? {form: FUSED_MIX_VERSION} : {}),

@@ -309,6 +309,8 @@ export interface RealTextResults {
     };
     /** Outputs with a generation the engine's loop guard stopped (stop reason "repetition"). */
     readonly stoppedByLoopGuard: number;
+    /** Outputs with a rewrite generation stopped after its input's sentences (stop reason "overrun"). */
+    readonly stoppedAtSentenceLimit?: number;
     readonly contentFloor: typeof CONTENT_FLOOR;
     readonly cells: readonly RealTextCell[];
     readonly totals: {
@@ -379,6 +381,7 @@ export async function runRealText(
         },
         contentFloor: CONTENT_FLOOR,
         stoppedByLoopGuard: judged.filter((j) => j.stops.some((s) => s.stopReason === "repetition")).length,
+        stoppedAtSentenceLimit: judged.filter((j) => j.stops.some((s) => s.stopReason === "overrun")).length,
         cells: cells(judged, set, generations, requests),
         totals: totals(judged),
         outputs: judged.map(({generatedTokens: _t, seconds: _s, ...rest}) => rest),

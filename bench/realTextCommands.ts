@@ -2,7 +2,15 @@
 // chains of three) and which genres each applies to: a reply answers a message (emails,
 // dialogues, customer messages), not a news paragraph or a long document.
 
-import {AUX_TASKS, type ChainKey, chainKey, MAIN_TASKS, type TaskId, taskChain} from "../engine/compose/taskChain";
+import {
+    AUX_TASKS,
+    type ChainKey,
+    chainKey,
+    MAIN_TASKS,
+    parseTaskChain,
+    type TaskId,
+    taskChain,
+} from "../engine/compose/taskChain";
 
 export const GENRES = ["email", "news", "dialogue", "customer", "long"] as const;
 export type Genre = (typeof GENRES)[number];
@@ -40,6 +48,16 @@ export const LONG_DOCUMENT_COMMANDS: readonly ChainKey[] = [
     chain("summarize", "translate:fr"),
 ];
 
+/** `--real-text-commands`: a comma-separated list of the commands above. */
+export function parseRealTextCommands(list: string): ChainKey[] {
+    return list.split(",").map((text) => {
+        const key = chainKey(parseTaskChain(text.trim()));
+        if (!COMMANDS.includes(key))
+            throw new Error(`"${text}" is not a real-text command; they are: ${COMMANDS.join(", ")}.`);
+        return key;
+    });
+}
+
 export function appliesTo(command: ChainKey, genre: Genre): boolean {
     if (genre === "long") return LONG_DOCUMENT_COMMANDS.includes(command);
     const replies = command === "reply" || command.startsWith("reply+");
@@ -64,7 +82,11 @@ export interface RealTextPlanShape {
  * What a run covers. The quick mode is a plumbing check: 3 commands (a main task, a translation,
  * a three-task chain) on the 2 shortest inputs of the two genres every command applies to.
  */
-export function realTextShape(options: {quick: boolean; n: number | null}): RealTextPlanShape {
+export function realTextShape(options: {
+    quick: boolean;
+    n: number | null;
+    only?: readonly ChainKey[] | null;
+}): RealTextPlanShape {
     if (options.quick) {
         const commands = [chain("summarize"), chain("translate:de"), THREE_TASK_CHAINS[2] as ChainKey];
         return {commands: {email: commands, customer: commands}, inputs: {email: 1, customer: 1}, shortest: true};
@@ -72,7 +94,9 @@ export function realTextShape(options: {quick: boolean; n: number | null}): Real
     const commands: Partial<Record<Genre, ChainKey[]>> = {};
     const inputs: Partial<Record<Genre, number>> = {};
     for (const genre of GENRES) {
-        commands[genre] = COMMANDS.filter((command) => appliesTo(command, genre));
+        commands[genre] = COMMANDS.filter(
+            (command) => appliesTo(command, genre) && (!options.only || options.only.includes(command)),
+        );
         inputs[genre] =
             options.n === null
                 ? DEFAULT_INPUTS[genre]

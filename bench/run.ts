@@ -211,7 +211,7 @@ async function main(): Promise<void> {
             });
             try {
                 realText = await runRealText(root, realTextEngine, cache, progress, {
-                    shape: realTextShape({quick: args.quick, n: args.realTextN}),
+                    shape: realTextShape({quick: args.quick, n: args.realTextN, only: args.realTextCommands}),
                     seed: args.seed,
                     dataDir: args.dataDir,
                     model,

@@ -6,7 +6,7 @@
 import {type ContextMix, type ContextPool, ContextWaitCancelledError} from "../runtime/contextPool";
 import type {Decoding} from "../runtime/decoding";
 import {type Generation, GenerationCancelledError, generate} from "../runtime/generate";
-import {REWRITE_SEGMENT_TOKENS, SUMMARY_CHUNK_TOKENS, tokensAllowed} from "./length";
+import {REWRITE_MAX_SENTENCES, SUMMARY_CHUNK_TOKENS, tokensAllowed} from "./length";
 import type {Method} from "./methods";
 import {mixKey, type Pass, type Recipe} from "./recipe";
 import {chunksForSummary, joinSegments, splitForRewrite} from "./segments";
@@ -153,6 +153,7 @@ export async function runRecipe(
                         maxTokens: tokensAllowed(pass.budget, runner.countTokens(text), options.maxTokens),
                         signal: options.signal,
                         ownText: pass.budget.kind === "bounded",
+                        ...(pass.reads === "segments" ? {maxSentences: REWRITE_MAX_SENTENCES} : {}),
                         decoding: runner.decoding,
                         onText: stream ? (piece) => options.onText?.(piece, index) : undefined,
                         onPrompt: (evaluated, total) => options.onPrompt?.(evaluated, total, index),
@@ -181,12 +182,17 @@ export async function runRecipe(
     const runPass = async (pass: Pass, index: number, text: string): Promise<string> => {
         const stream = index === lastPass;
         if (pass.reads === "segments") {
-            const {leading, segments} = splitForRewrite(text, runner.countTokens, REWRITE_SEGMENT_TOKENS);
-            if (segments.length === 1) return run(pass, index, text.trim(), stream);
+            const {leading, segments} = splitForRewrite(text);
+            const [only] = segments;
+            if (segments.length === 1 && only?.rewrite === true) return run(pass, index, only.text, stream);
             const rewritten: string[] = [];
             for (const [i, segment] of segments.entries()) {
                 if (i > 0 && stream) options.onText?.(segments[i - 1]?.after ?? "", index);
-                rewritten.push(await run(pass, index, segment.text, stream));
+                if (segment.rewrite) rewritten.push(await run(pass, index, segment.text, stream));
+                else {
+                    if (stream) options.onText?.(segment.text, index);
+                    rewritten.push(segment.text);
+                }
                 options.onStep?.(i + 1, segments.length);
             }
             return joinSegments(leading, segments, rewritten).trim();

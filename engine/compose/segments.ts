@@ -1,70 +1,79 @@
-// Splitting a text into pieces a rewrite can take one at a time, and joining the rewritten
+// Splitting a text into the pieces a rewrite takes one at a time, and joining the rewritten
 // pieces back with the original spacing, so no part of a long input is silently dropped.
+//
+// The piece is one sentence, or one line that is not a sentence (a greeting, a heading, a
+// dialogue turn, a list item): the translation and tone adapters were trained on single
+// sentences. Given a paragraph they translated its first sentences and then went on with
+// sentences of their own (real-text benchmark, 2026-12-04: 3 of 5 French translations cut at
+// the budget mid-invention); given one sentence at a time they end where it ends.
+
+import {endsOnSentenceMark, type Sentence, splitSentences} from "./sentences";
 
 export interface Segment {
-    /** The text to rewrite (never only whitespace). */
+    /** The text to rewrite (never only whitespace; a wrapped sentence on one line). */
     readonly text: string;
-    /** What followed it in the input (paragraph breaks, spaces), kept as is in the output. */
+    /** What followed it in the input (line and paragraph breaks, spaces), kept as is in the output. */
     readonly after: string;
-}
-
-/** Sentence ends: terminal punctuation, closing quotes or brackets, then whitespace. */
-const SENTENCE_BREAK = /(?<=[.!?。！？]["'”’)\]]*)\s+/u;
-
-function sentences(paragraph: string): {text: string; after: string}[] {
-    const parts: {text: string; after: string}[] = [];
-    let rest = paragraph;
-    for (;;) {
-        const match = SENTENCE_BREAK.exec(rest);
-        if (match === null) break;
-        parts.push({text: rest.slice(0, match.index), after: match[0]});
-        rest = rest.slice(match.index + match[0].length);
-    }
-    if (rest.length > 0) parts.push({text: rest, after: ""});
-    return parts;
+    /** False for a piece with no letters ("--", "***", "2024"): kept as it is, not rewritten. */
+    readonly rewrite: boolean;
 }
 
 /**
- * Paragraphs (split at blank lines), and a paragraph longer than `maxTokens` split into runs of
- * whole sentences that fit. A sentence longer than `maxTokens` stays whole: cutting it would
- * hurt the rewrite more than its length does. Leading whitespace is kept in `leading`.
+ * A line this long or longer that does not end a sentence is taken to be wrapped (mail and
+ * Markdown wrap at 72-80 columns): the sentence goes on on the next line. Shorter lines stand
+ * alone ("Hi Anna,", "Reviewer: Sarah Banks").
  */
-export function splitForRewrite(
-    text: string,
-    countTokens: (text: string) => number,
-    maxTokens: number,
-): {leading: string; segments: Segment[]} {
+const WRAPPED_LINE_CHARS = 40;
+/** A line that starts its own item whatever came before: a list, a quote, a speaker's turn. */
+const ITEM_START = /^\s*(?:[-*•+>]|\d+[.)]\s|#\w+#:|[\p{Lu}][\p{L}.' -]{0,30}:\s)/u;
+
+function wrapsOnto(line: string, next: string): boolean {
+    return (
+        line.trim().length >= WRAPPED_LINE_CHARS &&
+        !endsOnSentenceMark(line) &&
+        !/:\s*$/u.test(line) &&
+        !ITEM_START.test(next)
+    );
+}
+
+/** The text's lines, a wrapped sentence's lines joined, each with the line break after it. */
+function logicalLines(text: string): Sentence[] {
+    const pieces = text.split(/(\r?\n)/u);
+    const lines: Sentence[] = [];
+    let current = "";
+    for (let i = 0; i < pieces.length; i += 2) {
+        const line = pieces[i] ?? "";
+        const lineBreak = pieces[i + 1] ?? "";
+        const next = pieces[i + 2];
+        if (next !== undefined && next.trim().length > 0 && line.trim().length > 0 && wrapsOnto(line, next)) {
+            current += `${line.trimEnd()} `;
+            continue;
+        }
+        lines.push({text: current + line, after: lineBreak});
+        current = "";
+    }
+    return lines;
+}
+
+/** The input as segments (a sentence or a line each); leading whitespace is kept in `leading`. */
+export function splitForRewrite(text: string): {leading: string; segments: Segment[]} {
     const leading = text.match(/^\s*/u)?.[0] ?? "";
     const segments: Segment[] = [];
-    const body = text.slice(leading.length);
-    const paragraphs = body.split(/(\r?\n[ \t]*\r?\n\s*)/u);
-    for (let i = 0; i < paragraphs.length; i += 2) {
-        const paragraph = paragraphs[i] ?? "";
-        const breakAfter = paragraphs[i + 1] ?? "";
-        const trailing = paragraph.match(/\s*$/u)?.[0] ?? "";
-        const content = paragraph.slice(0, paragraph.length - trailing.length);
+    const addSpacing = (spacing: string) => {
+        const last = segments.pop();
+        if (last !== undefined) segments.push({...last, after: last.after + spacing});
+    };
+    for (const line of logicalLines(text.slice(leading.length))) {
+        const trailing = line.text.match(/\s*$/u)?.[0] ?? "";
+        const content = line.text.slice(0, line.text.length - trailing.length);
         if (content.length === 0) {
-            // Whitespace between paragraphs belongs to the previous segment's spacing.
-            const last = segments.pop();
-            if (last !== undefined) segments.push({text: last.text, after: last.after + trailing + breakAfter});
+            // A blank line belongs to the previous segment's spacing.
+            addSpacing(line.text + line.after);
             continue;
         }
-        if (countTokens(content) <= maxTokens) {
-            segments.push({text: content, after: trailing + breakAfter});
-            continue;
-        }
-        let run = "";
-        let runAfter = "";
-        const parts = sentences(content);
-        for (const [index, part] of parts.entries()) {
-            const candidate = run.length === 0 ? part.text : run + runAfter + part.text;
-            if (run.length > 0 && countTokens(candidate) > maxTokens) {
-                segments.push({text: run, after: runAfter});
-                run = part.text;
-            } else run = candidate;
-            runAfter = part.after;
-            if (index === parts.length - 1) segments.push({text: run, after: runAfter + trailing + breakAfter});
-        }
+        for (const sentence of splitSentences(content))
+            segments.push({text: sentence.text, after: sentence.after, rewrite: /[\p{L}]/u.test(sentence.text)});
+        addSpacing(trailing + line.after);
     }
     return {leading, segments};
 }
@@ -75,20 +84,24 @@ export function joinSegments(leading: string, segments: readonly Segment[], rewr
 }
 
 /**
- * Consecutive chunks of at most `maxTokens` (by paragraphs, then sentences), for summarizing a
- * text longer than one summary can read.
+ * Consecutive chunks of at most `maxTokens` (whole sentences; a longer sentence is a chunk of
+ * its own), for summarizing a text longer than one summary can read.
  */
 export function chunksForSummary(text: string, countTokens: (text: string) => number, maxTokens: number): string[] {
-    const {segments} = splitForRewrite(text, countTokens, maxTokens);
+    const {segments} = splitForRewrite(text);
     const chunks: string[] = [];
     let chunk = "";
+    let chunkTokens = 0;
     for (const segment of segments) {
-        const candidate = chunk.length === 0 ? segment.text : `${chunk}\n\n${segment.text}`;
-        if (chunk.length > 0 && countTokens(candidate) > maxTokens) {
-            chunks.push(chunk);
-            chunk = segment.text;
-        } else chunk = candidate;
+        const tokens = countTokens(segment.text);
+        if (chunk.length > 0 && chunkTokens + tokens > maxTokens) {
+            chunks.push(chunk.trim());
+            chunk = "";
+            chunkTokens = 0;
+        }
+        chunk += segment.text + segment.after;
+        chunkTokens += tokens;
     }
-    if (chunk.length > 0) chunks.push(chunk);
+    if (chunk.trim().length > 0) chunks.push(chunk.trim());
     return chunks;
 }

@@ -2,8 +2,9 @@
 
 import type {LlamaContext, LlamaModel, Token} from "node-llama-cpp";
 import {type PromptTemplate, splitTemplate} from "../compose/prompt";
+import {endAfterSentences, finishedSentencesEnd} from "../compose/sentences";
 import {DECODING, type Decoding} from "./decoding";
-import {finishedSentencesEnd, lengthWithoutRepeats, repeatingTail, restatedSentenceStart} from "./loopGuard";
+import {lengthWithoutRepeats, repeatingTail, restatedSentenceStart} from "./loopGuard";
 import {StopStringFilter} from "./stopStrings";
 
 export interface GenerateOptions {
@@ -19,6 +20,12 @@ export interface GenerateOptions {
      * is taken back. A rewrite follows its input instead, repeats included.
      */
     readonly ownText?: boolean;
+    /**
+     * A rewrite of this many sentences at most: once it begins one more, the model has left its
+     * input for text of its own, and the generation stops there (when the decoding keeps whole
+     * sentences). It then streams a sentence at a time, so nothing streamed is taken back.
+     */
+    readonly maxSentences?: number;
     /** Default: DECODING. */
     readonly decoding?: Decoding;
 }
@@ -27,9 +34,10 @@ export interface GenerateOptions {
  * Why a generation ended: the model ended its turn ("eog", also for a control token such as
  * <end_of_turn> or a template stop string), the token budget ran out ("max-tokens": the text may
  * be cut short), the output began repeating itself verbatim ("repetition": the repeated copies
+ * are dropped), a rewrite went on past its input's sentences ("overrun": the extra sentences
  * are dropped), or the caller cancelled.
  */
-export type StopReason = "eog" | "max-tokens" | "repetition" | "cancelled";
+export type StopReason = "eog" | "max-tokens" | "repetition" | "overrun" | "cancelled";
 
 export interface Generation {
     readonly text: string;
@@ -144,6 +152,7 @@ async function generateOnSequence(
     }
     const decoding = options.decoding ?? DECODING;
     const wholeSentences = decoding.wholeSentences && options.ownText === true;
+    const maxSentences = decoding.wholeSentences ? options.maxSentences : undefined;
     const evaluation = sequence.evaluate(promptTokens.slice(fed), {
         temperature: decoding.temperature,
         ...(decoding.dry === null
@@ -172,10 +181,18 @@ async function generateOnSequence(
             stopReason = "repetition";
             break;
         }
-        const step = filter.push(decoded, wholeSentences ? finishedSentencesEnd(decoded) : undefined);
+        const bySentence = wholeSentences || maxSentences !== undefined;
+        const step = filter.push(decoded, bySentence ? finishedSentencesEnd(decoded) : undefined);
         if (step.emit.length > 0) options.onText?.(step.emit);
         text = step.final;
         if (step.stopped) break;
+        const overrun = maxSentences === undefined ? null : endAfterSentences(text, maxSentences);
+        if (overrun !== null) {
+            // Only whole sentences were streamed, so the sentence dropped here never was.
+            text = text.slice(0, overrun);
+            stopReason = "overrun";
+            break;
+        }
         if (options.signal?.aborted) {
             stopReason = "cancelled";
             break;

@@ -2,6 +2,8 @@
 // The DRY penalty (decoding.ts) makes such loops rare; when one still happens, the generation
 // stops and the repeated copies are dropped, keeping the first.
 
+import {endsOnSentenceMark, lastSentenceStart} from "../compose/sentences";
+
 export interface LoopGuardOptions {
     /** How many back-to-back copies of a block make a loop. */
     readonly copies: number;
@@ -44,11 +46,6 @@ export function lengthWithoutRepeats<T>(tokens: readonly T[], period: number): n
 /** A new sentence that mostly restates earlier ones: the share of its word pairs already used. */
 export const SENTENCE_REPEAT = {minWords: 4, maxSharedPairs: 0.6} as const;
 
-/** A sentence's closing mark, with any closing quotes or brackets after it. */
-const SENTENCE_MARK = String.raw`[.!?。！？]["')\]]*`;
-const FINISHED_TEXT = new RegExp(`${SENTENCE_MARK}\\s*$`, "u");
-const SENTENCE_ENDS = new RegExp(`${SENTENCE_MARK}(\\s+|$)`, "gu");
-
 function wordPairs(text: string): string[] {
     const words = text.toLowerCase().match(/[\p{L}\p{N}']+/gu) ?? [];
     return words.slice(1).map((word, i) => `${words[i]} ${word}`);
@@ -61,20 +58,13 @@ function wordPairs(text: string): string[] {
  * models paraphrase their way around a token-level penalty; this catches the loop one level up.
  */
 export function restatedSentenceStart(text: string, options = SENTENCE_REPEAT): number | null {
-    if (!FINISHED_TEXT.test(text)) return null;
+    if (!endsOnSentenceMark(text)) return null;
     // The last sentence starts where the ones before it end; the first sentence restates nothing.
-    const sentenceStart = finishedSentencesEnd(text.replace(FINISHED_TEXT, ""));
+    const sentenceStart = lastSentenceStart(text);
     if (sentenceStart === 0) return null;
     const pairs = wordPairs(text.slice(sentenceStart));
     if (pairs.length + 1 < options.minWords) return null;
     const earlier = new Set(wordPairs(text.slice(0, sentenceStart)));
     const shared = pairs.filter((pair) => earlier.has(pair)).length;
     return shared / pairs.length >= options.maxSharedPairs ? sentenceStart : null;
-}
-
-/** The offset just past the last finished sentence (0 if none): text before it can no longer be restated away. */
-export function finishedSentencesEnd(text: string): number {
-    let end = 0;
-    for (const match of text.matchAll(SENTENCE_ENDS)) end = (match.index ?? 0) + match[0].length;
-    return end;
 }

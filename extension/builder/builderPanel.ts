@@ -9,7 +9,7 @@ import {parseMethodChoice} from "../../engine/compose/methods";
 import {chainKey, taskChain} from "../../engine/compose/taskChain";
 import {chainTitle, parseSavedActions} from "../chains/chainMenu";
 import type {EngineService} from "../engineService";
-import {REVIEW_SCHEME, type ReviewController} from "../review/reviewController";
+import {REVIEW_SCHEME, type ReviewController, type RunOutcome} from "../review/reviewController";
 import {parseToHost, type ToHost, type ToWebview} from "./messages";
 
 export class BuilderPanel implements vscode.Disposable {
@@ -59,6 +59,11 @@ export class BuilderPanel implements vscode.Disposable {
         void this.panel.webview.postMessage(message);
     }
 
+    /** A result under review: the panel shows it with its own Accept / Reject. */
+    private postReview(outcome: Extract<RunOutcome, {state: "review"}>): void {
+        this.post({type: "done", text: outcome.text, method: outcome.method, note: null, placement: outcome.placement});
+    }
+
     private sendInit(): void {
         this.post({
             type: "init",
@@ -99,14 +104,7 @@ export class BuilderPanel implements vscode.Disposable {
                     },
                     this.editor,
                 );
-                if (outcome.state === "review")
-                    this.post({
-                        type: "done",
-                        text: outcome.text,
-                        method: outcome.method,
-                        note: null,
-                        placement: outcome.placement,
-                    });
+                if (outcome.state === "review") this.postReview(outcome);
                 else {
                     this.post({type: "finished", outcome: outcome.state});
                     if (outcome.state === "empty") this.post({type: "error", message: outcome.message});
@@ -126,14 +124,7 @@ export class BuilderPanel implements vscode.Disposable {
                           : message.action === "insertBelow"
                             ? await this.reviews.insertBelow()
                             : await this.reviews.retry();
-                if (outcome.state === "review")
-                    this.post({
-                        type: "done",
-                        text: outcome.text,
-                        method: outcome.method,
-                        note: null,
-                        placement: outcome.placement,
-                    });
+                if (outcome.state === "review") this.postReview(outcome);
                 else if (outcome.state === "refused") this.post({type: "error", message: outcome.message});
                 return;
             }

@@ -281,7 +281,7 @@ export class ReviewController implements vscode.Disposable {
                             const percent = Math.round((100 * evaluated) / total);
                             progress.report({message: vscode.l10n.t("reading the text ({0}%)…", percent)});
                         },
-                        // A long text goes paragraph by paragraph (rewrites) or part by part (summaries).
+                        // A rewrite goes sentence by sentence, a long summary part by part.
                         onStep: (done, total) => {
                             if (done < total)
                                 progress.report({message: vscode.l10n.t("{0} of {1} parts done…", done, total)});

@@ -1,5 +1,5 @@
 // The engine with the bundled pack on text as users select it: empty input refused, a literal
-// control-token spelling kept, a multi-paragraph rewrite covering every paragraph, truthful stop
+// control-token spelling kept, a rewrite covering every sentence and stopping after its own, truthful stop
 // reasons and budget notes, and a text longer than one summary summarized in parts.
 
 import assert from "node:assert/strict";
@@ -8,7 +8,8 @@ import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {after, before, describe, test} from "node:test";
 import {EmptyInputError} from "../../engine/compose/composer";
-import {SUMMARY_CHUNK_TOKENS} from "../../engine/compose/length";
+import {REWRITE_MAX_SENTENCES, SUMMARY_CHUNK_TOKENS} from "../../engine/compose/length";
+import {splitSentences} from "../../engine/compose/sentences";
 import {parseTaskChain} from "../../engine/compose/taskChain";
 import {engineConfig, installedPack} from "../../engine/config";
 import {Engine} from "../../engine/engine";
@@ -71,12 +72,28 @@ describe("the engine on users' text, with the bundled pack", () => {
         );
     });
 
-    test("a translation covers every paragraph of an email, keeping its breaks", async () => {
+    test("a translation covers every sentence of an email, keeping its breaks", async () => {
         const result = await engine.compose({chain: parseTaskChain("translate:de"), method: "auto", input: EMAIL});
         const paragraphs = result.text.split(/\n\s*\n/);
         assert.equal(paragraphs.length, 4, result.text);
-        assert.equal(result.passes.length, 4, "one generation per paragraph");
+        // "Hi Maria," + 2 sentences + 2 sentences + "Best regards," + "Peter".
+        assert.equal(result.passes.length, 7, "one generation per sentence or line");
         assert.ok(paragraphs.every((p) => p.trim().length > 0));
+        assert.equal(result.cutAtBudget, false);
+    });
+
+    test("a translation that runs on past its sentence is stopped after at most two", async () => {
+        // NTREX (held-out news): given this sentence, translate:fr went on with three sentences of
+        // its own before the sentence limit existed.
+        const input =
+            'Sanders said the scarcity of briefings was not due to a distaste for TV reporters "grandstanding," although she said: "I won\'t disagree with the fact that they grandstand."';
+        const result = await engine.compose({chain: parseTaskChain("translate:fr"), method: "auto", input});
+        const [pass] = result.passes;
+        assert.ok(
+            pass !== undefined && ["eog", "overrun"].includes(pass.generation.stopReason),
+            pass?.generation.stopReason,
+        );
+        assert.ok(splitSentences(result.text).length <= REWRITE_MAX_SENTENCES, result.text);
         assert.equal(result.cutAtBudget, false);
     });
 

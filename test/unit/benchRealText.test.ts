@@ -53,6 +53,12 @@ test("the default, --real-text-n and --quick sizes", () => {
     assert.deepEqual([parseArgs([]).realText, parseArgs([]).realTextN], [true, null]);
     assert.deepEqual([parseArgs(["--no-real-text"]).realText, parseArgs(["--real-text-n", "4"]).realTextN], [false, 4]);
     assert.throws(() => parseArgs(["--real-text-n", "0"]), /positive integer/);
+    const only = parseArgs(["--real-text-commands", "translate:fr, summarize+translate:fr"]).realTextCommands;
+    assert.deepEqual(only, ["translate:fr", "summarize+translate:fr"]);
+    const shape = realTextShape({quick: false, n: 2, only});
+    assert.deepEqual(shape.commands.long, ["translate:fr", "summarize+translate:fr"]);
+    assert.deepEqual(shape.commands.customer, ["translate:fr", "summarize+translate:fr"]);
+    assert.throws(() => parseArgs(["--real-text-commands", "tone:witty+translate:de"]), /not a real-text command/);
 });
 
 const SET: RealTextSet = {

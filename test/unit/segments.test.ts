@@ -1,16 +1,18 @@
 import assert from "node:assert/strict";
 import {test} from "node:test";
 import {chunksForSummary, joinSegments, splitForRewrite} from "../../engine/compose/segments";
+import {endAfterSentences, lastSentenceStart, splitSentences} from "../../engine/compose/sentences";
 
 const words = (text: string) => text.split(/\s+/).filter((w) => w.length > 0).length;
+const texts = (text: string) => splitForRewrite(text).segments.map((s) => s.text);
 
 const EMAIL = "Hi all,\n\nThe meeting moves to Thursday. Please send the figures.\n\n\nThanks,\nAnna\n";
 
-test("an email splits into its paragraphs and joins back with the same spacing", () => {
-    const {leading, segments} = splitForRewrite(EMAIL, words, 100);
+test("an email splits into its lines and sentences and joins back with the same spacing", () => {
+    const {leading, segments} = splitForRewrite(EMAIL);
     assert.deepEqual(
         segments.map((s) => s.text),
-        ["Hi all,", "The meeting moves to Thursday. Please send the figures.", "Thanks,\nAnna"],
+        ["Hi all,", "The meeting moves to Thursday.", "Please send the figures.", "Thanks,", "Anna"],
     );
     assert.equal(
         joinSegments(
@@ -21,20 +23,22 @@ test("an email splits into its paragraphs and joins back with the same spacing",
         EMAIL,
     );
     assert.equal(
-        joinSegments(leading, segments, ["Bonjour à tous,", "La réunion passe à jeudi.", "Merci,\nAnna"]),
-        "Bonjour à tous,\n\nLa réunion passe à jeudi.\n\n\nMerci,\nAnna\n",
+        joinSegments(leading, segments, [
+            "Bonjour à tous,",
+            "La réunion passe à jeudi.",
+            "Envoyez les chiffres.",
+            "Merci,",
+            "Anna",
+        ]),
+        "Bonjour à tous,\n\nLa réunion passe à jeudi. Envoyez les chiffres.\n\n\nMerci,\nAnna\n",
     );
 });
 
-test("a long paragraph splits into runs of whole sentences within the limit, nothing lost", () => {
-    const paragraph = "One two three. Four five six seven. Eight nine. Ten eleven twelve thirteen fourteen.";
-    const {leading, segments} = splitForRewrite(`  ${paragraph}`, words, 6);
+test("leading whitespace is kept apart and every piece of the input comes back", () => {
+    const paragraph = "One two three. Four five six seven! Eight nine? Ten eleven twelve thirteen fourteen.";
+    const {leading, segments} = splitForRewrite(`  ${paragraph}`);
     assert.equal(leading, "  ");
-    assert.deepEqual(
-        segments.map((s) => s.text),
-        ["One two three.", "Four five six seven. Eight nine.", "Ten eleven twelve thirteen fourteen."],
-    );
-    for (const segment of segments) assert.ok(words(segment.text) <= 6);
+    assert.equal(segments.length, 4);
     assert.equal(
         joinSegments(
             leading,
@@ -45,11 +49,65 @@ test("a long paragraph splits into runs of whole sentences within the limit, not
     );
 });
 
-test("a sentence longer than the limit stays whole", () => {
-    const {segments} = splitForRewrite("a b c d e f g h. i j.", words, 3);
+test("abbreviations and initials do not end a sentence", () => {
+    assert.deepEqual(texts("Mr. Smith met Dr. J. Jones in the U.S. last week. They talked, e.g. about rent."), [
+        "Mr. Smith met Dr. J. Jones in the U.S. last week.",
+        "They talked, e.g. about rent.",
+    ]);
+});
+
+test("a hard-wrapped paragraph is read as its sentences, not as its lines", () => {
+    const wrapped =
+        "I have reviewed this document as part of the Operational\n" +
+        "directorate's ongoing effort to review all IETF documents. These\n" +
+        "comments were written primarily for the benefit of the authors.\n";
+    assert.deepEqual(texts(wrapped), [
+        "I have reviewed this document as part of the Operational directorate's ongoing effort to review all IETF documents.",
+        "These comments were written primarily for the benefit of the authors.",
+    ]);
+});
+
+test("short lines, speaker turns and list items stand alone", () => {
+    assert.deepEqual(texts("Reviewer: Sarah Banks\nReview result: Ready\n"), [
+        "Reviewer: Sarah Banks",
+        "Review result: Ready",
+    ]);
     assert.deepEqual(
-        segments.map((s) => s.text),
-        ["a b c d e f g h.", "i j."],
+        texts("#Person1#: Susan has got the cancer of stomach and nobody knew it\n#Person2#: How terrible!"),
+        ["#Person1#: Susan has got the cancer of stomach and nobody knew it", "#Person2#: How terrible!"],
+    );
+    assert.deepEqual(texts("We need the following things for the release next week\n- the notes\n- the tarball"), [
+        "We need the following things for the release next week",
+        "- the notes",
+        "- the tarball",
+    ]);
+});
+
+test("pieces without letters are kept, not rewritten", () => {
+    const {segments} = splitForRewrite("Thanks.\n--\nAnna");
+    assert.deepEqual(
+        segments.map((s) => [s.text, s.rewrite]),
+        [
+            ["Thanks.", true],
+            ["--", false],
+            ["Anna", true],
+        ],
+    );
+});
+
+test("a rewrite's sentence limit: the end of the n-th sentence once another has begun", () => {
+    const text = "Il a demandé pourquoi. Elle a répondu. Puis elle";
+    assert.equal(endAfterSentences(text, 2), "Il a demandé pourquoi. Elle a répondu.".length);
+    assert.equal(endAfterSentences("Il a demandé pourquoi. Elle a répondu.", 2), null);
+    assert.equal(endAfterSentences("« Oui. » Puis", 1), "« Oui. »".length);
+    assert.equal(lastSentenceStart('He left. "Why?"'), "He left. ".length);
+    assert.deepEqual(
+        splitSentences("Yes.  No!\nMaybe").map((s) => [s.text, s.after]),
+        [
+            ["Yes.", "  "],
+            ["No!", "\n"],
+            ["Maybe", ""],
+        ],
     );
 });
 
