@@ -51,7 +51,10 @@ export async function resolveBaseModel(setting: BaseModelSetting, options: Resol
                     `The default model (${DEFAULT_MODEL.title}) is not downloaded yet. Run "composer models fetch".`,
                 );
             }
-            return fetchKnownModel(DEFAULT_MODEL, options.modelsDir, options.onFetchProgress);
+            return fetchKnownModel(DEFAULT_MODEL, options.modelsDir, {
+                onProgress: options.onFetchProgress,
+                signal: options.signal,
+            });
         }
         case "uri":
             if (!options.fetch)
