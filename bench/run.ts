@@ -15,7 +15,7 @@ import {sha256File} from "../engine/files/sha256";
 import {readGgufHeader} from "../engine/gguf";
 import {describeBaseModel} from "../engine/model/fingerprint";
 import {cachePaths} from "../engine/model/paths";
-import {parseBaseModelSetting, resolveBaseModel} from "../engine/model/resolve";
+import {locateBaseModel, parseBaseModelSetting} from "../engine/model/setting";
 import {DECODING, PAPER_DECODING} from "../engine/runtime/decoding";
 import {parseArgs} from "./args";
 import {GenerationCache, generationKey} from "./cache";
@@ -45,8 +45,7 @@ async function main(): Promise<void> {
     const root = packageRoot(import.meta.url);
     const progress = new Progress();
     const modelPath =
-        args.model ??
-        (await resolveBaseModel(parseBaseModelSetting(process.env.COMPOSER_MODEL), {modelsDir: cachePaths().models}));
+        args.model ?? (await locateBaseModel(parseBaseModelSetting(process.env.COMPOSER_MODEL), cachePaths().models));
     const base = describeBaseModel(await readGgufHeader(modelPath));
     const model = {
         path: modelPath,

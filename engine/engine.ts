@@ -1,8 +1,10 @@
 // The engine in one process: base model, installed artifacts, context pool. The isolation
 // layer runs it in a child process; tests and the benchmark may also use it directly.
 
-import {join} from "node:path";
-import {AdapterStore} from "./adapters/store";
+import {dirname, join} from "node:path";
+import {fetchAdapter} from "./adapters/fetchAdapter";
+import {type AdapterEntry, AdapterStore} from "./adapters/store";
+import type {ValidatedAdapter} from "./adapters/validate";
 import {expandCalibration} from "./calibrations/expand";
 import {fusedMixFileName, fuseMix} from "./calibrations/fusedMix";
 import {readCalibration} from "./calibrations/read";
@@ -20,7 +22,7 @@ import {buildRecipe, type ChainCapability, capabilities, type Inventory, type Pa
 import type {TaskChain} from "./compose/taskChain";
 import {type FileStamp, fileStamp, isUnchanged} from "./files/derivedFile";
 import {readGgufHeader} from "./gguf";
-import {loadInventory} from "./inventory";
+import {type InventoryLog, loadInventory} from "./inventory";
 
 export type {ChainCapability} from "./compose/recipe";
 
@@ -60,6 +62,48 @@ export interface ComposeRequest {
 export interface EngineComposeOptions extends Omit<ComposeOptions, "maxTokens"> {
     /** Default "fused" (compose/composer.ts); "separate" only to measure the two forms side by side. */
     readonly loraForm?: LoraForm;
+}
+
+/** Where an adapter to install comes from: a folder (or its manifest.json), or an https manifest pinned by its sha256. */
+export type AdapterSource =
+    | {readonly kind: "folder"; readonly path: string}
+    | {readonly kind: "url"; readonly url: string; readonly sha256: string};
+
+interface AdapterPlace {
+    readonly id: string;
+    readonly dir: string;
+    readonly bundled: boolean;
+}
+
+/** An installed adapter as callers in other processes see it. */
+export interface ValidAdapterSummary extends AdapterPlace {
+    readonly valid: true;
+    /** The chain key of its task. */
+    readonly task: string;
+    /** The base model's name its manifest records. */
+    readonly base: string;
+    readonly sha256: string;
+}
+
+/** An adapter folder that failed validation, with the reason (code: AdapterValidationError's). */
+export interface InvalidAdapterSummary extends AdapterPlace {
+    readonly valid: false;
+    readonly code: string;
+    readonly reason: string;
+}
+
+export type AdapterSummary = ValidAdapterSummary | InvalidAdapterSummary;
+
+function summarizeValid(place: AdapterPlace, adapter: ValidatedAdapter): ValidAdapterSummary {
+    const {manifest, sha256} = adapter;
+    return {...place, valid: true, task: manifest.chainKey, base: manifest.base.name, sha256};
+}
+
+function summarize(entry: AdapterEntry): AdapterSummary {
+    const {id, dir, bundled} = entry;
+    if (entry.status === "invalid")
+        return {id, dir, bundled, valid: false, code: entry.error.code, reason: entry.error.message};
+    return summarizeValid({id, dir, bundled}, entry.adapter);
 }
 
 export interface EngineStatus {
@@ -119,6 +163,53 @@ export class Engine {
     async refresh(onLog?: (level: string, message: string) => void): Promise<void> {
         this.inventory = await loadInventory(this.adapters, this.calibrations, this.base, onLog);
         await this.loraFiles.prune(new Set(this.inventory.adapters.map((adapter) => adapter.sha256)));
+    }
+
+    /** Every adapter, user-installed ones first; one that fails validation is listed with the reason. */
+    async listAdapters(): Promise<AdapterSummary[]> {
+        return (await this.adapters.list(this.base)).map(summarize);
+    }
+
+    /** Re-validates one adapter (hash included) against this base model; throws the reason it is not valid. */
+    async verifyAdapter(id: string): Promise<ValidAdapterSummary> {
+        return this.summarizeInstalled(await this.adapters.verify(id, this.base));
+    }
+
+    /**
+     * Validates and installs an adapter (AdapterStore.install: atomic, nothing is left on failure),
+     * then re-reads what is installed. A URL is fetched into a scratch folder first; `signal`
+     * stops the download, not an install that has begun.
+     */
+    async installAdapter(
+        source: AdapterSource,
+        options: {readonly replace?: boolean; readonly signal?: AbortSignal; readonly onLog?: InventoryLog} = {},
+    ): Promise<ValidAdapterSummary> {
+        const {replace = false, signal, onLog} = options;
+        let installed: ValidatedAdapter;
+        if (source.kind === "folder") installed = await this.adapters.install(source.path, this.base, {replace});
+        else {
+            const fetched = await fetchAdapter(source.url, source.sha256, {scratchRoot: this.config.cacheDir, signal});
+            try {
+                signal?.throwIfAborted();
+                installed = await this.adapters.install(fetched.dir, this.base, {replace});
+            } finally {
+                await fetched.cleanup();
+            }
+        }
+        await this.refresh(onLog);
+        return this.summarizeInstalled(installed);
+    }
+
+    private summarizeInstalled(adapter: ValidatedAdapter): ValidAdapterSummary {
+        // The store keeps user-installed adapters at <writableDir>/<id>; anything else is bundled.
+        const bundled = dirname(adapter.dir) !== this.adapters.writableDir;
+        return summarizeValid({id: adapter.manifest.id, dir: adapter.dir, bundled}, adapter);
+    }
+
+    /** Removes a user-installed adapter (bundled ones are read-only), then re-reads what is installed. */
+    async removeAdapter(id: string, onLog?: InventoryLog): Promise<void> {
+        await this.adapters.remove(id);
+        await this.refresh(onLog);
     }
 
     get decoding(): Decoding {

@@ -1,16 +1,18 @@
 // The engine as the extension sees it: one EngineClient (a child process running
 // dist/engine-host.js with the extension host's own Node, so a llama.cpp crash never takes the
 // editor down), its state for the status bar, and the installed capabilities for the menus.
+// Everything that reads a model or artifact file, or fetches one, happens in that process:
+// here the settings only become a file path and requests.
 
 import * as vscode from "vscode";
 import type {ComposeResult} from "../engine/compose/composer";
 import type {ChainCapability} from "../engine/compose/recipe";
 import {hostScriptPath} from "../engine/config";
-import {readGgufHeader} from "../engine/gguf";
+import type {AdapterSource, AdapterSummary, EngineStatus, ValidAdapterSummary} from "../engine/engine";
 import {type ComposeCall, EngineClient} from "../engine/isolation/engineClient";
-import {type BaseModelStructure, describeBaseModel} from "../engine/model/fingerprint";
+import type {ModelFetchProgress} from "../engine/model/fetch";
 import {type CachePaths, cachePaths} from "../engine/model/paths";
-import {ModelNotAvailableError, parseBaseModelSetting, resolveBaseModel} from "../engine/model/resolve";
+import {locateBaseModel, ModelNotAvailableError, parseBaseModelSetting} from "../engine/model/setting";
 import {type ComposerSettings, engineConfigFor, packFor, readSettings} from "./settings";
 
 const DOWNLOADS_KEY = "composer.downloadedModels";
@@ -22,11 +24,18 @@ export type EngineState =
     | {readonly kind: "error"; readonly message: string};
 
 export class EngineService implements vscode.Disposable {
+    /**
+     * The one engine process: with the model open once ready; without a model (for a model fetch
+     * only) while there is none or it could not be opened.
+     */
     private client: EngineClient | null = null;
     private starting: Promise<void> | null = null;
     private stateValue: EngineState = {kind: "starting"};
     private capabilityList: ChainCapability[] = [];
-    private baseStructure: BaseModelStructure | null = null;
+    /** A model fetch is running (on `client`, which must not be replaced meanwhile). */
+    private fetching = false;
+    /** A restart was asked for during the fetch; it happens when the fetch ends. */
+    private restartAfterFetch = false;
     private readonly stateEmitter = new vscode.EventEmitter<EngineState>();
     private readonly capabilitiesEmitter = new vscode.EventEmitter<readonly ChainCapability[]>();
     readonly onDidChangeState = this.stateEmitter.event;
@@ -44,7 +53,7 @@ export class EngineService implements vscode.Disposable {
         this.log.info(message);
     }
 
-    rememberDownload(setting: string, path: string): Thenable<void> | undefined {
+    private rememberDownload(setting: string, path: string): Thenable<void> | undefined {
         const known = this.memento?.get<Record<string, string>>(DOWNLOADS_KEY) ?? {};
         return this.memento?.update(DOWNLOADS_KEY, {...known, [setting]: path});
     }
@@ -54,9 +63,9 @@ export class EngineService implements vscode.Disposable {
         const parsed = parseBaseModelSetting(setting, this.extensionRoot);
         if (parsed.kind === "uri") {
             const path = this.memento?.get<Record<string, string>>(DOWNLOADS_KEY)?.[setting];
-            if (path !== undefined) return resolveBaseModel({kind: "file", path}, {modelsDir: this.cache.models});
+            if (path !== undefined) return locateBaseModel({kind: "file", path}, this.cache.models);
         }
-        return resolveBaseModel(parsed, {modelsDir: this.cache.models});
+        return locateBaseModel(parsed, this.cache.models);
     }
 
     get state(): EngineState {
@@ -74,6 +83,11 @@ export class EngineService implements vscode.Disposable {
 
     /** Starts (or restarts) the engine with the current settings; never throws. */
     start(): Promise<void> {
+        if (this.fetching) {
+            // The download runs in the current engine process: restart once it has ended.
+            this.restartAfterFetch = true;
+            return Promise.resolve();
+        }
         this.starting = this.open().finally(() => {
             this.starting = null;
         });
@@ -83,6 +97,10 @@ export class EngineService implements vscode.Disposable {
     /** Resolves once the engine is ready; throws the reason it is not. */
     async ready(): Promise<EngineClient> {
         if (this.starting !== null) await this.starting;
+        if (this.fetching && this.stateValue.kind !== "ready")
+            throw new Error(
+                vscode.l10n.t("Composer is downloading its model; it can write once the download is done."),
+            );
         if (this.client === null || this.stateValue.kind !== "ready") {
             await this.start();
         }
@@ -92,13 +110,6 @@ export class EngineService implements vscode.Disposable {
                 state.kind === "no-model" || state.kind === "error" ? state.message : "The engine is not ready.",
             );
         return this.client;
-    }
-
-    /** The base model's structure (adapters and calibrations are checked against it). */
-    async base(): Promise<BaseModelStructure> {
-        await this.ready();
-        if (this.baseStructure === null) throw new Error("The base model is not known yet.");
-        return this.baseStructure;
     }
 
     adapterDirs(): string[] {
@@ -111,17 +122,87 @@ export class EngineService implements vscode.Disposable {
         return client.compose({...call, ...(maxTokens > 0 ? {maxTokens} : {})});
     }
 
-    /** Re-reads installed adapters and calibrations (after an install or removal). */
+    /** Re-reads installed adapters and calibrations (after files changed outside Composer). */
     async refresh(): Promise<void> {
         const client = await this.ready();
-        const status = await client.refresh();
+        this.showReady(await client.refresh());
+        await this.loadCapabilities(client);
+    }
+
+    /** Every adapter the engine finds, each with its verdict. */
+    async listAdapters(): Promise<AdapterSummary[]> {
+        return (await this.ready()).listAdapters();
+    }
+
+    /** Re-validates an installed adapter; throws the engine's reason (with its code) when it is not valid. */
+    async verifyAdapter(id: string): Promise<ValidAdapterSummary> {
+        return (await this.ready()).verifyAdapter(id);
+    }
+
+    /** Installs an adapter in the engine, which validates it first; the menus follow. */
+    async installAdapter(
+        source: AdapterSource,
+        options: {readonly replace?: boolean; readonly signal?: AbortSignal} = {},
+    ): Promise<ValidAdapterSummary> {
+        const client = await this.ready();
+        const {adapter, status} = await client.installAdapter(source, options);
+        this.showReady(status);
+        await this.loadCapabilities(client);
+        return adapter;
+    }
+
+    async removeAdapter(id: string): Promise<void> {
+        const client = await this.ready();
+        this.showReady(await client.removeAdapter(id));
+        await this.loadCapabilities(client);
+    }
+
+    /**
+     * Fetches the model of the "base model" setting through the engine process (one without a
+     * model when there is none yet), then restarts the engine on it. Throws the engine's reason,
+     * or RequestCancelledError after a cancel.
+     */
+    async fetchModel(options: {
+        readonly signal?: AbortSignal;
+        readonly onProgress?: (progress: ModelFetchProgress) => void;
+    }): Promise<string> {
+        if (this.fetching) throw new Error(vscode.l10n.t("The model is already being downloaded."));
+        this.fetching = true;
+        let fetched = false;
+        try {
+            if (this.starting !== null) await this.starting;
+            if (this.client === null) this.client = this.modelFreeClient();
+            const setting = this.settings().baseModel;
+            const path = await this.client.fetchModel(parseBaseModelSetting(setting, this.extensionRoot), {
+                modelsDir: this.cache.models,
+                ...options,
+            });
+            await this.rememberDownload(setting, path);
+            fetched = true;
+            return path;
+        } finally {
+            this.fetching = false;
+            const restart = fetched || this.restartAfterFetch;
+            this.restartAfterFetch = false;
+            if (restart) await this.start();
+        }
+    }
+
+    /** An engine process that opens no model: it can fetch one. */
+    private modelFreeClient(): EngineClient {
+        return new EngineClient({
+            hostScript: hostScriptPath(this.extensionRoot),
+            onLog: (level, message) => this.writeLog(level, message),
+        });
+    }
+
+    private showReady(status: EngineStatus): void {
         this.setState({
             kind: "ready",
             model: status.model.name,
             adapters: status.adapters,
             calibrations: status.calibrations,
         });
-        await this.loadCapabilities(client);
     }
 
     private async open(): Promise<void> {
@@ -148,18 +229,12 @@ export class EngineService implements vscode.Disposable {
         });
         this.client = client;
         try {
-            this.baseStructure = describeBaseModel(await readGgufHeader(modelPath));
             const status = await client.status();
             this.log.info(
                 `Engine ready: ${status.model.name}, ${status.threads} threads, ${status.adapters} adapters, ${status.calibrations} calibrations.`,
             );
             await this.loadCapabilities(client);
-            this.setState({
-                kind: "ready",
-                model: status.model.name,
-                adapters: status.adapters,
-                calibrations: status.calibrations,
-            });
+            this.showReady(status);
         } catch (error) {
             const message = (error as Error).message;
             this.log.error(`The engine could not start: ${message}`);

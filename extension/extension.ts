@@ -3,7 +3,8 @@
 // deactivation leaves nothing behind.
 
 import * as vscode from "vscode";
-import {installAdapterFromFile, installAdapterFromUrl, listAdapters, manageAdapters} from "./adapters/adapterCommands";
+import type {AdapterSummary} from "../engine/engine";
+import {installAdapterFromFile, installAdapterFromUrl, manageAdapters} from "./adapters/adapterCommands";
 import {BuilderPanel} from "./builder/builderPanel";
 import {registerChainCommands} from "./chains/chainCommands";
 import {EngineService} from "./engineService";
@@ -16,7 +17,7 @@ import {StatusBar, showQuickActions} from "./statusBar";
 export interface ComposerApi {
     readonly engine: EngineService;
     readonly reviews: ReviewController;
-    listAdapters(): ReturnType<typeof listAdapters>;
+    listAdapters(): Promise<AdapterSummary[]>;
 }
 
 export function activate(context: vscode.ExtensionContext): ComposerApi {
@@ -48,7 +49,7 @@ export function activate(context: vscode.ExtensionContext): ComposerApi {
     );
     register("composer.manageAdapters", () => manageAdapters(engine));
     register("composer.downloadModel", (arg) =>
-        downloadModel(engine, context.extensionPath, {
+        downloadModel(engine, {
             confirm: !(typeof arg === "object" && arg !== null && (arg as {confirm?: unknown}).confirm === false),
         }),
     );
@@ -62,16 +63,16 @@ export function activate(context: vscode.ExtensionContext): ComposerApi {
             if (event.affectsConfiguration("composer")) statusBar.render();
         }),
         engine.onDidChangeState((state) => {
-            if (state.kind === "no-model") void offerDownload(engine, context);
+            if (state.kind === "no-model") void offerDownload(engine);
         }),
     );
 
     void engine.start().then(syncContext);
-    return {engine, reviews, listAdapters: () => listAdapters(engine)};
+    return {engine, reviews, listAdapters: () => engine.listAdapters()};
 }
 
 let offered = false;
-async function offerDownload(engine: EngineService, context: vscode.ExtensionContext): Promise<void> {
+async function offerDownload(engine: EngineService): Promise<void> {
     if (offered) return;
     offered = true;
     const download = vscode.l10n.t("Download Model");
@@ -79,7 +80,7 @@ async function offerDownload(engine: EngineService, context: vscode.ExtensionCon
         vscode.l10n.t("Composer needs its base model before it can write anything."),
         download,
     );
-    if (choice === download) await downloadModel(engine, context.extensionPath);
+    if (choice === download) await downloadModel(engine);
 }
 
 export function deactivate(): void {

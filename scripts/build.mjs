@@ -47,13 +47,6 @@ await Promise.all([
         outdir: "dist",
         external: ["vscode"],
     }),
-    // Fetches the base model in a child process (node-llama-cpp's downloader is ESM).
-    build({
-        ...common,
-        format: "esm",
-        entryPoints: {"model-fetch": "extension/model/modelFetchHost.ts"},
-        outdir: "dist",
-    }),
     // The task-chain builder page, for the browser.
     build({
         ...common,

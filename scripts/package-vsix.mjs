@@ -85,7 +85,6 @@ for (const path of [
     "docs/images/builder-reply-casual.png",
     "dist/extension.cjs",
     "dist/engine-host.js",
-    "dist/model-fetch.js",
     "webview/dist/elements.js",
     "webview/dist/builder.js",
     "extension/walkthrough",

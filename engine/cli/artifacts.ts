@@ -10,14 +10,15 @@ import {readGgufHeader} from "../gguf";
 import {quote} from "../messages/quote";
 import {type BaseModelStructure, describeBaseModel} from "../model/fingerprint";
 import {cachePaths} from "../model/paths";
-import {parseBaseModelSetting, resolveBaseModel} from "../model/resolve";
+import {locateBaseModel, parseBaseModelSetting} from "../model/setting";
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
 export async function baseModel(modelOption: string | undefined): Promise<BaseModelStructure> {
-    const path = await resolveBaseModel(parseBaseModelSetting(modelOption ?? process.env.COMPOSER_MODEL), {
-        modelsDir: cachePaths().models,
-    });
+    const path = await locateBaseModel(
+        parseBaseModelSetting(modelOption ?? process.env.COMPOSER_MODEL),
+        cachePaths().models,
+    );
     return describeBaseModel(await readGgufHeader(path));
 }
 

@@ -10,8 +10,9 @@ import {engineConfig, hostScriptPath, installedPack, packageRoot} from "../confi
 import {EngineClient} from "../isolation/engineClient";
 import {messageForUser} from "../messages/quote";
 import {DEFAULT_MODEL, KNOWN_MODELS} from "../model/catalog";
+import {fetchBaseModel} from "../model/fetch";
 import {cachePaths} from "../model/paths";
-import {parseBaseModelSetting, resolveBaseModel} from "../model/resolve";
+import {locateBaseModel, parseBaseModelSetting} from "../model/setting";
 import {runArtifactCommand} from "./artifacts";
 import {chainsCommand} from "./chains";
 
@@ -73,9 +74,10 @@ async function compose(args: string[]): Promise<void> {
     const method = parseMethodChoice(values.method);
     const input = await readInput(values);
     const paths = cachePaths();
-    const modelPath = await resolveBaseModel(parseBaseModelSetting(values.model ?? process.env.COMPOSER_MODEL), {
-        modelsDir: paths.models,
-    });
+    const modelPath = await locateBaseModel(
+        parseBaseModelSetting(values.model ?? process.env.COMPOSER_MODEL),
+        paths.models,
+    );
     const root = packageRoot(import.meta.url);
     const client = new EngineClient({
         hostScript: hostScriptPath(root),
@@ -145,7 +147,7 @@ async function models(args: string[]): Promise<void> {
     if (action === "list") {
         for (const model of KNOWN_MODELS) {
             const setting = parseBaseModelSetting(model === DEFAULT_MODEL ? "default" : model.fileName);
-            const path = await resolveBaseModel(setting, {modelsDir: paths.models}).catch(() => null);
+            const path = await locateBaseModel(setting, paths.models).catch(() => null);
             process.stdout.write(`${model.id}${model === DEFAULT_MODEL ? " (default)" : ""}: ${model.title}\n`);
             process.stdout.write(`  ${path === null ? "not downloaded" : path}\n  ${model.facts}\n`);
         }
@@ -153,13 +155,13 @@ async function models(args: string[]): Promise<void> {
     }
     if (action === "fetch") {
         const setting = parseBaseModelSetting(target);
-        const path = await resolveBaseModel(setting, {
+        const path = await fetchBaseModel(setting, {
             modelsDir: paths.models,
-            fetch: true,
-            onFetchProgress: (p) => process.stderr.write(`${p.step} ${p.done}/${p.total}\n`),
-            onDownloadProgress: (p) =>
+            onProgress: (p) =>
                 process.stderr.write(
-                    `\rdownloaded ${(p.downloadedBytes / 1e6).toFixed(1)} / ${(p.totalBytes / 1e6).toFixed(1)} MB`,
+                    p.unit === "bytes"
+                        ? `\rdownloaded ${(p.done / 1e6).toFixed(1)} / ${(p.total / 1e6).toFixed(1)} MB`
+                        : `${p.step} ${p.done}/${p.total}\n`,
                 ),
         });
         process.stdout.write(`${path}\n`);

@@ -2,14 +2,24 @@
 // with EngineCrashedError; the next request starts a fresh process. Nothing ever waits forever:
 // a process that stops answering (stopped, stuck event loop) or stops making progress (a native
 // deadlock or endless loop) while work is in flight is killed and its requests fail with
-// EngineUnresponsiveError; a cancel ends the request at once, and an engine that does not
-// acknowledge it in time is killed too.
+// EngineUnresponsiveError; a cancelled composition ends at once, a cancelled install or fetch
+// when the engine says it stopped, and an engine that does not stop in time is killed too.
+// The process opens the model with the first request that needs it; a model fetch needs none.
 
 import {type ChildProcess, fork} from "node:child_process";
 import type {ComposeResult} from "../compose/composer";
 import type {MethodChoice} from "../compose/methods";
 import {chainKey, type TaskChain} from "../compose/taskChain";
-import type {ChainCapability, EngineConfig, EngineStatus} from "../engine";
+import type {
+    AdapterSource,
+    AdapterSummary,
+    ChainCapability,
+    EngineConfig,
+    EngineStatus,
+    ValidAdapterSummary,
+} from "../engine";
+import type {ModelFetchProgress} from "../model/fetch";
+import type {BaseModelSetting} from "../model/setting";
 import {type HostReply, parseHostReply, type ReplyValues, type SerializedError} from "./protocol";
 
 export class EngineCrashedError extends Error {
@@ -54,7 +64,8 @@ export const DEFAULT_LIVENESS: LivenessBounds = {silenceMs: 15_000, stallMs: 120
 export interface EngineClientOptions {
     /** Path of the bundled engine-host.js. */
     readonly hostScript: string;
-    readonly config: EngineConfig;
+    /** The engine to open. Absent: a client for model fetches only (there is no model yet). */
+    readonly config?: EngineConfig;
     readonly onLog?: (level: string, message: string) => void;
     /** The Node binary to run the host with (VS Code's extension host passes its own). */
     readonly execPath?: string;
@@ -69,21 +80,36 @@ interface ComposeListeners {
     readonly onStep?: (done: number, total: number) => void;
 }
 
+/** What a request streams back while it runs. */
+interface Listeners extends ComposeListeners {
+    readonly onProgress?: (progress: ModelFetchProgress) => void;
+}
+
+/**
+ * Requests paced by the network (a download), not by llama.cpp: the stall bound does not apply
+ * to them. The heartbeat still must come, and a cancel still must land within cancelMs.
+ */
+const NETWORK_PACED: ReadonlySet<keyof ReplyValues> = new Set(["model.fetch", "adapters.install"]);
+
 /** A request sent to one engine process. */
-interface InFlight extends ComposeListeners {
+interface InFlight extends Listeners {
     readonly resolve: (value: unknown) => void;
     readonly reject: (error: Error) => void;
-    /** Set when the caller cancelled: the caller has its answer, the engine must wind down by then. */
+    /** Its progress is held to stallMs. */
+    readonly watched: boolean;
+    /** Set when the caller cancelled: the engine must have answered by then. */
     windDownBy?: number;
+    /** The caller already has its answer (a cancelled composition ends at once). */
+    answered?: boolean;
 }
 
 interface HostProcess {
     readonly child: ChildProcess;
-    /** The "open" request (set right after the process starts, as sending it needs this object). */
-    ready: Promise<unknown>;
+    /** The "open" request, sent before the first request that needs the engine; null until then. */
+    opened: Promise<unknown> | null;
     /** Requests this process owes an answer, cancelled ones included. */
     readonly inFlight: Map<number, InFlight>;
-    /** When this process last sent anything / anything but the heartbeat. */
+    /** When this process last sent anything / progress on a watched request. */
     lastHeard: number;
     lastProgress: number;
     /** Set once this process is being killed; nothing more is sent to it. */
@@ -98,11 +124,23 @@ export interface ComposeCall extends ComposeListeners {
     readonly signal?: AbortSignal;
 }
 
-function cancelledError(): EngineError {
-    return new EngineError({
-        name: "ComposeCancelledError",
-        message: "Composition was cancelled; nothing was produced.",
-    });
+/** The requests a caller can cancel. */
+type CancellableKind = "compose" | "model.fetch" | "adapters.install";
+
+function cancelledError(kind: CancellableKind): EngineError {
+    if (kind === "compose")
+        return new EngineError({
+            name: "ComposeCancelledError",
+            message: "Composition was cancelled; nothing was produced.",
+        });
+    const what = kind === "model.fetch" ? "model download" : "adapter install";
+    return new EngineError({name: "RequestCancelledError", message: `The ${what} was cancelled.`, code: "cancelled"});
+}
+
+/** Whether the process owes an answer to a request held to the stall bound. */
+function hasWatched(host: HostProcess): boolean {
+    for (const request of host.inFlight.values()) if (request.watched) return true;
+    return false;
 }
 
 function seconds(ms: number): string {
@@ -141,24 +179,76 @@ export class EngineClient {
         return this.call("refresh", {});
     }
 
+    async listAdapters(): Promise<AdapterSummary[]> {
+        return this.call("adapters.list", {});
+    }
+
+    /** Re-validates an installed adapter (hash included); fails with the validation error's code. */
+    async verifyAdapter(adapterId: string): Promise<ValidAdapterSummary> {
+        return this.call("adapters.verify", {adapterId});
+    }
+
+    /** Removes a user-installed adapter; the engine then uses what is left. */
+    async removeAdapter(adapterId: string): Promise<EngineStatus> {
+        return this.call("adapters.remove", {adapterId});
+    }
+
+    /**
+     * Validates and installs an adapter; the engine then uses it. A cancel stops a download; an
+     * install that has begun finishes, and the answer says which happened.
+     */
+    async installAdapter(
+        source: AdapterSource,
+        options: {readonly replace?: boolean; readonly signal?: AbortSignal} = {},
+    ): Promise<ReplyValues["adapters.install"]> {
+        return this.cancellable("adapters.install", {source, replace: options.replace ?? false}, options.signal, {});
+    }
+
+    /** Puts the model of `model` in `modelsDir` (checked; see model/fetch.ts) and returns its path. Needs no model open. */
+    async fetchModel(
+        model: BaseModelSetting,
+        options: {
+            readonly modelsDir: string;
+            readonly signal?: AbortSignal;
+            readonly onProgress?: (progress: ModelFetchProgress) => void;
+        },
+    ): Promise<string> {
+        const {modelsDir, signal, onProgress} = options;
+        return (await this.cancellable("model.fetch", {model, modelsDir}, signal, {onProgress})).path;
+    }
+
     async compose(request: ComposeCall): Promise<ComposeResult> {
         const {signal, onText, onPrompt, onStep, chain, ...rest} = request;
-        if (signal?.aborted) throw cancelledError();
+        return this.cancellable("compose", {chain: chainKey(chain), ...rest}, signal, {onText, onPrompt, onStep});
+    }
+
+    private async cancellable<K extends CancellableKind>(
+        kind: K,
+        fields: object,
+        signal: AbortSignal | undefined,
+        listeners: Listeners,
+    ): Promise<ReplyValues[K]> {
+        if (signal?.aborted) throw cancelledError(kind);
         // A cancel while the engine starts ends the call too (the engine goes on starting).
-        const host = await this.untilAborted(this.ensureHost(), signal);
-        const id = this.nextId++;
-        const done = this.send<"compose">(
-            host,
-            {id, kind: "compose", chain: chainKey(chain), ...rest},
-            {onText, onPrompt, onStep},
+        const host = await this.untilAborted(
+            kind === "model.fetch" ? this.ensureHost() : this.ensureOpen(),
+            signal,
+            kind,
         );
+        const id = this.nextId++;
+        const done = this.send<K>(host, {id, kind, ...fields}, listeners);
         const cancel = () => {
             const request = host.inFlight.get(id);
             if (request === undefined || request.windDownBy !== undefined) return;
-            // The caller gets its answer now; the engine gets cancelMs to stop (one token or
-            // one prompt batch), else the liveness check kills it.
+            // The engine gets cancelMs to stop (one token, one prompt batch, a download's next
+            // chunk), else the liveness check kills it.
             request.windDownBy = Date.now() + this.liveness.cancelMs;
-            request.reject(cancelledError());
+            // A composition ends for its caller now: nothing of it is kept. An install or a fetch
+            // ends with the engine's answer, which says whether it stopped or had already finished.
+            if (kind === "compose") {
+                request.answered = true;
+                request.reject(cancelledError(kind));
+            }
             if (!host.doomed) host.child.send({id: this.nextId++, kind: "cancel", target: id}, () => {});
         };
         signal?.addEventListener("abort", cancel, {once: true});
@@ -169,36 +259,44 @@ export class EngineClient {
         }
     }
 
-    private untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    private untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined, kind: CancellableKind): Promise<T> {
         if (signal === undefined) return promise;
         return new Promise<T>((resolve, reject) => {
-            const aborted = () => reject(cancelledError());
+            const aborted = () => reject(cancelledError(kind));
             signal.addEventListener("abort", aborted, {once: true});
             promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", aborted));
         });
     }
 
-    private async call<K extends "status" | "capabilities" | "refresh">(
+    private async call<K extends Exclude<keyof ReplyValues, CancellableKind | "open" | "cancel">>(
         kind: K,
-        extra: object,
+        fields: object,
     ): Promise<ReplyValues[K]> {
-        const host = await this.ensureHost();
-        return this.send<K>(host, {id: this.nextId++, kind, ...extra});
+        const host = await this.ensureOpen();
+        return this.send<K>(host, {id: this.nextId++, kind, ...fields});
     }
 
     private send<K extends keyof ReplyValues>(
         host: HostProcess,
         message: {id: number; kind: K} & Record<string, unknown>,
-        listeners: ComposeListeners = {},
+        listeners: Listeners = {},
     ): Promise<ReplyValues[K]> {
         return new Promise<ReplyValues[K]>((resolve, reject) => {
             if (host.doomed) {
                 reject(new EngineCrashedError("The engine was stopped; the next request starts a new one."));
                 return;
             }
-            // Quiet time while nothing was asked of the engine does not count against it.
-            if (host.inFlight.size === 0) host.lastHeard = host.lastProgress = Date.now();
-            host.inFlight.set(message.id, {resolve: resolve as (value: unknown) => void, reject, ...listeners});
+            // Quiet time while nothing (watched) was asked of the engine does not count against it.
+            const now = Date.now();
+            if (host.inFlight.size === 0) host.lastHeard = now;
+            const watched = !NETWORK_PACED.has(message.kind);
+            if (watched && !hasWatched(host)) host.lastProgress = now;
+            host.inFlight.set(message.id, {
+                resolve: resolve as (value: unknown) => void,
+                reject,
+                watched,
+                ...listeners,
+            });
             host.child.send(message, (error) => {
                 if (error)
                     this.answer(
@@ -215,7 +313,7 @@ export class EngineClient {
         const request = host.inFlight.get(id);
         if (request === undefined) return;
         host.inFlight.delete(id);
-        if (request.windDownBy !== undefined) return;
+        if (request.answered) return;
         if (outcome instanceof Error) request.reject(outcome);
         else request.resolve(outcome.value);
     }
@@ -224,11 +322,26 @@ export class EngineClient {
         for (const id of [...host.inFlight.keys()]) this.answer(host, id, error);
     }
 
-    private ensureHost(): Promise<HostProcess> {
-        if (this.disposed) return Promise.reject(new Error("The engine client is disposed."));
+    /** The running engine process, started if none runs; the model may not be open. */
+    private async ensureHost(): Promise<HostProcess> {
+        if (this.disposed) throw new Error("The engine client is disposed.");
         if (this.host === null) this.host = this.spawn();
-        const host = this.host;
-        return host.ready.then(() => host);
+        return this.host;
+    }
+
+    /** The running engine process with its model open. */
+    private async ensureOpen(): Promise<HostProcess> {
+        const host = await this.ensureHost();
+        if (host.opened === null) {
+            const config = this.options.config;
+            if (config === undefined)
+                throw new Error("This engine client was made without a model: it can only fetch one.");
+            host.opened = this.send(host, {id: this.nextId++, kind: "open", config});
+            // A failed open leaves no half-started engine behind (nor anything it was doing).
+            host.opened.catch(() => this.stop(host, null));
+        }
+        await host.opened;
+        return host;
     }
 
     private spawn(): HostProcess {
@@ -245,7 +358,7 @@ export class EngineClient {
         const now = Date.now();
         const host: HostProcess = {
             child,
-            ready: Promise.resolve(),
+            opened: null,
             inFlight: new Map(),
             lastHeard: now,
             lastProgress: now,
@@ -267,9 +380,6 @@ export class EngineClient {
             );
         });
         child.on("error", (error) => this.failAll(host, new EngineCrashedError(error.message)));
-        host.ready = this.send<"open">(host, {id: this.nextId++, kind: "open", config: this.options.config});
-        // A failed open leaves no half-started engine behind.
-        host.ready.catch(() => this.stop(host, null));
         return host;
     }
 
@@ -291,7 +401,7 @@ export class EngineClient {
                         `The engine stopped responding (no sign of life for ${seconds(now - host.lastHeard)}), so it was stopped. The next request starts a new engine.`,
                     ),
                 );
-            else if (now - host.lastProgress > stallMs)
+            else if (hasWatched(host) && now - host.lastProgress > stallMs)
                 this.stop(
                     host,
                     new EngineUnresponsiveError(
@@ -329,26 +439,28 @@ export class EngineClient {
         }
         const now = Date.now();
         host.lastHeard = now;
-        if (reply.kind !== "alive" && reply.kind !== "log") host.lastProgress = now;
+        if (reply.kind === "alive") return;
+        if (reply.kind === "log") {
+            this.options.onLog?.(reply.level, reply.message);
+            return;
+        }
+        const request = host.inFlight.get(reply.id);
+        if (request?.watched) host.lastProgress = now;
+        // What a request streams after its caller has its answer goes nowhere.
+        const listening = request !== undefined && !request.answered;
         switch (reply.kind) {
-            case "alive":
+            case "text":
+                if (listening) request.onText?.(reply.text, reply.pass);
                 return;
-            case "log":
-                this.options.onLog?.(reply.level, reply.message);
+            case "prompt":
+                if (listening) request.onPrompt?.(reply.evaluated, reply.total, reply.pass);
                 return;
-            case "text": {
-                const request = host.inFlight.get(reply.id);
-                if (request?.windDownBy === undefined) request?.onText?.(reply.text, reply.pass);
+            case "step":
+                if (listening) request.onStep?.(reply.done, reply.total);
                 return;
-            }
-            case "prompt": {
-                const request = host.inFlight.get(reply.id);
-                if (request?.windDownBy === undefined) request?.onPrompt?.(reply.evaluated, reply.total, reply.pass);
-                return;
-            }
-            case "step": {
-                const request = host.inFlight.get(reply.id);
-                if (request?.windDownBy === undefined) request?.onStep?.(reply.done, reply.total);
+            case "progress": {
+                const {step, unit, done, total} = reply;
+                if (listening) request.onProgress?.({step, unit, done, total});
                 return;
             }
             case "done":

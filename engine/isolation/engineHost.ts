@@ -1,9 +1,18 @@
-// Entry point of the engine process. It owns the native code: if llama.cpp aborts, only this
-// process dies and the client starts a fresh one.
+// Entry point of the engine process. It owns the native code, and everything that reads a model
+// or artifact file or fetches one: if llama.cpp aborts, only this process dies and the client
+// starts a fresh one. It starts without a model; "open" loads one. A model fetch needs none,
+// which is how a first run (or a broken model) gets its model through the same protocol.
 
 import {parseTaskChain} from "../compose/taskChain";
 import {Engine} from "../engine";
+import {fetchBaseModel} from "../model/fetch";
 import {HEARTBEAT_MS, type HostReply, type HostRequest, parseHostRequest, serializeError} from "./protocol";
+
+/** A request stopped by its caller's cancel (compose has its own, ComposeCancelledError). */
+class RequestCancelledError extends Error {
+    override name = "RequestCancelledError";
+    readonly code = "cancelled";
+}
 
 let engine: Engine | null = null;
 const running = new Map<number, AbortController>();
@@ -18,6 +27,20 @@ const log = (level: string, message: string) => send({kind: "log", level, messag
 function requireEngine(): Engine {
     if (engine === null) throw new Error("The engine is not open yet.");
     return engine;
+}
+
+/** Runs `work` with a signal the request's "cancel" aborts; what it was doing then fails as cancelled. */
+async function cancellable<T>(id: number, what: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    running.set(id, controller);
+    try {
+        return await work(controller.signal);
+    } catch (error) {
+        if (controller.signal.aborted) throw new RequestCancelledError(`The ${what} was cancelled.`);
+        throw error;
+    } finally {
+        running.delete(id);
+    }
 }
 
 async function handle(request: HostRequest): Promise<unknown> {
@@ -58,6 +81,30 @@ async function handle(request: HostRequest): Promise<unknown> {
         case "refresh":
             await requireEngine().refresh(log);
             return requireEngine().status();
+        case "adapters.list":
+            return requireEngine().listAdapters();
+        case "adapters.verify":
+            return requireEngine().verifyAdapter(request.adapterId);
+        case "adapters.install": {
+            const open = requireEngine();
+            const adapter = await cancellable(request.id, "adapter download", (signal) =>
+                open.installAdapter(request.source, {replace: request.replace, signal, onLog: log}),
+            );
+            return {adapter, status: open.status()};
+        }
+        case "adapters.remove":
+            await requireEngine().removeAdapter(request.adapterId, log);
+            return requireEngine().status();
+        case "model.fetch":
+            return {
+                path: await cancellable(request.id, "model download", (signal) =>
+                    fetchBaseModel(request.model, {
+                        modelsDir: request.modelsDir,
+                        signal,
+                        onProgress: (progress) => send({id: request.id, kind: "progress", ...progress}),
+                    }),
+                ),
+            };
     }
 }
 
@@ -87,8 +134,10 @@ process.on("SIGINT", () => {});
 const EXIT_GRACE_MS = 2000;
 
 process.on("disconnect", () => {
-    // The caller is gone: nobody can read our output, so stop quickly. Freeing native memory
-    // waits for llama.cpp's work in flight; if that is stuck, exiting must not wait for it.
+    // The caller is gone: nobody can read our output, so stop quickly. Cancelling stops the
+    // downloads' child processes (pip) too. Freeing native memory waits for llama.cpp's work in
+    // flight; if that is stuck, exiting must not wait for it.
+    for (const controller of running.values()) controller.abort();
     setTimeout(() => process.kill(process.pid, "SIGKILL"), EXIT_GRACE_MS);
     void (engine?.dispose() ?? Promise.resolve()).finally(() => process.exit(0));
 });

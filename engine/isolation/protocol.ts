@@ -1,9 +1,20 @@
 // Messages between the engine process and its callers (extension, CLI), over Node IPC.
 // Both sides validate what they receive: a malformed message is a bug to report, not to guess at.
+// The shapes are checked here; what the values mean (an https URL, a valid adapter) is checked
+// once, by the engine code that uses them.
 
 import type {ComposeResult} from "../compose/composer";
 import {type MethodChoice, parseMethodChoice} from "../compose/methods";
-import type {ChainCapability, EngineConfig, EngineStatus} from "../engine";
+import type {
+    AdapterSource,
+    AdapterSummary,
+    ChainCapability,
+    EngineConfig,
+    EngineStatus,
+    ValidAdapterSummary,
+} from "../engine";
+import type {ModelFetchProgress} from "../model/fetch";
+import type {BaseModelSetting} from "../model/setting";
 
 export type HostRequest =
     | {readonly id: number; readonly kind: "open"; readonly config: EngineConfig}
@@ -18,7 +29,19 @@ export type HostRequest =
     | {readonly id: number; readonly kind: "cancel"; readonly target: number}
     | {readonly id: number; readonly kind: "capabilities"}
     | {readonly id: number; readonly kind: "status"}
-    | {readonly id: number; readonly kind: "refresh"};
+    | {readonly id: number; readonly kind: "refresh"}
+    // Installed adapters, checked against the open engine's base model.
+    | {readonly id: number; readonly kind: "adapters.list"}
+    | {readonly id: number; readonly kind: "adapters.verify"; readonly adapterId: string}
+    | {
+          readonly id: number;
+          readonly kind: "adapters.install";
+          readonly source: AdapterSource;
+          readonly replace: boolean;
+      }
+    | {readonly id: number; readonly kind: "adapters.remove"; readonly adapterId: string}
+    /** Needs no open engine: it is how a first run gets its model. Streams "progress". */
+    | {readonly id: number; readonly kind: "model.fetch"; readonly model: BaseModelSetting; readonly modelsDir: string};
 
 export interface SerializedError {
     readonly name: string;
@@ -37,6 +60,8 @@ export type HostReply =
       }
     /** A text taken in several generations (segments, summary parts): done of total. */
     | {readonly id: number; readonly kind: "step"; readonly done: number; readonly total: number}
+    /** How far a model fetch is. */
+    | ({readonly id: number; readonly kind: "progress"} & ModelFetchProgress)
     | {readonly id: number; readonly kind: "done"; readonly value: unknown}
     | {readonly id: number; readonly kind: "failed"; readonly error: SerializedError}
     | {readonly kind: "log"; readonly level: string; readonly message: string}
@@ -58,6 +83,11 @@ export interface ReplyValues {
     capabilities: ChainCapability[];
     status: EngineStatus;
     refresh: EngineStatus;
+    "adapters.list": AdapterSummary[];
+    "adapters.verify": ValidAdapterSummary;
+    "adapters.install": {readonly adapter: ValidAdapterSummary; readonly status: EngineStatus};
+    "adapters.remove": EngineStatus;
+    "model.fetch": {readonly path: string};
 }
 
 export class ProtocolError extends Error {
@@ -79,6 +109,45 @@ function requireString(message: Record<string, unknown>, key: string): string {
     const value = message[key];
     if (typeof value !== "string") throw new ProtocolError(`"${key}" must be a string, got ${typeof value}.`);
     return value;
+}
+
+function requireRecord(message: Record<string, unknown>, key: string): Record<string, unknown> {
+    const value = message[key];
+    if (!isRecord(value)) throw new ProtocolError(`"${key}" must be an object.`);
+    return value;
+}
+
+function requireOneOf<T extends string>(message: Record<string, unknown>, key: string, allowed: readonly T[]): T {
+    const value = message[key];
+    if (!(allowed as readonly unknown[]).includes(value))
+        throw new ProtocolError(`"${key}" must be one of ${allowed.join(", ")}, got ${JSON.stringify(value)}.`);
+    return value as T;
+}
+
+function parseAdapterSource(message: Record<string, unknown>): AdapterSource {
+    const source = requireRecord(message, "source");
+    switch (requireOneOf(source, "kind", ["folder", "url"] as const)) {
+        case "folder":
+            return {kind: "folder", path: requireString(source, "path")};
+        case "url":
+            return {kind: "url", url: requireString(source, "url"), sha256: requireString(source, "sha256")};
+    }
+}
+
+function parseModelSetting(message: Record<string, unknown>): BaseModelSetting {
+    const model = requireRecord(message, "model");
+    switch (requireOneOf(model, "kind", ["default", "file", "uri"] as const)) {
+        case "default":
+            return {kind: "default"};
+        case "file":
+            return {kind: "file", path: requireString(model, "path")};
+        case "uri": {
+            const sha256 = model.sha256;
+            if (sha256 !== undefined && typeof sha256 !== "string")
+                throw new ProtocolError(`"sha256" must be a string when given, got ${typeof sha256}.`);
+            return {kind: "uri", uri: requireString(model, "uri"), ...(sha256 === undefined ? {} : {sha256})};
+        }
+    }
 }
 
 export function parseHostRequest(message: unknown): HostRequest {
@@ -107,7 +176,19 @@ export function parseHostRequest(message: unknown): HostRequest {
         case "capabilities":
         case "status":
         case "refresh":
+        case "adapters.list":
             return {id, kind};
+        case "adapters.verify":
+        case "adapters.remove":
+            return {id, kind, adapterId: requireString(message, "adapterId")};
+        case "adapters.install": {
+            const replace = message.replace;
+            if (typeof replace !== "boolean")
+                throw new ProtocolError(`"replace" must be a boolean, got ${JSON.stringify(replace)}.`);
+            return {id, kind, source: parseAdapterSource(message), replace};
+        }
+        case "model.fetch":
+            return {id, kind, model: parseModelSetting(message), modelsDir: requireString(message, "modelsDir")};
         default:
             throw new ProtocolError(`Unknown request kind ${JSON.stringify(kind)}.`);
     }
@@ -139,6 +220,15 @@ export function parseHostReply(message: unknown): HostReply {
             return {
                 kind: "step",
                 id: requireNumber(message, "id"),
+                done: requireNumber(message, "done"),
+                total: requireNumber(message, "total"),
+            };
+        case "progress":
+            return {
+                kind: "progress",
+                id: requireNumber(message, "id"),
+                step: requireOneOf(message, "step", ["download", "assemble", "verify"] as const),
+                unit: requireOneOf(message, "unit", ["bytes", "parts"] as const),
                 done: requireNumber(message, "done"),
                 total: requireNumber(message, "total"),
             };

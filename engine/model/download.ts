@@ -21,8 +21,8 @@ export class ModelDownloadCancelledError extends Error {
 
 export async function downloadModel(uri: string, options: DownloadOptions): Promise<string> {
     let reported = 0;
-    // Loaded on use: resolve.ts (and so the VS Code extension's CommonJS bundle) imports this
-    // module, and node-llama-cpp is ESM with native parts that only the engine process loads.
+    // Loaded on use: the pinned default model is fetched without it, and node-llama-cpp brings
+    // native parts that only a URI download needs.
     const {createModelDownloader} = await import("node-llama-cpp");
     const downloader = await createModelDownloader({
         modelUri: uri,

@@ -1,21 +1,15 @@
-// Installing, listing, verifying and removing task adapters. The engine's AdapterStore does the
-// work (validation before anything is copied, atomic installs); this file asks the user and
-// reports the store's specific reason when an adapter is refused.
+// Installing, listing, verifying and removing task adapters. The engine process does the work
+// (downloads, validation before anything is copied, atomic installs); this file asks the user and
+// reports the engine's specific reason when an adapter is refused.
 
 import * as vscode from "vscode";
-import {fetchAdapter} from "../../engine/adapters/fetchAdapter";
-import {AdapterStore} from "../../engine/adapters/store";
-import {chainKey} from "../../engine/compose/taskChain";
+import type {AdapterSource, AdapterSummary} from "../../engine/engine";
 import {messageForUser} from "../../engine/messages/quote";
 import type {EngineService} from "../engineService";
 
 export type InstallOutcome =
     | {readonly ok: true; readonly id: string; readonly task: string}
     | {readonly ok: false; readonly code: string; readonly message: string};
-
-function store(engine: EngineService): AdapterStore {
-    return new AdapterStore({bundledDirs: engine.adapterDirs(), writableDir: engine.cache.userAdapters});
-}
 
 function failure(error: unknown): InstallOutcome {
     const code = (error as {code?: unknown}).code;
@@ -26,12 +20,15 @@ function failure(error: unknown): InstallOutcome {
     };
 }
 
-/** Installs the adapter in `source` (a folder or its manifest.json); tests call this through the command. */
-export async function installAdapter(engine: EngineService, source: string, replace = false): Promise<InstallOutcome> {
+/** Installs an adapter through the engine; tests call this through the commands. */
+async function installAdapter(
+    engine: EngineService,
+    source: AdapterSource,
+    signal?: AbortSignal,
+): Promise<InstallOutcome> {
     try {
-        const adapter = await store(engine).install(source, await engine.base(), {replace});
-        await engine.refresh();
-        return {ok: true, id: adapter.manifest.id, task: chainKey(adapter.manifest.task)};
+        const adapter = await engine.installAdapter(source, {signal});
+        return {ok: true, id: adapter.id, task: adapter.task};
     } catch (error) {
         return failure(error);
     }
@@ -64,7 +61,7 @@ export async function installAdapterFromFile(
         path = picked?.[0]?.fsPath;
         if (path === undefined) return undefined;
     }
-    const outcome = await installAdapter(engine, path);
+    const outcome = await installAdapter(engine, {kind: "folder", path});
     await report(outcome);
     return outcome;
 }
@@ -94,72 +91,30 @@ export async function installAdapterFromUrl(
                       /^[0-9a-f]{64}$/i.test(value.trim()) ? undefined : vscode.l10n.t("Give 64 hexadecimal digits."),
               });
     if (sha256 === undefined) return undefined;
-    let outcome: InstallOutcome;
-    try {
-        outcome = await vscode.window.withProgress(
-            {
-                location: vscode.ProgressLocation.Notification,
-                title: vscode.l10n.t("Downloading the adapter"),
-                cancellable: true,
-            },
-            async (_progress, token) => {
-                const abort = new AbortController();
-                token.onCancellationRequested(() => abort.abort());
-                const fetched = await fetchAdapter(url, sha256.trim().toLowerCase(), {
-                    scratchRoot: engine.cache.root,
-                    signal: abort.signal,
-                });
-                try {
-                    return await installAdapter(engine, fetched.dir);
-                } finally {
-                    await fetched.cleanup();
-                }
-            },
-        );
-    } catch (error) {
-        outcome = failure(error);
-    }
+    const outcome = await vscode.window.withProgress(
+        {
+            location: vscode.ProgressLocation.Notification,
+            title: vscode.l10n.t("Downloading the adapter"),
+            cancellable: true,
+        },
+        (_progress, token) => {
+            const abort = new AbortController();
+            token.onCancellationRequested(() => abort.abort());
+            return installAdapter(engine, {kind: "url", url, sha256: sha256.trim().toLowerCase()}, abort.signal);
+        },
+    );
     await report(outcome);
     return outcome;
 }
 
-interface AdapterRow {
-    readonly id: string;
-    readonly task: string;
-    readonly base: string;
-    readonly valid: boolean;
-    readonly reason: string | null;
-    readonly bundled: boolean;
-    readonly dir: string;
-}
-
-export async function listAdapters(engine: EngineService): Promise<AdapterRow[]> {
-    const entries = await store(engine).list(await engine.base());
-    return entries.map((entry) =>
-        entry.status === "valid"
-            ? {
-                  id: entry.id,
-                  task: chainKey(entry.adapter.manifest.task),
-                  base: entry.adapter.manifest.base.name,
-                  valid: true,
-                  reason: null,
-                  bundled: entry.bundled,
-                  dir: entry.dir,
-              }
-            : {
-                  id: entry.id,
-                  task: "?",
-                  base: "?",
-                  valid: false,
-                  reason: `${entry.error.code}: ${entry.error.message}`,
-                  bundled: entry.bundled,
-                  dir: entry.dir,
-              },
-    );
-}
-
 export async function manageAdapters(engine: EngineService): Promise<void> {
-    const rows = await listAdapters(engine);
+    let rows: AdapterSummary[];
+    try {
+        rows = await engine.listAdapters();
+    } catch (error) {
+        void vscode.window.showErrorMessage((error as Error).message);
+        return;
+    }
     if (rows.length === 0) {
         const install = vscode.l10n.t("Install Adapter from File...");
         const choice = await vscode.window.showInformationMessage(vscode.l10n.t("No adapters are installed."), install);
@@ -169,8 +124,8 @@ export async function manageAdapters(engine: EngineService): Promise<void> {
     const picked = await vscode.window.showQuickPick(
         rows.map((row) => ({
             label: `${row.valid ? "$(check)" : "$(error)"} ${row.id}`,
-            description: `${row.task} · ${row.base}${row.bundled ? ` · ${vscode.l10n.t("bundled")}` : ""}`,
-            detail: row.valid ? row.dir : (row.reason ?? undefined),
+            description: `${row.valid ? `${row.task} · ${row.base}` : "? · ?"}${row.bundled ? ` · ${vscode.l10n.t("bundled")}` : ""}`,
+            detail: row.valid ? row.dir : `${row.code}: ${row.reason}`,
             row,
         })),
         {title: vscode.l10n.t("Manage Adapters"), placeHolder: vscode.l10n.t("Choose an adapter to verify or remove")},
@@ -183,7 +138,7 @@ export async function manageAdapters(engine: EngineService): Promise<void> {
     });
     if (action === verify) {
         try {
-            const adapter = await store(engine).verify(picked.row.id, await engine.base());
+            const adapter = await engine.verifyAdapter(picked.row.id);
             void vscode.window.showInformationMessage(
                 vscode.l10n.t("Adapter {0} is valid (sha256 {1}).", picked.row.id, adapter.sha256.slice(0, 12)),
             );
@@ -202,8 +157,7 @@ export async function manageAdapters(engine: EngineService): Promise<void> {
         );
         if (sure !== confirm) return;
         try {
-            await store(engine).remove(picked.row.id);
-            await engine.refresh();
+            await engine.removeAdapter(picked.row.id);
             void vscode.window.showInformationMessage(vscode.l10n.t("Removed adapter {0}.", picked.row.id));
         } catch (error) {
             void vscode.window.showErrorMessage((error as Error).message);

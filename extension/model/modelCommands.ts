@@ -1,13 +1,13 @@
 // "Download Model": says what will be fetched, how big it is and how much disk is free before
-// anything starts, then shows progress with Cancel, and offers Retry after a failure.
+// anything starts, then shows progress with Cancel, and offers Retry after a failure. The engine
+// process downloads and checks the model (EngineService.fetchModel).
 
-import {fork} from "node:child_process";
 import {statfs} from "node:fs/promises";
-import {dirname, join} from "node:path";
+import {dirname} from "node:path";
 import * as vscode from "vscode";
 import {DEFAULT_MODEL} from "../../engine/model/catalog";
+import type {ModelFetchProgress} from "../../engine/model/fetch";
 import type {EngineService} from "../engineService";
-import type {FetchHostMessage} from "./modelFetchHost";
 
 export function formatBytes(bytes: number): string {
     if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(1)} GB`;
@@ -37,11 +37,7 @@ export interface DownloadOptions {
     readonly confirm?: boolean;
 }
 
-export async function downloadModel(
-    engine: EngineService,
-    extensionRoot: string,
-    options: DownloadOptions = {},
-): Promise<DownloadOutcome> {
+export async function downloadModel(engine: EngineService, options: DownloadOptions = {}): Promise<DownloadOutcome> {
     const setting = engine.settings().baseModel;
     const isDefault = setting === "default";
     const what = isDefault ? DEFAULT_MODEL.title : setting;
@@ -61,11 +57,9 @@ export async function downloadModel(
         if (choice !== start) return "declined";
     }
     for (;;) {
-        const outcome = await runFetch(setting, extensionRoot);
+        const outcome = await runFetch(engine);
         if (outcome.kind === "done") {
-            await engine.rememberDownload(setting, outcome.path);
             void vscode.window.showInformationMessage(vscode.l10n.t("The model is ready: {0}", outcome.path));
-            await engine.start();
             return "done";
         }
         if (outcome.kind === "cancelled") return "cancelled";
@@ -80,51 +74,39 @@ export async function downloadModel(
 
 type FetchOutcome = {kind: "done"; path: string} | {kind: "cancelled"} | {kind: "failed"; message: string};
 
-function runFetch(setting: string, extensionRoot: string): Thenable<FetchOutcome> {
+function describeProgress(progress: ModelFetchProgress): string {
+    return progress.unit === "bytes"
+        ? `${formatBytes(progress.done)} / ${formatBytes(progress.total)}`
+        : `${progress.step} ${progress.done}/${progress.total}`;
+}
+
+function runFetch(engine: EngineService): Thenable<FetchOutcome> {
     return vscode.window.withProgress(
         {
             location: vscode.ProgressLocation.Notification,
             title: vscode.l10n.t("Downloading the model"),
             cancellable: true,
         },
-        (progress, token) =>
-            new Promise<FetchOutcome>((resolve) => {
-                // Its own process group, so Cancel also stops the pip or download processes it starts.
-                const child = fork(join(extensionRoot, "dist", "model-fetch.js"), [setting, extensionRoot], {
-                    stdio: ["ignore", "ignore", "ignore", "ipc"],
-                    detached: true,
-                });
-                const stop = () => {
-                    try {
-                        if (child.pid !== undefined) process.kill(-child.pid, "SIGTERM");
-                    } catch {
-                        child.kill();
-                    }
-                };
-                let settled = false;
-                let last = 0;
-                const finish = (outcome: FetchOutcome) => {
-                    if (settled) return;
-                    settled = true;
-                    resolve(outcome);
-                };
-                token.onCancellationRequested(() => {
-                    stop();
-                    finish({kind: "cancelled"});
-                });
-                child.on("message", (raw: FetchHostMessage) => {
-                    if (raw?.kind === "progress") {
-                        const percent = raw.total > 0 ? Math.floor((100 * raw.done) / raw.total) : 0;
-                        const message =
-                            raw.step === "download" && raw.total > 100
-                                ? `${formatBytes(raw.done)} / ${formatBytes(raw.total)}`
-                                : `${raw.step} ${raw.done}/${raw.total}`;
-                        progress.report({message, increment: Math.max(0, percent - last)});
+        async (progress, token) => {
+            const abort = new AbortController();
+            token.onCancellationRequested(() => abort.abort());
+            let last = 0;
+            try {
+                const path = await engine.fetchModel({
+                    signal: abort.signal,
+                    onProgress: (step) => {
+                        const percent = step.total > 0 ? Math.floor((100 * step.done) / step.total) : 0;
+                        progress.report({message: describeProgress(step), increment: Math.max(0, percent - last)});
                         last = Math.max(last, percent);
-                    } else if (raw?.kind === "done") finish({kind: "done", path: raw.path});
-                    else if (raw?.kind === "failed") finish({kind: "failed", message: raw.message});
+                    },
                 });
-                child.on("exit", (code) => finish({kind: "failed", message: `the download process exited (${code})`}));
-            }),
+                return {kind: "done", path};
+            } catch (error) {
+                // A cancel the engine acted on ends as cancelled; one that came too late lets the
+                // download finish (the engine says so by answering with the path).
+                if (abort.signal.aborted) return {kind: "cancelled"};
+                return {kind: "failed", message: (error as Error).message};
+            }
+        },
     );
 }

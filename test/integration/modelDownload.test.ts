@@ -1,15 +1,22 @@
 // Model download through node-llama-cpp's downloader against a server on 127.0.0.1 (the only
-// network these machines have): progress, cancellation, resume, and the sha256 check.
+// network these machines have): progress, cancellation, resume, and the sha256 check; then the
+// same through the engine process without a model, as the extension's "Download Model" asks for
+// it, including the engine dying mid-download.
 
 import assert from "node:assert/strict";
 import {createHash} from "node:crypto";
-import {mkdtemp, readdir, rm, stat} from "node:fs/promises";
+import {mkdtemp, readdir, rm, stat, symlink} from "node:fs/promises";
 import {createServer, type Server} from "node:http";
 import type {AddressInfo} from "node:net";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
-import {after, before, test} from "node:test";
+import {after, before, describe, test} from "node:test";
+import {hostScriptPath} from "../../engine/config";
+import {EngineClient, EngineCrashedError} from "../../engine/isolation/engineClient";
+import {DEFAULT_MODEL} from "../../engine/model/catalog";
 import {downloadModel, ModelDownloadCancelledError, ModelDownloadError} from "../../engine/model/download";
+import type {ModelFetchProgress} from "../../engine/model/fetch";
+import {realModelPath, repoRoot} from "../support/realModel";
 
 // Big enough for several of the downloader's 5 MiB chunks: it keeps finished chunks on cancel.
 const SIZE = 40_000_000;
@@ -135,4 +142,97 @@ test("a file whose sha256 differs from the pinned one is rejected and deleted", 
     } finally {
         await rm(dir, {recursive: true, force: true});
     }
+});
+
+describe("through the engine process, before any model exists", () => {
+    const fetchClient = () => new EngineClient({hostScript: hostScriptPath(repoRoot())});
+    const uri = (name: string) => ({kind: "uri", uri: `${baseUrl}/${name}`, sha256: payloadSha}) as const;
+
+    test("a fetch streams byte progress, checks the sha256 and answers with the file", async () => {
+        const dir = await mkdtemp(join(tmpdir(), "composer-download-"));
+        const client = fetchClient();
+        try {
+            const seen: ModelFetchProgress[] = [];
+            const path = await client.fetchModel(uri("via-engine.gguf"), {
+                modelsDir: dir,
+                onProgress: (p) => seen.push(p),
+            });
+            assert.equal(path, join(dir, "via-engine.gguf"));
+            assert.equal((await stat(path)).size, SIZE);
+            assert.ok(seen.length >= 2, `progress was reported ${seen.length} times`);
+            assert.ok(seen.every((p) => p.step === "download" && p.unit === "bytes" && p.total === SIZE));
+            assert.equal(seen.at(-1)?.done, SIZE);
+        } finally {
+            await client.dispose();
+            await rm(dir, {recursive: true, force: true});
+        }
+    });
+
+    test("an engine killed mid-download fails the fetch as a crash and installs nothing; the next fetch finishes it", async () => {
+        const dir = await mkdtemp(join(tmpdir(), "composer-download-"));
+        const client = fetchClient();
+        try {
+            const killed = client.fetchModel(uri("crashed.gguf"), {
+                modelsDir: dir,
+                onProgress: (p) => {
+                    if (p.done > SIZE / 4) client.kill("SIGKILL");
+                },
+            });
+            await assert.rejects(killed, (error: unknown) => {
+                assert.ok(error instanceof EngineCrashedError, String(error));
+                assert.match((error as Error).message, /stopped \(signal SIGKILL\) before answering/);
+                return true;
+            });
+            const left = await readdir(dir);
+            assert.ok(!left.includes("crashed.gguf"), `no file under the model's name: ${left}`);
+
+            const path = await client.fetchModel(uri("crashed.gguf"), {modelsDir: dir});
+            assert.equal((await stat(path)).size, SIZE, "a new engine process fetched it whole (sha256 checked)");
+        } finally {
+            await client.dispose();
+            await rm(dir, {recursive: true, force: true});
+        }
+    });
+
+    test("the default model already in place is checked by its sha256, not fetched again", async () => {
+        const dir = await mkdtemp(join(tmpdir(), "composer-download-"));
+        const client = fetchClient();
+        try {
+            // A link to the real model: what "Download Model" finds after a first run.
+            await symlink(await realModelPath(), join(dir, DEFAULT_MODEL.fileName));
+            const seen: ModelFetchProgress[] = [];
+            const path = await client.fetchModel({kind: "default"}, {modelsDir: dir, onProgress: (p) => seen.push(p)});
+            assert.equal(path, join(dir, DEFAULT_MODEL.fileName));
+            assert.deepEqual(seen, [
+                {step: "verify", unit: "parts", done: 0, total: 1},
+                {step: "verify", unit: "parts", done: 1, total: 1},
+            ]);
+            assert.deepEqual(await readdir(dir), [DEFAULT_MODEL.fileName], "no wheels were fetched");
+        } finally {
+            await client.dispose();
+            await rm(dir, {recursive: true, force: true});
+        }
+    });
+
+    test("a cancelled fetch ends with the engine's cancellation and installs nothing", async () => {
+        const dir = await mkdtemp(join(tmpdir(), "composer-download-"));
+        const client = fetchClient();
+        try {
+            const controller = new AbortController();
+            await assert.rejects(
+                client.fetchModel(uri("cancelled.gguf"), {
+                    modelsDir: dir,
+                    signal: controller.signal,
+                    onProgress: (p) => {
+                        if (p.done > SIZE / 4) controller.abort();
+                    },
+                }),
+                (error: unknown) => (error as Error).name === "RequestCancelledError",
+            );
+            assert.ok(!(await readdir(dir)).includes("cancelled.gguf"));
+        } finally {
+            await client.dispose();
+            await rm(dir, {recursive: true, force: true});
+        }
+    });
 });

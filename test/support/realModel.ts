@@ -5,10 +5,10 @@ import {existsSync} from "node:fs";
 import {dirname, join} from "node:path";
 import {fileURLToPath} from "node:url";
 import {cachePaths} from "../../engine/model/paths";
-import {parseBaseModelSetting, resolveBaseModel} from "../../engine/model/resolve";
+import {locateBaseModel, parseBaseModelSetting} from "../../engine/model/setting";
 
 export async function realModelPath(): Promise<string> {
-    return resolveBaseModel(parseBaseModelSetting(process.env.COMPOSER_MODEL), {modelsDir: cachePaths().models});
+    return locateBaseModel(parseBaseModelSetting(process.env.COMPOSER_MODEL), cachePaths().models);
 }
 
 /** The repository root: the nearest folder above this (bundled) file that holds package.json. */

@@ -22,22 +22,49 @@ import {
 import {HEARTBEAT_MS} from "../../engine/isolation/protocol";
 import {gone, isAlive, timed} from "../support/processes";
 
-// The scripted engine: "open" answers at once; what "compose" does is the input text.
+// The scripted engine: "open" answers at once; what "compose" does is the input text, what
+// "model.fetch" does is its modelsDir.
 const SCRIPTED_HOST = `
 let mode = "normal";
+let opened = false;
 const timers = new Map();
+const kinds = new Map();
 const send = (m) => process.connected && process.send(m);
 // Faster than the real engine's ${HEARTBEAT_MS} ms, so that short bounds keep a wide margin.
 const heartbeat = setInterval(() => send({kind: "alive"}), 200);
 heartbeat.unref();
 process.on("message", (m) => {
-    if (m.kind === "open") return send({id: m.id, kind: "done", value: {opened: true}});
+    kinds.set(m.id, m.kind);
+    if (m.kind === "open") {
+        opened = true;
+        return send({id: m.id, kind: "done", value: {opened: true}});
+    }
     if (m.kind === "status") return send({id: m.id, kind: "done", value: {pid: process.pid}});
     if (m.kind === "cancel") {
         if (mode === "ignore-cancel") return;
         clearInterval(timers.get(m.target));
-        send({id: m.target, kind: "failed", error: {name: "ComposeCancelledError", message: "cancelled"}});
+        clearTimeout(timers.get(m.target));
+        const name = kinds.get(m.target) === "compose" ? "ComposeCancelledError" : "RequestCancelledError";
+        send({id: m.target, kind: "failed", error: {name, message: "cancelled", code: "cancelled"}});
         return send({id: m.id, kind: "done", value: null});
+    }
+    if (m.kind === "model.fetch") {
+        const [what, arg] = m.modelsDir.split(":");
+        mode = what;
+        // The path says whether the model was opened before the fetch (it must not be).
+        const done = () => send({id: m.id, kind: "done", value: {path: "/models/" + what + (opened ? "-after-open" : "") + ".gguf"}});
+        // "quiet:MS": heartbeats only (a slow network), then done.
+        if (what === "quiet") return timers.set(m.id, setTimeout(done, Number(arg)));
+        // "download:N" / "ignore-cancel:N": N progress messages 100 ms apart, then done.
+        let chunks = 0;
+        timers.set(m.id, setInterval(() => {
+            send({id: m.id, kind: "progress", step: "download", unit: "bytes", done: ++chunks, total: Number(arg)});
+            if (chunks === Number(arg)) {
+                clearInterval(timers.get(m.id));
+                done();
+            }
+        }, 100));
+        return;
     }
     if (m.kind !== "compose") return;
     const [what, arg] = m.input.split(":");
@@ -200,4 +227,76 @@ test("a stopped engine at start-up fails the first request as unresponsive", asy
     assert.ok(ms < BOUNDS.silenceMs + SLACK_MS, `failed after ${ms} ms`);
     assert.ok(await gone(pid));
     assert.ok(((await engine.status()) as unknown as {pid: number}).pid > 0);
+});
+
+const modelsDir = (script: string) => ({modelsDir: script});
+const defaultModel = {kind: "default"} as const;
+
+test("a model fetch needs no model open: a client without one fetches, and refuses engine requests clearly", async () => {
+    const fetchOnly = new EngineClient({hostScript, liveness: BOUNDS});
+    clients.push(fetchOnly);
+    const seen: number[] = [];
+    const path = await fetchOnly.fetchModel(defaultModel, {
+        ...modelsDir("download:5"),
+        onProgress: (p) => {
+            assert.deepEqual([p.step, p.unit, p.total], ["download", "bytes", 5]);
+            seen.push(p.done);
+        },
+    });
+    assert.equal(path, "/models/download.gguf");
+    assert.deepEqual(seen, [1, 2, 3, 4, 5], "every progress message reached the caller, in order");
+    await assert.rejects(fetchOnly.status(), /made without a model: it can only fetch one/);
+    // A client with a model fetches without opening it first.
+    assert.equal(await client().fetchModel(defaultModel, modelsDir("download:1")), "/models/download.gguf");
+});
+
+test("a download is paced by the network: quiet longer than the stall bound is not a hang", async () => {
+    const engine = client({...BOUNDS, silenceMs: 10_000});
+    const request = engine.fetchModel(defaultModel, modelsDir(`quiet:${BOUNDS.stallMs + 1500}`));
+    const pid = engine.pid ?? -1;
+    const {value, error, ms} = await timed(request);
+    assert.equal(error, null, String(error));
+    assert.equal(value, "/models/quiet.gguf");
+    assert.ok(ms >= BOUNDS.stallMs + 1500, `answered after ${ms} ms`);
+    assert.equal(engine.pid, pid, "the same engine answered");
+    assert.ok(isAlive(pid));
+});
+
+test("a cancelled fetch ends with the engine's answer; an engine that goes on downloading is killed", async () => {
+    const engine = client({...BOUNDS, silenceMs: 60_000, stallMs: 60_000});
+    const polite = new AbortController();
+    const first = engine.fetchModel(defaultModel, {...modelsDir("download:1000"), signal: polite.signal});
+    await delay(300);
+    const pid = engine.pid ?? -1;
+    polite.abort();
+    const answered = await timed(first);
+    assert.equal(
+        answered.error?.name,
+        "RequestCancelledError",
+        "the engine's own cancellation, not the client's guess",
+    );
+    assert.equal((answered.error as {code?: string}).code, "cancelled");
+    await delay(BOUNDS.cancelMs + 500);
+    assert.equal(engine.pid, pid, "an engine that stopped downloading is kept");
+
+    const rude = new AbortController();
+    const second = engine.fetchModel(defaultModel, {...modelsDir("ignore-cancel:1000"), signal: rude.signal});
+    await delay(300);
+    rude.abort();
+    const {error, ms} = await timed(second);
+    assert.ok(error instanceof EngineUnresponsiveError, String(error));
+    assert.match(error.message, /did not stop within \d+\.\d s of a cancel/);
+    assert.ok(ms >= BOUNDS.cancelMs - 200 && ms < BOUNDS.cancelMs + SLACK_MS, `failed after ${ms} ms`);
+    assert.ok(await gone(pid), "the engine that went on was killed");
+});
+
+test("an engine that dies during a download fails the fetch as a crash", async () => {
+    const engine = client({...BOUNDS, silenceMs: 60_000, stallMs: 60_000});
+    const request = engine.fetchModel(defaultModel, {
+        ...modelsDir("download:1000"),
+        onProgress: () => engine.kill("SIGKILL"),
+    });
+    const {error} = await timed(request);
+    assert.ok(error instanceof EngineCrashedError, String(error));
+    assert.match(error.message, /stopped \(signal SIGKILL\) before answering/);
 });

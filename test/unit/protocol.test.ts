@@ -55,3 +55,89 @@ test("prompt progress replies carry how much of a long input has been read", () 
     });
     assert.throws(() => parseHostReply({id: 4, kind: "prompt", evaluated: "512", total: 1300, pass: 0}), /evaluated/);
 });
+
+test("adapter requests are parsed into typed values", () => {
+    assert.deepEqual(
+        parseHostRequest({id: 5, kind: "adapters.install", source: {kind: "folder", path: "/a/b"}, replace: false}),
+        {id: 5, kind: "adapters.install", source: {kind: "folder", path: "/a/b"}, replace: false},
+    );
+    const url = {kind: "url", url: "https://example.org/m/manifest.json", sha256: "ab".repeat(32)};
+    assert.deepEqual(parseHostRequest({id: 6, kind: "adapters.install", source: url, replace: true}), {
+        id: 6,
+        kind: "adapters.install",
+        source: url,
+        replace: true,
+    });
+    assert.deepEqual(parseHostRequest({id: 7, kind: "adapters.remove", adapterId: "x.reply"}), {
+        id: 7,
+        kind: "adapters.remove",
+        adapterId: "x.reply",
+    });
+    assert.deepEqual(parseHostRequest({id: 8, kind: "adapters.list", extra: 1}), {id: 8, kind: "adapters.list"});
+});
+
+test("malformed adapter requests are refused with the field at fault", () => {
+    const install = (fields: object) => () => parseHostRequest({id: 1, kind: "adapters.install", ...fields});
+    assert.throws(install({replace: false}), /"source" must be an object/);
+    assert.throws(
+        install({source: {kind: "zip", path: "/a"}, replace: false}),
+        /"kind" must be one of folder, url, got "zip"/,
+    );
+    assert.throws(install({source: {kind: "folder"}, replace: false}), /"path" must be a string, got undefined/);
+    assert.throws(
+        install({source: {kind: "url", url: "https://x/manifest.json"}, replace: false}),
+        /"sha256" must be a string/,
+    );
+    assert.throws(install({source: {kind: "folder", path: "/a"}}), /"replace" must be a boolean, got undefined/);
+    assert.throws(
+        () => parseHostRequest({id: 1, kind: "adapters.verify", adapterId: 3}),
+        /"adapterId" must be a string/,
+    );
+    assert.throws(() => parseHostRequest({id: 1, kind: "adapters.remove"}), ProtocolError);
+});
+
+test("a model fetch request carries the typed base model setting and where models go", () => {
+    for (const model of [
+        {kind: "default"},
+        {kind: "file", path: "/models/m.gguf"},
+        {kind: "uri", uri: "hf:org/repo/m.gguf"},
+        {kind: "uri", uri: "https://example.org/m.gguf", sha256: "0".repeat(64)},
+    ])
+        assert.deepEqual(parseHostRequest({id: 2, kind: "model.fetch", model, modelsDir: "/models"}), {
+            id: 2,
+            kind: "model.fetch",
+            model,
+            modelsDir: "/models",
+        });
+    const fetch = (fields: object) => () => parseHostRequest({id: 2, kind: "model.fetch", ...fields});
+    assert.throws(fetch({model: "default", modelsDir: "/m"}), /"model" must be an object/);
+    assert.throws(
+        fetch({model: {kind: "ftp"}, modelsDir: "/m"}),
+        /"kind" must be one of default, file, uri, got "ftp"/,
+    );
+    assert.throws(fetch({model: {kind: "uri"}, modelsDir: "/m"}), /"uri" must be a string/);
+    assert.throws(
+        fetch({model: {kind: "uri", uri: "hf:a/b", sha256: 5}, modelsDir: "/m"}),
+        /"sha256" must be a string when given/,
+    );
+    assert.throws(fetch({model: {kind: "default"}}), /"modelsDir" must be a string/);
+});
+
+test("model fetch progress replies are typed: a step, a unit, done of total", () => {
+    assert.deepEqual(
+        parseHostReply({id: 3, kind: "progress", step: "download", unit: "bytes", done: 1024, total: 4096}),
+        {kind: "progress", id: 3, step: "download", unit: "bytes", done: 1024, total: 4096},
+    );
+    assert.throws(
+        () => parseHostReply({id: 3, kind: "progress", step: "unzip", unit: "parts", done: 0, total: 4}),
+        /"step" must be one of download, assemble, verify, got "unzip"/,
+    );
+    assert.throws(
+        () => parseHostReply({id: 3, kind: "progress", step: "verify", unit: "files", done: 0, total: 1}),
+        /"unit" must be one of bytes, parts/,
+    );
+    assert.throws(
+        () => parseHostReply({id: 3, kind: "progress", step: "verify", unit: "parts", done: 0.5, total: 1}),
+        /"done" must be an integer/,
+    );
+});

@@ -432,9 +432,9 @@ test("the task chain builder opens as a webview", async () => {
     await vscode.window.tabGroups.close(tab);
 });
 
-test("Download Model fetches (here: verifies) the default model in its own process and restarts the engine", async () => {
+test("Download Model fetches (here: verifies) the default model through the engine process and restarts the engine", async () => {
     // Last: it switches the engine to the "default" setting. The default model is already in
-    // the composer home, so the fetch process only checks its sha256.
+    // the composer home, so the engine process only checks its sha256.
     const config = vscode.workspace.getConfiguration("composer");
     await config.update("baseModel", "default", vscode.ConfigurationTarget.Global);
     const outcome = await vscode.commands.executeCommand("composer.downloadModel", {confirm: false});
