@@ -6,10 +6,10 @@
 import {type ContextMix, type ContextPool, ContextWaitCancelledError} from "../runtime/contextPool";
 import type {Decoding} from "../runtime/decoding";
 import {type Generation, GenerationCancelledError, generate} from "../runtime/generate";
-import {REWRITE_MAX_SENTENCES, SUMMARY_CHUNK_TOKENS, tokensAllowed} from "./length";
+import {FRAGMENT_BUDGET, REWRITE_MAX_SENTENCES, SUMMARY_CHUNK_TOKENS, tokensAllowed} from "./length";
 import type {Method} from "./methods";
 import {mixKey, type Pass, type Recipe} from "./recipe";
-import {chunksForSummary, joinSegments, splitForRewrite} from "./segments";
+import {chunksForSummary, isFragmentAnswer, joinSegments, splitForRewrite} from "./segments";
 import {type ChainKey, chainKey} from "./taskChain";
 
 export interface ComposeOptions {
@@ -132,8 +132,14 @@ export async function runRecipe(
     let cutAtBudget = false;
     const lastPass = recipe.passes.length - 1;
 
-    /** One generation of one pass on one piece of text. */
-    const run = async (pass: Pass, index: number, text: string, stream: boolean): Promise<string> => {
+    /** One generation of one pass on one piece of text, within `limits`. */
+    const generateOn = async (
+        pass: Pass,
+        index: number,
+        text: string,
+        limits: {maxTokens: number; maxSentences?: number},
+        stream: boolean,
+    ): Promise<Generation> => {
         const contextStarted = performance.now();
         const mix = await runner.resolveMix(pass);
         // One request at a time per context: a busy mix waits its turn (see ContextPool.use).
@@ -150,10 +156,9 @@ export async function runRecipe(
                 });
                 try {
                     const generation = await generate(context, pass.prompt, text, {
-                        maxTokens: tokensAllowed(pass.budget, runner.countTokens(text), options.maxTokens),
+                        ...limits,
                         signal: options.signal,
                         ownText: pass.budget.kind === "bounded",
-                        ...(pass.reads === "segments" ? {maxSentences: REWRITE_MAX_SENTENCES} : {}),
                         decoding: runner.decoding,
                         onText: stream ? (piece) => options.onText?.(piece, index) : undefined,
                         onPrompt: (evaluated, total) => options.onPrompt?.(evaluated, total, index),
@@ -172,10 +177,30 @@ export async function runRecipe(
                 if (error instanceof ContextWaitCancelledError) throw new ComposeCancelledError(reports);
                 throw error;
             });
+        return generation;
+    };
+
+    /** A pass's text for one piece: the whole input, a chunk, or one sentence of a rewrite. */
+    const run = async (pass: Pass, index: number, text: string, stream: boolean): Promise<string> => {
+        const limits = {
+            maxTokens: tokensAllowed(pass.budget, runner.countTokens(text), options.maxTokens),
+            ...(pass.reads === "segments" ? {maxSentences: REWRITE_MAX_SENTENCES} : {}),
+        };
+        const generation = await generateOn(pass, index, text, limits, stream);
         const output = generation.text.trim();
         if (output.length === 0) throw new EmptyOutputError(pass.does, index, recipe.passes.length, generation);
         if (generation.stopReason === "max-tokens" && index === lastPass) cutAtBudget = true;
         return output;
+    };
+
+    /** A fragment of a rewrite (segments.ts): its translation if that is a fragment too, else the line as it was. */
+    const runFragment = async (pass: Pass, index: number, text: string): Promise<string> => {
+        if (pass.fragments === "keep") return text;
+        const limits = {maxTokens: tokensAllowed(FRAGMENT_BUDGET, runner.countTokens(text)), maxSentences: 1};
+        // Not streamed: the answer may yet be set aside for the line itself.
+        const generation = await generateOn(pass, index, text, limits, false);
+        const answer = generation.text.trim();
+        return generation.stopReason === "eog" && isFragmentAnswer(text, answer) ? answer : text;
     };
 
     /** A pass over a whole text, read as the pass reads. */
@@ -184,14 +209,16 @@ export async function runRecipe(
         if (pass.reads === "segments") {
             const {leading, segments} = splitForRewrite(text);
             const [only] = segments;
-            if (segments.length === 1 && only?.rewrite === true) return run(pass, index, only.text, stream);
+            if (segments.length === 1 && only?.kind === "sentence") return run(pass, index, only.text, stream);
             const rewritten: string[] = [];
             for (const [i, segment] of segments.entries()) {
                 if (i > 0 && stream) options.onText?.(segments[i - 1]?.after ?? "", index);
-                if (segment.rewrite) rewritten.push(await run(pass, index, segment.text, stream));
+                if (segment.kind === "sentence") rewritten.push(await run(pass, index, segment.text, stream));
                 else {
-                    if (stream) options.onText?.(segment.text, index);
-                    rewritten.push(segment.text);
+                    const text =
+                        segment.kind === "fragment" ? await runFragment(pass, index, segment.text) : segment.text;
+                    if (stream) options.onText?.(text, index);
+                    rewritten.push(text);
                 }
                 options.onStep?.(i + 1, segments.length);
             }

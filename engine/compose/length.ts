@@ -27,11 +27,18 @@ export const REWRITE_BUDGET: TokenBudget = {kind: "follows-input", perInputToken
  */
 export const REWRITE_MAX_SENTENCES = 2;
 
+/** A fragment's translation ("Best regards," -> "Cordialement,"): a few tokens, not a sentence. */
+export const FRAGMENT_BUDGET: TokenBudget = {kind: "follows-input", perInputToken: 2, extra: 4};
+
 /**
  * How a rewrite reads its input and ends, for whatever caches outputs (the benchmark): bump
  * `segments` when segments.ts or sentences.ts split differently.
  */
-export const REWRITE_READING = {segments: "sentences-v1", maxSentences: REWRITE_MAX_SENTENCES} as const;
+export const REWRITE_READING = {
+    segments: "sentences-v2",
+    maxSentences: REWRITE_MAX_SENTENCES,
+    fragmentBudget: FRAGMENT_BUDGET,
+} as const;
 
 /**
  * The longest input one summary generation reads; a longer one is summarized in chunks of this

@@ -57,6 +57,15 @@ export interface AdapterUse {
  */
 export type Reading = "segments" | "chunks" | "whole";
 
+/**
+ * What a rewrite does with a fragment (a short line that is not a sentence: a greeting, a
+ * sign-off, a name): a translation translates it, and keeps the line as it was when the answer
+ * is not a short line too; a tone rewrite keeps it. Given "Steve", "Hm" or "Hi Maloy," the tone
+ * and translation adapters wrote sentences of their own (8 of the 9 cut outputs in the real-text
+ * rewrite run of 2026-12-04 were such lines of an email).
+ */
+export type FragmentHandling = "translate" | "keep";
+
 /** One generation step: a fixed adapter mix (a context), a prompt, and how long it may write. */
 export interface Pass {
     readonly does: ChainKey;
@@ -65,6 +74,8 @@ export interface Pass {
     readonly prompt: PromptTemplate;
     readonly budget: TokenBudget;
     readonly reads: Reading;
+    /** Only for a pass that reads segments. */
+    readonly fragments: FragmentHandling;
 }
 
 export interface Recipe {
@@ -129,9 +140,19 @@ function readingFor(chain: TaskChain): Reading {
     return chain.main === "summarize" ? "chunks" : "whole";
 }
 
+function fragmentsFor(chain: TaskChain): FragmentHandling {
+    return chain.aux.some((task) => task.startsWith("translate:")) ? "translate" : "keep";
+}
+
 /** A pass doing `chain`; its budget and reading follow from what it does. */
-function pass(chain: TaskChain, use: Omit<Pass, "does" | "budget" | "reads">): Pass {
-    return {does: chainKey(chain), budget: budgetFor(chain), reads: readingFor(chain), ...use};
+function pass(chain: TaskChain, use: Omit<Pass, "does" | "budget" | "reads" | "fragments">): Pass {
+    return {
+        does: chainKey(chain),
+        budget: budgetFor(chain),
+        reads: readingFor(chain),
+        fragments: fragmentsFor(chain),
+        ...use,
+    };
 }
 
 function recipe(chain: TaskChain, method: Method, only: Pass, notes: string[] = []): Recipe {

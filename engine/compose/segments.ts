@@ -14,8 +14,27 @@ export interface Segment {
     readonly text: string;
     /** What followed it in the input (line and paragraph breaks, spaces), kept as is in the output. */
     readonly after: string;
-    /** False for a piece with no letters ("--", "***", "2024"): kept as it is, not rewritten. */
-    readonly rewrite: boolean;
+    /**
+     * "sentence": rewritten. "fragment": a short line that is not a sentence (a greeting, a
+     * sign-off, a name: at most FRAGMENT_WORDS words, no closing mark), which the pass's
+     * FragmentHandling (recipe.ts) translates or keeps. "verbatim": no letters ("--", "***",
+     * "2024"), kept as it is.
+     */
+    readonly kind: "sentence" | "fragment" | "verbatim";
+}
+
+export const FRAGMENT_WORDS = 3;
+
+const words = (text: string) => text.split(/\s+/u).filter((word) => word.length > 0).length;
+
+function kindOf(text: string): Segment["kind"] {
+    if (!/\p{L}/u.test(text)) return "verbatim";
+    return words(text) <= FRAGMENT_WORDS && !endsOnSentenceMark(text) ? "fragment" : "sentence";
+}
+
+/** A fragment's rewrite stays a fragment: one line, not much longer than the original. */
+export function isFragmentAnswer(fragment: string, answer: string): boolean {
+    return answer.length > 0 && !/\n/u.test(answer) && words(answer) <= 2 * words(fragment) + 1;
 }
 
 /**
@@ -72,7 +91,7 @@ export function splitForRewrite(text: string): {leading: string; segments: Segme
             continue;
         }
         for (const sentence of splitSentences(content))
-            segments.push({text: sentence.text, after: sentence.after, rewrite: /[\p{L}]/u.test(sentence.text)});
+            segments.push({text: sentence.text, after: sentence.after, kind: kindOf(sentence.text)});
         addSpacing(trailing + line.after);
     }
     return {leading, segments};

@@ -279,6 +279,7 @@ describe("a pass's context mix", () => {
         prompt: chainPrompt(chain),
         budget: OWN_TEXT_BUDGET,
         reads: "whole",
+        fragments: "keep",
     });
     const files: PassFiles = {
         fused: async (p) => `/cache/fused-of-${p.adapters.length}.gguf`,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import {test} from "node:test";
-import {chunksForSummary, joinSegments, splitForRewrite} from "../../engine/compose/segments";
+import {chunksForSummary, isFragmentAnswer, joinSegments, splitForRewrite} from "../../engine/compose/segments";
 import {endAfterSentences, lastSentenceStart, splitSentences} from "../../engine/compose/sentences";
 
 const words = (text: string) => text.split(/\s+/).filter((w) => w.length > 0).length;
@@ -83,16 +83,27 @@ test("short lines, speaker turns and list items stand alone", () => {
     ]);
 });
 
-test("pieces without letters are kept, not rewritten", () => {
-    const {segments} = splitForRewrite("Thanks.\n--\nAnna");
+test("pieces without letters are kept; short lines that are not sentences are fragments", () => {
+    const {segments} = splitForRewrite("Hi Maloy,\n\nThanks. Did you see it?\n--\nBest regards,\nCarl");
     assert.deepEqual(
-        segments.map((s) => [s.text, s.rewrite]),
+        segments.map((s) => [s.text, s.kind]),
         [
-            ["Thanks.", true],
-            ["--", false],
-            ["Anna", true],
+            ["Hi Maloy,", "fragment"],
+            ["Thanks.", "sentence"],
+            ["Did you see it?", "sentence"],
+            ["--", "verbatim"],
+            ["Best regards,", "fragment"],
+            ["Carl", "fragment"],
         ],
     );
+});
+
+test("a fragment's translation is kept only if it is a fragment too", () => {
+    assert.equal(isFragmentAnswer("Best regards,", "Cordialement,"), true);
+    assert.equal(isFragmentAnswer("Hi Maloy,", "Bonjour Maloy,"), true);
+    assert.equal(isFragmentAnswer("Carl", "Carlaventure.\n\nCarlaventuremus."), false, "two lines");
+    assert.equal(isFragmentAnswer("Hm", "Bonjour, merci de me présenter."), false, "a sentence of its own");
+    assert.equal(isFragmentAnswer("Hm", ""), false);
 });
 
 test("a rewrite's sentence limit: the end of the n-th sentence once another has begun", () => {
