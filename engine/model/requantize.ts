@@ -54,6 +54,11 @@ function elementCount(ne: readonly number[]): number {
     return ne.reduce((a, b) => a * b, 1);
 }
 
+export interface RequantizeOptions {
+    /** Stops between tensors; the partial file is removed (writeGgufStreamed). */
+    readonly signal?: AbortSignal;
+}
+
 /**
  * Writes `destination` (a new file; callers give a temporary name and rename it) from the model
  * at `source`. `metadata` entries are added, or replace entries of the same key.
@@ -63,7 +68,10 @@ export async function requantizeModel(
     destination: string,
     target: QuantTarget,
     metadata: ReadonlyArray<readonly [string, GgufValue]> = [],
+    options: RequantizeOptions = {},
 ): Promise<RequantizeSummary> {
+    const {signal} = options;
+    signal?.throwIfAborted();
     const header = await readGgufHeader(source);
     const added = new Map(metadata);
     added.set("general.file_type", {type: GgufValueType.UINT32, value: FILE_TYPE[target]});
@@ -88,6 +96,7 @@ export async function requantizeModel(
                 return {
                     ...layout,
                     async *data() {
+                        signal?.throwIfAborted();
                         for (let start = 0; start < tensor.byteLength; start += COPY_PIECE_BYTES)
                             yield await file.readRaw(
                                 tensor,
@@ -102,6 +111,7 @@ export async function requantizeModel(
             return {
                 ...layout,
                 async *data() {
+                    signal?.throwIfAborted();
                     yield convertTensorData(tensor.type, await file.readRaw(tensor), elementCount(tensor.ne), target);
                 },
             };

@@ -1,7 +1,8 @@
 // Deriving a faster base model file (engine/model/requantize.ts) on a small model with every
 // tensor type the default model has: the result parses, keeps the structural fingerprint and
 // every metadata entry, copies F32 and Q8_0 tensors byte for byte, re-encodes Q4_0/Q5_0 exactly,
-// requantizes K-quants within half a Q8_0 step, and is the same bytes every time.
+// requantizes K-quants within half a Q8_0 step, and is the same bytes every time; a cancel
+// leaves nothing behind.
 
 import assert from "node:assert/strict";
 import {mkdtemp, readdir, readFile, rm} from "node:fs/promises";
@@ -132,5 +133,25 @@ test("a tensor of a type it cannot decode is refused by name, and nothing is lef
         (error: unknown) =>
             error instanceof RequantizeError && /"blk\.0\.ffn_up\.weight" is IQ2_XS/.test(error.message),
     );
+    assert.deepEqual(await readdir(dir), before);
+});
+
+test("a cancel stops it between tensors, and the partial file is removed", async () => {
+    const controller = new AbortController();
+    let checks = 0;
+    // Stands in for a signal that the user aborts while the third tensor is due: by then the
+    // header and two tensors are on disk.
+    const signal = {
+        throwIfAborted() {
+            if (++checks === 4) controller.abort();
+            controller.signal.throwIfAborted();
+        },
+    } as unknown as AbortSignal;
+    const before = await readdir(dir);
+    await assert.rejects(
+        requantizeModel(source, join(dir, "cancelled.gguf"), "Q8_0", [], {signal}),
+        (error: unknown) => (error as Error).name === "AbortError",
+    );
+    assert.equal(checks, 4, "checked once before starting and before each tensor until the cancel");
     assert.deepEqual(await readdir(dir), before);
 });
