@@ -33,6 +33,7 @@ await Promise.all([
             cli: "engine/cli/main.ts",
             "engine-host": "engine/isolation/engineHost.ts",
             bench: "bench/run.ts",
+            "bench-base": "bench/baseModels.ts",
         },
         outdir: "dist",
     }),

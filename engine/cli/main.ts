@@ -10,7 +10,7 @@ import {engineConfig, hostScriptPath, installedPack, packageRoot} from "../confi
 import {EngineClient} from "../isolation/engineClient";
 import {messageForUser} from "../messages/quote";
 import {DEFAULT_MODEL, KNOWN_MODELS} from "../model/catalog";
-import {fetchBaseModel} from "../model/fetch";
+import {fetchBaseModel, locateOrDeriveBaseModel, type ModelFetchProgress} from "../model/fetch";
 import {cachePaths} from "../model/paths";
 import {locateBaseModel, parseBaseModelSetting} from "../model/setting";
 import {runArtifactCommand} from "./artifacts";
@@ -23,9 +23,10 @@ const USAGE = `composer: one-pass composite writing tasks on a local model
   composer chains [chain] [--one-pass] [--json]   how each chain runs with what is installed
   composer adapters list | install <dir|manifest.json> [--replace] | remove <id> | verify [id]
   composer calibrations list | verify
-  composer models list | fetch [default|hf:...|https://...]
+  composer models list | fetch [default|<catalog id>|hf:...|https://...]
 
-Common options: --model default|<path.gguf>|<hf: or https URI>  --threads N  --context-size N
+Common options: --model default|<catalog id, see models list>|<path.gguf>|<hf: or https URI>
+                --threads N  --context-size N
 Environment: COMPOSER_HOME (cache root, default ~/.cache/composer-lc), COMPOSER_MODEL.`;
 
 export class UsageError extends Error {
@@ -74,10 +75,11 @@ async function compose(args: string[]): Promise<void> {
     const method = parseMethodChoice(values.method);
     const input = await readInput(values);
     const paths = cachePaths();
-    const modelPath = await locateBaseModel(
-        parseBaseModelSetting(values.model ?? process.env.COMPOSER_MODEL),
-        paths.models,
-    );
+    // A derived catalog file is made here on first use, from the download already on disk.
+    const modelPath = await locateOrDeriveBaseModel(parseBaseModelSetting(values.model ?? process.env.COMPOSER_MODEL), {
+        modelsDir: paths.models,
+        onProgress: writeFetchProgress,
+    });
     const root = packageRoot(import.meta.url);
     const client = new EngineClient({
         hostScript: hostScriptPath(root),
@@ -141,29 +143,39 @@ async function compose(args: string[]): Promise<void> {
     }
 }
 
+function writeFetchProgress(p: ModelFetchProgress): void {
+    process.stderr.write(
+        p.unit === "bytes"
+            ? `\rdownloaded ${(p.done / 1e6).toFixed(1)} / ${(p.total / 1e6).toFixed(1)} MB`
+            : `${p.step} ${p.done}/${p.total}\n`,
+    );
+}
+
 async function models(args: string[]): Promise<void> {
     const [action, target] = args;
     const paths = cachePaths();
     if (action === "list") {
         for (const model of KNOWN_MODELS) {
-            const setting = parseBaseModelSetting(model === DEFAULT_MODEL ? "default" : model.fileName);
-            const path = await locateBaseModel(setting, paths.models).catch(() => null);
-            process.stdout.write(`${model.id}${model === DEFAULT_MODEL ? " (default)" : ""}: ${model.title}\n`);
-            process.stdout.write(`  ${path === null ? "not downloaded" : path}\n  ${model.facts}\n`);
+            const files = [
+                {id: model.id, title: model.title, facts: model.facts},
+                ...model.derived.map((variant) => ({
+                    id: variant.id,
+                    title: variant.title,
+                    facts: `made from ${model.id} on this machine when chosen (docs/base-model.md)`,
+                })),
+            ];
+            for (const file of files) {
+                const isDefault = model === DEFAULT_MODEL && file.id === model.id;
+                const path = await locateBaseModel({kind: "known", id: file.id}, paths.models).catch(() => null);
+                process.stdout.write(`${file.id}${isDefault ? " (default)" : ""}: ${file.title}\n`);
+                process.stdout.write(`  ${path ?? "not downloaded or made yet"}\n  ${file.facts}\n`);
+            }
         }
         return;
     }
     if (action === "fetch") {
         const setting = parseBaseModelSetting(target);
-        const path = await fetchBaseModel(setting, {
-            modelsDir: paths.models,
-            onProgress: (p) =>
-                process.stderr.write(
-                    p.unit === "bytes"
-                        ? `\rdownloaded ${(p.done / 1e6).toFixed(1)} / ${(p.total / 1e6).toFixed(1)} MB`
-                        : `${p.step} ${p.done}/${p.total}\n`,
-                ),
-        });
+        const path = await fetchBaseModel(setting, {modelsDir: paths.models, onProgress: writeFetchProgress});
         process.stdout.write(`${path}\n`);
         return;
     }

@@ -1,10 +1,10 @@
-// Files the engine derives from installed ones (expanded calibrations, fused LoRAs), cached on
-// disk under a content-addressed name: the name is a hash of everything that goes in, so a
-// changed input never reuses a stale file (llama.cpp also caches adapters by path). A record
-// (`<file>.json`: size and sha256) is written after the file; a file is reused only if it still
-// matches its record, and rebuilt otherwise (truncated, damaged, half-copied, no record). Writes
-// go to a temporary name and are renamed into place, so a reader never sees half a file; two
-// processes building the same file write the same bytes.
+// Files the engine derives from installed ones (expanded calibrations, fused LoRAs, faster base
+// models), cached on disk under a content-addressed name: the name is a hash of everything that
+// goes in, so a changed input never reuses a stale file (llama.cpp also caches adapters by path).
+// A record (`<file>.json`: size, sha256, modification time) is written after the file; a file is
+// reused only if it still matches its record, and rebuilt otherwise (truncated, damaged,
+// half-copied, no record). Writes go to a temporary name and are renamed into place, so a reader
+// never sees half a file; two processes building the same file write the same bytes.
 
 import {randomBytes} from "node:crypto";
 import {mkdir, readFile, rename, rm, stat, writeFile} from "node:fs/promises";
@@ -15,12 +15,32 @@ import {sha256File} from "./sha256";
 interface DerivedFileRecord {
     readonly bytes: number;
     readonly sha256: string;
+    /** When the file was written; records from before it was kept have none. */
+    readonly mtimeMs?: number;
 }
 
 export interface DerivedFile {
     readonly filePath: string;
     /** False when an intact file from an earlier build was reused. */
     readonly built: boolean;
+}
+
+export interface DerivedFileOptions {
+    /**
+     * The sha256 the file must have (a deterministic derivation pinned in a catalog): a file with
+     * another is not reused, and a build that gives another is refused, never put in place.
+     */
+    readonly expectedSha256?: string;
+    /**
+     * Reuse a file whose size and modification time still match its record without hashing it
+     * again: for a large file checked at every start. Any rewrite, truncation or copy over it
+     * changes one of them; damage that changes neither goes unnoticed until a full check.
+     */
+    readonly trustUnchanged?: boolean;
+}
+
+export class DerivedFileMismatchError extends Error {
+    override name = "DerivedFileMismatchError";
 }
 
 function recordPath(filePath: string): string {
@@ -31,37 +51,44 @@ function temporaryPath(filePath: string): string {
     return join(dirname(filePath), `.${basename(filePath)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
 }
 
-/** True when `filePath` exists with exactly the size and sha256 its record says. */
-export async function isIntactDerivedFile(filePath: string): Promise<boolean> {
+/** True when `filePath` exists with exactly the size and sha256 its record says (and the expected sha256, if given). */
+export async function isIntactDerivedFile(filePath: string, options: DerivedFileOptions = {}): Promise<boolean> {
     let record: Partial<DerivedFileRecord>;
     try {
         record = JSON.parse(await readFile(recordPath(filePath), "utf8")) as Partial<DerivedFileRecord>;
     } catch {
         return false;
     }
-    const size = await stat(filePath).then(
-        (info) => (info.isFile() ? info.size : -1),
-        () => -1,
-    );
-    if (size < 0 || size !== record.bytes) return false;
+    const info = await stat(filePath).catch(() => undefined);
+    if (info === undefined || !info.isFile() || info.size !== record.bytes) return false;
+    if (options.expectedSha256 !== undefined && record.sha256 !== options.expectedSha256) return false;
+    if (options.trustUnchanged && record.mtimeMs !== undefined && record.mtimeMs === info.mtimeMs) return true;
     return (await sha256File(filePath)) === record.sha256;
 }
 
 /**
  * Returns `filePath`, reusing it if it is intact, else calling `build(temporaryPath)` to write
- * it and recording its size and sha256.
+ * it and recording its size, sha256 and modification time.
  */
 export async function derivedFile(
     filePath: string,
     build: (temporaryPath: string) => Promise<void>,
+    options: DerivedFileOptions = {},
 ): Promise<DerivedFile> {
-    if (await isIntactDerivedFile(filePath)) return {filePath, built: false};
+    if (await isIntactDerivedFile(filePath, options)) return {filePath, built: false};
     await mkdir(dirname(filePath), {recursive: true});
     const temporary = temporaryPath(filePath);
     const temporaryRecord = temporaryPath(recordPath(filePath));
     try {
         await build(temporary);
-        const record: DerivedFileRecord = {bytes: (await stat(temporary)).size, sha256: await sha256File(temporary)};
+        const sha256 = await sha256File(temporary);
+        if (options.expectedSha256 !== undefined && sha256 !== options.expectedSha256)
+            throw new DerivedFileMismatchError(
+                `${basename(filePath)} was built with sha256 ${sha256}, expected ${options.expectedSha256}; it was not kept.`,
+            );
+        const info = await stat(temporary);
+        // A rename keeps the modification time, so the record matches the file in place.
+        const record: DerivedFileRecord = {bytes: info.size, sha256, mtimeMs: info.mtimeMs};
         await writeFile(temporaryRecord, `${JSON.stringify(record)}\n`);
         // File first, then its record: a crash in between leaves a record that does not match
         // (or none), so the next use rebuilds instead of trusting it.

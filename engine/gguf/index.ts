@@ -33,6 +33,9 @@ export {
     isKnownGgmlType,
 } from "./types";
 export {
+    encodeGgufHeader,
+    type GgufStreamedTensor,
+    type GgufTensorLayout,
     type GgufTensorToWrite,
     type GgufToWrite,
     ggufArray,
@@ -53,4 +56,5 @@ export {
     ggufU32Array,
     ggufU64,
     writeGguf,
+    writeGgufStreamed,
 } from "./writer";

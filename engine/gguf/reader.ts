@@ -482,6 +482,21 @@ export class GgufTensorFile {
         return info.type === GgmlType.F16 ? f16ArrayToF32(halves) : bf16ArrayToF32(halves);
     }
 
+    /**
+     * `length` bytes of a tensor's stored data from byte `start` of it, as they are on disk (any
+     * type): to copy or convert a tensor piece by piece.
+     */
+    async readRaw(tensor: GgufTensorInfo, start = 0, length = tensor.byteLength - start): Promise<Uint8Array> {
+        if (start < 0 || length < 0 || start + length > tensor.byteLength)
+            throw new RangeError(
+                `bytes ${start}..${start + length} are outside tensor ${quote(tensor.name)} (${tensor.byteLength} bytes)`,
+            );
+        const bytes = new Uint8Array(length);
+        const h = this.header;
+        await readFully(this.handle, bytes, h.dataOffset + tensor.offset + start, h, `tensor ${quote(tensor.name)}`);
+        return bytes;
+    }
+
     async close(): Promise<void> {
         await this.handle.close();
     }

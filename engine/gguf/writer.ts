@@ -1,6 +1,7 @@
-// GGUF v3 writer for F32/F16 tensors (adapters, calibrations, test models). No npm library
-// writes tensors, hence this. Files are written to a temp file in the target directory and
-// renamed, so a reader (llama.cpp included) never sees a half-written file.
+// GGUF v3 writer: `writeGguf` for F32/F16 tensors held in memory (adapters, calibrations, test
+// models), written to a temp file in the target directory and renamed, so a reader (llama.cpp
+// included) never sees a half-written file; `writeGgufStreamed` for tensors of any type that
+// arrive in pieces (a derived base model). No npm library writes tensors, hence this.
 
 import {randomBytes} from "node:crypto";
 import {open, rename, unlink} from "node:fs/promises";
@@ -16,6 +17,8 @@ import {
     type GgufScalar,
     type GgufValue,
     GgufValueType,
+    ggmlTensorByteLength,
+    ggmlTypeName,
     ggufValueTypeName,
 } from "./types";
 
@@ -267,35 +270,78 @@ function checkMetadataKeys(metadata: GgufToWrite["metadata"]): void {
     }
 }
 
-/** The header (magic .. padding before data) and each tensor's offset from the data start. */
-function encodeHeader(gguf: GgufToWrite): {header: Buffer; offsets: number[]} {
-    checkMetadataKeys(gguf.metadata);
+/** Where a tensor's data goes and how large it is: what the header says about it. */
+export interface GgufTensorLayout {
+    readonly name: string;
+    /** Innermost first. */
+    readonly ne: readonly number[];
+    /** A `GgmlType` number. */
+    readonly type: number;
+    readonly byteLength: number;
+}
+
+function checkLayout(tensor: GgufTensorLayout): void {
+    const {name, ne} = tensor;
+    if (name.length === 0) throw new Error("GGUF tensor with an empty name");
+    if (ne.length < 1 || ne.length > 4)
+        throw new Error(`GGUF tensor "${name}": ${ne.length} dimensions, expected 1 to 4`);
+    if (!ne.every((n) => Number.isSafeInteger(n) && n >= 1))
+        throw new Error(`GGUF tensor "${name}": dimensions {${ne.join(", ")}} must be positive integers`);
+    const expected = ggmlTensorByteLength(tensor.type, ne);
+    if (typeof expected === "string") throw new Error(`GGUF tensor "${name}": ${expected}`);
+    if (expected !== tensor.byteLength)
+        throw new Error(
+            `GGUF tensor "${name}": ${tensor.byteLength} bytes, but ${ggmlTypeName(tensor.type)} {${ne.join(", ")}} takes ${expected}`,
+        );
+}
+
+/**
+ * The header (magic .. padding before the data) for these tensors in this order; each tensor's
+ * data follows at a multiple of 32 bytes from the data start.
+ */
+export function encodeGgufHeader(
+    metadata: GgufToWrite["metadata"],
+    tensors: readonly GgufTensorLayout[],
+): {header: Buffer; offsets: number[]} {
+    checkMetadataKeys(metadata);
     const names = new Set<string>();
-    for (const tensor of gguf.tensors) {
-        checkTensor(tensor);
+    for (const tensor of tensors) {
+        checkLayout(tensor);
         if (names.has(tensor.name)) throw new Error(`GGUF tensor "${tensor.name}" given twice`);
         names.add(tensor.name);
     }
     const sink = new ByteSink();
     sink.bytes(Buffer.from(GGUF_MAGIC, "latin1"));
     sink.u32(GGUF_VERSION);
-    sink.u64(BigInt(gguf.tensors.length));
-    sink.u64(BigInt(gguf.metadata.length));
-    for (const [key, entry] of gguf.metadata) writeMetadata(sink, key, entry);
+    sink.u64(BigInt(tensors.length));
+    sink.u64(BigInt(metadata.length));
+    for (const [key, entry] of metadata) writeMetadata(sink, key, entry);
     const offsets: number[] = [];
     let offset = 0;
-    for (const tensor of gguf.tensors) {
+    for (const tensor of tensors) {
         sink.string(tensor.name);
         sink.u32(tensor.ne.length);
         for (const n of tensor.ne) sink.u64(BigInt(n));
-        sink.u32(tensor.type === "F16" ? GgmlType.F16 : GgmlType.F32);
+        sink.u32(tensor.type);
         sink.u64(BigInt(offset));
         offsets.push(offset);
-        const byteLength = tensor.data.length * (tensor.type === "F16" ? 2 : 4);
-        offset += Math.ceil(byteLength / ALIGNMENT) * ALIGNMENT;
+        offset += Math.ceil(tensor.byteLength / ALIGNMENT) * ALIGNMENT;
     }
     sink.padTo(ALIGNMENT);
     return {header: sink.toBuffer(), offsets};
+}
+
+function encodeHeader(gguf: GgufToWrite): {header: Buffer; offsets: number[]} {
+    for (const tensor of gguf.tensors) checkTensor(tensor);
+    return encodeGgufHeader(
+        gguf.metadata,
+        gguf.tensors.map((tensor) => ({
+            name: tensor.name,
+            ne: tensor.ne,
+            type: tensor.type === "F16" ? GgmlType.F16 : GgmlType.F32,
+            byteLength: tensor.data.length * (tensor.type === "F16" ? 2 : 4),
+        })),
+    );
 }
 
 export async function writeGguf(filePath: string, gguf: GgufToWrite): Promise<void> {
@@ -333,5 +379,58 @@ export async function writeGguf(filePath: string, gguf: GgufToWrite): Promise<vo
             await handle.close().catch(() => undefined);
             await unlink(tempPath).catch(() => undefined);
         }
+    }
+}
+
+/** A tensor whose data arrives in pieces (a model tensor copied or converted), written in order. */
+export interface GgufStreamedTensor extends GgufTensorLayout {
+    /** The tensor's data: exactly `byteLength` bytes in all. */
+    data(): AsyncIterable<Uint8Array>;
+}
+
+/**
+ * Writes a GGUF with tensors of any type to a new file, one piece at a time, so a model never
+ * sits in memory whole. Not atomic by itself: write to a temporary name and rename it
+ * (files/derivedFile.ts does); a failure removes the partial file.
+ */
+export async function writeGgufStreamed(
+    filePath: string,
+    metadata: GgufToWrite["metadata"],
+    tensors: readonly GgufStreamedTensor[],
+): Promise<void> {
+    const {header} = encodeGgufHeader(metadata, tensors);
+    const handle = await open(filePath, "wx");
+    let complete = false;
+    try {
+        let position = 0;
+        const write = async (bytes: Uint8Array) => {
+            let done = 0;
+            while (done < bytes.length) {
+                const {bytesWritten} = await handle.write(bytes, done, bytes.length - done, position + done);
+                done += bytesWritten;
+            }
+            position += bytes.length;
+        };
+        await write(header);
+        for (const tensor of tensors) {
+            let written = 0;
+            for await (const piece of tensor.data()) {
+                if (written + piece.length > tensor.byteLength)
+                    throw new Error(`GGUF tensor "${tensor.name}": more data than its ${tensor.byteLength} bytes`);
+                await write(piece);
+                written += piece.length;
+            }
+            if (written !== tensor.byteLength)
+                throw new Error(
+                    `GGUF tensor "${tensor.name}": ${written} bytes of data, expected ${tensor.byteLength}`,
+                );
+            const padding = (ALIGNMENT - (written % ALIGNMENT)) % ALIGNMENT;
+            if (padding > 0) await write(new Uint8Array(padding));
+        }
+        await handle.sync();
+        complete = true;
+    } finally {
+        await handle.close().catch(() => undefined);
+        if (!complete) await unlink(filePath).catch(() => undefined);
     }
 }

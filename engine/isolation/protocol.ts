@@ -136,9 +136,11 @@ function parseAdapterSource(message: Record<string, unknown>): AdapterSource {
 
 function parseModelSetting(message: Record<string, unknown>): BaseModelSetting {
     const model = requireRecord(message, "model");
-    switch (requireOneOf(model, "kind", ["default", "file", "uri"] as const)) {
+    switch (requireOneOf(model, "kind", ["default", "known", "file", "uri"] as const)) {
         case "default":
             return {kind: "default"};
+        case "known":
+            return {kind: "known", id: requireString(model, "id")};
         case "file":
             return {kind: "file", path: requireString(model, "path")};
         case "uri": {
@@ -227,7 +229,7 @@ export function parseHostReply(message: unknown): HostReply {
             return {
                 kind: "progress",
                 id: requireNumber(message, "id"),
-                step: requireOneOf(message, "step", ["download", "assemble", "verify"] as const),
+                step: requireOneOf(message, "step", ["download", "assemble", "verify", "derive"] as const),
                 unit: requireOneOf(message, "unit", ["bytes", "parts"] as const),
                 done: requireNumber(message, "done"),
                 total: requireNumber(message, "total"),

@@ -1,12 +1,14 @@
 // "Download Model": says what will be fetched, how big it is and how much disk is free before
 // anything starts, then shows progress with Cancel, and offers Retry after a failure. The engine
-// process downloads and checks the model (EngineService.fetchModel).
+// process downloads and checks the model, and makes a derived catalog file the setting names
+// from the checked download (EngineService.fetchModel).
 
-import {statfs} from "node:fs/promises";
-import {dirname} from "node:path";
+import {stat, statfs} from "node:fs/promises";
+import {dirname, join} from "node:path";
 import * as vscode from "vscode";
-import {DEFAULT_MODEL} from "../../engine/model/catalog";
+import {type CatalogFile, catalogFile, DEFAULT_MODEL} from "../../engine/model/catalog";
 import type {ModelFetchProgress} from "../../engine/model/fetch";
+import {parseBaseModelSetting} from "../../engine/model/setting";
 import type {EngineService} from "../engineService";
 
 export function formatBytes(bytes: number): string {
@@ -37,17 +39,66 @@ export interface DownloadOptions {
     readonly confirm?: boolean;
 }
 
+/** The catalog file the setting names ("default" is the pinned default download), if any. */
+function catalogFileOf(setting: string): CatalogFile | undefined {
+    const parsed = parseBaseModelSetting(setting);
+    if (parsed.kind === "default") return {model: DEFAULT_MODEL};
+    return parsed.kind === "known" ? catalogFile(parsed.id) : undefined;
+}
+
+async function isFile(path: string): Promise<boolean> {
+    return stat(path).then(
+        (info) => info.isFile(),
+        () => false,
+    );
+}
+
+/** The question before a fetch: what it puts in the models folder, and how many bytes. */
+async function fetchQuestion(setting: string, modelsDir: string, free: string): Promise<string> {
+    const entry = catalogFileOf(setting);
+    if (entry === undefined)
+        return vscode.l10n.t(
+            "Download {0} ({1}) to {2}? Free disk space there: {3}.",
+            setting,
+            vscode.l10n.t("unknown size"),
+            modelsDir,
+            free,
+        );
+    const {model, derived} = entry;
+    if (derived === undefined)
+        return vscode.l10n.t(
+            "Download {0} ({1}) to {2}? Free disk space there: {3}.",
+            model.title,
+            formatBytes(model.sizeBytes),
+            modelsDir,
+            free,
+        );
+    // A derived file is made from the download, which is fetched first when it is not there.
+    if (await isFile(join(modelsDir, model.fileName)))
+        return vscode.l10n.t(
+            "Make {0} ({1}) in {2} from the downloaded {3}? Free disk space there: {4}.",
+            derived.title,
+            formatBytes(derived.sizeBytes),
+            modelsDir,
+            model.title,
+            free,
+        );
+    return vscode.l10n.t(
+        "Download {0} ({1}) to {2} and make {3} ({4}) from it? Free disk space there: {5}.",
+        model.title,
+        formatBytes(model.sizeBytes),
+        modelsDir,
+        derived.title,
+        formatBytes(derived.sizeBytes),
+        free,
+    );
+}
+
 export async function downloadModel(engine: EngineService, options: DownloadOptions = {}): Promise<DownloadOutcome> {
-    const setting = engine.settings().baseModel;
-    const isDefault = setting === "default";
-    const what = isDefault ? DEFAULT_MODEL.title : setting;
-    const size = isDefault ? formatBytes(DEFAULT_MODEL.sizeBytes) : vscode.l10n.t("unknown size");
     const free = await freeBytes(engine.cache.models);
     const start = vscode.l10n.t("Download");
-    const question = vscode.l10n.t(
-        "Download {0} ({1}) to {2}? Free disk space there: {3}.",
-        what,
-        size,
+    const question = await fetchQuestion(
+        engine.settings().baseModel,
         engine.cache.models,
         free === null ? "?" : formatBytes(free),
     );

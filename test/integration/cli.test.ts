@@ -3,13 +3,14 @@
 import assert from "node:assert/strict";
 import {execFile} from "node:child_process";
 import {existsSync} from "node:fs";
-import {mkdtemp, rm, writeFile} from "node:fs/promises";
+import {copyFile, link, mkdir, mkdtemp, rm, writeFile} from "node:fs/promises";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {after, before, describe, test} from "node:test";
 import {promisify} from "node:util";
 import {craftAdapter} from "../../craft/gguf";
 import {readGgufHeader} from "../../engine/gguf";
+import {DEFAULT_MODEL} from "../../engine/model/catalog";
 import {describeBaseModel} from "../../engine/model/fingerprint";
 import {realModelPath, repoRoot} from "../support/realModel";
 
@@ -172,6 +173,55 @@ describe("the composer command line", () => {
                 .every((line) => / one pass \(/.test(line)),
             onePass.stdout,
         );
+    });
+
+    test("the derived Q8_0 base model by its id: listed, explained while its download is missing, made on first use, runs the pack", async () => {
+        const q8 = "gemma-3-270m-q4_k_m.q8_0";
+        const listed = await cli("models", "list");
+        assert.equal(listed.code, 0, listed.stderr);
+        assert.match(
+            listed.stdout,
+            /^gemma-3-270m-q4_k_m \(default\): Gemma 3 270M \(base, Q4_K_M\)\n {2}not downloaded/m,
+        );
+        assert.match(
+            listed.stdout,
+            /^gemma-3-270m-q4_k_m\.q8_0: .*Q8_0\)\n {2}not downloaded or made yet\n {2}made from gemma-3-270m-q4_k_m/m,
+        );
+        const compose = () =>
+            cli(
+                "compose",
+                "--model",
+                q8,
+                "--chain",
+                "summarize,translate:fr",
+                "--text",
+                "#Person1#: Are you coming to the meeting on Thursday?\n#Person2#: No, my flight was moved.",
+                "--max-tokens",
+                "4",
+                "--json",
+            );
+        const missing = await compose();
+        assert.equal(missing.code, 1);
+        assert.match(missing.stderr, /not downloaded yet\. Run "composer models fetch gemma-3-270m-q4_k_m\.q8_0"/);
+        // The pinned download in this cache (a link to the real one): the first use makes the Q8_0 file.
+        const models = join(home, "models");
+        await mkdir(models, {recursive: true});
+        const real = await realModelPath();
+        await link(real, join(models, DEFAULT_MODEL.fileName)).catch(() =>
+            copyFile(real, join(models, DEFAULT_MODEL.fileName)),
+        );
+        const made = await compose();
+        assert.equal(made.code, 0, made.stderr);
+        assert.match(made.stderr, /derive 0\/1\nderive 1\/1\n/);
+        const parsed = JSON.parse(made.stdout);
+        // Same structure as the download: the bundled calibration for this chain applies.
+        assert.equal(parsed.method, "lc++");
+        assert.equal(parsed.passes[0].generation.generatedTokens, 4);
+        const listedAfter = (await cli("models", "list")).stdout;
+        assert.ok(listedAfter.includes(`\n  ${join(models, `${q8}.gguf`)}\n`), listedAfter);
+        const again = await compose();
+        assert.equal(again.code, 0, again.stderr);
+        assert.doesNotMatch(again.stderr, /derive/, "made once, then reused");
     });
 
     test("an unknown task is a usage error that names it", async () => {

@@ -207,7 +207,7 @@ describe("through the engine process, before any model exists", () => {
                 {step: "verify", unit: "parts", done: 0, total: 1},
                 {step: "verify", unit: "parts", done: 1, total: 1},
             ]);
-            assert.deepEqual(await readdir(dir), [DEFAULT_MODEL.fileName], "no wheels were fetched");
+            assert.deepEqual(await readdir(dir), [DEFAULT_MODEL.fileName], "no wheels fetched, no file derived");
         } finally {
             await client.dispose();
             await rm(dir, {recursive: true, force: true});

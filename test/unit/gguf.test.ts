@@ -8,6 +8,8 @@ import {
     f32ToF16Bits,
     GgmlType,
     GgufFormatError,
+    GgufTensorFile,
+    type GgufTensorInfo,
     type GgufToWrite,
     type GgufValue,
     GgufValueType,
@@ -36,6 +38,7 @@ import {
     readGgufHeader,
     readTensorF32,
     writeGguf,
+    writeGgufStreamed,
 } from "../../engine/gguf";
 
 let dir = "";
@@ -439,4 +442,43 @@ test("a corrupt name length never puts megabytes of binary into the message", as
         );
         return true;
     });
+});
+
+test("a streamed tensor of any type round-trips raw; too little or too much data is refused and the file removed", async () => {
+    const filePath = join(dir, "streamed.gguf");
+    const q8 = new Uint8Array(34 * 4).map((_, i) => (i * 37) & 0xff);
+    const tensor = (pieces: Uint8Array[]) => ({
+        name: "w",
+        ne: [64, 2],
+        type: GgmlType.Q8_0,
+        byteLength: 34 * 4,
+        async *data() {
+            yield* pieces;
+        },
+    });
+    await writeGgufStreamed(
+        filePath,
+        [["general.architecture", ggufString("llama")]],
+        [tensor([q8.subarray(0, 50), q8.subarray(50)])],
+    );
+    const header = await readGgufHeader(filePath);
+    const file = await GgufTensorFile.open(header);
+    try {
+        assert.deepEqual(await file.readRaw(header.tensors[0] as GgufTensorInfo), q8);
+        assert.deepEqual(await file.readRaw(header.tensors[0] as GgufTensorInfo, 34, 34), q8.subarray(34, 68));
+    } finally {
+        await file.close();
+    }
+    await rm(filePath);
+    await assert.rejects(
+        writeGgufStreamed(filePath, [], [tensor([q8.subarray(1)])]),
+        /135 bytes of data, expected 136/,
+    );
+    await assert.rejects(readFile(filePath), {code: "ENOENT"});
+    await assert.rejects(writeGgufStreamed(filePath, [], [tensor([q8, q8])]), /more data than its 136 bytes/);
+    await assert.rejects(readFile(filePath), {code: "ENOENT"});
+    await assert.rejects(
+        writeGgufStreamed(filePath, [], [{...tensor([q8]), byteLength: 100}]),
+        /100 bytes, but Q8_0 \{64, 2\} takes 136/,
+    );
 });

@@ -99,6 +99,7 @@ test("malformed adapter requests are refused with the field at fault", () => {
 test("a model fetch request carries the typed base model setting and where models go", () => {
     for (const model of [
         {kind: "default"},
+        {kind: "known", id: "gemma-3-270m-q4_k_m.q8_0"},
         {kind: "file", path: "/models/m.gguf"},
         {kind: "uri", uri: "hf:org/repo/m.gguf"},
         {kind: "uri", uri: "https://example.org/m.gguf", sha256: "0".repeat(64)},
@@ -113,8 +114,9 @@ test("a model fetch request carries the typed base model setting and where model
     assert.throws(fetch({model: "default", modelsDir: "/m"}), /"model" must be an object/);
     assert.throws(
         fetch({model: {kind: "ftp"}, modelsDir: "/m"}),
-        /"kind" must be one of default, file, uri, got "ftp"/,
+        /"kind" must be one of default, known, file, uri, got "ftp"/,
     );
+    assert.throws(fetch({model: {kind: "known"}, modelsDir: "/m"}), /"id" must be a string/);
     assert.throws(fetch({model: {kind: "uri"}, modelsDir: "/m"}), /"uri" must be a string/);
     assert.throws(
         fetch({model: {kind: "uri", uri: "hf:a/b", sha256: 5}, modelsDir: "/m"}),
@@ -130,8 +132,16 @@ test("model fetch progress replies are typed: a step, a unit, done of total", ()
     );
     assert.throws(
         () => parseHostReply({id: 3, kind: "progress", step: "unzip", unit: "parts", done: 0, total: 4}),
-        /"step" must be one of download, assemble, verify, got "unzip"/,
+        /"step" must be one of download, assemble, verify, derive, got "unzip"/,
     );
+    assert.deepEqual(parseHostReply({id: 3, kind: "progress", step: "derive", unit: "parts", done: 1, total: 1}), {
+        kind: "progress",
+        id: 3,
+        step: "derive",
+        unit: "parts",
+        done: 1,
+        total: 1,
+    });
     assert.throws(
         () => parseHostReply({id: 3, kind: "progress", step: "verify", unit: "files", done: 0, total: 1}),
         /"unit" must be one of bytes, parts/,
