@@ -54,6 +54,12 @@ def add_common_args(ap: argparse.ArgumentParser) -> None:
         "(0: no bucketing)",
     )
     ap.add_argument("--grad-accum", type=int, default=4)
+    ap.add_argument(
+        "--precision",
+        choices=["fp32", "bf16"],
+        default="fp32",
+        help="bf16: bfloat16 autocast for the training forward (about 1.5x faster on CPUs with AVX512-BF16)",
+    )
     ap.add_argument("--eval-every", type=int, default=25)
     ap.add_argument("--save-every", type=int, default=10)
     ap.add_argument("--seed", type=int, default=0)
@@ -70,6 +76,7 @@ def loop_config(args) -> LoopConfig:
         seed=args.seed,
         device=args.device,
         bucket_steps=args.bucket_steps,
+        precision=args.precision,
     )
 
 

@@ -113,3 +113,34 @@ def test_a_bucketed_run_resumes_to_the_same_parameters_and_logs_tokens_per_secon
     assert {"tok_s", "target_tok_s", "padding", "target_tokens"} <= set(steps[-1])
     assert all(r["tok_s"] > r["target_tok_s"] > 0 for r in steps)
     assert straight["tok_s"] > straight["target_tok_s"] > 0 and straight["train_s"] > 0
+
+
+def test_bf16_autocast_trains_and_stays_near_the_float32_loss(tmp_path):
+    data, dev = varied(32, 5), varied(8, 6)
+    summaries = {}
+    for precision in ("fp32", "bf16"):
+        model = tiny_lora_model()
+        cfg = LoopConfig(
+            steps=20, lr=1e-2, warmup=2, batch_size=4, grad_accum=1, eval_every=20, precision=precision
+        )
+        summaries[precision] = train(model, params_of(model), data, dev, 0, cfg, tmp_path / precision)
+    fp32, bf16 = summaries["fp32"], summaries["bf16"]
+    assert bf16["precision"] == "bf16" and fp32["precision"] == "fp32"
+    assert bf16["first_dev_loss"] == fp32["first_dev_loss"]  # the dev loss is float32 either way
+    assert bf16["final_dev_loss"] < bf16["first_dev_loss"] - 0.1
+    assert abs(bf16["first_train_loss"] - fp32["first_train_loss"]) < 0.02 * fp32["first_train_loss"]
+    assert abs(bf16["final_dev_loss"] - fp32["final_dev_loss"]) < 0.05 * fp32["final_dev_loss"]
+
+
+def test_the_precision_decides_the_matmul_dtype():
+    import pytest
+
+    from lab.loop import autocast
+
+    linear, x = torch.nn.Linear(4, 4), torch.randn(2, 4)
+    with autocast(LoopConfig(precision="bf16")):
+        assert linear(x).dtype == torch.bfloat16
+    with autocast(LoopConfig(precision="fp32")):
+        assert linear(x).dtype == torch.float32
+    with pytest.raises(ValueError, match="fp32 or bf16"):
+        autocast(LoopConfig(precision="fp16"))
