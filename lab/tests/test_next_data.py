@@ -138,21 +138,28 @@ def _held_out_lines() -> set[str]:
     return {x for x in lines if len(x.split()) >= 5}
 
 
-@pytest.mark.data("dialogsum", "synthetic-persona-chat", "ntrex")
+@pytest.mark.data("dialogsum", "synthetic-persona-chat", "ntrex", "cocoa-mt")
 def test_the_new_training_sets_hold_no_benchmark_input():
+    from lab.data.paragraphs import paragraph_pairs
     from lab.data.sources import load_task
 
     held_out = _held_out_lines()
     assert len(held_out) > 3000
-    for chain, data in (("summarize", "dialogsum-names"), ("reply", "dialogsum-turns+persona-chat")):
-        train = load_task(chain, "train", data)
-        assert len(train) > 10000
+    sets = [
+        (load_task("summarize", "train", "dialogsum-names"), 10000),
+        (load_task("reply", "train", "dialogsum-turns+persona-chat"), 20000),
+        *(
+            (list(paragraph_pairs(lang, "train")), 600) for lang in ("es", "fr", "de")
+        ),  # the new translation pairs
+    ]
+    for train, at_least in sets:
+        assert len(train) > at_least
         assert not any(x.id.split(":")[1].startswith("dev_") for x in train)
         for x in train:
             for text in (x.input, x.target):
                 for line in [text, *text.splitlines()]:
                     bare = " ".join(re.sub(r"^[^:\n]{1,40}: ", "", line).lower().split())
-                    assert bare not in held_out, (chain, x.id, line)
+                    assert bare not in held_out, (x.id, line)
 
 
 @pytest.mark.data("dialogsum", "synthetic-persona-chat")
@@ -200,3 +207,29 @@ def test_load_task_keeps_the_shipped_data_and_names_the_new_sets(tmp_path, monke
     composite = sources.load_task("summarize+translate:fr", "dev", "dialogsum-names")
     assert [(e.id, e.input, e.target) for e in composite] == [(named[0].id, named[0].input, "Bonjour.")]
     assert [e.target for e in sources.load_task("summarize+translate:fr", "dev")] == ["Salut."]
+
+
+@pytest.mark.data("ntrex", "cocoa-mt")
+def test_paragraph_pairs_join_consecutive_sentences_with_their_own_translations():
+    from lab.data import dataset_dir
+    from lab.data.paragraphs import MAX_WORDS, paragraph_pairs
+    from lab.data.sources import _translation, load_task
+
+    ntrex = dataset_dir("ntrex")
+    src = (ntrex / "newstest2019-src.eng.txt").read_text(encoding="utf-8").splitlines()
+    ref = (ntrex / "newstest2019-ref.deu.txt").read_text(encoding="utf-8").splitlines()
+    train_lines = {int(e.id.rsplit(":", 1)[1]) for e in _translation("de")[0] if e.id.startswith("ntrex:")}
+    pairs = paragraph_pairs("de", "train")
+    for x in pairs:
+        first, last = (int(n) for n in x.id.rsplit(":", 1)[1].split("-"))
+        lines = range(first, last + 1)
+        assert 2 <= len(lines) <= 4 and set(lines) <= train_lines
+        assert x.input == " ".join(src[i].strip() for i in lines)
+        assert x.target == " ".join(ref[i].strip() for i in lines)
+        assert len(x.input.split()) <= MAX_WORDS
+    mixed = load_task("translate:de", "train", "ntrex-paragraphs+sentences")
+    assert mixed == [*_translation("de")[0], *pairs]
+    dev_lines = {int(e.id.rsplit(":", 1)[1]) for e in _translation("de")[1] if e.id.startswith("ntrex:")}
+    for x in paragraph_pairs("de", "dev"):
+        first, last = (int(n) for n in x.id.rsplit(":", 1)[1].split("-"))
+        assert set(range(first, last + 1)) <= dev_lines

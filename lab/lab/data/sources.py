@@ -225,11 +225,19 @@ SHIPPED = "shipped"
 
 def data_sets() -> dict[str, dict]:
     """main task -> {data set name: split -> list[Example]}."""
-    from lab.data import dialogues
+    from functools import partial
+
+    from lab.data import dialogues, paragraphs
 
     return {
         "summarize": {"dialogsum-names": dialogues.summaries},
         "reply": {"dialogsum-turns+persona-chat": dialogues.reply_mix},
+        **{
+            f"translate:{lang}": {
+                "ntrex-paragraphs+sentences": partial(paragraphs.paragraphs_and_sentences, lang)
+            }
+            for lang in LANGUAGE_NAMES
+        },
     }
 
 
