@@ -61,6 +61,12 @@ def test_sir_and_a_gendered_summary_pick_the_pool():
         assert r.names[1] in UNISEX  # unknown, and "him" in the summary could be theirs
     r = resolve(dialogue, "#Person2# orders a coffee from #Person1#.", lexicon(), random.Random(1))
     assert r.names[1] in FEMALE + MALE + UNISEX
+    home = (
+        "#Person1#: Mom, where is my bag?\n#Person2#: In your room.\n#Person1#: Thanks, my mom is the best."
+    )
+    for seed in range(10):  # "Mom, ..." says #Person2#'s gender; "my mom is" says nothing of #Person1#'s
+        r = resolve(home, "#Person1# asks #Person2# where the bag is.", lexicon(), random.Random(seed))
+        assert r.names[2] in FEMALE and r.names[1] in FEMALE + MALE + UNISEX
 
 
 def test_an_untagged_speaker_gets_the_one_name_the_summary_uses_or_the_dialogue_is_left_out():
