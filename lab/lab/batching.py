@@ -61,8 +61,15 @@ def causal_lm_parts(model: torch.nn.Module):
     return lm.model, lm.lm_head, getattr(lm.config, "final_logit_softcapping", None)
 
 
-def target_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
-    """Mean cross-entropy over target tokens; the LM head runs only at target positions."""
+def example_losses(
+    model: torch.nn.Module, batch: dict[str, torch.Tensor]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(per-example mean cross-entropy over its target tokens, per-example target-token count).
+
+    The LM head runs only at target positions (the 262k-token vocabulary dominates otherwise). Each
+    row's loss is its own mean, so a padded batch of several examples gives each example the loss it
+    gets alone (right padding: no real token attends to a pad), and summing rows / examples per step
+    makes exactly the update of one example per micro-batch (tests/test_training.py checks both)."""
     decoder, head, softcap = causal_lm_parts(model)
     hidden = decoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
     labels = batch["labels"][:, 1:]
@@ -70,5 +77,16 @@ def target_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> tuple
     logits = head(hidden[:, :-1][keep]).float()
     if softcap:
         logits = torch.tanh(logits / softcap) * softcap
-    n = int(keep.sum())
-    return torch.nn.functional.cross_entropy(logits, labels[keep], reduction="mean"), n
+    token_losses = torch.nn.functional.cross_entropy(logits, labels[keep], reduction="none")
+    rows = keep.nonzero()[:, 0]
+    sums = torch.zeros(len(labels), dtype=token_losses.dtype, device=token_losses.device)
+    sums = sums.index_add(0, rows, token_losses)
+    counts = keep.sum(1)
+    return sums / counts.clamp(min=1), counts
+
+
+def target_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
+    """Mean cross-entropy over all target tokens of the batch, and their number."""
+    losses, counts = example_losses(model, batch)
+    n = int(counts.sum())
+    return (losses * counts).sum() / max(1, n), n

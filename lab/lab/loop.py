@@ -4,6 +4,16 @@ Resumable: `ckpt.pt` in the run folder holds the step, the trainable parameters,
 the log; starting the same command again continues from it. Progress goes to `log.jsonl` (one JSON
 object per logged step) and stdout. Under torchrun the micro-batches of a step are shared among the
 processes (lab/distributed.py); the first process logs and saves.
+
+A step takes batch_size x grad_accum examples of a seeded per-epoch shuffle; every example weighs
+the same (its mean target-token loss / examples per step), however they are batched. With
+batch_size > 1 the examples of `bucket_steps` consecutive steps are sorted by length and cut into
+micro-batches (length bucketing: little padding), whose order is then shuffled; with batch_size 1
+the order is the shuffle itself (the shipped pack's runs). Each step logs all-tokens/s and
+target-tokens/s, and the summary their run totals over the training steps (dev evaluations apart).
+precision "bf16" runs the training forward under bfloat16 autocast (1.55x the tokens/s of float32
+on this machine's AVX512-BF16 CPU, python -m lab.speed); parameters, optimizer and the dev loss stay
+float32.
 """
 
 from __future__ import annotations
@@ -18,7 +28,7 @@ from pathlib import Path
 import torch
 
 from lab import distributed
-from lab.batching import Encoded, collate, target_loss
+from lab.batching import Encoded, collate, example_losses, target_loss
 
 
 @dataclass
@@ -36,6 +46,17 @@ class LoopConfig:
     seed: int = 0
     device: str = "cpu"
     stop_at: int | None = None  # checkpoint and return at this step (the schedule still spans `steps`)
+    bucket_steps: int = 16  # with batch_size > 1: steps whose examples are sorted by length together
+    precision: str = "fp32"  # fp32 | bf16 (autocast: matmuls in bfloat16, parameters and optimizer fp32)
+
+
+def autocast(cfg: LoopConfig):
+    """The forward pass's precision: bfloat16 autocast (on CPUs with AVX512-BF16 / AMX and on GPUs
+    about twice the matmul throughput of float32) or none."""
+    if cfg.precision not in ("fp32", "bf16"):
+        raise ValueError(f"precision must be fp32 or bf16, got {cfg.precision!r}")
+    device = "cuda" if str(cfg.device).startswith("cuda") else "cpu"
+    return torch.autocast(device, dtype=torch.bfloat16, enabled=cfg.precision == "bf16")
 
 
 def lr_at(step: int, cfg: LoopConfig) -> float:
@@ -47,9 +68,12 @@ def lr_at(step: int, cfg: LoopConfig) -> float:
 
 @torch.no_grad()
 def evaluate(model, data: list[Encoded], pad_id: int, cfg: LoopConfig) -> float:
+    """Mean target-token loss over `data`, always in float32 (comparable across runs and precisions)."""
     was_training = model.training
     model.eval()
     total, count = 0.0, 0
+    if cfg.batch_size > 1:  # the mean over tokens does not depend on the order: batch by length
+        data = sorted(data, key=lambda e: len(e.input_ids))
     starts = range(0, len(data), cfg.batch_size)
     for i in starts[distributed.rank() :: distributed.world()]:
         loss, n = target_loss(model, collate(data[i : i + cfg.batch_size], pad_id, cfg.device))
@@ -59,6 +83,44 @@ def evaluate(model, data: list[Encoded], pad_id: int, cfg: LoopConfig) -> float:
     sums = torch.tensor([total, count], dtype=torch.float64, device=cfg.device)
     distributed.sum_([sums])
     return float(sums[0] / max(1.0, float(sums[1])))
+
+
+class StepBatches:
+    """The micro-batches (example indices) of every step, a pure function of the step number, the
+    data's lengths and the config: a resumed run continues with exactly the batches it would have
+    had. Epochs are seeded shuffles, concatenated; a step takes the next batch_size x grad_accum of
+    them. With batch_size > 1, each window of `bucket_steps` steps (fewer when that is more than an
+    epoch) sorts its examples by length, cuts them into micro-batches and shuffles those (seeded),
+    so a micro-batch pads little."""
+
+    def __init__(self, lengths: list[int], cfg: LoopConfig):
+        self.lengths, self.cfg = lengths, cfg
+        self.per_step = cfg.batch_size * cfg.grad_accum
+        self.bucketed = cfg.batch_size > 1 and cfg.bucket_steps > 0
+        # A window holds at most one epoch's worth of examples (no example twice in it).
+        self.window_steps = max(1, min(cfg.bucket_steps, len(lengths) // self.per_step))
+        self.order: list[int] = []
+        self.epochs = 0
+
+    def _examples(self, start: int, stop: int) -> list[int]:
+        while len(self.order) < stop:
+            perm = list(range(len(self.lengths)))
+            random.Random(self.cfg.seed * 1000 + self.epochs).shuffle(perm)
+            self.order += perm
+            self.epochs += 1
+        return self.order[start:stop]
+
+    def of_step(self, step: int) -> list[list[int]]:
+        b, accum = self.cfg.batch_size, self.cfg.grad_accum
+        if not self.bucketed:
+            idx = self._examples(step * self.per_step, (step + 1) * self.per_step)
+            return [idx[j * b : (j + 1) * b] for j in range(accum)]
+        window, at = divmod(step, self.window_steps)
+        size = self.window_steps * self.per_step
+        idx = sorted(self._examples(window * size, (window + 1) * size), key=lambda i: (self.lengths[i], i))
+        micro = [idx[k : k + b] for k in range(0, len(idx), b)]
+        random.Random(f"{self.cfg.seed}:buckets:{window}").shuffle(micro)
+        return micro[at * accum : (at + 1) * accum]
 
 
 def train(
@@ -82,6 +144,7 @@ def train(
         list(params.values()), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.99)
     )
     step, history, elapsed_before, tokens_seen = 0, [], 0.0, 0
+    target_seen, train_s = 0, 0.0  # target tokens; seconds in training steps (evaluations apart)
     if ckpt_path.exists():
         ck = torch.load(ckpt_path, map_location=cfg.device, weights_only=False)
         with torch.no_grad():
@@ -90,21 +153,11 @@ def train(
         opt.load_state_dict(ck["optimizer"])
         step, history = ck["step"], ck["history"]
         elapsed_before, tokens_seen = ck["elapsed"], ck["tokens"]
+        target_seen, train_s = ck.get("target_tokens", 0), ck.get("train_s", 0.0)
         print(f"resumed from step {step}", flush=True)
 
-    order: list[int] = []
-    epoch = 0
     per_step = cfg.batch_size * cfg.grad_accum
-
-    def batch_indices(s: int) -> list[int]:
-        nonlocal order, epoch
-        need = (s + 1) * per_step
-        while len(order) < need:
-            perm = list(range(len(train_data)))
-            random.Random(cfg.seed * 1000 + epoch).shuffle(perm)
-            order += perm
-            epoch += 1
-        return order[s * per_step : need]
+    batches = StepBatches([len(e.input_ids) for e in train_data], cfg)
 
     def save() -> None:
         tmp = ckpt_path.with_suffix(".tmp")
@@ -116,6 +169,8 @@ def train(
                 "history": history,
                 "elapsed": elapsed_before + (time.time() - t_start),
                 "tokens": tokens_seen,
+                "target_tokens": target_seen,
+                "train_s": train_s,
             },
             tmp,
         )
@@ -140,34 +195,44 @@ def train(
         t0 = time.time()
         for g in opt.param_groups:
             g["lr"] = lr_at(step, cfg)
-        idx = batch_indices(step)
-        loss_sum, n_tok = 0.0, 0
+        micro = batches.of_step(step)
+        loss_sum, n_tok, n_target, n_padded = 0.0, 0, 0, 0
         for j in range(distributed.rank(), cfg.grad_accum, distributed.world()):
-            chunk = [train_data[i] for i in idx[j * cfg.batch_size : (j + 1) * cfg.batch_size]]
-            loss, n = target_loss(model, collate(chunk, pad_id, cfg.device))
-            (loss / cfg.grad_accum).backward()
-            loss_sum += float(loss.detach())
+            chunk = [train_data[i] for i in micro[j]]
+            with autocast(cfg):
+                losses, counts = example_losses(model, collate(chunk, pad_id, cfg.device))
+            (losses.sum() / per_step).backward()
+            loss_sum += float(losses.detach().sum())
             n_tok += sum(len(e.input_ids) for e in chunk)
+            n_target += int(counts.sum())
+            n_padded += len(chunk) * max(len(e.input_ids) for e in chunk)
         if distributed.world() > 1:
             grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params.values()]
-            stats = torch.tensor([loss_sum, n_tok], dtype=torch.float64, device=cfg.device)
+            stats = torch.tensor(
+                [loss_sum, n_tok, n_target, n_padded], dtype=torch.float64, device=cfg.device
+            )
             distributed.sum_([*grads, stats])
             for p, g in zip(params.values(), grads, strict=True):
                 p.grad = g
-            loss_sum, n_tok = float(stats[0]), int(stats[1])
+            loss_sum, n_tok, n_target, n_padded = float(stats[0]), int(stats[1]), int(stats[2]), int(stats[3])
         if cfg.grad_clip:
             torch.nn.utils.clip_grad_norm_(list(params.values()), cfg.grad_clip)
         opt.step()
         opt.zero_grad(set_to_none=True)
         step += 1
-        tokens_seen += n_tok
         dt = time.time() - t0
+        tokens_seen += n_tok
+        target_seen += n_target
+        train_s += dt
         rec = {
             "step": step,
-            "loss": loss_sum / cfg.grad_accum,
+            "loss": loss_sum / per_step,
             "lr": lr_at(step - 1, cfg),
             "tokens": tokens_seen,
-            "tok_s": n_tok / dt,
+            "target_tokens": target_seen,
+            "tok_s": round(n_tok / dt, 1),
+            "target_tok_s": round(n_target / dt, 1),
+            "padding": round(1 - n_tok / n_padded, 3),
             "elapsed_s": round(elapsed_before + time.time() - t_start, 1),
         }
         if dev_data and (step % cfg.eval_every == 0 or step == cfg.steps):
@@ -191,6 +256,12 @@ def train(
         "final_dev_loss": dev[-1] if dev else None,
         "first_dev_loss": dev[0] if dev else None,
         "tokens": tokens_seen,
+        "target_tokens": target_seen,
+        "train_s": round(train_s, 1),
+        "tok_s": round(tokens_seen / train_s, 1) if train_s else None,
+        "target_tok_s": round(target_seen / train_s, 1) if train_s else None,
+        "batch_size": cfg.batch_size,
+        "precision": cfg.precision,
         "time_s": round(elapsed_before + time.time() - t_start, 1),
         "lr": cfg.lr,
         "seed": cfg.seed,

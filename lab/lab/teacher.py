@@ -141,16 +141,25 @@ def info(path: Path = GGUF_PATH) -> dict:
     return out
 
 
-def pick(chain: str, split: str, n: int) -> list:
+def pick(chain: str, split: str, n: int, data: str | None = None) -> list:
     """The examples whose text the teacher rewrites (seeded, stable): for a composite, main-task
-    examples (their human reference is rewritten); for an English tone, ParaDetox inputs."""
+    examples (their human reference is rewritten) of the shipped data or of the named data set
+    `data`; for an English tone, ParaDetox inputs."""
     main = split_chain(chain)[0]
-    examples = list(_tone_inputs(split)) if main in TEACHER_TONES else load_task(main, split)
-    rng = random.Random(f"{SEED}:{chain}:{split}")
+    examples = list(_tone_inputs(split)) if main in TEACHER_TONES else load_task(main, split, data)
+    rng = random.Random(f"{SEED}:{chain}:{split}" + (f":{data}" if data else ""))
     return rng.sample(examples, min(n, len(examples)))
 
 
-def generate(chain: str, n_train: int, n_dev: int, threads: int, model: Path, parallel: int = 4) -> Path:
+def generate(
+    chain: str,
+    n_train: int,
+    n_dev: int,
+    threads: int,
+    model: Path,
+    parallel: int = 4,
+    data: str | None = None,
+) -> Path:
     tasks = split_chain(chain)
     single_tone = len(tasks) == 1 and tasks[0] in TEACHER_TONES
     if not single_tone and (len(tasks) != 2 or tasks[0] not in MAIN_TASKS):
@@ -160,7 +169,7 @@ def generate(chain: str, n_train: int, n_dev: int, threads: int, model: Path, pa
     jobs = [
         {"id": e.id, "text": e.input if single_tone else e.target}
         for s, n in (("train", n_train), ("dev", n_dev))  # train first: the calibration needs it most
-        for e in pick(chain, s, n)
+        for e in pick(chain, s, n, data)
     ]
     meta = {
         "chain": chain,
@@ -168,8 +177,8 @@ def generate(chain: str, n_train: int, n_dev: int, threads: int, model: Path, pa
         "formal NTREX news (lab.data.sources._tone_inputs)"
         if single_tone
         else f"teacher applies {aux} to the human reference of {tasks[0]} (as the paper)",
-        "selection": f"random.Random('{SEED}:{chain}:<split>').sample(<split> examples, n); n_train "
-        f"{n_train}, n_dev {n_dev}",
+        "selection": f"random.Random('{SEED}:{chain}:<split>{':' + data if data else ''}').sample(<split> "
+        f"examples{' of data set ' + data if data else ''}, n); n_train {n_train}, n_dev {n_dev}",
     }
     return run_teacher(aux, jobs, TARGETS_DIR / f"{key}.jsonl", meta, threads, model, parallel)
 
@@ -265,7 +274,9 @@ def _run_node(req: dict, work: Path) -> None:
     work.mkdir(parents=True, exist_ok=True)
     (work / "request.json").write_text(json.dumps(req, ensure_ascii=False))
     subprocess.run(
-        ["node", str(REPO / "lab/node/teacher_generate.mjs"), str(work / "request.json")], cwd=REPO, check=True
+        ["node", str(REPO / "lab/node/teacher_generate.mjs"), str(work / "request.json")],
+        cwd=REPO,
+        check=True,
     )
 
 
@@ -373,6 +384,7 @@ def main(argv=None) -> None:
     g.add_argument("--threads", type=int, default=1)
     g.add_argument("--parallel", type=int, default=4, help="sequences decoded together")
     g.add_argument("--model", type=Path, default=GGUF_PATH)
+    g.add_argument("--data", default=None, help="the main task's named data set (default: the shipped data)")
     r = sub.add_parser("references", help="composite references for an evaluation data set, in one step")
     r.add_argument("--targets-dir", type=Path, required=True, help="where <key>.jsonl are written")
     r.add_argument(
@@ -407,7 +419,9 @@ def main(argv=None) -> None:
         )
         print(json.dumps(report, indent=1))
     else:
-        print(generate(args.chain, args.n_train, args.n_dev, args.threads, args.model, args.parallel))
+        print(
+            generate(args.chain, args.n_train, args.n_dev, args.threads, args.model, args.parallel, args.data)
+        )
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import torch
 
 from lab import distributed
 from lab.calibration import Calibration, attach
-from lab.data.sources import data_source
+from lab.data.sources import SHIPPED, data_source
 from lab.export.adapter import read_adapter_gguf
 from lab.loop import train
 from lab.lora import MODULE_TYPES, decoder_layers
@@ -76,10 +76,9 @@ def main(argv=None) -> dict:
         f"({100 * n_params / joint:.3f}% of a rank-16 joint-expert LoRA with {joint} params)",
         flush=True,
     )
-    train_data = encode_split(
-        tok, args.chain, "train", args.n_train, args.seed, args.max_len, args.max_target
-    )
-    dev_data = encode_split(tok, args.chain, "dev", args.n_dev, args.seed + 1, args.max_len, args.max_target)
+    sizes = (args.max_len, args.max_target, args.data)
+    train_data = encode_split(tok, args.chain, "train", args.n_train, args.seed, *sizes)
+    dev_data = encode_split(tok, args.chain, "dev", args.n_dev, args.seed + 1, *sizes)
     summary = train(base.model, params, train_data, dev_data, tok.pad_token_id, loop_config(args), args.run)
     summary.update(
         {
@@ -88,6 +87,7 @@ def main(argv=None) -> dict:
             "params": n_params,
             "joint_expert_params": joint,
             "data": data_source(args.chain),
+            "data_set": args.data or SHIPPED,
         }
     )
     if not distributed.is_main():

@@ -8,6 +8,9 @@
     python -m lab.train_pack train --all --rehearse DIR # the same commands at toy sizes, into DIR
     python -m lab.train_pack install                    # copy finished exports to adapters/, calibrations/
     python -m lab.train_pack to-f16 <adapter dir> <out dir>   # re-export an adapter in F16
+    python -m lab.train_pack list --pack next           # the issue-16 retrain (NEXT_PACK), in lab/runs/next/
+    python -m lab.train_pack train --pack next --only summarize   # one of its artifacts (resumable)
+    python -m lab.train_pack install --pack next        # the finished next pack over the shipped files
 
 Every step is resumable (rerun the same command); runs live in lab/runs/<artifact>/ (gitignored).
 A rehearsal runs every artifact's real command in order (teacher check, training, export, install)
@@ -77,35 +80,52 @@ def adapter_id(task: str) -> str:
     return default_adapter_id(task)
 
 
-def _adapter(task: str, rank: int, n_train: int, steps: int, lr: float = 3e-4) -> Artifact:
+def _adapter(task: str, rank: int, n_train: int, steps: int, lr: float = 3e-4, extra=()) -> Artifact:
     return Artifact(
         task,
         f"{file_key(task)}-r{rank}",
         ["-m", "lab.train_lora", "--task", task, "--rank", str(rank), "--alpha", str(2 * rank)]
         + ["--n-train", str(n_train), "--n-dev", "40", "--steps", str(steps), "--lr", str(lr)]
-        + ["--grad-accum", "4", "--threads", "1"],
+        + ["--grad-accum", "4", "--threads", "1", *extra],
     )
 
 
-def _joint_expert(chain: str, n_train: int, steps: int) -> Artifact:
+def _teacher(chain: str, n_train: int, n_dev: int, data: str | None) -> dict:
+    return {"chain": chain, "n_train": n_train, "n_dev": n_dev} | ({"data": data} if data else {})
+
+
+def _data_flags(data: str | None) -> list[str]:
+    return ["--data", data] if data else []
+
+
+def _joint_expert(chain: str, n_train: int, steps: int, extra=(), data: str | None = None) -> Artifact:
     """One LoRA trained directly on the composite's teacher targets: the strong baseline (rank 8)."""
-    a = _adapter(chain, 8, n_train, steps)
-    return Artifact(a.name, a.run, a.args, teacher={"chain": chain, "n_train": n_train, "n_dev": 50})
+    a = _adapter(chain, 8, n_train, steps, extra=[*extra, *_data_flags(data)])
+    return Artifact(a.name, a.run, a.args, teacher=_teacher(chain, n_train, 50, data))
 
 
-def _calibration(chain: str, kind: str, n_train: int, n_dev: int, steps: int, weights=(1.0, 1.0)) -> Artifact:
+def _calibration(
+    chain: str,
+    kind: str,
+    n_train: int,
+    n_dev: int,
+    steps: int,
+    weights=(1.0, 1.0),
+    extra=(),
+    data: str | None = None,
+) -> Artifact:
     suffix = {"lc": "lc", "lc++": "lcpp"}[kind]
     args = ["-m", "lab.train_calibration", "--chain", chain, "--kind", kind]
     args += ["--n-train", str(n_train), "--n-dev", str(n_dev), "--steps", str(steps)]
-    args += ["--lr", "1e-3", "--grad-accum", "4", "--threads", "1", "--eval-every", "25"]
+    args += ["--lr", "1e-3", "--grad-accum", "4", "--threads", "1", "--eval-every", "25", *extra]
     return Artifact(
         f"{chain} {kind}",
         f"cal-{file_key(chain)}.{suffix}",
-        args,
+        args + _data_flags(data),
         kind="calibration",
         merge=tuple(zip(chain.split("+"), weights, strict=True)),
         # A register asked of a translation trains on human translations (CoCoA-MT), no teacher.
-        teacher=None if is_register_chain(chain) else {"chain": chain, "n_train": n_train, "n_dev": n_dev},
+        teacher=None if is_register_chain(chain) else _teacher(chain, n_train, n_dev, data),
     )
 
 
@@ -165,6 +185,93 @@ def _unique(pack: list[Artifact]) -> list[Artifact]:
 PACK = _unique(PACK)
 
 
+# The next pack (issue 16; lab/TRAINING.md, "Next pack"): the artifacts whose data changed, retrained
+# on the named data sets (lab.data.sources.data_sets) with thousands of examples, bf16 autocast, in
+# the order users need them (summarize, reply, translate:fr, tone:casual and their calibrations
+# first). It trains into its own layout, lab/runs/next/{runs,adapters,calibrations}: the shipped
+# files stay as they are until `install --pack next` copies the finished pack over them. The English
+# tone adapters' data did not change: their shipped adapters are copied into that layout (NEXT_KEPT)
+# for the calibrations to sit on.
+NEXT = Layout.under(RUNS / "next")
+NEXT_DATA = {
+    "summarize": "dialogsum-names",
+    "reply": "dialogsum-turns+persona-chat",
+    **{f"translate:{lang}": "ntrex-paragraphs+sentences" for lang in ("es", "fr", "de")},
+}
+NEXT_KEPT = ("tone:professional", "tone:casual", "tone:witty", "tone:paraphrase")
+_FAST = ["--precision", "bf16", "--save-every", "25"]
+_LONG = [*_FAST, "--eval-every", "100"]
+# Longer sequences where the data needs them: at --max-len 320, 17% of the named DialogSum dialogues
+# lose their end (the summary then tells what the input no longer holds), 1.8% at 512 (mean 223 ->
+# 237 tokens); translation paragraphs of up to 80 words need a longer target.
+NEXT_LENGTHS = {
+    "summarize": ["--max-len", "512"],
+    **{f"translate:{lang}": ["--max-len", "384", "--max-target", "192"] for lang in ("es", "fr", "de")},
+}
+
+
+def _next_adapter(task: str, rank: int, n_train: int, steps: int) -> Artifact:
+    extra = [*_LONG, *NEXT_LENGTHS.get(task, []), *_data_flags(NEXT_DATA[task])]
+    return _adapter(task, rank, n_train, steps, extra=extra)
+
+
+def _next_calibrations(
+    chain: str, n_train: int = 400, lcpp_steps: int = 100, lc_steps: int = 50
+) -> list[Artifact]:
+    main = chain.split("+")[0]
+    extra = [*_FAST, *NEXT_LENGTHS.get(main, [])]
+    return [
+        _calibration(chain, "lc++", n_train, 50, lcpp_steps, extra=extra, data=NEXT_DATA[main]),
+        _calibration(chain, "lc", n_train, 50, lc_steps, extra=extra, data=NEXT_DATA[main]),
+    ]
+
+
+NEXT_PACK: list[Artifact] = _unique(
+    [
+        _next_adapter("summarize", 16, 4000, 1000),
+        _next_adapter("reply", 16, 4000, 1000),
+        _next_adapter("translate:fr", 8, 2225, 556),  # every pair once: 1,546 sentences + 679 paragraphs
+        *_next_calibrations("summarize+translate:fr"),
+        *_next_calibrations("summarize+tone:casual"),
+        *_next_calibrations("reply+translate:fr"),
+        *_next_calibrations("reply+tone:casual"),
+        _calibration("tone:casual+translate:fr", "lc++", 300, 38, 50, extra=_FAST),
+        _joint_expert(
+            "summarize+translate:fr",
+            400,
+            100,
+            extra=[*_FAST, *NEXT_LENGTHS["summarize"]],
+            data=NEXT_DATA["summarize"],
+        ),
+        _joint_expert("reply+tone:casual", 400, 100, extra=_FAST, data=NEXT_DATA["reply"]),
+        _next_adapter("translate:es", 8, 2243, 561),
+        _next_adapter("translate:de", 8, 2243, 561),
+        *(
+            c
+            for m in MAIN_TASKS
+            for a in ("translate:es", "translate:de", "tone:professional", "tone:witty", "tone:paraphrase")
+            for c in _next_calibrations(f"{m}+{a}")
+        ),
+        *(
+            _calibration(f"tone:casual+translate:{lang}", "lc++", 300, 38, 50, extra=_FAST)
+            for lang in ("es", "de")
+        ),
+    ]
+)
+PACKS = {"shipped": (PACK, SHIPPED), "next": (NEXT_PACK, NEXT)}
+
+
+def carry_kept_adapters(layout: Layout) -> list[Path]:
+    """Copies the shipped adapters the next pack keeps (NEXT_KEPT) into `layout`, where missing."""
+    done = []
+    for task in NEXT_KEPT:
+        src, dst = ADAPTERS / adapter_id(task), layout.adapters / adapter_id(task)
+        if not (dst / "manifest.json").exists() and (src / "manifest.json").exists():
+            shutil.copytree(src, dst, dirs_exist_ok=True)
+            done.append(dst)
+    return done
+
+
 # Gemma 3 270M, per layer (n_in, n_out) of the 7 projections; 18 layers (from the GGUF's tensor shapes).
 GEMMA3_270M = {
     "attn_q": (640, 1024),
@@ -203,8 +310,8 @@ def budget(joint_expert_rank: int = 8) -> dict:
     return rows
 
 
-def find(name: str) -> Artifact:
-    for a in PACK:
+def find(name: str, pack: list[Artifact] = PACK) -> Artifact:
+    for a in pack:
         if a.name == name or a.run == name:
             return a
     raise SystemExit(f"unknown artifact {name!r}; see `python -m lab.train_pack list`")
@@ -230,24 +337,36 @@ def exports(a: Artifact, layout: Layout = SHIPPED) -> list[Path]:
     return list(root.glob("calibrations/*/*.gguf"))
 
 
-def teacher_request(teacher: dict) -> dict:
-    """One targets file per chain, so ask for the most any of its artifacts trains on; from the main
-    tasks' thousands of examples the seeded sample of n is a prefix of the sample of n + k (tested)."""
-    chain = teacher["chain"]
-    sizes = [b.teacher["n_train"] for b in PACK if b.teacher and b.teacher["chain"] == chain]
+def teacher_request(teacher: dict, pack: list[Artifact] = PACK) -> dict:
+    """One targets file per chain, so ask for the most any of its artifacts (on the same data) trains
+    on; from the main tasks' thousands of examples the seeded sample of n is a prefix of the sample
+    of n + k (tested)."""
+    chain, data = teacher["chain"], teacher.get("data")
+    sizes = [
+        b.teacher["n_train"]
+        for b in pack
+        if b.teacher and b.teacher["chain"] == chain and b.teacher.get("data") == data
+    ]
     return {**teacher, "n_train": max([teacher["n_train"], *sizes])}
 
 
-def teacher_targets(teacher: dict | None) -> None:
+def teacher_targets(teacher: dict | None, pack: list[Artifact] = PACK, rehearsal: bool = False) -> None:
+    """Runs the teacher for what `teacher` asks (resumable: targets already written are kept). A
+    rehearsal asks for its toy sizes only: the seeded sample of n is a prefix of the full one, so the
+    real run later adds the rest to the same file."""
     if not teacher:
         return
-    t = teacher_request(teacher)
+    t = teacher_request(teacher, pack)
+    if rehearsal:
+        t |= {"n_train": int(REHEARSAL_SIZES["--n-train"]), "n_dev": int(REHEARSAL_SIZES["--n-dev"])}
     cmd = [PY, "-m", "lab.teacher", "generate", "--chain", t["chain"]]
-    cmd += ["--n-train", str(t["n_train"]), "--n-dev", str(t["n_dev"])]
+    cmd += ["--n-train", str(t["n_train"]), "--n-dev", str(t["n_dev"]), *_data_flags(t.get("data"))]
     subprocess.run(cmd, cwd=LAB, check=True)
 
 
-def train(a: Artifact, fresh: bool, layout: Layout = SHIPPED, rehearsal: bool = False) -> None:
+def train(
+    a: Artifact, fresh: bool, layout: Layout = SHIPPED, rehearsal: bool = False, pack: list[Artifact] = PACK
+) -> None:
     missing = [t for t, _ in a.merge if not (layout.adapters / adapter_id(t) / "manifest.json").exists()]
     if missing:
         raise SystemExit(
@@ -259,8 +378,8 @@ def train(a: Artifact, fresh: bool, layout: Layout = SHIPPED, rehearsal: bool = 
         shutil.rmtree(run)
     if a.kind == "adapter" and a.name in TEACHER_TONES:  # English tones: the teacher writes the targets
         sizes = {"n_train": TONE_N_TRAIN, "n_dev": TONE_N_DEV}
-        teacher_targets({"chain": a.name, **sizes})
-    teacher_targets(a.teacher)
+        teacher_targets({"chain": a.name, **sizes}, pack, rehearsal)
+    teacher_targets(a.teacher, pack, rehearsal)
     run.mkdir(parents=True, exist_ok=True)
     cmd = command(a, layout, rehearsal)
     print("$", " ".join(cmd[1:]), flush=True)
@@ -314,27 +433,31 @@ def to_f16(src: Path, out: Path) -> Path:
     )
 
 
-def status() -> list[dict]:
+def status(pack: list[Artifact] = PACK, layout: Layout = SHIPPED) -> list[dict]:
     rows = []
-    for a in PACK:
-        ex = exports(a)
-        installed = any(p.exists() for p in install_targets(a)) if ex or a.kind == "adapter" else False
+    for a in pack:
+        ex = exports(a, layout)
+        installed = (
+            any(p.exists() for p in install_targets(a, layout)) if ex or a.kind == "adapter" else False
+        )
         rows.append({"artifact": a.name, "run": a.run, "exported": bool(ex), "installed": installed})
     return rows
 
 
-def report() -> list[str]:
+def report(pack: list[Artifact] = PACK, layout: Layout = SHIPPED) -> list[str]:
     """lab/TRAINING.md's table rows, from each finished run's summary.json and its installed file."""
     rows = []
-    for a in PACK:
-        summary_path = RUNS / a.run / "summary.json"
-        installed = [p for p in install_targets(a) if p.exists()]
+    for a in pack:
+        summary_path = layout.runs / a.run / "summary.json"
+        installed = [p for p in install_targets(a, layout) if p.exists()]
         if not summary_path.exists() or not installed:
             continue
         s = json.loads(summary_path.read_text())
         file = installed[0]
         size = (file / "adapter.gguf").stat().st_size if file.is_dir() else file.stat().st_size
-        what = file.relative_to(REPO) / ("adapter.gguf" if file.is_dir() else "")
+        what = file.relative_to(REPO if file.is_relative_to(REPO) else file.anchor) / (
+            "adapter.gguf" if file.is_dir() else ""
+        )
         rows.append(
             f"| {a.name}{' (joint expert)' if a.kind == 'adapter' and '+' in a.name else ''} | `{what}` ({size:,}) | {s['train_examples']} / {s['dev_examples']} "
             f"| {s['steps']} x {s['examples_per_step']} | {s['time_s']:,.0f} s "
@@ -344,20 +467,39 @@ def report() -> list[str]:
     return rows
 
 
-def install_targets(a: Artifact) -> list[Path]:
+def install_targets(a: Artifact, layout: Layout = SHIPPED) -> list[Path]:
     """Where `install` puts an artifact's exports."""
     if a.kind == "adapter":
-        return [ADAPTERS / adapter_id(a.name)]
-    return [CALIBRATIONS / p.parent.name / p.name for p in exports(a)]
+        return [layout.adapters / adapter_id(a.name)]
+    return [layout.calibrations / p.parent.name / p.name for p in exports(a, layout)]
+
+
+def ship(layout: Layout) -> list[Path]:
+    """Copies a finished pack's adapters and calibrations (e.g. the next pack's) over the shipped ones."""
+    done = []
+    for src_root, dst_root in ((layout.adapters, ADAPTERS), (layout.calibrations, CALIBRATIONS)):
+        for src in sorted(p for p in src_root.rglob("*") if p.is_file()):
+            dst = dst_root / src.relative_to(src_root)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
+            done.append(dst)
+    return done
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("list")
+    which = argparse.ArgumentParser(add_help=False)
+    which.add_argument(
+        "--pack",
+        choices=list(PACKS),
+        default="shipped",
+        help="next: the issue-16 retrain on the named data sets, in lab/runs/next/ (lab/TRAINING.md)",
+    )
+    sub.add_parser("list", parents=[which])
     sub.add_parser("budget")
-    sub.add_parser("report", help="lab/TRAINING.md table rows for the installed artifacts")
-    t = sub.add_parser("train")
+    sub.add_parser("report", parents=[which], help="lab/TRAINING.md table rows for the installed artifacts")
+    t = sub.add_parser("train", parents=[which])
     g = t.add_mutually_exclusive_group(required=True)
     g.add_argument(
         "--only", action="append", help="artifact name (e.g. translate:fr, 'summarize+translate:fr lc++')"
@@ -370,14 +512,19 @@ def main(argv=None) -> None:
         metavar="DIR",
         help="toy sizes (2 steps, 8 examples) into DIR/{runs,adapters,calibrations}; the shipped pack is untouched",
     )
-    i = sub.add_parser("install")
+    i = sub.add_parser(
+        "install",
+        parents=[which],
+        help="shipped: exports into adapters/, calibrations/; next: the next pack over them",
+    )
     i.add_argument("--only", action="append")
     c = sub.add_parser("to-f16")
     c.add_argument("src", type=Path)
     c.add_argument("out", type=Path)
     args = ap.parse_args(argv)
+    pack, pack_layout = PACKS[getattr(args, "pack", "shipped")]
     if args.cmd == "list":
-        for r in status():
+        for r in status(pack, pack_layout):
             print(
                 f"{r['artifact']:42s} {r['run']:42s} exported={r['exported']!s:5s} installed={r['installed']}"
             )
@@ -386,18 +533,28 @@ def main(argv=None) -> None:
             "| artifact | file (bytes) | train / dev examples | steps x examples | time | train loss | dev loss |"
         )
         print("|---|---|---|---|---|---|---|")
-        print("\n".join(report()))
+        print("\n".join(report(pack, pack_layout)))
     elif args.cmd == "budget":
         for k, v in budget().items():
             print(f"{k:32s} {v / 1e6:8.2f} MB")
         print(f"{'budget':32s} {BUDGET_BYTES / 1e6:8.2f} MB")
     elif args.cmd == "train":
-        layout = Layout.under(args.rehearse.resolve()) if args.rehearse else SHIPPED
-        for a in PACK if args.all else [find(n) for n in args.only]:
-            train(a, fresh=args.fresh or args.all, layout=layout, rehearsal=args.rehearse is not None)
+        layout = Layout.under(args.rehearse.resolve()) if args.rehearse else pack_layout
+        if pack is NEXT_PACK:
+            carry_kept_adapters(layout)
+        for a in pack if args.all else [find(n, pack) for n in args.only]:
+            train(
+                a, fresh=args.fresh or args.all, layout=layout, rehearsal=args.rehearse is not None, pack=pack
+            )
     elif args.cmd == "install":
-        for a in [find(n) for n in args.only] if args.only else PACK:
-            install(a)
+        if pack is NEXT_PACK:
+            if args.only:
+                raise SystemExit("install --pack next copies the whole finished pack; --only does not apply")
+            for p in ship(NEXT):
+                print(f"installed {p}", flush=True)
+        else:
+            for a in [find(n) for n in args.only] if args.only else PACK:
+                install(a)
     else:
         print(to_f16(args.src, args.out))
 

@@ -2,6 +2,7 @@
 
     load_task("summarize", "train") -> list[Example]
     load_task("summarize+translate:fr", "dev")   # composite: teacher targets from lab/targets/
+    load_task("summarize", "train", "dialogsum-names")  # a named data set of the next pack (issue 16)
     python -m lab.data            # prints the sizes of every split
     python -m lab.data fetch      # makes every data set available (mirror, cache or download)
 

@@ -216,10 +216,47 @@ def _with_teacher(key: str, inputs) -> list[Example]:
     return [Example(e.id, e.input, targets[e.id]) for e in inputs if e.id in targets]
 
 
-def load_task(chain: str, split: str = "train") -> list[Example]:
+# ---- training data beyond the shipped pack's (issue 16), chosen by name (--data) ----
+# The shipped pack's data is what load_task returns without a name (lab/TRAINING.md documents it);
+# the next pack's data sets are named per main task, and a composite of that main task takes the
+# same name (its teacher targets are keyed by the data set's own ids, so they share the file).
+SHIPPED = "shipped"
+
+
+def data_sets() -> dict[str, dict]:
+    """main task -> {data set name: split -> list[Example]}."""
+    from functools import partial
+
+    from lab.data import dialogues, paragraphs
+
+    return {
+        "summarize": {"dialogsum-names": dialogues.summaries},
+        "reply": {"dialogsum-turns+persona-chat": dialogues.reply_mix},
+        **{
+            f"translate:{lang}": {
+                "ntrex-paragraphs+sentences": partial(paragraphs.paragraphs_and_sentences, lang)
+            }
+            for lang in LANGUAGE_NAMES
+        },
+    }
+
+
+def data_names(chain: str) -> list[str]:
+    """Every data set a chain can be trained on: the shipped data, then the named ones."""
+    return [SHIPPED, *data_sets().get(split_chain(chain)[0], {})]
+
+
+def load_task(chain: str, split: str = "train", data: str | None = None) -> list[Example]:
+    """A chain's examples: the shipped pack's data, or the named data set `data` of its main task."""
     if split not in ("train", "dev"):
         raise ValueError(f"split must be train or dev, got {split!r}")
     tasks = split_chain(chain)
+    if data not in (None, SHIPPED):
+        named = data_sets().get(tasks[0], {})
+        if data not in named:
+            raise ValueError(f"no data set {data!r} for {chain!r}; known: {', '.join(data_names(chain))}")
+        examples = named[data](split)
+        return examples if len(tasks) == 1 else _with_teacher(file_key(chain), examples)
     if is_register_chain(chain):
         return list(_register(chain)[0 if split == "train" else 1])
     if len(tasks) > 1:
@@ -241,14 +278,17 @@ def load_task(chain: str, split: str = "train") -> list[Example]:
     return _with_teacher(file_key(task), _tone_inputs(split))
 
 
-def sizes(chains=None) -> dict[str, dict[str, int]]:
+def sizes(chains=None, data: bool = True) -> dict[str, dict[str, int]]:
+    """Examples per split of every chain; with `data`, also of every named data set ("chain [name]")."""
     from lab.prompts import ALL_TASKS, AUX_TASKS
 
     chains = chains or [*ALL_TASKS, *(f"{m}+{a}" for m in MAIN_TASKS for a in AUX_TASKS)]
     out: dict[str, dict[str, int]] = defaultdict(dict)
     for c in chains:
-        for s in ("train", "dev"):
-            out[c][s] = len(load_task(c, s))
+        for name in data_names(c) if data else [SHIPPED]:
+            key = c if name == SHIPPED else f"{c} [{name}]"
+            for s in ("train", "dev"):
+                out[key][s] = len(load_task(c, s, name))
     return dict(out)
 
 

@@ -85,12 +85,14 @@ def artifact_chains(command: str) -> list[str]:
 
 @cache
 def lab_inputs(chain: str) -> frozenset[str]:
-    """Normalized inputs of the lab's training split for `chain`, plus every input the teacher built a
-    target on (any split: the dev targets steer training too)."""
+    """Normalized inputs of the lab's training split for `chain`, in the shipped data and in every
+    named data set of the next pack (lab.data.sources.data_names), plus every input the teacher
+    built a target on (any split: the dev targets steer training too)."""
     from lab.data import load_task
+    from lab.data.sources import data_names
 
     try:
-        texts = {normalize(e.input) for e in load_task(chain, "train")}
+        texts = {normalize(e.input) for data in data_names(chain) for e in load_task(chain, "train", data)}
         texts |= {normalize(e.input) for e in _teacher_inputs(chain)}
     except ValueError:
         return frozenset()  # a chain the lab has no data for (e.g. a three-task chain)
@@ -101,7 +103,7 @@ def _teacher_inputs(chain: str) -> list:
     """Every example, in either split, the teacher was asked to write a target for (lab/targets/<chain>.jsonl:
     composites and the English tones; its answer kept or not, the input was picked for training)."""
     from lab.data import load_task
-    from lab.data.sources import TARGETS_DIR, _tone_inputs
+    from lab.data.sources import TARGETS_DIR, _tone_inputs, data_names
     from lab.prompts import MAIN_TASKS, file_key
 
     path = TARGETS_DIR / f"{file_key(chain)}.jsonl"
@@ -110,7 +112,15 @@ def _teacher_inputs(chain: str) -> list:
     ids = {json.loads(line)["id"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
     main = split_chain(chain)[0]
     splits = ("train", "dev")
-    examples = [e for s in splits for e in (load_task(main, s) if main in MAIN_TASKS else _tone_inputs(s))]
+    examples = [
+        e
+        for s in splits
+        for e in (
+            [x for data in data_names(main) for x in load_task(main, s, data)]
+            if main in MAIN_TASKS
+            else _tone_inputs(s)
+        )
+    ]
     return [e for e in examples if e.id in ids]
 
 

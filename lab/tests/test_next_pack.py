@@ -1,0 +1,110 @@
+"""The next pack (lab/train_pack.py, NEXT_PACK): the issue-16 retrain on the named data sets, in its
+own layout, in the order users need the artifacts."""
+
+import json
+
+import pytest
+
+from lab import train_pack
+from lab.prompts import MAIN_TASKS
+from lab.train_pack import NEXT, NEXT_DATA, NEXT_KEPT, NEXT_PACK, PACK, command, find, teacher_request
+
+
+def flag(args, name):
+    return [args[i + 1] for i, x in enumerate(args) if x == name]
+
+
+def test_the_next_pack_retrains_shipped_artifacts_on_the_named_data_sets():
+    shipped = {a.name: a for a in PACK}
+    names = [a.name for a in NEXT_PACK]
+    assert len(names) == len(set(names)) and set(names) <= set(shipped)
+    # every artifact whose data changed, or that sits on an adapter whose data changed
+    changed = set(NEXT_DATA)
+    expected = {
+        a.name
+        for a in PACK
+        if (a.kind == "adapter" and set(a.name.split("+")) & changed) or {t for t, _ in a.merge} & changed
+    }
+    assert set(names) == expected
+    assert not set(NEXT_KEPT) & set(names)
+    for a in NEXT_PACK:
+        assert flag(a.args, "--precision") == ["bf16"], a.name
+        main = a.name.split(" ")[0].split("+")[0]
+        if main in NEXT_DATA:
+            assert flag(a.args, "--data") == [NEXT_DATA[main]], a.name
+            if a.teacher:
+                assert a.teacher["data"] == NEXT_DATA[main]
+        else:  # "translate, casual tone": CoCoA-MT's human translations, as shipped
+            assert a.name.startswith("tone:casual+translate:") and not flag(a.args, "--data")
+    assert int(flag(find("summarize", NEXT_PACK).args, "--n-train")[0]) >= 4000
+    assert int(flag(find("reply", NEXT_PACK).args, "--n-train")[0]) >= 4000
+    assert flag(find("translate:fr", NEXT_PACK).args, "--max-target") == ["192"]
+    for name in (
+        "summarize",
+        "summarize+translate:fr",
+        "summarize+tone:casual lc++",
+        "summarize+translate:de lc",
+    ):
+        assert flag(find(name, NEXT_PACK).args, "--max-len") == ["512"], name
+    assert flag(find("reply", NEXT_PACK).args, "--max-len") == []
+
+
+def test_summarize_reply_french_casual_and_their_calibrations_come_first_and_in_dependency_order():
+    first = {"summarize", "reply", "translate:fr"} | {
+        f"{m}+{a} {k}" for m in MAIN_TASKS for a in ("translate:fr", "tone:casual") for k in ("lc++", "lc")
+    }
+    first |= {"tone:casual+translate:fr lc++", "summarize+translate:fr", "reply+tone:casual"}
+    assert {a.name for a in NEXT_PACK[: len(first)]} == first
+    order = [a.name for a in NEXT_PACK]
+    for a in NEXT_PACK:
+        for task, _ in a.merge:
+            assert task in NEXT_KEPT or order.index(task) < order.index(a.name), (task, a.name)
+
+
+def test_next_commands_read_and_write_the_next_layout_and_ask_the_teacher_per_data_set():
+    a = find("summarize+translate:fr lc++", NEXT_PACK)
+    cmd = command(a, NEXT)
+    assert flag(cmd, "--adapter") == [
+        str(NEXT.adapters / "gemma3-270m.summarize"),
+        str(NEXT.adapters / "gemma3-270m.translate-fr"),
+    ]
+    assert flag(cmd, "--run") == [str(NEXT.runs / a.run)]
+    # the shipped pack's teacher sizes do not leak into the next pack's request, nor back
+    t = teacher_request(a.teacher, NEXT_PACK)
+    assert t == {"chain": "summarize+translate:fr", "n_train": 400, "n_dev": 50, "data": "dialogsum-names"}
+    assert teacher_request(find("summarize+translate:fr lc++").teacher)["n_train"] == 200
+
+
+def test_kept_adapters_are_carried_and_a_finished_pack_ships_over_the_shipped_files(tmp_path, monkeypatch):
+    shipped_adapters, shipped_calibrations = tmp_path / "adapters", tmp_path / "calibrations"
+    for task in NEXT_KEPT:
+        folder = shipped_adapters / train_pack.adapter_id(task)
+        folder.mkdir(parents=True)
+        (folder / "manifest.json").write_text(json.dumps({"id": task}))
+    monkeypatch.setattr(train_pack, "ADAPTERS", shipped_adapters)
+    monkeypatch.setattr(train_pack, "CALIBRATIONS", shipped_calibrations)
+    layout = train_pack.Layout.under(tmp_path / "next")
+    carried = train_pack.carry_kept_adapters(layout)
+    assert sorted(p.name for p in carried) == sorted(train_pack.adapter_id(t) for t in NEXT_KEPT)
+    assert train_pack.carry_kept_adapters(layout) == []  # already there: nothing copied again
+    new = layout.calibrations / "e1ca81aad5d9" / "summarize+translate-fr.lcpp.gguf"
+    new.parent.mkdir(parents=True)
+    new.write_bytes(b"GGUF new")
+    shipped = train_pack.ship(layout)
+    assert (
+        shipped_calibrations / "e1ca81aad5d9" / "summarize+translate-fr.lcpp.gguf"
+    ).read_bytes() == b"GGUF new"
+    assert len(shipped) == len(NEXT_KEPT) + 1
+
+
+@pytest.mark.data("dialogsum", "synthetic-persona-chat", "ntrex", "cocoa-mt")
+def test_a_rehearsal_asks_the_teacher_for_a_prefix_of_what_the_real_run_asks():
+    from lab.teacher import pick
+    from lab.train_pack import REHEARSAL_SIZES
+
+    small = int(REHEARSAL_SIZES["--n-train"])
+    for chain in ("summarize+translate:fr", "reply+tone:casual"):
+        t = teacher_request(find(f"{chain} lc++", NEXT_PACK).teacher, NEXT_PACK)
+        full = [e.id for e in pick(chain, "train", t["n_train"], t["data"])]
+        assert [e.id for e in pick(chain, "train", small, t["data"])] == full[:small]
+        assert len(full) == t["n_train"] and all(i.split(":")[0] != "dialogsum" for i in full)
