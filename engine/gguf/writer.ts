@@ -331,54 +331,35 @@ export function encodeGgufHeader(
     return {header: sink.toBuffer(), offsets};
 }
 
-function encodeHeader(gguf: GgufToWrite): {header: Buffer; offsets: number[]} {
-    for (const tensor of gguf.tensors) checkTensor(tensor);
-    return encodeGgufHeader(
-        gguf.metadata,
-        gguf.tensors.map((tensor) => ({
-            name: tensor.name,
-            ne: tensor.ne,
-            type: tensor.type === "F16" ? GgmlType.F16 : GgmlType.F32,
-            byteLength: tensor.data.length * (tensor.type === "F16" ? 2 : 4),
-        })),
-    );
-}
-
 export async function writeGguf(filePath: string, gguf: GgufToWrite): Promise<void> {
     if (endianness() !== "LE") throw new Error("GGUF writing needs a little-endian host");
-    const {header} = encodeHeader(gguf);
+    for (const tensor of gguf.tensors) checkTensor(tensor);
     const tempPath = join(
         dirname(filePath),
         `.${basename(filePath)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`,
     );
-    const handle = await open(tempPath, "wx");
-    let renamed = false;
-    try {
-        let position = 0;
-        const write = async (bytes: Uint8Array) => {
-            let done = 0;
-            while (done < bytes.length) {
-                const {bytesWritten} = await handle.write(bytes, done, bytes.length - done, position + done);
-                done += bytesWritten;
-            }
-            position += bytes.length;
-        };
-        await write(header);
-        for (const tensor of gguf.tensors) {
+    // Written under a temporary name (removed on failure), then renamed: atomic.
+    await writeGgufStreamed(
+        tempPath,
+        gguf.metadata,
+        gguf.tensors.map((tensor) => {
             const bytes = tensorBytes(tensor);
-            await write(bytes);
-            const padding = (ALIGNMENT - (bytes.length % ALIGNMENT)) % ALIGNMENT;
-            if (padding > 0) await write(new Uint8Array(padding));
-        }
-        await handle.sync();
-        await handle.close();
+            return {
+                name: tensor.name,
+                ne: tensor.ne,
+                type: tensor.type === "F16" ? GgmlType.F16 : GgmlType.F32,
+                byteLength: bytes.length,
+                data: async function* () {
+                    yield bytes;
+                },
+            };
+        }),
+    );
+    try {
         await rename(tempPath, filePath);
-        renamed = true;
-    } finally {
-        if (!renamed) {
-            await handle.close().catch(() => undefined);
-            await unlink(tempPath).catch(() => undefined);
-        }
+    } catch (error) {
+        await unlink(tempPath).catch(() => undefined);
+        throw error;
     }
 }
 
