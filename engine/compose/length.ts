@@ -35,7 +35,7 @@ export const FRAGMENT_BUDGET: TokenBudget = {kind: "follows-input", perInputToke
  * `segments` when segments.ts or sentences.ts split differently.
  */
 export const REWRITE_READING = {
-    segments: "sentences-v2",
+    segments: "sentences-v3",
     maxSentences: REWRITE_MAX_SENTENCES,
     fragmentBudget: FRAGMENT_BUDGET,
 } as const;

@@ -18,7 +18,7 @@ export interface Segment {
      * "sentence": rewritten. "fragment": a short line that is not a sentence (a greeting, a
      * sign-off, a name: at most FRAGMENT_WORDS words, no closing mark), which the pass's
      * FragmentHandling (recipe.ts) translates or keeps. "verbatim": no letters ("--", "***",
-     * "2024"), kept as it is.
+     * "2024") or a line's label in a dialogue ("#Person1#:"), kept as it is.
      */
     readonly kind: "sentence" | "fragment" | "verbatim";
 }
@@ -43,6 +43,13 @@ export function isFragmentAnswer(fragment: string, answer: string): boolean {
  * alone ("Hi Anna,", "Reviewer: Sarah Banks").
  */
 const WRAPPED_LINE_CHARS = 40;
+/**
+ * A speaker's or a field's label at the start of a line: "#Person1#: ", "Anna: ", "Review result: ".
+ * In a text where two or more lines start with one (a dialogue, a transcript, header fields), the
+ * labels are kept as they are and only what follows is rewritten: translating a DialogSum
+ * dialogue line by line, translate:de renumbered the speakers ("#Person2#: Susan hat ...").
+ */
+const LABEL = /^(?:#\w+#|[\p{Lu}][\p{L}.'-]*(?: [\p{L}.'-]+){0,2}):[ \t]+(?=\S)/u;
 /** A line that starts its own item whatever came before: a list, a quote, a speaker's turn. */
 const ITEM_START = /^\s*(?:[-*•+>]|\d+[.)]\s|#\w+#:|[\p{Lu}][\p{L}.' -]{0,30}:\s)/u;
 
@@ -82,9 +89,17 @@ export function splitForRewrite(text: string): {leading: string; segments: Segme
         const last = segments.pop();
         if (last !== undefined) segments.push({...last, after: last.after + spacing});
     };
-    for (const line of logicalLines(text.slice(leading.length))) {
+    const lines = logicalLines(text.slice(leading.length));
+    const labelled = lines.filter((line) => LABEL.test(line.text)).length >= 2;
+    for (const line of lines) {
         const trailing = line.text.match(/\s*$/u)?.[0] ?? "";
-        const content = line.text.slice(0, line.text.length - trailing.length);
+        let content = line.text.slice(0, line.text.length - trailing.length);
+        const label = labelled ? LABEL.exec(content)?.[0] : undefined;
+        if (label !== undefined) {
+            const name = label.trimEnd();
+            segments.push({text: name, after: label.slice(name.length), kind: "verbatim"});
+            content = content.slice(label.length);
+        }
         if (content.length === 0) {
             // A blank line belongs to the previous segment's spacing.
             addSpacing(line.text + line.after);

@@ -68,19 +68,42 @@ test("a hard-wrapped paragraph is read as its sentences, not as its lines", () =
 });
 
 test("short lines, speaker turns and list items stand alone", () => {
-    assert.deepEqual(texts("Reviewer: Sarah Banks\nReview result: Ready\n"), [
-        "Reviewer: Sarah Banks",
-        "Review result: Ready",
-    ]);
-    assert.deepEqual(
-        texts("#Person1#: Susan has got the cancer of stomach and nobody knew it\n#Person2#: How terrible!"),
-        ["#Person1#: Susan has got the cancer of stomach and nobody knew it", "#Person2#: How terrible!"],
-    );
     assert.deepEqual(texts("We need the following things for the release next week\n- the notes\n- the tarball"), [
         "We need the following things for the release next week",
         "- the notes",
         "- the tarball",
     ]);
+});
+
+test("in a dialogue or a block of fields, the labels are kept and only what follows is rewritten", () => {
+    const dialogue = "#Person1#: Susan has got the cancer of stomach.\n#Person2#: How terrible! This is unexpected!";
+    const {leading, segments} = splitForRewrite(dialogue);
+    assert.deepEqual(
+        segments.map((s) => [s.text, s.kind]),
+        [
+            ["#Person1#:", "verbatim"],
+            ["Susan has got the cancer of stomach.", "sentence"],
+            ["#Person2#:", "verbatim"],
+            ["How terrible!", "sentence"],
+            ["This is unexpected!", "sentence"],
+        ],
+    );
+    assert.equal(
+        joinSegments(
+            leading,
+            segments,
+            segments.map((s) => s.text),
+        ),
+        dialogue,
+    );
+    assert.deepEqual(texts("Reviewer: Sarah Banks\nReview result: Ready\n"), [
+        "Reviewer:",
+        "Sarah Banks",
+        "Review result:",
+        "Ready",
+    ]);
+    // One "Note:" line is a sentence like any other, not a label.
+    assert.deepEqual(texts("Note: the meeting moves to Thursday."), ["Note: the meeting moves to Thursday."]);
 });
 
 test("pieces without letters are kept; short lines that are not sentences are fragments", () => {
