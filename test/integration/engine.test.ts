@@ -24,6 +24,8 @@ import {realModelPath, repoRoot} from "../support/realModel";
 const INPUT =
     "#Person1#: Are you coming to the meeting on Thursday?\n#Person2#: No, my flight was moved. I will send the numbers tonight.";
 const sumFr = parseTaskChain("summarize,translate:fr");
+/** Without speaker labels: a rewrite of it starts with a generation, not with a kept label. */
+const PROSE = "Are you coming to the meeting on Thursday? My flight was moved, so I will send the numbers tonight.";
 
 describe("the engine on the real default model", () => {
     let work: string;
@@ -124,7 +126,7 @@ describe("the engine on the real default model", () => {
         let streamed = "";
         await assert.rejects(
             engine.compose(
-                {chain: rewrite, method: "zero-shot", input: INPUT, maxTokens: 200},
+                {chain: rewrite, method: "zero-shot", input: PROSE, maxTokens: 200},
                 {
                     signal: controller.signal,
                     onText: (text) => {
