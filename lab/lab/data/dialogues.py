@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from lab.data.sources import SEED, Example, _dialogsum, _persona_chat
-from lab.data.speaker_names import Resolved, dialogsum_lexicon, parse_turns, resolve
+from lab.data.speaker_names import Resolved, Skipped, dialogsum_lexicon, parse_turns, resolve
 
 PROSE_SHARE = 0.2
 # Next-turn pairs: at least 2 turns of context, the target turn from the second half of the
@@ -68,9 +68,16 @@ def _resolved(split: str) -> tuple[tuple[str, Resolved | str], ...]:
         if any(normalize(t.text) in held_out for t in parse_turns(e.input)):
             out.append((e.id, "shares a turn with a DialogSum dev dialogue"))
             continue
-        r = resolve(e.input, e.target, lexicon, random.Random(f"{SEED}:names:{e.id}"))
+        r = name_speakers(e, lexicon)
         out.append((e.id, r if isinstance(r, Resolved) else r.reason))
     return tuple(out)
+
+
+def name_speakers(e: Example, lexicon=None) -> Resolved | Skipped:
+    """DialogSum example `e` with a name for each #PersonN#, seeded by its id (the same names in
+    training data and in the real-text benchmark's dialogues)."""
+    lexicon = lexicon or dialogsum_lexicon()
+    return resolve(e.input, e.target, lexicon, random.Random(f"{SEED}:names:{e.id}"))
 
 
 @cache

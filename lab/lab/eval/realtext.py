@@ -6,7 +6,7 @@ each data set, e.g. ../shared/data; a genre whose data set cannot be had is left
   email     real-emails/emails.jsonl, plus bench/realtext/emails.jsonl when present ({id, url, text, ...})
   news      NTREX documents cut into paragraphs of 3-8 consecutive sentences (the headline left out),
             with the human es / fr / de translations of the same sentences joined as references
-  dialogue  DialogSum dev dialogues
+  dialogue  DialogSum dev dialogues, speakers named
   customer  CoCoA-MT telephony segments (customer-service calls) of 10+ words, with the human formal
             and informal translations of each language pair that has the same English text
   long      whole NTREX documents (headline, then paragraphs) joined to 1,500 / 2,500 / 3,900 words
@@ -278,19 +278,33 @@ def long_documents(folder: Path, seed: int, command: str, count: int) -> list[di
 
 
 def dialogues(folder: Path) -> tuple[list[dict], list[Path]]:
+    """DialogSum dev dialogues as people write them: "Name: text" lines, each #PersonN# given a
+    name (lab.data.dialogues.name_speakers, as in the next pack's training data); a dialogue whose
+    names cannot be settled is left out. The held-out rule also compares the tagged original."""
+    from lab.data.dialogues import name_speakers, render_lines
+    from lab.data.sources import Example
+    from lab.data.speaker_names import Resolved
+
     path = folder / "dialogsum.dev.jsonl"
     if not path.exists():
         return [], []
-    items = [
-        {
-            "id": f"dialogue:{r['fname']}",
-            "genre": "dialogue",
-            "text": r["dialogue"].strip(),
-            "source": f"DialogSum dev {r['fname']}",
-            "references": {},
-        }
-        for r in read_jsonl(path)
-    ]
+    items = []
+    for r in read_jsonl(path):
+        tagged = r["dialogue"].strip()
+        named = name_speakers(Example(f"dialogsum:{r['fname']}", tagged, r["summary"].strip()))
+        if not isinstance(named, Resolved):
+            continue
+        text = render_lines(named.turns)
+        items.append(
+            {
+                "id": f"dialogue:{r['fname']}",
+                "genre": "dialogue",
+                "text": text,
+                "source": f"DialogSum dev {r['fname']}",
+                "references": {},
+                "_pieces": pieces(text) | pieces(tagged),
+            }
+        )
     return items, [path]
 
 
