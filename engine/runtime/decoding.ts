@@ -21,6 +21,11 @@ export interface Decoding {
      * ones, and leave out an unfinished last sentence when the budget runs out.
      */
     readonly wholeSentences: boolean;
+    /**
+     * Stop where the output turns to a script neither the input nor any language the pack writes
+     * uses (compose/scripts.ts), dropping the rest; for generations that stream by sentence.
+     */
+    readonly scriptGuard: boolean;
 }
 
 /** What users get. */
@@ -39,7 +44,14 @@ export const DECODING: Decoding = {
     dry: {strength: 0.8, base: 1.75, allowedLength: 2, lastTokens: 1024, sequenceBreakers: ["\n", ":", '"', "*"]},
     loopGuard: LOOP_GUARD,
     wholeSentences: true,
+    scriptGuard: true,
 };
 
 /** The paper's decoding (greedy, nothing else): the benchmark's baseline for what DECODING changes. */
-export const PAPER_DECODING: Decoding = {temperature: 0, dry: null, loopGuard: null, wholeSentences: false};
+export const PAPER_DECODING: Decoding = {
+    temperature: 0,
+    dry: null,
+    loopGuard: null,
+    wholeSentences: false,
+    scriptGuard: false,
+};
