@@ -99,7 +99,15 @@ export interface SpeedResults {
         firstPair: {separate: string; fused: string};
     };
     readonly switching: {warmMs: Summary; coldMs: Summary; firstUseMs: number; warmMeetsGoal: boolean};
-    readonly memory: {peakRssMb: number; rssAfterPoolMb: number; contexts: number; loraFiles: number};
+    readonly memory: {
+        peakRssMb: number;
+        rssAfterPoolMb: number;
+        contexts: number;
+        loraFiles: number;
+        /** The warm engine's pool: its budget (SPEED_POOL_BYTES) and what it held at the end. */
+        poolBudgetMb?: number;
+        poolResidentMb?: number;
+    };
     readonly noise: {loadAvgStart: number[]; loadAvgEnd: number[]; note: string};
     readonly wallSeconds: number;
 }
@@ -122,14 +130,25 @@ function promptRate(result: ComposeResult): number {
     return first && first.promptMs > 0 ? (first.promptTokens * 1000) / first.promptMs : Number.NaN;
 }
 
-/** Each engine (warm, cold) has its own work folder, so the cold one expands its calibration itself. */
-function speedConfig(options: SpeedOptions, maxContexts: number, name: string): EngineConfig {
+/**
+ * Each engine (warm, cold) has its own work folder, so the cold one expands its calibration
+ * itself. The warm one keeps every case's context: a memory budget above what the eight cases
+ * take (the memory section, bench/memory.ts, measures the default budget).
+ */
+function speedConfig(
+    options: SpeedOptions,
+    pool: {readonly maxContexts?: number; readonly contextMemoryBytes?: number},
+    name: string,
+): EngineConfig {
     const pack = packIn(join(options.workDir, name), {
         adapterDirs: [options.adapterDir],
         calibrationDirs: [options.calibrationDir],
     });
-    return engineConfig(options.modelPath, pack, {threads: options.threads, maxContexts, maxTokens: options.maxTokens});
+    return engineConfig(options.modelPath, pack, {threads: options.threads, maxTokens: options.maxTokens, ...pool});
 }
+
+/** Room for every speed case's context and LoRAs at once, so that timed runs find them warm. */
+const SPEED_POOL_BYTES = 2 ** 30;
 
 /** The rank of the fused LC++ file the engine made for `chain` (read back from its cache). */
 async function fusedRank(engine: Engine, chain: ChainKey): Promise<number> {
@@ -168,7 +187,7 @@ export async function runSpeed(options: SpeedOptions, progress: Progress): Promi
     const loadAvgStart = loadavg();
     const chain = parseTaskChain(SPEED_CHAIN);
     const switchChain = parseTaskChain(SWITCH_CHAIN);
-    const engine = await Engine.open(speedConfig(options, 10, "warm"));
+    const engine = await Engine.open(speedConfig(options, {contextMemoryBytes: SPEED_POOL_BYTES}, "warm"));
     let results: SpeedResults;
     try {
         const cases = SPEED_CASES;
@@ -216,7 +235,7 @@ export async function runSpeed(options: SpeedOptions, progress: Progress): Promi
         }
         const usage = process.memoryUsage();
         const peakRssMb = process.resourceUsage().maxRSS / 1024;
-        const contexts = engine.status().contexts;
+        const {contexts, memory: pool} = engine.status();
         const loraFiles = new Set(
             cases.flatMap((c) =>
                 buildRecipe(chain, c.method, engine.installed).passes.flatMap((p) => [
@@ -356,7 +375,7 @@ export async function runSpeed(options: SpeedOptions, progress: Progress): Promi
 
         // Cold switching: a pool of one context, so every switch creates a context (the
         // adapters stay loaded in the model and the expanded calibrations on disk, as in use).
-        const coldEngine = await Engine.open(speedConfig(options, 1, "cold"));
+        const coldEngine = await Engine.open(speedConfig(options, {maxContexts: 1}, "cold"));
         const cold: number[] = [];
         try {
             await coldEngine.compose({chain, method: "lc++", input: options.inputs[0] ?? "", maxTokens: 1});
@@ -392,7 +411,14 @@ export async function runSpeed(options: SpeedOptions, progress: Progress): Promi
                 firstUseMs: switchFirstUse,
                 warmMeetsGoal: warmMs.median <= 50,
             },
-            memory: {peakRssMb, rssAfterPoolMb: usage.rss / 1024 / 1024, contexts, loraFiles},
+            memory: {
+                peakRssMb,
+                rssAfterPoolMb: usage.rss / 1024 / 1024,
+                contexts,
+                loraFiles,
+                poolBudgetMb: pool.budgetBytes / 2 ** 20,
+                poolResidentMb: pool.residentBytes / 2 ** 20,
+            },
             noise: {
                 loadAvgStart,
                 loadAvgEnd: loadavg(),

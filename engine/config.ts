@@ -64,6 +64,10 @@ export interface EngineLimits {
     /** Absent: the engine chooses (capped at the machine's cores). */
     readonly threads?: number;
     readonly contextSize?: number;
+    readonly batchSize?: number;
+    /** What warm contexts and their LoRA files may hold in memory, beyond the base model. */
+    readonly contextMemoryBytes?: number;
+    /** A cap on the number of warm contexts as well; absent: memory alone bounds them. */
     readonly maxContexts?: number;
     /** Absent: each task's own budget (compose/length.ts). */
     readonly maxTokens?: number;
@@ -81,7 +85,9 @@ export function engineConfig(modelPath: string, pack: PackDirs, limits: EngineLi
         cacheDir: pack.cacheDir,
         ...(limits.threads === undefined ? {} : {threads: limits.threads}),
         contextSize: limits.contextSize ?? DEFAULT_ENGINE_LIMITS.contextSize,
-        maxContexts: limits.maxContexts ?? DEFAULT_ENGINE_LIMITS.maxContexts,
+        batchSize: limits.batchSize ?? DEFAULT_ENGINE_LIMITS.batchSize,
+        contextMemoryBytes: limits.contextMemoryBytes ?? DEFAULT_ENGINE_LIMITS.contextMemoryBytes,
+        ...(limits.maxContexts === undefined ? {} : {maxContexts: limits.maxContexts}),
         ...(limits.maxTokens === undefined ? {} : {maxTokens: limits.maxTokens}),
         flashAttention: limits.flashAttention ?? DEFAULT_ENGINE_LIMITS.flashAttention,
         ...(limits.decoding === undefined ? {} : {decoding: limits.decoding}),

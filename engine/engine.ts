@@ -18,6 +18,7 @@ import {
     runRecipe,
 } from "./compose/composer";
 import type {MethodChoice} from "./compose/methods";
+import type {PromptTemplate} from "./compose/prompt";
 import {buildRecipe, type ChainCapability, capabilities, type Inventory, type Pass} from "./compose/recipe";
 import type {TaskChain} from "./compose/taskChain";
 import {type FileStamp, fileStamp, isUnchanged} from "./files/derivedFile";
@@ -27,8 +28,10 @@ import {type InventoryLog, loadInventory} from "./inventory";
 export type {ChainCapability} from "./compose/recipe";
 
 import {type BaseModelStructure, describeBaseModel} from "./model/fingerprint";
-import {type ContextMix, ContextPool} from "./runtime/contextPool";
+import {attentionShape} from "./runtime/contextMemory";
+import {type ContextMix, ContextPool, contextPoolOptions, type PoolMemory} from "./runtime/contextPool";
 import {DECODING, type Decoding} from "./runtime/decoding";
+import {tokenizePrompt} from "./runtime/generate";
 import {explainLoraFailure, LlamaLogTail} from "./runtime/llamaLogTail";
 import {type LlamaRuntime, openRuntime} from "./runtime/llamaRuntime";
 import {ContentAddressedLoras} from "./runtime/loraFiles";
@@ -43,8 +46,14 @@ export interface EngineConfig {
     /** Expanded calibrations and other derived files. */
     readonly cacheDir: string;
     readonly threads?: number;
+    /** The largest context in tokens; a request gets the smallest size that holds it (runtime/contextPool.ts). */
     readonly contextSize: number;
-    readonly maxContexts: number;
+    /** Tokens evaluated at once. */
+    readonly batchSize: number;
+    /** What warm contexts and the LoRA files they use may hold in memory together, beyond the base model. */
+    readonly contextMemoryBytes: number;
+    /** A cap on the number of warm contexts as well; absent: memory alone bounds them. */
+    readonly maxContexts?: number;
     /** A limit on every generation; absent: each task's own budget (compose/length.ts). */
     readonly maxTokens?: number;
     /** Default: DECODING (runtime/decoding.ts); the benchmark compares it with the paper's. */
@@ -112,6 +121,8 @@ export interface EngineStatus {
     readonly adapters: number;
     readonly calibrations: number;
     readonly contexts: number;
+    /** The warm contexts and LoRAs against their memory budget. */
+    readonly memory: PoolMemory;
 }
 
 export class Engine {
@@ -151,11 +162,7 @@ export class Engine {
                 onLog?.(level, message);
             },
         });
-        const pool = new ContextPool(runtime, {
-            contextSize: config.contextSize,
-            maxContexts: config.maxContexts,
-            flashAttention: config.flashAttention,
-        });
+        const pool = new ContextPool(runtime, contextPoolOptions(config, attentionShape(header)));
         return new Engine(config, base, runtime, pool, adapters, calibrations, inventory, logTail);
     }
 
@@ -228,6 +235,7 @@ export class Engine {
             pool: this.pool,
             resolveMix: (pass: Pass) => this.resolveMix(pass, loraForm),
             countTokens: (text: string) => model.tokenize(text, false).length,
+            promptTokens: (prompt: PromptTemplate, text: string) => tokenizePrompt(model, prompt, text).length,
             decoding: this.decoding,
         };
         const maxTokens = request.maxTokens ?? this.config.maxTokens;
@@ -342,6 +350,7 @@ export class Engine {
             adapters: this.inventory.adapters.length,
             calibrations: this.inventory.calibrations.length,
             contexts: this.pool.size,
+            memory: this.pool.memory(),
         };
     }
 

@@ -18,7 +18,10 @@ export interface ComposerSettings {
     readonly adapterDirectories: readonly string[];
     /** 0: let the engine choose (capped at the machine's cores). */
     readonly threads: number;
+    /** The largest context; a request gets the smallest that holds it. */
     readonly contextSize: number;
+    /** MiB the warm contexts and their adapters may hold beyond the base model (runtime/contextPool.ts). */
+    readonly contextMemoryMB: number;
     /** 0: each task's own budget (engine/compose/length.ts); else a limit on every generation. */
     readonly maxTokens: number;
     /** "auto": each task's own place (review/outputPlan.ts); any other value overrides it. */
@@ -26,11 +29,14 @@ export interface ComposerSettings {
     readonly defaultMethod: MethodChoiceName;
 }
 
+const MiB = 2 ** 20;
+
 export const DEFAULT_SETTINGS: ComposerSettings = {
     baseModel: "default",
     adapterDirectories: [],
     threads: 0,
     contextSize: DEFAULT_ENGINE_LIMITS.contextSize,
+    contextMemoryMB: DEFAULT_ENGINE_LIMITS.contextMemoryBytes / MiB,
     maxTokens: 0,
     outputMode: "auto",
     defaultMethod: "auto",
@@ -52,6 +58,7 @@ export function readSettings(get: (key: string) => unknown): ComposerSettings {
             : [],
         threads: integer(get("threads"), 0, 256, DEFAULT_SETTINGS.threads),
         contextSize: integer(get("contextSize"), 256, 32768, DEFAULT_SETTINGS.contextSize),
+        contextMemoryMB: integer(get("contextMemoryMB"), 16, 65536, DEFAULT_SETTINGS.contextMemoryMB),
         maxTokens: integer(get("maxTokens"), 0, 4096, DEFAULT_SETTINGS.maxTokens),
         outputMode: (OUTPUT_MODES as readonly unknown[]).includes(outputMode)
             ? (outputMode as OutputMode)
@@ -77,9 +84,16 @@ export function engineConfigFor(
     return engineConfig(modelPath, packFor(settings, extensionRoot, cache), {
         ...(settings.threads > 0 ? {threads: settings.threads} : {}),
         contextSize: settings.contextSize,
+        contextMemoryBytes: settings.contextMemoryMB * MiB,
         ...(settings.maxTokens > 0 ? {maxTokens: settings.maxTokens} : {}),
     });
 }
 
 /** Settings whose change needs a new engine process (the others, maxTokens included, are read per request). */
-export const ENGINE_SETTINGS = ["baseModel", "adapterDirectories", "threads", "contextSize"] as const;
+export const ENGINE_SETTINGS = [
+    "baseModel",
+    "adapterDirectories",
+    "threads",
+    "contextSize",
+    "contextMemoryMB",
+] as const;

@@ -8,6 +8,7 @@ import type {Decoding} from "../runtime/decoding";
 import {type Generation, GenerationCancelledError, generate} from "../runtime/generate";
 import {FRAGMENT_BUDGET, REWRITE_MAX_SENTENCES, SUMMARY_CHUNK_TOKENS, tokensAllowed} from "./length";
 import type {Method} from "./methods";
+import type {PromptTemplate} from "./prompt";
 import {mixKey, type Pass, type Recipe} from "./recipe";
 import {chunksForSummary, isFragmentAnswer, joinSegments, splitForRewrite} from "./segments";
 import {type ChainKey, chainKey} from "./taskChain";
@@ -116,6 +117,8 @@ export interface Runner {
     readonly pool: ContextPool;
     readonly resolveMix: MixResolver;
     readonly countTokens: (text: string) => number;
+    /** Tokens of `prompt` around `text` as the model reads them: with the answer, what a context must hold. */
+    readonly promptTokens: (prompt: PromptTemplate, text: string) => number;
     readonly decoding: Decoding;
 }
 
@@ -142,9 +145,10 @@ export async function runRecipe(
     ): Promise<Generation> => {
         const contextStarted = performance.now();
         const mix = await runner.resolveMix(pass);
+        const tokens = runner.promptTokens(pass.prompt, text) + limits.maxTokens;
         // One request at a time per context: a busy mix waits its turn (see ContextPool.use).
         const generation = await runner.pool
-            .use(mix, options.signal, async ({context, created}) => {
+            .use(mix, {signal: options.signal, tokens}, async ({context, created}) => {
                 const contextMs = performance.now() - contextStarted;
                 const describe = (generation: Generation): PassReport => ({
                     does: pass.does,

@@ -1,6 +1,7 @@
 // The loaded base model: one llama.cpp instance and one model, shared by every context.
 
 import {cpus} from "node:os";
+import {resolve} from "node:path";
 import {getLlama, type Llama, LlamaLogLevel, type LlamaModel} from "node-llama-cpp";
 
 export interface RuntimeOptions {
@@ -14,6 +15,11 @@ export interface LlamaRuntime {
     readonly llama: Llama;
     readonly model: LlamaModel;
     readonly threads: number;
+    /**
+     * Frees a loaded LoRA file that no live context uses. True when it is not in memory any
+     * more (or never was); false when this node-llama-cpp cannot free it, so it stays.
+     */
+    unloadLora(filePath: string): Promise<boolean>;
     dispose(): Promise<void>;
 }
 
@@ -42,9 +48,32 @@ export async function openRuntime(options: RuntimeOptions): Promise<LlamaRuntime
         llama,
         model,
         threads,
+        unloadLora: (filePath) => unloadLora(model, filePath),
         async dispose() {
             await model.dispose();
             await llama.dispose();
         },
     };
+}
+
+/**
+ * node-llama-cpp 3.21.1 keeps every LoRA it loads until the model is disposed
+ * (`LlamaModel._loraAdapters`, keyed by the resolved path, never pruned), so every composite
+ * ever used would stay in memory (a fused LC++ composite is 30 MB, read into memory, not
+ * mapped). llama.cpp frees an adapter on request (`llama_adapter_lora_free`, which
+ * `AddonModelLora.dispose` calls); only the public call is missing. The caller must make sure no
+ * live context uses the file, and none is being created with it. This uses node-llama-cpp
+ * internals, checked here: on a version without them it frees nothing and says so (false).
+ */
+async function unloadLora(model: LlamaModel, filePath: string): Promise<boolean> {
+    const loaded = (model as unknown as {_loraAdapters?: unknown})._loraAdapters;
+    if (!(loaded instanceof Map)) return false;
+    const key = resolve(process.cwd(), filePath);
+    const lora: unknown = loaded.get(key);
+    if (lora === undefined) return true;
+    const dispose = (lora as {dispose?: unknown}).dispose;
+    if (typeof dispose !== "function") return false;
+    loaded.delete(key);
+    await (dispose as () => Promise<void>).call(lora);
+    return true;
 }

@@ -21,16 +21,20 @@ test("absent limits take the defaults; the engine chooses threads and each task 
         calibrationDirs: [],
         cacheDir: join("/work", "expanded"),
         contextSize: DEFAULT_ENGINE_LIMITS.contextSize,
-        maxContexts: DEFAULT_ENGINE_LIMITS.maxContexts,
+        batchSize: DEFAULT_ENGINE_LIMITS.batchSize,
+        contextMemoryBytes: DEFAULT_ENGINE_LIMITS.contextMemoryBytes,
         flashAttention: DEFAULT_ENGINE_LIMITS.flashAttention,
     });
     assert.ok(!("threads" in config) && !("maxTokens" in config) && !("decoding" in config));
+    assert.ok(!("maxContexts" in config), "memory alone bounds the pool unless a cap is given");
 });
 
 test("given limits win over the defaults", () => {
     const config = engineConfig("/m.gguf", packIn("/work"), {
         threads: 2,
         contextSize: 2048,
+        batchSize: 64,
+        contextMemoryBytes: 100_000_000,
         maxContexts: 1,
         maxTokens: 64,
         flashAttention: true,
@@ -40,12 +44,14 @@ test("given limits win over the defaults", () => {
         [
             config.threads,
             config.contextSize,
+            config.batchSize,
+            config.contextMemoryBytes,
             config.maxContexts,
             config.maxTokens,
             config.flashAttention,
             config.decoding,
         ],
-        [2, 2048, 1, 64, true, DECODING],
+        [2, 2048, 64, 100_000_000, 1, 64, true, DECODING],
     );
 });
 
@@ -64,7 +70,14 @@ test("the extension's default settings give exactly the CLI's configuration", ()
         engineConfig("/m.gguf", installedPack("/ext", cache)),
     );
     const tuned = engineConfigFor(
-        {...DEFAULT_SETTINGS, threads: 3, contextSize: 4096, maxTokens: 100, adapterDirectories: ["/opt/a"]},
+        {
+            ...DEFAULT_SETTINGS,
+            threads: 3,
+            contextSize: 4096,
+            contextMemoryMB: 512,
+            maxTokens: 100,
+            adapterDirectories: ["/opt/a"],
+        },
         "/m.gguf",
         "/ext",
         cache,
@@ -74,6 +87,7 @@ test("the extension's default settings give exactly the CLI's configuration", ()
         engineConfig("/m.gguf", installedPack("/ext", cache, ["/opt/a"]), {
             threads: 3,
             contextSize: 4096,
+            contextMemoryBytes: 512 * 2 ** 20,
             maxTokens: 100,
         }),
     );

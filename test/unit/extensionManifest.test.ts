@@ -91,4 +91,5 @@ test("every setting's default in package.json is the default the extension reads
         assert.deepEqual(setting.default, value, `composer.${key}`);
     }
     assert.equal(DEFAULT_SETTINGS.contextSize, DEFAULT_ENGINE_LIMITS.contextSize);
+    assert.equal(DEFAULT_SETTINGS.contextMemoryMB * 2 ** 20, DEFAULT_ENGINE_LIMITS.contextMemoryBytes);
 });
