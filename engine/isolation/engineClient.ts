@@ -20,6 +20,7 @@ import type {
 } from "../engine";
 import type {ModelFetchProgress} from "../model/fetch";
 import type {BaseModelSetting} from "../model/setting";
+import {engineHostEnvironment} from "./hostEnvironment";
 import {type HostReply, parseHostReply, type ReplyValues, type SerializedError} from "./protocol";
 
 export class EngineCrashedError extends Error {
@@ -71,6 +72,8 @@ export interface EngineClientOptions {
     readonly execPath?: string;
     /** Overrides of DEFAULT_LIVENESS (tests use short ones). */
     readonly liveness?: Partial<LivenessBounds>;
+    /** The engine process's environment; default: engineHostEnvironment() (hostEnvironment.ts). */
+    readonly env?: NodeJS.ProcessEnv;
 }
 
 /** What a compose call streams back while it runs. */
@@ -347,6 +350,7 @@ export class EngineClient {
     private spawn(): HostProcess {
         const child = fork(this.options.hostScript, [], {
             execPath: this.options.execPath ?? process.execPath,
+            env: this.options.env ?? engineHostEnvironment(),
             stdio: ["ignore", "ignore", "pipe", "ipc"],
             serialization: "json",
         });
