@@ -30,6 +30,8 @@ export interface BenchArgs {
     /** Only these commands in the real-text section; null: every command. */
     readonly realTextCommands: ChainKey[] | null;
     readonly speed: boolean;
+    /** The memory section (bench/memory.ts): the engine process against the 0.8 / 1.0 GB goals. */
+    readonly memory: boolean;
     /** The PyTorch peer comparison (bench/peer.ts). */
     readonly peer: boolean;
     readonly peerInputs: number;
@@ -51,7 +53,7 @@ export const USAGE = `bench: the quality, efficiency and speed benchmark (bench/
 
   node dist/bench.js [--quick] [--methods m1,m2] [--variants v1,v2] [--n N] [--data-dir DIR]
                      [--out bench/results] [--pack installed|crafted] [--no-quality] [--no-speed]
-                     [--no-formality] [--no-real-text] [--real-text-n N]
+                     [--no-memory] [--no-formality] [--no-real-text] [--real-text-n N]
                      [--real-text-commands c1,c2] [--no-peer] [--peer-inputs K]
                      [--reps R] [--speed-inputs K] [--switch-reps S] [--threads T] [--seed S] [--label L]
 
@@ -75,6 +77,9 @@ export const USAGE = `bench: the quality, efficiency and speed benchmark (bench/
                   only these commands in the real-text section (chain keys as \`composer chains\`
                   lists them, e.g. translate:fr,summarize+translate:fr)
   --no-peer       skip the PyTorch peer (the lab's implementation of the same LC++ composite)
+  --no-memory     skip the memory section: the engine process (default settings, installed pack)
+                  with the pack open, with 4 warm composites, and its peak under 20 concurrent
+                  requests, against the goals (0.8 GB, 1.0 GB); --speed-inputs K inputs, --max-tokens
   --out DIR       reports go to DIR/<date>/ (default bench/results); the generation cache is DIR/cache/
   --decoding D    the quality run's decoding: default (what users get: DRY, loop guards) or paper
                   (greedy only); the real-text section always uses the default
@@ -89,7 +94,18 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         const arg = argv[i] ?? "";
         if (!arg.startsWith("--")) throw new Error(`Unexpected argument "${arg}".\n\n${USAGE}`);
         const name = arg.slice(2);
-        if (["quick", "no-quality", "no-speed", "no-formality", "no-real-text", "no-peer", "help"].includes(name)) {
+        if (
+            [
+                "quick",
+                "no-quality",
+                "no-speed",
+                "no-memory",
+                "no-formality",
+                "no-real-text",
+                "no-peer",
+                "help",
+            ].includes(name)
+        ) {
             flags.add(name);
             continue;
         }
@@ -168,6 +184,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         realTextCommands:
             options["real-text-commands"] === undefined ? null : parseRealTextCommands(options["real-text-commands"]),
         speed: !flags.has("no-speed"),
+        memory: !flags.has("no-memory"),
         peer: !flags.has("no-peer"),
         peerInputs: int("peer-inputs", quick ? 1 : 3),
         reps: int("reps", quick ? 1 : 3),

@@ -5,6 +5,7 @@ import {mkdir, writeFile} from "node:fs/promises";
 import {join} from "node:path";
 import type {Efficiency} from "./efficiency";
 import {type FormalityResults, matchedAccuracy} from "./formality";
+import type {MemoryResults} from "./memory";
 import type {NewsResults} from "./news";
 import type {PairedDifference} from "./pairedDifference";
 import type {PeerResults} from "./peer";
@@ -48,6 +49,8 @@ export interface BenchResults {
     readonly realText: RealTextResults | null;
     readonly efficiency: Efficiency;
     readonly speed: SpeedResults | null;
+    /** The memory section (bench/memory.ts); null with --no-memory. */
+    readonly memory: MemoryResults | null;
     readonly peer: PeerResults | null;
     readonly notes: readonly string[];
 }
@@ -331,9 +334,44 @@ function speedSection(s: SpeedResults | null): string[] {
         "",
         "### Memory",
         "",
-        `Peak RSS of the bench process with the base, ${s.memory.loraFiles} adapter/calibration files and ${s.memory.contexts} pooled contexts (2048 tokens each): **${f1(s.memory.peakRssMb)} MB** (RSS right after: ${f1(s.memory.rssAfterPoolMb)} MB).`,
+        `Peak RSS of the bench process with the base, ${s.memory.loraFiles} adapter/calibration files and ${s.memory.contexts} pooled contexts${s.memory.poolBudgetMb === undefined ? " (2048 tokens each)" : ` (each sized by its request; pool budget ${f1(s.memory.poolBudgetMb)} MiB so that every case stays warm, ${f1(s.memory.poolResidentMb)} MiB charged at the end)`}: **${f1(s.memory.peakRssMb)} MB** (RSS right after: ${f1(s.memory.rssAfterPoolMb)} MB). The engine's own bound at its defaults is measured in the memory section.`,
         "",
         `Noise: load average ${s.noise.loadAvgStart.map((x) => x.toFixed(2)).join("/")} at start, ${s.noise.loadAvgEnd.map((x) => x.toFixed(2)).join("/")} at end. ${s.noise.note} Speed phase: ${f1(s.wallSeconds)} s.`,
+        "",
+    );
+    return lines;
+}
+
+export function memorySection(m: MemoryResults | null): string[] {
+    const lines = ["## Memory", ""];
+    if (m === null) return [...lines, "Not run (--no-memory).", ""];
+    const yes = (meets: boolean) => (meets ? "yes" : "**no**");
+    const mbOf = (bytes: number) => f1(bytes / 1e6);
+    lines.push(
+        `The engine process as the editor runs it (EngineClient; default settings: largest context ${m.engine.contextSize} tokens, batch ${m.engine.batchSize}, context memory ${f1(m.engine.contextMemoryMb)} MB, flash attention ${m.engine.flashAttention ? "on" : "off"}; glibc malloc: ${m.engine.mallocTunables}), the installed pack, ${m.engine.threads} thread(s), at most ${m.engine.maxTokens} new tokens per request. RSS and peak (VmHWM) of that process, in MB of 10^6 bytes.`,
+        "",
+        "| measure | MB | goal | meets goal |",
+        "|---|---|---|---|",
+        `| base + pack (model open, pack installed and checked) | ${f1(m.basePackMb)} | – | – |`,
+        `| base + pack + 4 warm composites (${m.warm.composites.join(", ")}) | ${f1(m.warm.rssMb)} | <= ${m.goals.warmMb} | ${yes(m.warm.meetsGoal)} |`,
+        `| peak under ${m.concurrent.requests} concurrent requests over ${m.concurrent.mixes} mixes (3 new composites fused during the run) | ${f1(m.concurrent.peakRssMb)} | <= ${m.goals.concurrentPeakMb} | ${yes(m.concurrent.meetsGoal)} |`,
+        ...(m.concurrent.again === null
+            ? []
+            : [
+                  `| the same again, every composite already fused | ${f1(m.concurrent.again.peakRssMb)} | (reference) | – |`,
+              ]),
+        "",
+        `Four composites warm: ${m.warm.allWarm ? "all four found their context warm on the second round" : "**not all four stayed warm** (the budget holds fewer)"}. The context pool charged ${mbOf(m.warm.pool.residentBytes)} MB for them (${m.warm.pool.contexts.map((c) => `${c.contextSize} tokens: ${mbOf(c.bytes)} MB`).join("; ")}; ${m.warm.pool.loras.count} LoRA files, ${mbOf(m.warm.pool.loras.bytes)} MB) of its ${mbOf(m.warm.pool.budgetBytes)} MB budget; the process grew ${f1(m.warm.rssMb - m.basePackMb)} MB over base + pack.`,
+        "",
+        `Concurrent: ${m.concurrent.failed.length === 0 ? "every request finished" : `**${m.concurrent.failed.length} failed**: ${m.concurrent.failed.map(cell).join("; ")}`} in ${f1(m.concurrent.seconds)} s${m.concurrent.again === null ? "" : ` (again: ${m.concurrent.again.failed.length === 0 ? "every request finished" : `**${m.concurrent.again.failed.length} failed**`} in ${f1(m.concurrent.again.seconds)} s)`}; the pool's peak charge ${mbOf(m.concurrent.pool.peakResidentBytes)} MB (budget ${mbOf(m.concurrent.pool.budgetBytes)} MB), so requests beyond it waited for a context. Fusing a composite (engine/calibrations/fusedMix.ts) takes memory of its own while it runs, outside the pool: the difference between the two peaks.`,
+        "",
+        "What the pool charges a context of each size of this model (engine/runtime/contextMemory.ts: KV cache, attention scores of one batch, output and scratch):",
+        "",
+        "| context tokens | KV cache MB | charged MB |",
+        "|---|---|---|",
+        ...m.contextEstimates.map((e) => `| ${e.contextSize} | ${f1(e.kvCacheMb)} | ${f1(e.chargedMb)} |`),
+        "",
+        `Memory phase: ${f1(m.wallSeconds)} s.`,
         "",
     );
     return lines;
@@ -377,6 +415,7 @@ export function renderReport(results: BenchResults): string {
         ...realTextSection(results.realText),
         ...efficiencySection(results.efficiency),
         ...speedSection(results.speed),
+        ...memorySection(results.memory),
         ...peerSection(results.peer),
         "## Charts",
         "",

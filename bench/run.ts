@@ -23,6 +23,7 @@ import {type AdapterShape, adapterShape, craftPack} from "./craftPack";
 import {measureEfficiency} from "./efficiency";
 import {loadEvalSet} from "./evalSet";
 import {type FormalityResults, runFormality} from "./formality";
+import {CONCURRENT_REQUESTS, type MemoryResults, runMemory} from "./memory";
 import {type NewsResults, runNews} from "./news";
 import type {PairedDifference} from "./pairedDifference";
 import {type PeerResults, runPeer} from "./peer";
@@ -256,6 +257,22 @@ async function main(): Promise<void> {
             );
         }
 
+        // ---- memory: the engine process as the editor runs it, installed pack, default settings ----
+        let memory: MemoryResults | null = null;
+        if (args.memory)
+            memory = await runMemory(
+                {
+                    root,
+                    modelPath,
+                    inputs: speedInputs(dataRoot(root, args.dataDir), args.speedInputs, args.shortest),
+                    maxTokens: args.speedMaxTokens,
+                    threads: args.threads,
+                    concurrentRequests: args.quick ? 8 : CONCURRENT_REQUESTS,
+                    repeat: !args.quick,
+                },
+                progress,
+            );
+
         // ---- the PyTorch peer: the same LC++ composite through the lab's implementation ----
         let peer: PeerResults | null = null;
         if (args.peer) {
@@ -368,6 +385,7 @@ async function main(): Promise<void> {
             realText,
             efficiency,
             speed,
+            memory,
             peer,
             notes,
         };

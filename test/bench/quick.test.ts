@@ -1,6 +1,7 @@
 // The benchmark's quick mode end to end on the real default model: a crafted pack, one short
 // input per variant, every method the engine offers, every metric (ROUGE-L, weighted ROUGE,
 // chrF, language ID), the real-text section (3 commands x 2 inputs, judged), the speed phase,
+// the memory section (8 concurrent requests instead of 20),
 // the report files, and a resumed run served from the cache. Checks that everything runs, not the scores. Runs after the lab's setup stage (it
 // needs lab/.venv for scoring).
 
@@ -93,6 +94,12 @@ test("bench --quick runs every method and metric and writes the report", async (
     assert.equal(results.efficiency.jointExpertParams, 3_796_992, "a rank-16 joint expert on Gemma 3 270M");
     for (const ratio of results.speed.ratios) assert.ok(Number.isFinite(ratio.pairedMedian), ratio.name);
     assert.ok(results.speed.memory.peakRssMb > 0);
+    // The memory section: the engine process with four composites warm, then concurrent requests
+    // over more mixes than fit, every one finished and the pool within its budget.
+    assert.ok(results.memory.basePackMb > 0 && results.memory.warm.rssMb > results.memory.basePackMb);
+    assert.equal(results.memory.warm.allWarm, true, "the four composites stay warm in the default budget");
+    assert.deepEqual(results.memory.concurrent.failed, []);
+    assert.ok(results.memory.concurrent.pool.peakResidentBytes <= results.memory.concurrent.pool.budgetBytes);
     assert.equal(results.config.model.fingerprint.length, 64);
     // The PyTorch peer generated the same composite and both sides were timed.
     assert.equal(results.peer.inputs, 1);
@@ -191,13 +198,23 @@ test("bench --quick runs every method and metric and writes the report", async (
         "### Broken outputs per command and genre",
         "## Efficiency",
         "## Speed",
+        "## Memory",
         "## Peer",
         "### Example outputs",
     ])
         assert.ok(report.includes(heading), heading);
 
     // Interrupted or repeated: every generation comes from the cache.
-    const again = bench(["--quick", "--no-speed", "--no-peer", "--out", out, "--targets-dir", join(work, "targets")]);
+    const again = bench([
+        "--quick",
+        "--no-speed",
+        "--no-memory",
+        "--no-peer",
+        "--out",
+        out,
+        "--targets-dir",
+        join(work, "targets"),
+    ]);
     assert.match(again.stderr, /already in the cache/);
     assert.match(again.stderr, /\[quality\] done: 0 new/);
     assert.match(again.stderr, /\[formality\] done: 0 new/);
