@@ -33,6 +33,9 @@ export interface BenchArgs {
     /** The PyTorch peer comparison (bench/peer.ts). */
     readonly peer: boolean;
     readonly peerInputs: number;
+    /** The real work timed (bench/realWork.ts), and its emails per task. */
+    readonly work: boolean;
+    readonly workEmails: number;
     readonly reps: number;
     readonly speedInputs: number;
     readonly switchReps: number;
@@ -53,6 +56,7 @@ export const USAGE = `bench: the quality, efficiency and speed benchmark (bench/
                      [--out bench/results] [--pack installed|crafted] [--no-quality] [--no-speed]
                      [--no-formality] [--no-real-text] [--real-text-n N]
                      [--real-text-commands c1,c2] [--no-peer] [--peer-inputs K]
+                     [--no-work] [--work-emails K]
                      [--reps R] [--speed-inputs K] [--switch-reps S] [--threads T] [--seed S] [--label L]
 
   --quick         a handful of examples, 4 variants (one per group), a crafted pack, short
@@ -75,6 +79,10 @@ export const USAGE = `bench: the quality, efficiency and speed benchmark (bench/
                   only these commands in the real-text section (chain keys as \`composer chains\`
                   lists them, e.g. translate:fr,summarize+translate:fr)
   --no-peer       skip the PyTorch peer (the lab's implementation of the same LC++ composite)
+  --no-work       skip the real work timed: an email summarized to French and a casual reply
+                  (one pass next to two passes and to the PyTorch path), the longest held-out
+                  document summarized; --work-emails K emails per task (default 3; --quick: 1,
+                  the first task only, no PyTorch path)
   --out DIR       reports go to DIR/<date>/ (default bench/results); the generation cache is DIR/cache/
   --decoding D    the quality run's decoding: default (what users get: DRY, loop guards) or paper
                   (greedy only); the real-text section always uses the default
@@ -89,7 +97,11 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         const arg = argv[i] ?? "";
         if (!arg.startsWith("--")) throw new Error(`Unexpected argument "${arg}".\n\n${USAGE}`);
         const name = arg.slice(2);
-        if (["quick", "no-quality", "no-speed", "no-formality", "no-real-text", "no-peer", "help"].includes(name)) {
+        if (
+            ["quick", "no-quality", "no-speed", "no-formality", "no-real-text", "no-peer", "no-work", "help"].includes(
+                name,
+            )
+        ) {
             flags.add(name);
             continue;
         }
@@ -111,6 +123,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         "reps",
         "speed-inputs",
         "peer-inputs",
+        "work-emails",
         "switch-reps",
         "max-tokens",
         "threads",
@@ -170,6 +183,8 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         speed: !flags.has("no-speed"),
         peer: !flags.has("no-peer"),
         peerInputs: int("peer-inputs", quick ? 1 : 3),
+        work: !flags.has("no-work"),
+        workEmails: int("work-emails", quick ? 1 : 3),
         reps: int("reps", quick ? 1 : 3),
         speedInputs: int("speed-inputs", quick ? 1 : 3),
         switchReps: int("switch-reps", quick ? 1 : 10),
