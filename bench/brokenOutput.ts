@@ -3,6 +3,7 @@
 // the benchmark's language ID found). Used by the real-text section of the benchmark.
 
 import {taskInstruction} from "../engine/compose/prompt";
+import {firstForeignLetter, wordStart} from "../engine/compose/scripts";
 import {ALL_TASKS, type AuxTaskId, type TaskChain} from "../engine/compose/taskChain";
 
 export const BROKEN_REASONS = [
@@ -53,10 +54,10 @@ export interface GenerationFacts {
 
 /**
  * Stop reasons that mean the generation ended without hitting a limit: the model's end of turn,
- * a stop string, the engine's loop guard, or a rewrite stopped after its input's sentences (what
- * they left is judged like any text).
+ * a stop string, the engine's loop guard, a rewrite stopped after its input's sentences, or the
+ * script guard (what they left is judged like any text).
  */
-const NATURAL_ENDS = new Set(["eog", "stop-string", "repetition", "overrun"]);
+const NATURAL_ENDS = new Set(["eog", "stop-string", "repetition", "overrun", "off-script"]);
 
 // ---- loop / repetition ----
 
@@ -240,6 +241,14 @@ export function brokenReasons(command: TaskChain, input: string, output: string,
             reason: "wrong-language",
             detail: `${facts.detectedLanguage || "unidentified"}, not ${expected}`,
         });
+    else {
+        // A word or two in another script is too short for language ID but plain to a reader.
+        const foreign = firstForeignLetter(output, input);
+        if (foreign !== null) {
+            const word = output.slice(wordStart(output, foreign.index)).split(/\s/u)[0] ?? "";
+            found.push({reason: "wrong-language", detail: `${foreign.script} letters ("${clip(word, 30)}")`});
+        }
+    }
 
     if (command.main === null && words(input).length >= CONTENT_MIN_INPUT_WORDS) {
         const ratio = output.trim().length / input.trim().length;

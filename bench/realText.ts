@@ -311,6 +311,8 @@ export interface RealTextResults {
     readonly stoppedByLoopGuard: number;
     /** Outputs with a rewrite generation stopped after its input's sentences (stop reason "overrun"). */
     readonly stoppedAtSentenceLimit?: number;
+    /** Outputs with a generation the script guard stopped (stop reason "off-script"). */
+    readonly stoppedByScriptGuard?: number;
     readonly contentFloor: typeof CONTENT_FLOOR;
     readonly cells: readonly RealTextCell[];
     readonly totals: {
@@ -382,6 +384,7 @@ export async function runRealText(
         contentFloor: CONTENT_FLOOR,
         stoppedByLoopGuard: judged.filter((j) => j.stops.some((s) => s.stopReason === "repetition")).length,
         stoppedAtSentenceLimit: judged.filter((j) => j.stops.some((s) => s.stopReason === "overrun")).length,
+        stoppedByScriptGuard: judged.filter((j) => j.stops.some((s) => s.stopReason === "off-script")).length,
         cells: cells(judged, set, generations, requests),
         totals: totals(judged),
         outputs: judged.map(({generatedTokens: _t, seconds: _s, ...rest}) => rest),

@@ -2,6 +2,7 @@
 
 import type {LlamaContext, LlamaModel, Token} from "node-llama-cpp";
 import {type PromptTemplate, splitTemplate} from "../compose/prompt";
+import {foreignLetters, wordStart} from "../compose/scripts";
 import {endAfterSentences, finishedSentencesEnd} from "../compose/sentences";
 import {DECODING, type Decoding} from "./decoding";
 import {lengthWithoutRepeats, repeatingTail, restatedSentenceStart} from "./loopGuard";
@@ -35,9 +36,10 @@ export interface GenerateOptions {
  * <end_of_turn> or a template stop string), the token budget ran out ("max-tokens": the text may
  * be cut short), the output began repeating itself verbatim ("repetition": the repeated copies
  * are dropped), a rewrite went on past its input's sentences ("overrun": the extra sentences
- * are dropped), or the caller cancelled.
+ * are dropped), the output turned to a script that neither the input nor the task's language
+ * uses ("off-script": dropped from the word where it began), or the caller cancelled.
  */
-export type StopReason = "eog" | "max-tokens" | "repetition" | "overrun" | "cancelled";
+export type StopReason = "eog" | "max-tokens" | "repetition" | "overrun" | "off-script" | "cancelled";
 
 export interface Generation {
     readonly text: string;
@@ -153,6 +155,9 @@ async function generateOnSequence(
     const decoding = options.decoding ?? DECODING;
     const wholeSentences = decoding.wholeSentences && options.ownText === true;
     const maxSentences = decoding.wholeSentences ? options.maxSentences : undefined;
+    // Only a stream that holds back an unfinished sentence can drop the word a new script began.
+    const bySentence = wholeSentences || maxSentences !== undefined;
+    const foreign = decoding.scriptGuard && bySentence ? foreignLetters(input) : null;
     const evaluation = sequence.evaluate(promptTokens.slice(fed), {
         temperature: decoding.temperature,
         ...(decoding.dry === null
@@ -181,7 +186,12 @@ async function generateOnSequence(
             stopReason = "repetition";
             break;
         }
-        const bySentence = wholeSentences || maxSentences !== undefined;
+        const offScript = foreign === null ? -1 : decoded.search(foreign);
+        if (offScript >= 0) {
+            text = decoded.slice(0, wordStart(decoded, offScript)).trimEnd();
+            stopReason = "off-script";
+            break;
+        }
         const step = filter.push(decoded, bySentence ? finishedSentencesEnd(decoded) : undefined);
         if (step.emit.length > 0) options.onText?.(step.emit);
         text = step.final;

@@ -1,6 +1,7 @@
 // The engine with the bundled pack on text as users select it: empty input refused, a literal
-// control-token spelling kept, a rewrite covering every sentence and stopping after its own, truthful stop
-// reasons and budget notes, and a text longer than one summary summarized in parts.
+// control-token spelling kept, a rewrite covering every sentence and stopping after its own or where
+// it turns to another script, truthful stop reasons and budget notes, and a text longer than one
+// summary summarized in parts.
 
 import assert from "node:assert/strict";
 import {mkdtemp, rm} from "node:fs/promises";
@@ -9,6 +10,7 @@ import {join} from "node:path";
 import {after, before, describe, test} from "node:test";
 import {EmptyInputError} from "../../engine/compose/composer";
 import {REWRITE_MAX_SENTENCES, SUMMARY_CHUNK_TOKENS} from "../../engine/compose/length";
+import {firstForeignLetter} from "../../engine/compose/scripts";
 import {splitSentences} from "../../engine/compose/sentences";
 import {parseTaskChain} from "../../engine/compose/taskChain";
 import {engineConfig, installedPack} from "../../engine/config";
@@ -94,6 +96,17 @@ describe("the engine on users' text, with the bundled pack", () => {
             pass?.generation.stopReason,
         );
         assert.ok(splitSentences(result.text).length <= REWRITE_MAX_SENTENCES, result.text);
+        assert.equal(result.cutAtBudget, false);
+    });
+
+    test("a translation that turns to another script is stopped where it turned", async () => {
+        // NTREX (held-out news): translate:fr wrote the sentence, then "Казінобогійна сторона".
+        const input =
+            'Trump said he would "prefer not" to fire Rosenstein but then the meeting was delayed to avoid a clash with the Senate judiciary committee hearing in which Kavanaugh and one of the women who have accused him of sexual misconduct, Dr Christine Blasey Ford, both testified.';
+        const result = await engine.compose({chain: parseTaskChain("translate:fr"), method: "auto", input});
+        assert.equal(result.passes[0]?.generation.stopReason, "off-script");
+        assert.equal(firstForeignLetter(result.text, input), null, result.text);
+        assert.match(result.text, /Rosenstein.*\.$/u, "the sentence before the turn is kept whole");
         assert.equal(result.cutAtBudget, false);
     });
 

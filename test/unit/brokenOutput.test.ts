@@ -265,3 +265,24 @@ test("a sound output of every kind has no reasons", () => {
         [],
     );
 });
+
+test("wrong language: a word in a script neither the input nor the target language uses", () => {
+    const input = "Trump said he would not fire Rosenstein.";
+    const output = "Trump a dit qu’il ne renverrait pas Rosenstein. Казінобогійна сторона";
+    const found = brokenReasons(parseTaskChain("translate:fr"), input, output, inFrench);
+    assert.deepEqual(found, [{reason: "wrong-language", detail: 'Cyrillic letters ("Казінобогійна")'}]);
+    // The input's own script is fine: a Russian name quoted in an English email.
+    const quoted = "Please thank Ирина for the slides; she sent them on Monday.";
+    assert.deepEqual(
+        reasons("translate:fr", quoted, "Merci à Ирина pour les diapositives, envoyées lundi.", inFrench),
+        [],
+    );
+    // The script guard's stop is an end, not a cut.
+    assert.deepEqual(
+        reasons("translate:fr", input, "Trump a dit qu’il ne renverrait pas Rosenstein.", {
+            ...inFrench,
+            passes: stops("off-script"),
+        }),
+        [],
+    );
+});
