@@ -23,6 +23,7 @@ import {chainPrompt} from "../../engine/compose/prompt";
 import type {InstalledAdapter, Recipe} from "../../engine/compose/recipe";
 import {parseTaskChain} from "../../engine/compose/taskChain";
 import {DECODING, PAPER_DECODING} from "../../engine/runtime/decoding";
+import {UNREAD_VERSION} from "../support/inventory";
 
 function entry(key: string, text: string): CachedGeneration {
     return {
@@ -67,6 +68,7 @@ test("the config hash follows adapter bytes, scales, prompts and the token budge
         chain,
         filePath: "/a",
         sha256,
+        version: UNREAD_VERSION,
         prompt: chainPrompt(chain),
     });
     const recipe = (sha: string, scale: number): Recipe => ({
@@ -121,6 +123,7 @@ test("a fused (multi-LoRA) pass has a key of its own; a one-LoRA pass keeps the 
         chain,
         filePath: `/${sha256}`,
         sha256,
+        version: UNREAD_VERSION,
         prompt: chainPrompt(chain),
     });
     const recipe = (shas: readonly string[]): Recipe => ({
