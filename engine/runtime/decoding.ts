@@ -23,7 +23,8 @@ export interface Decoding {
     readonly wholeSentences: boolean;
     /**
      * Stop where the output turns to a script neither the input nor any language the pack writes
-     * uses (compose/scripts.ts), dropping the rest; for generations that stream by sentence.
+     * uses (compose/scripts.ts), dropping the rest; for generations that stream by sentence, and
+     * only after a word in a right script (an answer in another script from its start is left whole).
      */
     readonly scriptGuard: boolean;
 }
