@@ -35,6 +35,9 @@ export interface BenchArgs {
     /** The PyTorch peer comparison (bench/peer.ts). */
     readonly peer: boolean;
     readonly peerInputs: number;
+    /** The real work timed (bench/realWork.ts), and its emails per task. */
+    readonly work: boolean;
+    readonly workEmails: number;
     readonly reps: number;
     readonly speedInputs: number;
     readonly switchReps: number;
@@ -55,6 +58,7 @@ export const USAGE = `bench: the quality, efficiency and speed benchmark (bench/
                      [--out bench/results] [--pack installed|crafted] [--no-quality] [--no-speed]
                      [--no-memory] [--no-formality] [--no-real-text] [--real-text-n N]
                      [--real-text-commands c1,c2] [--no-peer] [--peer-inputs K]
+                     [--no-work] [--work-emails K]
                      [--reps R] [--speed-inputs K] [--switch-reps S] [--threads T] [--seed S] [--label L]
 
   --quick         a handful of examples, 4 variants (one per group), a crafted pack, short
@@ -80,6 +84,10 @@ export const USAGE = `bench: the quality, efficiency and speed benchmark (bench/
   --no-memory     skip the memory section: the engine process (default settings, installed pack)
                   with the pack open, with 4 warm composites, and its peak under 20 concurrent
                   requests, against the goals (0.8 GB, 1.0 GB); --speed-inputs K inputs, --max-tokens
+  --no-work       skip the real work timed: an email summarized to French and a casual reply
+                  (one pass next to two passes and to the PyTorch path), the longest held-out
+                  document summarized; --work-emails K emails per task (default 3; --quick: 1,
+                  the first task only, no PyTorch path)
   --out DIR       reports go to DIR/<date>/ (default bench/results); the generation cache is DIR/cache/
   --decoding D    the quality run's decoding: default (what users get: DRY, loop guards) or paper
                   (greedy only); the real-text section always uses the default
@@ -103,6 +111,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
                 "no-formality",
                 "no-real-text",
                 "no-peer",
+                "no-work",
                 "help",
             ].includes(name)
         ) {
@@ -127,6 +136,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         "reps",
         "speed-inputs",
         "peer-inputs",
+        "work-emails",
         "switch-reps",
         "max-tokens",
         "threads",
@@ -187,6 +197,8 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         memory: !flags.has("no-memory"),
         peer: !flags.has("no-peer"),
         peerInputs: int("peer-inputs", quick ? 1 : 3),
+        work: !flags.has("no-work"),
+        workEmails: int("work-emails", quick ? 1 : 3),
         reps: int("reps", quick ? 1 : 3),
         speedInputs: int("speed-inputs", quick ? 1 : 3),
         switchReps: int("switch-reps", quick ? 1 : 10),

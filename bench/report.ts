@@ -12,6 +12,7 @@ import type {PeerResults} from "./peer";
 import {runPythonJson} from "./python";
 import type {RealTextResults} from "./realText";
 import {realTextSection} from "./realTextReport";
+import type {RealWorkResults} from "./realWork";
 import type {QualityScores} from "./scoring";
 import type {SpeedResults} from "./speed";
 import type {Summary} from "./stats";
@@ -52,6 +53,8 @@ export interface BenchResults {
     /** The memory section (bench/memory.ts); null with --no-memory. */
     readonly memory: MemoryResults | null;
     readonly peer: PeerResults | null;
+    /** The real work timed (bench/realWork.ts); null with --no-work. */
+    readonly work: RealWorkResults | null;
     readonly notes: readonly string[];
 }
 
@@ -396,6 +399,31 @@ function peerSection(p: PeerResults | null): string[] {
     return lines;
 }
 
+function workSection(w: RealWorkResults | null): string[] {
+    const lines = ["## The real work, timed", ""];
+    if (w === null) return [...lines, "Not run (--no-work).", ""];
+    const s = (ms: number) => (ms / 1000).toFixed(2);
+    lines.push(
+        `Held-out real text (bench/realText.ts's selection: ${w.emails} email(s) per command, the longest long document), the engine's defaults, ${w.threads} thread(s), one untimed warm-up per method; medians over the inputs. *First text*: from the request to the first streamed text (summaries and replies stream a sentence at a time); the PyTorch path (lab/lab/eval/peer.py, the same one pass) does not stream, its first text is its first token. *Ratio*, on each other row: what users get (the task's first row) over that row, the median of per-input ratios; below 1, users wait less.`,
+        "",
+        "| task | method (ran as) | inputs (words) | first text s | whole answer s | generations | ratio first text | ratio whole |",
+        "|---|---|---|---|---|---|---|---|",
+    );
+    for (const item of w.items) {
+        const words = item.inputs.map((i) => i.words).join(", ");
+        for (const side of item.sides) {
+            const ranAs = [...new Set(side.runs.map((r) => r.ranAs))].join(", ");
+            const ratio = item.ratios[side.method];
+            const generations = side.runs.reduce((sum, r) => sum + r.generations, 0) / Math.max(1, side.runs.length);
+            lines.push(
+                `| ${item.item.name} | ${side.method} (${ranAs}) | ${side.runs.length} (${words}) | ${s(side.firstTextMs.median)} | ${s(side.totalMs.median)} | ${f1(generations)} | ${ratio === undefined ? "–" : f2(ratio.firstText)} | ${ratio === undefined ? "–" : f2(ratio.total)} |`,
+            );
+        }
+    }
+    lines.push("", `Work phase: ${f1(w.wallSeconds)} s.`, "");
+    return lines;
+}
+
 export function renderReport(results: BenchResults): string {
     const c = results.config as {
         model?: {name?: string; fingerprint?: string; sha256?: string};
@@ -417,6 +445,7 @@ export function renderReport(results: BenchResults): string {
         ...speedSection(results.speed),
         ...memorySection(results.memory),
         ...peerSection(results.peer),
+        ...workSection(results.work),
         "## Charts",
         "",
         "![quality per method](quality.png)",

@@ -31,6 +31,7 @@ import {Progress} from "./progress";
 import {generationSeconds, planQuality, runQuality} from "./quality";
 import {type RealTextResults, runRealText} from "./realText";
 import {realTextShape} from "./realTextCommands";
+import {type RealWorkResults, runRealWork, WORK} from "./realWork";
 import {type BenchResults, type ExampleRow, writeReport} from "./report";
 import {compareWithRun, type QualityScores, scoreQuality} from "./scoring";
 import {runSpeed, SPEED_CHAIN, type SpeedResults, SWITCH_CHAIN, speedInputs} from "./speed";
@@ -197,27 +198,43 @@ async function main(): Promise<void> {
             await engine.dispose();
         }
 
-        // ---- real text: every command with the engine's defaults, on held-out human text ----
+        // ---- real text and the real work timed: the user's engine (the CLI's and the editor's
+        // defaults), not the paper suite's --max-tokens; the crafted (quick) pack keeps its short
+        // plumbing-check budget ----
         let realText: RealTextResults | null = null;
-        if (args.realText) {
-            // The user's engine (the CLI's and the editor's defaults), not the paper suite's
-            // --max-tokens; the crafted (quick) pack keeps its short plumbing-check budget.
-            const realTextConfig =
+        let realWork: RealWorkResults | null = null;
+        if (args.realText || args.work) {
+            const userConfig =
                 args.pack === "installed"
                     ? engineConfig(modelPath, installedPack(root), {threads: args.threads})
                     : config;
-            const realTextEngine = await Engine.open(realTextConfig, (level, message) => {
+            const userEngine = await Engine.open(userConfig, (level, message) => {
                 if (level === "warn") progress.note(message);
             });
             try {
-                realText = await runRealText(root, realTextEngine, cache, progress, {
-                    shape: realTextShape({quick: args.quick, n: args.realTextN, only: args.realTextCommands}),
-                    seed: args.seed,
-                    dataDir: args.dataDir,
-                    model,
-                });
+                if (args.realText)
+                    realText = await runRealText(root, userEngine, cache, progress, {
+                        shape: realTextShape({quick: args.quick, n: args.realTextN, only: args.realTextCommands}),
+                        seed: args.seed,
+                        dataDir: args.dataDir,
+                        model,
+                    });
+                if (args.work)
+                    realWork = await runRealWork(
+                        userEngine,
+                        {
+                            root,
+                            modelPath,
+                            threads: args.threads,
+                            emails: args.workEmails,
+                            seed: args.seed,
+                            dataDir: args.dataDir,
+                            ...(args.quick ? {only: [WORK[0]?.chain ?? SPEED_CHAIN], pytorch: false} : {}),
+                        },
+                        progress,
+                    );
             } finally {
-                await realTextEngine.dispose();
+                await userEngine.dispose();
             }
         }
 
@@ -387,6 +404,7 @@ async function main(): Promise<void> {
             speed,
             memory,
             peer,
+            work: realWork,
             notes,
         };
         const files = await writeReport(root, dir, results);

@@ -1,40 +1,29 @@
 // The engine in one process: base model, installed artifacts, context pool. The isolation
 // layer runs it in a child process; tests and the benchmark may also use it directly.
 
-import {dirname, join} from "node:path";
+import {dirname} from "node:path";
 import {fetchAdapter} from "./adapters/fetchAdapter";
 import {type AdapterEntry, AdapterStore} from "./adapters/store";
 import type {ValidatedAdapter} from "./adapters/validate";
-import {expandCalibration} from "./calibrations/expand";
-import {fusedMixFileName, fuseMix} from "./calibrations/fusedMix";
-import {readCalibration} from "./calibrations/read";
 import {CalibrationStore} from "./calibrations/store";
-import {
-    type ComposeOptions,
-    type ComposeResult,
-    type LoraForm,
-    type PassFiles,
-    passMix,
-    runRecipe,
-} from "./compose/composer";
+import {type ComposeOptions, type ComposeResult, runRecipe} from "./compose/composer";
 import type {MethodChoice} from "./compose/methods";
 import type {PromptTemplate} from "./compose/prompt";
-import {buildRecipe, type ChainCapability, capabilities, type Inventory, type Pass} from "./compose/recipe";
+import {buildRecipe, type ChainCapability, capabilities, type Inventory} from "./compose/recipe";
 import type {TaskChain} from "./compose/taskChain";
-import {type FileStamp, fileStamp, isUnchanged} from "./files/derivedFile";
 import {readGgufHeader} from "./gguf";
 import {type InventoryLog, loadInventory} from "./inventory";
 
 export type {ChainCapability} from "./compose/recipe";
 
 import {type BaseModelStructure, describeBaseModel} from "./model/fingerprint";
+import {PassLoras} from "./passLoras";
 import {attentionShape} from "./runtime/contextMemory";
-import {type ContextMix, ContextPool, contextPoolOptions, type PoolMemory} from "./runtime/contextPool";
+import {ContextPool, contextPoolOptions, type PoolMemory} from "./runtime/contextPool";
 import {DECODING, type Decoding} from "./runtime/decoding";
 import {tokenizePrompt} from "./runtime/generate";
 import {explainLoraFailure, LlamaLogTail} from "./runtime/llamaLogTail";
 import {type LlamaRuntime, openRuntime} from "./runtime/llamaRuntime";
-import {ContentAddressedLoras} from "./runtime/loraFiles";
 
 export interface EngineConfig {
     readonly modelPath: string;
@@ -68,10 +57,8 @@ export interface ComposeRequest {
     readonly maxTokens?: number;
 }
 
-export interface EngineComposeOptions extends Omit<ComposeOptions, "maxTokens"> {
-    /** Default "fused" (compose/composer.ts); "separate" only to measure the two forms side by side. */
-    readonly loraForm?: LoraForm;
-}
+/** Per request: streaming callbacks, a cancel signal, and the LoRA form (default "fused"; compose/composer.ts). */
+export type EngineComposeOptions = Omit<ComposeOptions, "maxTokens">;
 
 /** Where an adapter to install comes from: a folder (or its manifest.json), or an https manifest pinned by its sha256. */
 export type AdapterSource =
@@ -127,10 +114,8 @@ export interface EngineStatus {
 
 export class Engine {
     private inventory: Inventory;
-    /** Derived LoRA files (fused mixes, expanded calibrations) by name, as verified (files/derivedFile.ts). */
-    private readonly derivedFiles = new Map<string, Promise<FileStamp>>();
-    /** Task adapter files as llama.cpp is given them: named by content (runtime/loraFiles.ts says why). */
-    private readonly loraFiles: ContentAddressedLoras;
+    /** Each pass's LoRA files as llama.cpp is given them (passLoras.ts). */
+    private readonly passLoras: PassLoras;
 
     private constructor(
         readonly config: EngineConfig,
@@ -143,8 +128,8 @@ export class Engine {
         private readonly logTail: LlamaLogTail,
     ) {
         this.inventory = inventory;
-        this.loraFiles = new ContentAddressedLoras(join(config.cacheDir, "adapters"));
-        void this.loraFiles.prune(new Set(inventory.adapters.map((adapter) => adapter.sha256)));
+        this.passLoras = new PassLoras(base, config.cacheDir);
+        void this.passLoras.prune(inventory.adapters);
     }
 
     static async open(config: EngineConfig, onLog?: (level: string, message: string) => void): Promise<Engine> {
@@ -169,7 +154,7 @@ export class Engine {
     /** Re-reads adapters and calibrations from disk, e.g. after an install. */
     async refresh(onLog?: (level: string, message: string) => void): Promise<void> {
         this.inventory = await loadInventory(this.adapters, this.calibrations, this.base, onLog);
-        await this.loraFiles.prune(new Set(this.inventory.adapters.map((adapter) => adapter.sha256)));
+        await this.passLoras.prune(this.inventory.adapters);
     }
 
     /** Every adapter, user-installed ones first; one that fails validation is listed with the reason. */
@@ -227,13 +212,13 @@ export class Engine {
         return this.inventory;
     }
 
+    /** chain -> recipe (compose/recipe.ts) -> each pass's LoRA mix (passLoras.ts) and context -> text (compose/composer.ts). */
     async compose(request: ComposeRequest, options: EngineComposeOptions = {}): Promise<ComposeResult> {
         const recipe = buildRecipe(request.chain, request.method, this.inventory);
         const model = this.runtime.model;
-        const {loraForm = "fused", ...composeOptions} = options;
         const runner = {
+            mixes: this.passLoras,
             pool: this.pool,
-            resolveMix: (pass: Pass) => this.resolveMix(pass, loraForm),
             countTokens: (text: string) => model.tokenize(text, false).length,
             promptTokens: (prompt: PromptTemplate, text: string) => tokenizePrompt(model, prompt, text).length,
             decoding: this.decoding,
@@ -242,95 +227,12 @@ export class Engine {
         const started = Date.now();
         try {
             return await runRecipe(recipe, request.input, runner, {
-                ...composeOptions,
+                ...options,
                 ...(maxTokens === undefined ? {} : {maxTokens}),
             });
         } catch (error) {
             throw await explainLoraFailure(error, this.logTail, started);
         }
-    }
-
-    /**
-     * A pass's adapter mix in `form` (compose/composer.ts). Task adapters loaded on their own are
-     * given to llama.cpp under their content-addressed name; a fused file is one by construction.
-     */
-    private async resolveMix(pass: Pass, form: LoraForm): Promise<ContextMix> {
-        const files: PassFiles = {
-            fused: (p) => this.fusedFile(p),
-            expandedCalibration: (p) => this.expandedCalibration(p),
-        };
-        const mix = await passMix(pass, files, form);
-        const sha256Of = new Map(pass.adapters.map((use) => [use.adapter.filePath, use.adapter.sha256]));
-        const loras = await Promise.all(
-            mix.loras.map(async (lora) => {
-                const sha256 = sha256Of.get(lora.filePath);
-                return sha256 === undefined
-                    ? lora
-                    : {...lora, filePath: await this.loraFiles.pathFor(lora.filePath, sha256)};
-            }),
-        );
-        return {...mix, loras};
-    }
-
-    /**
-     * A derived file (files/derivedFile.ts): made or verified (size and hash) once per process and
-     * name; later requests only check that its size and time are unchanged, else it is verified
-     * again. A failure is not remembered: the next request tries again.
-     */
-    private async derived(name: string, make: () => Promise<string>): Promise<string> {
-        const known = this.derivedFiles.get(name);
-        if (known !== undefined) {
-            const stamp = await known;
-            if (await isUnchanged(stamp)) return stamp.path;
-            if (this.derivedFiles.get(name) === known) this.derivedFiles.delete(name);
-        }
-        let made = this.derivedFiles.get(name);
-        if (made === undefined) {
-            const started = make().then(async (path) => (await fileStamp(path)) ?? {path, bytes: -1, mtimeMs: -1});
-            started.catch(() => {
-                if (this.derivedFiles.get(name) === started) this.derivedFiles.delete(name);
-            });
-            this.derivedFiles.set(name, started);
-            made = started;
-        }
-        return (await made).path;
-    }
-
-    /** The pass's adapters and calibration fused into one LoRA file (calibrations/fusedMix.ts). */
-    private fusedFile(pass: Pass): Promise<string> {
-        const name = fusedMixFileName(
-            {
-                adapters: pass.adapters.map((use) => ({...use.adapter, scale: use.scale})),
-                calibration: pass.calibration,
-            },
-            this.base,
-        );
-        return this.derived(name, async () => {
-            // Read through their content-addressed links: the bytes fused are the ones listed.
-            const adapters = await Promise.all(
-                pass.adapters.map(async (use) => ({
-                    filePath: await this.loraFiles.pathFor(use.adapter.filePath, use.adapter.sha256),
-                    sha256: use.adapter.sha256,
-                    scale: use.scale,
-                })),
-            );
-            const fused = await fuseMix({adapters, calibration: pass.calibration}, this.base, this.config.cacheDir);
-            return fused.filePath;
-        });
-    }
-
-    /** The expanded LoRA file of a pass's calibration, for the separate form. */
-    private async expandedCalibration(pass: Pass): Promise<string | null> {
-        const calibration = pass.calibration;
-        if (calibration === null) return null;
-        return this.derived(`expanded ${calibration.sha256}`, async () =>
-            expandCalibration(
-                await readCalibration(calibration.filePath),
-                pass.adapters.map((use) => ({sha256: use.adapter.sha256, ggufPath: use.adapter.filePath})),
-                this.base,
-                this.config.cacheDir,
-            ),
-        );
     }
 
     /** How each chain runs with what is installed (compose/recipe.ts decides; callers display it). */

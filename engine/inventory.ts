@@ -1,11 +1,13 @@
-// What is installed, as the recipe builder sees it: valid adapters and calibrations only.
-// Invalid files are reported through the log and left out; they never reach llama.cpp.
+// What is installed, as the recipe builder sees it: valid adapters and usable calibrations only,
+// each checked here, where it enters the engine, and carried on as a verified value (an adapter
+// with its hashed file, a calibration bound to those adapters). Invalid files are reported
+// through the log and left out; they never reach llama.cpp. Both stores check a file once per
+// version, so a refresh after an install reads only what changed.
 
 import type {AdapterStore} from "./adapters/store";
 import type {CalibrationStore} from "./calibrations/store";
 import {promptTemplate} from "./compose/prompt";
 import type {InstalledAdapter, InstalledCalibration, Inventory} from "./compose/recipe";
-import {sha256File} from "./files/sha256";
 import type {BaseModelStructure} from "./model/fingerprint";
 
 export type InventoryLog = (level: string, message: string) => void;
@@ -22,32 +24,23 @@ export async function loadInventory(
             onLog?.("warn", `Adapter "${entry.id}" in ${entry.dir} is not usable: ${entry.error.message}`);
             continue;
         }
-        const {manifest} = entry.adapter;
+        const {manifest, ggufPath, sha256, version} = entry.adapter;
         adapters.push({
             id: manifest.id,
             chain: manifest.task,
-            filePath: entry.adapter.ggufPath,
-            sha256: entry.adapter.sha256,
+            filePath: ggufPath,
+            sha256,
+            version,
             prompt: promptTemplate(manifest.promptTemplate, manifest.stopStrings),
         });
     }
-    const calibrations: InstalledCalibration[] = [];
-    for (const entry of await calibrationStore.list(base)) {
-        if (entry.status === "invalid") {
-            onLog?.("warn", `Calibration ${entry.path} is not usable: ${entry.reason}`);
-            continue;
-        }
-        const {summary} = entry;
-        calibrations.push({
-            filePath: summary.path,
-            // Small files (< 1 MB); the hash keys context reuse to the exact parameters.
-            sha256: await sha256File(summary.path),
-            chain: summary.chain,
-            kind: summary.kind,
-            adapterSha256: summary.adapters.map((a) => a.sha256),
-            mergeWeights: summary.adapters.map((a) => a.mergeWeight),
-            prompt: promptTemplate(summary.promptTemplate, summary.stopStrings),
-        });
-    }
-    return {adapters, calibrations};
+    const {verified, refused} = await calibrationStore.verifiedFor(base, adapters);
+    // A calibration for an adapter that is not installed is expected (a partial pack); anything else is a fault.
+    for (const {path, code, reason} of refused)
+        onLog?.(code === "adapter-missing" ? "info" : "warn", `Calibration ${path} is not usable: ${reason}`);
+    const calibrations: InstalledCalibration[] = verified.map((calibration) => ({
+        ...calibration,
+        prompt: promptTemplate(calibration.promptTemplate, calibration.stopStrings),
+    }));
+    return {adapters, calibrations, refusedCalibrations: refused};
 }

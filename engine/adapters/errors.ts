@@ -53,3 +53,18 @@ export class AdapterStoreError extends Error {
         super(message);
     }
 }
+
+/**
+ * An adapter file no longer holds the bytes the engine hashed when it listed it (replaced or
+ * edited since): it is neither given to llama.cpp nor fused into a file named by the old hash.
+ */
+export class AdapterChangedError extends Error {
+    override name = "AdapterChangedError";
+    readonly code = "adapter-changed";
+    constructor(filePath: string, detail = "") {
+        super(
+            `${filePath} changed on disk after the engine listed it${detail}; it is not used. ` +
+                'Check it with "composer adapters verify"; the engine lists adapters again when they are installed or removed.',
+        );
+    }
+}

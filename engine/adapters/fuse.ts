@@ -11,6 +11,8 @@
 // instead of two per file, and one float summation order in every process (several LoRAs are
 // summed in the order of a pointer-keyed map, which changed greedy text between processes).
 
+import {fileVersion, sameVersion} from "../files/fileVersion";
+import {type HashedFile, versionHoldingHash} from "../files/sha256";
 import {
     GgufTensorFile,
     type GgufTensorToWrite,
@@ -21,6 +23,7 @@ import {
     readGgufHeader,
     writeGguf,
 } from "../gguf";
+import {AdapterChangedError} from "./errors";
 
 /** Ranks are padded to a multiple of this (llama.cpp's AVX-512 path for B(Ax) wants K % 16 == 0). */
 export const RANK_PADDING = 16;
@@ -81,6 +84,29 @@ export async function readLoraTerms(filePath: string, scale: number): Promise<Lo
     } finally {
         await file.close();
     }
+}
+
+/**
+ * The terms of a LoRA file as it was hashed when listed (at scale 1): a file changed since is
+ * refused rather than fused into a file named by the old hash.
+ */
+export async function readHashedLoraTerms(file: HashedFile): Promise<LoraTerms> {
+    const version = await versionHoldingHash(file);
+    if (version === null) throw new AdapterChangedError(file.filePath);
+    const terms = await readLoraTerms(file.filePath, 1);
+    if (!sameVersion(version, await fileVersion(file.filePath))) throw new AdapterChangedError(file.filePath);
+    return terms;
+}
+
+/** `lora` loaded at `scale`: every factor times `scale`, as readLoraTerms(file, scale) computes it. */
+export function scaleLoraTerms(lora: LoraTerms, scale: number): LoraTerms {
+    const terms = new Map<string, LoraTerm[]>();
+    for (const [baseName, list] of lora.terms)
+        terms.set(
+            baseName,
+            list.map((term) => ({...term, factor: scale * term.factor})),
+        );
+    return {architecture: lora.architecture, terms};
 }
 
 /** All terms of all inputs, in input order per base tensor (the order their ranks are concatenated). */

@@ -5,10 +5,19 @@
 // next start puts right (recoverInterrupted): an interrupted replace gets the old copy back,
 // half-made copies and half-deleted ones are removed. Only real folders are adapters; symbolic
 // links are neither listed nor removed.
+//
+// Each file is checked once per version (files/fileVersion.ts): a listing reuses the validation
+// of an adapter whose manifest and adapter file are unchanged, and an install validates its
+// source once, then checks the copy by the hash of the bytes it wrote.
 
-import {copyFile, lstat, mkdir, open, readdir, rename, rm, stat} from "node:fs/promises";
+import {createHash} from "node:crypto";
+import {createReadStream, createWriteStream} from "node:fs";
+import {lstat, mkdir, open, readdir, rename, rm, stat, writeFile} from "node:fs/promises";
 import {basename, dirname, join, resolve} from "node:path";
+import {pipeline} from "node:stream/promises";
+import {type FileVersion, fileVersion, sameVersion} from "../files/fileVersion";
 import {isAbandoned, releaseScratchName, scratchName} from "../files/scratch";
+import {type FileHasher, hashFile} from "../files/sha256";
 import {quote} from "../messages/quote";
 import type {BaseModelStructure} from "../model/fingerprint";
 import {AdapterStoreError, AdapterValidationError} from "./errors";
@@ -17,7 +26,7 @@ import {type ValidatedAdapter, validateAdapter} from "./validate";
 
 /** The steps of an install and a removal, in order; tests stop the process at each one. */
 export type StoreStep =
-    | "install:staged" // the copy is complete and validated in its scratch folder
+    | "install:staged" // the copy is complete in its scratch folder, with the bytes validated
     | "install:old-moved-aside" // replace only: the installed copy is renamed to a scratch folder
     | "install:new-in-place" // the new copy has its id
     | "install:old-removed" // replace only: the old copy is deleted
@@ -31,6 +40,15 @@ export interface AdapterStoreOptions {
     readonly writableDir: string;
     /** Called after each step of an install or removal (progress, and tests that interrupt one). */
     readonly onStep?: (step: StoreStep, id: string) => void;
+    /** How adapter files are hashed (files/sha256.ts hashFile); tests count the calls. */
+    readonly hashFile?: FileHasher;
+}
+
+/** A valid adapter folder as validated: reused while its manifest and adapter file are these versions. */
+interface KnownValid {
+    readonly manifest: FileVersion;
+    readonly baseFingerprint: string;
+    readonly adapter: ValidatedAdapter;
 }
 
 interface EntryLocation {
@@ -67,31 +85,39 @@ export class AdapterStore {
     readonly writableDir: string;
     readonly bundledDirs: readonly string[];
     private readonly onStep: AdapterStoreOptions["onStep"];
+    private readonly hash: FileHasher;
+    /** Valid adapters by folder (this process's listings, installs and verifications). */
+    private readonly known = new Map<string, KnownValid>();
 
     constructor(options: AdapterStoreOptions) {
         this.writableDir = resolve(options.writableDir);
         this.bundledDirs = options.bundledDirs.map((dir) => resolve(dir));
         this.onStep = options.onStep;
+        this.hash = options.hashFile ?? hashFile;
     }
 
     /**
      * Every adapter id once: a user-installed adapter shadows a bundled one with the same id.
      * One bad adapter becomes an "invalid" entry with its validation error; it never fails the list.
+     * An adapter validated before whose files are the versions validated is not validated again.
      */
     async list(base: BaseModelStructure): Promise<AdapterEntry[]> {
         await this.recoverInterrupted();
         const entries: AdapterEntry[] = [];
-        for (const location of await this.locations()) entries.push(await this.check(location, base));
+        const locations = await this.locations();
+        for (const location of locations) entries.push(await this.check(location, base, "reuse"));
+        const listed = new Set(locations.map((location) => location.dir));
+        for (const dir of this.known.keys()) if (!listed.has(dir)) this.known.delete(dir);
         return entries.sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
     }
 
-    /** Re-validates one adapter (hash included); throws AdapterValidationError if it is bad. */
+    /** Re-validates one adapter (hash included, never from an earlier check); throws AdapterValidationError if it is bad. */
     async verify(id: string, base: BaseModelStructure): Promise<ValidatedAdapter> {
         await this.recoverInterrupted();
         const location = await this.locate(id);
         if (location === undefined)
             throw new AdapterStoreError("not-found", `No adapter ${quote(id)} in ${this.describeDirs()}.`);
-        const entry = await this.check(location, base);
+        const entry = await this.check(location, base, "validate");
         if (entry.status === "invalid") throw entry.error;
         return entry.adapter;
     }
@@ -99,12 +125,14 @@ export class AdapterStore {
     /**
      * Validates `source` (an adapter directory or its manifest.json), then copies its manifest and
      * adapter file into `<writableDir>/<id>/`. A failed or interrupted install leaves the store as
-     * it was (after `recoverInterrupted`, which every store operation runs first).
+     * it was (after `recoverInterrupted`, which every store operation runs first). The source is
+     * validated once; the copy is the manifest text validated and the adapter bytes hashed as they
+     * are written, refused unless they hash to what was validated.
      */
     async install(source: string, base: BaseModelStructure, options: InstallOptions = {}): Promise<ValidatedAdapter> {
         await this.recoverInterrupted();
         const sourceDir = await adapterDirOf(source);
-        const validated = await validateAdapter(sourceDir, base);
+        const validated = await validateAdapter(sourceDir, base, this.hash);
         const {id} = validated.manifest;
         const existing = await this.locate(id);
         if (existing !== undefined && !options.replace)
@@ -119,17 +147,19 @@ export class AdapterStore {
         const stagingName = scratchName(`${SCRATCH_PREFIX}install-${id}-`);
         const staging = join(this.writableDir, stagingName);
         let backupName: string | undefined;
+        let stagedVersion: FileVersion | null = null;
         try {
             await mkdir(staging);
-            await copyDurably(validated.manifestPath, join(staging, ADAPTER_MANIFEST_FILE));
-            await copyDurably(validated.ggufPath, join(staging, validated.manifest.file));
-            // The source could change between validation and copy: check what actually landed.
-            const copied = await validateAdapter(staging, base);
-            if (copied.sha256 !== validated.sha256 || copied.manifest.id !== id)
+            await writeDurably(join(staging, ADAPTER_MANIFEST_FILE), validated.manifestText);
+            const stagedFile = join(staging, validated.manifest.file);
+            // The source could change between validation and copy: the bytes copied must be the ones validated.
+            if ((await copyHashed(validated.ggufPath, stagedFile)) !== validated.sha256)
                 throw new AdapterStoreError(
                     "bad-source",
                     `${sourceDir} changed while it was being installed; try again.`,
                 );
+            // A rename keeps the inode and times: this is the installed file's version.
+            stagedVersion = await fileVersion(stagedFile);
             this.step("install:staged", id);
 
             if (options.replace && (await entryKind(target)) === "folder") {
@@ -166,7 +196,20 @@ export class AdapterStore {
             releaseScratchName(stagingName);
             if (backupName !== undefined) releaseScratchName(backupName);
         }
-        return validateAdapter(target, base);
+        const ggufPath = join(target, validated.manifest.file);
+        const installed: ValidatedAdapter = {
+            ...validated,
+            dir: target,
+            manifestPath: join(target, ADAPTER_MANIFEST_FILE),
+            ggufPath,
+            header: {...validated.header, filePath: ggufPath},
+            version: stagedVersion ?? validated.version,
+        };
+        const manifestVersion = await fileVersion(installed.manifestPath);
+        if (stagedVersion !== null && manifestVersion !== null)
+            this.known.set(target, {manifest: manifestVersion, baseFingerprint: base.fingerprint, adapter: installed});
+        else this.known.delete(target);
+        return installed;
     }
 
     /** Removes a user-installed adapter; bundled adapters are read-only. */
@@ -195,6 +238,7 @@ export class AdapterStore {
         const trashName = scratchName(`${SCRATCH_PREFIX}removed-${id}-`);
         try {
             await rename(target, join(this.writableDir, trashName));
+            this.known.delete(target);
             this.step("remove:moved-aside", id);
             await rm(join(this.writableDir, trashName), {recursive: true, force: true});
             this.step("remove:deleted", id);
@@ -254,14 +298,33 @@ export class AdapterStore {
         return [this.writableDir, ...this.bundledDirs].join(", ");
     }
 
-    private async check(location: EntryLocation, base: BaseModelStructure): Promise<AdapterEntry> {
+    /** The adapter at `location`, from its last validation when `reuse` and its files are the versions validated. */
+    private async check(
+        location: EntryLocation,
+        base: BaseModelStructure,
+        mode: "reuse" | "validate",
+    ): Promise<AdapterEntry> {
+        const manifestVersion = await fileVersion(join(location.dir, ADAPTER_MANIFEST_FILE));
+        const known = this.known.get(location.dir);
+        if (
+            mode === "reuse" &&
+            known !== undefined &&
+            known.baseFingerprint === base.fingerprint &&
+            sameVersion(known.manifest, manifestVersion) &&
+            sameVersion(known.adapter.version, await fileVersion(known.adapter.ggufPath))
+        )
+            return {...location, status: "valid", adapter: known.adapter};
+        this.known.delete(location.dir);
         try {
-            const adapter = await validateAdapter(location.dir, base);
+            const adapter = await validateAdapter(location.dir, base, this.hash);
             if (adapter.manifest.id !== location.id)
                 throw new AdapterValidationError(
                     "id-mismatch",
                     `${adapter.manifestPath}: id "${adapter.manifest.id}" differs from its folder name "${location.id}"`,
                 );
+            // The manifest's version from before it was read: a manifest edited meanwhile is validated again next time.
+            if (manifestVersion !== null)
+                this.known.set(location.dir, {manifest: manifestVersion, baseFingerprint: base.fingerprint, adapter});
             return {...location, status: "valid", adapter};
         } catch (error) {
             const validationError =
@@ -339,10 +402,34 @@ function parseScratchName(name: string): ParsedScratch | null {
     return null;
 }
 
-/** Copies a file and flushes it to disk, so a renamed folder never holds a file the OS had not written yet. */
-async function copyDurably(from: string, to: string): Promise<void> {
-    await copyFile(from, to);
-    const handle = await open(to, "r+");
+/**
+ * Copies a file, hashing the bytes as they are written, and flushes it to disk (a renamed folder
+ * never holds a file the OS had not written yet); returns the sha256 of what was written.
+ */
+async function copyHashed(from: string, to: string): Promise<string> {
+    const hash = createHash("sha256");
+    await pipeline(
+        createReadStream(from, {highWaterMark: 1 << 20}),
+        async function* (chunks: AsyncIterable<Buffer>) {
+            for await (const chunk of chunks) {
+                hash.update(chunk);
+                yield chunk;
+            }
+        },
+        createWriteStream(to, {flags: "wx"}),
+    );
+    await flush(to);
+    return hash.digest("hex");
+}
+
+/** Writes a file and flushes it to disk. */
+async function writeDurably(path: string, text: string): Promise<void> {
+    await writeFile(path, text, {flag: "wx"});
+    await flush(path);
+}
+
+async function flush(path: string): Promise<void> {
+    const handle = await open(path, "r+");
     try {
         await handle.sync();
     } finally {

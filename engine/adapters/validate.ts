@@ -4,7 +4,8 @@
 
 import {readFile, stat} from "node:fs/promises";
 import {join, resolve} from "node:path";
-import {sha256File} from "../files/sha256";
+import type {FileVersion} from "../files/fileVersion";
+import {type FileHasher, hashFile} from "../files/sha256";
 import {
     GgmlType,
     GgufFormatError,
@@ -30,9 +31,13 @@ export interface ValidatedAdapter {
     /** Absolute adapter directory. */
     readonly dir: string;
     readonly manifestPath: string;
+    /** The manifest exactly as read and parsed (an install writes these bytes). */
+    readonly manifestText: string;
     /** Absolute path of the adapter GGUF, what llama.cpp is given. */
     readonly ggufPath: string;
     readonly sha256: string;
+    /** The version of the adapter file the sha256 is of (files/fileVersion.ts). */
+    readonly version: FileVersion;
     readonly header: GgufHeader;
     readonly rank: number;
     readonly alpha: number;
@@ -84,10 +89,15 @@ interface LoraPair {
     b?: GgufTensorInfo;
 }
 
-export async function validateAdapter(dir: string, base: BaseModelStructure): Promise<ValidatedAdapter> {
+/** Every rule, hash included; `hash` is how the adapter file is hashed (the store's, so tests can count). */
+export async function validateAdapter(
+    dir: string,
+    base: BaseModelStructure,
+    hash: FileHasher = hashFile,
+): Promise<ValidatedAdapter> {
     const adapterDir = resolve(dir);
     const manifestPath = join(adapterDir, ADAPTER_MANIFEST_FILE);
-    const manifest = await readManifest(manifestPath);
+    const {manifest, text: manifestText} = await readManifest(manifestPath);
     const ggufPath = join(adapterDir, manifest.file);
     const reject = (code: AdapterValidationCode, problem: string): never => {
         throw new AdapterValidationError(code, `${ggufPath}: ${problem}`);
@@ -100,7 +110,7 @@ export async function validateAdapter(dir: string, base: BaseModelStructure): Pr
             `${ggufPath}: the adapter file named by ${manifestPath} ("file": ${quote(manifest.file)}) does not exist`,
         );
 
-    const sha256 = await sha256File(ggufPath);
+    const {sha256, version} = await hash(ggufPath);
     if (sha256 !== manifest.sha256)
         reject("sha256-mismatch", `sha256 is ${sha256} but the manifest says ${manifest.sha256} (corrupt or replaced)`);
 
@@ -167,8 +177,10 @@ export async function validateAdapter(dir: string, base: BaseModelStructure): Pr
         manifest,
         dir: adapterDir,
         manifestPath,
+        manifestText,
         ggufPath,
         sha256,
+        version,
         header,
         rank,
         alpha: Number(alpha),
@@ -178,7 +190,7 @@ export async function validateAdapter(dir: string, base: BaseModelStructure): Pr
     };
 }
 
-async function readManifest(manifestPath: string): Promise<AdapterManifest> {
+async function readManifest(manifestPath: string): Promise<{manifest: AdapterManifest; text: string}> {
     let text: string;
     try {
         text = await readFile(manifestPath, "utf8");
@@ -196,7 +208,7 @@ async function readManifest(manifestPath: string): Promise<AdapterManifest> {
             `${manifestPath}: not valid JSON (${(error as Error).message})`,
         );
     }
-    return parseAdapterManifest(json, manifestPath);
+    return {manifest: parseAdapterManifest(json, manifestPath), text};
 }
 
 async function readAdapterHeader(ggufPath: string): Promise<GgufHeader> {

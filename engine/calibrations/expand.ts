@@ -4,36 +4,24 @@
 // - LC++: Δ(x) = P2 (P1 x)        ->  A_l = P1, B_l = P2 in every layer.
 // The terms are fused with the task adapters into one LoRA (adapters/fuse.ts, calibrations/
 // fusedMix.ts), or written alone as the "expanded calibration" file (ranks zero-padded to 16,
-// alpha = padded rank, loaded at scale 1) where a pass runs its LoRAs separately.
+// alpha = padded rank, loaded at scale 1) where a pass runs its LoRAs separately. It takes a
+// VerifiedCalibration (verified.ts): its base and adapters were checked where it entered.
 
 import {createHash} from "node:crypto";
 import {join} from "node:path";
-import {type LoraTerm, type LoraTerms, readLoraTerms, writeFusedLora} from "../adapters/fuse";
+import {type LoraTerm, type LoraTerms, readHashedLoraTerms, writeFusedLora} from "../adapters/fuse";
 import {firstValueOutOfRange, frobeniusNorm, LORA_STRENGTH_LIMIT, LORA_VALUE_LIMIT} from "../adapters/limits";
 import {derivedFile} from "../files/derivedFile";
-import {distinctPrefixes, quote} from "../messages/quote";
 import type {BaseModelStructure} from "../model/fingerprint";
-import type {LcParameters, LcppParameters, StoredCalibration} from "./format";
+import type {LcParameters, LcppParameters} from "./format";
 import {baseTensorName, MODULE_TYPES, type ModuleType} from "./moduleTypes";
+import type {AdapterFile, VerifiedCalibration} from "./verified";
 
 /** Part of every expanded file's name: bump it whenever the expansion's output would change. */
 export const EXPANDER_VERSION = "composer-calibration-expander/2";
 
-/** A task adapter file the calibration merges, given in the calibration's adapter order. */
-export interface AdapterFileRef {
-    /** sha256 of the file, as verified by whoever loaded the adapter; it names the cached expansion. */
-    readonly sha256: string;
-    readonly ggufPath: string;
-}
-
-export type CalibrationExpansionErrorCode =
-    | "base-mismatch"
-    | "architecture-mismatch"
-    | "adapter-mismatch"
-    | "shape-mismatch"
-    | "no-target"
-    | "too-strong"
-    | "changed-on-disk";
+/** What building the terms can find wrong (the binding to base and adapters is verified.ts's). */
+export type CalibrationExpansionErrorCode = "shape-mismatch" | "no-target" | "too-strong";
 
 export class CalibrationExpansionError extends Error {
     override name = "CalibrationExpansionError";
@@ -56,98 +44,54 @@ export function expandedCalibrationFileName(calibrationSha256: string, adapterSh
     return `calibration-${hash}.lora.gguf`;
 }
 
+/** The name of `calibration`'s expanded file (expandedCalibrationFileName). */
+export function expandedFileOf(calibration: VerifiedCalibration): string {
+    return expandedCalibrationFileName(
+        calibration.sha256,
+        calibration.adapters.map((bound) => bound.adapter.sha256),
+    );
+}
+
 /**
  * Returns the path of the expanded LoRA adapter for `calibration` in `cacheDir`, writing it
  * unless an intact copy (size and sha256 as recorded when it was written) is already there
- * (files/derivedFile.ts).
+ * (files/derivedFile.ts). LC reads its adapters' A's, each as the version that was hashed.
  */
 export async function expandCalibration(
-    calibration: StoredCalibration,
-    adapters: readonly AdapterFileRef[],
+    calibration: VerifiedCalibration<AdapterFile>,
     base: BaseModelStructure,
     cacheDir: string,
 ): Promise<string> {
-    checkBinding(calibration, adapters, base);
-    const filePath = join(
-        cacheDir,
-        expandedCalibrationFileName(
-            calibration.file.sha256,
-            adapters.map((adapter) => adapter.sha256),
-        ),
-    );
+    const filePath = join(cacheDir, expandedFileOf(calibration));
     await derivedFile(filePath, async (temporary) => {
-        const terms = await calibrationTerms(calibration, adapters, base);
-        await writeFusedLora(temporary, terms, `calibration ${calibration.parameters.kind} ${calibration.file.sha256}`);
+        const adapterTerms =
+            calibration.kind === "lc"
+                ? await Promise.all(calibration.adapters.map((bound) => readHashedLoraTerms(bound.adapter)))
+                : [];
+        const terms = calibrationTerms(calibration, adapterTerms, base);
+        await writeFusedLora(temporary, terms, `calibration ${calibration.kind} ${calibration.sha256}`);
     });
     return filePath;
 }
 
 /**
- * Builds the expansion in memory and throws what `expandCalibration` would (wrong base or
- * adapters, shapes, a pair beyond the strength limit), without writing anything: what
- * `calibrations verify` runs, so a calibration it passes can be expanded.
+ * The calibration's delta as LoRA terms (factor 1, unpadded ranks). `adapterTerms` are its
+ * adapters' terms at scale 1, in its order: LC sums their A's; LC++ does not use them. Throws
+ * what a file built from them would break (shapes, a pair beyond the strength limit).
  */
-export async function checkCalibrationExpansion(
-    calibration: StoredCalibration,
-    adapters: readonly AdapterFileRef[],
+export function calibrationTerms(
+    calibration: VerifiedCalibration,
+    adapterTerms: readonly LoraTerms[],
     base: BaseModelStructure,
-): Promise<void> {
-    await calibrationTerms(calibration, adapters, base);
-}
-
-/** The calibration's delta as LoRA terms (factor 1, unpadded ranks), after checking what it binds to. */
-export async function calibrationTerms(
-    calibration: StoredCalibration,
-    adapters: readonly AdapterFileRef[],
-    base: BaseModelStructure,
-): Promise<LoraTerms> {
-    checkBinding(calibration, adapters, base);
+): LoraTerms {
     const {parameters} = calibration;
-    const terms =
-        parameters.kind === "lc"
-            ? await expandLc(
-                  parameters,
-                  await Promise.all(adapters.map((adapter) => readLoraTerms(adapter.ggufPath, 1))),
-                  base,
-              )
-            : expandLcpp(parameters, base);
+    if (parameters.kind === "lc" && adapterTerms.length !== calibration.adapters.length)
+        throw new RangeError(
+            `LC merges ${calibration.adapters.length} adapters; the terms of ${adapterTerms.length} were given`,
+        );
+    const terms = parameters.kind === "lc" ? expandLc(parameters, adapterTerms, base) : expandLcpp(parameters, base);
     for (const [baseName, list] of terms) for (const term of list) checkStrength(baseName, term);
     return {architecture: base.architecture, terms};
-}
-
-function checkBinding(
-    calibration: StoredCalibration,
-    adapters: readonly AdapterFileRef[],
-    base: BaseModelStructure,
-): void {
-    if (calibration.baseFingerprint !== base.fingerprint) {
-        const [trained, loaded] = distinctPrefixes(calibration.baseFingerprint, base.fingerprint);
-        throw new CalibrationExpansionError(
-            "base-mismatch",
-            `${calibration.file.path} was trained for base ${trained}, but the loaded model ${base.name} is ${loaded}.`,
-        );
-    }
-    if (calibration.architecture !== base.architecture)
-        throw new CalibrationExpansionError(
-            "architecture-mismatch",
-            `${calibration.file.path} is for architecture ${quote(calibration.architecture)}, the base is ${quote(base.architecture)}.`,
-        );
-    if (adapters.length !== calibration.adapters.length)
-        throw new CalibrationExpansionError(
-            "adapter-mismatch",
-            `${calibration.file.path} merges ${calibration.adapters.length} adapters, ${adapters.length} were given.`,
-        );
-    calibration.adapters.forEach((expected, index) => {
-        const given = adapters[index];
-        if (given?.sha256 !== expected.sha256) {
-            const [wanted, found] = distinctPrefixes(expected.sha256, given?.sha256 ?? "");
-            throw new CalibrationExpansionError(
-                "adapter-mismatch",
-                `adapter ${index} (${quote(expected.id)}) of ${calibration.file.path} must have sha256 ` +
-                    `${wanted}, the file given (${given?.ggufPath}) has ${found}.`,
-            );
-        }
-    });
 }
 
 /**

@@ -5,6 +5,7 @@
 
 import {mergeWeightProblem} from "../adapters/limits";
 import {type ChainKey, chainKey, type TaskChain} from "../compose/taskChain";
+import type {FileVersion} from "../files/fileVersion";
 import {quote} from "../messages/quote";
 import type {ModuleType} from "./moduleTypes";
 
@@ -81,7 +82,13 @@ export interface CalibrationSummary {
 
 /** A calibration read from disk; the file hash binds derived files (expansions) to it. */
 export interface StoredCalibration extends Calibration {
-    readonly file: {readonly path: string; readonly sha256: string; readonly bytes: number};
+    readonly file: {
+        readonly path: string;
+        readonly sha256: string;
+        readonly bytes: number;
+        /** The version of the file these bytes are (files/fileVersion.ts). */
+        readonly version: FileVersion;
+    };
 }
 
 export type CalibrationErrorCode =
@@ -97,7 +104,8 @@ export type CalibrationErrorCode =
     | "shape-mismatch"
     | "non-finite"
     | "value-out-of-range"
-    | "too-strong";
+    | "too-strong"
+    | "misnamed";
 
 export class CalibrationFormatError extends Error {
     override name = "CalibrationFormatError";

@@ -2,26 +2,34 @@
 // file (adapters/fuse.ts), made once per mix and cached under the engine's cache folder. The
 // file name is the hash of everything that goes in (format versions, base, adapter and
 // calibration sha256s, scales); the file is verified (size + sha256) before reuse and rebuilt
-// when damaged (files/derivedFile.ts).
+// when damaged (files/derivedFile.ts). Its inputs are verified values: adapter files as hashed
+// when they were listed, and a VerifiedCalibration, whose parameters are the bytes its hash names.
 
 import {createHash} from "node:crypto";
 import {join} from "node:path";
-import {combineLoraTerms, readLoraTerms, writeFusedLora} from "../adapters/fuse";
+import {combineLoraTerms, type LoraTerms, readHashedLoraTerms, scaleLoraTerms, writeFusedLora} from "../adapters/fuse";
 import {type DerivedFile, derivedFile} from "../files/derivedFile";
+import type {HashedFile} from "../files/sha256";
 import type {BaseModelStructure} from "../model/fingerprint";
-import {CalibrationExpansionError, calibrationTerms, EXPANDER_VERSION} from "./expand";
-import {readCalibration} from "./read";
+import {calibrationTerms, EXPANDER_VERSION} from "./expand";
+import type {AdapterFile, VerifiedCalibration} from "./verified";
 
 /** Part of every fused file's name: bump it whenever the fused output would change. */
 export const FUSED_MIX_VERSION = "composer-fused-mix/1";
 
-/** The files of one pass, as the inventory verified them (sha256), in the pass's order. */
-export interface MixToFuse {
-    readonly adapters: readonly {readonly filePath: string; readonly sha256: string; readonly scale: number}[];
-    readonly calibration: {readonly filePath: string; readonly sha256: string} | null;
+/** What names a fused file: the inputs' sha256s and scales, in the pass's order. */
+export interface MixIdentity {
+    readonly adapters: readonly {readonly sha256: string; readonly scale: number}[];
+    readonly calibration: {readonly sha256: string} | null;
 }
 
-export function fusedMixFileName(mix: MixToFuse, base: Pick<BaseModelStructure, "fingerprint">): string {
+/** The files of one pass, as listed and verified, in the pass's order. */
+export interface MixToFuse extends MixIdentity {
+    readonly adapters: readonly (HashedFile & {readonly scale: number})[];
+    readonly calibration: VerifiedCalibration<AdapterFile> | null;
+}
+
+export function fusedMixFileName(mix: MixIdentity, base: Pick<BaseModelStructure, "fingerprint">): string {
     const description = {
         version: FUSED_MIX_VERSION,
         expander: mix.calibration === null ? null : EXPANDER_VERSION,
@@ -37,18 +45,23 @@ export async function fuseMix(mix: MixToFuse, base: BaseModelStructure, cacheDir
     if (mix.adapters.length + (mix.calibration === null ? 0 : 1) < 2)
         throw new RangeError("a mix of fewer than two LoRA files is already one LoRA: nothing to fuse");
     return derivedFile(join(cacheDir, fusedMixFileName(mix, base)), async (temporary) => {
-        const parts = await Promise.all(mix.adapters.map((adapter) => readLoraTerms(adapter.filePath, adapter.scale)));
-        if (mix.calibration !== null) {
-            const stored = await readCalibration(mix.calibration.filePath);
-            // The name promises these bytes: a calibration replaced on disk since the inventory
-            // was read must not be fused under the old one's name.
-            if (stored.file.sha256 !== mix.calibration.sha256)
-                throw new CalibrationExpansionError(
-                    "changed-on-disk",
-                    `${mix.calibration.filePath} changed on disk since it was listed (sha256 ${stored.file.sha256.slice(0, 12)}…, listed ${mix.calibration.sha256.slice(0, 12)}…); refresh the engine.`,
-                );
-            const adapters = mix.adapters.map((adapter) => ({sha256: adapter.sha256, ggufPath: adapter.filePath}));
-            parts.push(await calibrationTerms(stored, adapters, base));
+        // Each adapter file is read once, at scale 1: scaled for the mix, and as it is for LC's sum of A's.
+        const read = new Map<string, Promise<LoraTerms>>();
+        const termsOf = (file: HashedFile) => {
+            const known = read.get(file.sha256) ?? readHashedLoraTerms(file);
+            read.set(file.sha256, known);
+            return known;
+        };
+        const parts = await Promise.all(
+            mix.adapters.map(async (adapter) => scaleLoraTerms(await termsOf(adapter), adapter.scale)),
+        );
+        const {calibration} = mix;
+        if (calibration !== null) {
+            const adapterTerms =
+                calibration.kind === "lc"
+                    ? await Promise.all(calibration.adapters.map((bound) => termsOf(bound.adapter)))
+                    : [];
+            parts.push(calibrationTerms(calibration, adapterTerms, base));
         }
         await writeFusedLora(temporary, combineLoraTerms(parts), `fused mix of ${parts.length} LoRAs`);
     });

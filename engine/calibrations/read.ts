@@ -1,10 +1,11 @@
 // Reads compact calibration files (format.ts). Strict: a file that does not follow the spec is
 // rejected with a specific reason instead of being half-used.
 
-import {createHash} from "node:crypto";
 import {readFile} from "node:fs/promises";
 import {firstValueOutOfRange, frobeniusNorm, LORA_STRENGTH_LIMIT, LORA_VALUE_LIMIT} from "../adapters/limits";
 import {chainKey, parseTaskChain, type TaskChain} from "../compose/taskChain";
+import {fileVersion, sameVersion} from "../files/fileVersion";
+import {FileKeptChangingError, sha256Text} from "../files/sha256";
 import {
     GgmlType,
     GgufFormatError,
@@ -14,6 +15,7 @@ import {
     type GgufValue,
     GgufValueType,
     readGgufHeader,
+    readGgufHeaderFromBytes,
 } from "../gguf";
 import {quote} from "../messages/quote";
 import {
@@ -41,28 +43,29 @@ export async function readCalibrationSummary(filePath: string): Promise<Calibrat
     return summarize(header);
 }
 
-/** Reads a whole calibration, checking everything the format requires, values included. */
+/**
+ * Reads a whole calibration, checking everything the format requires, values included. The file
+ * is read once; its sha256 (which names every file derived from it) is of exactly the bytes parsed.
+ */
 export async function readCalibration(filePath: string): Promise<StoredCalibration> {
-    // The file hash names derived files (expansions), so it must describe exactly the bytes that
-    // were parsed: hash before and after parsing, and parse again if the file was replaced meanwhile.
     for (let attempt = 0; attempt < 3; attempt++) {
-        const before = await hashFile(filePath);
-        const calibration = await parseCalibration(filePath);
-        const after = await hashFile(filePath);
-        if (before.sha256 === after.sha256) return {...calibration, file: {path: filePath, ...after}};
+        const before = await fileVersion(filePath);
+        const bytes = await readFile(filePath);
+        // A write during the read could tear it: take the bytes only if the file stayed one version.
+        if (before === null || !sameVersion(before, await fileVersion(filePath))) continue;
+        const calibration = await parseCalibration(bytes, filePath);
+        return {
+            ...calibration,
+            file: {path: filePath, sha256: sha256Text(bytes), bytes: bytes.length, version: before},
+        };
     }
-    throw new Error(`${filePath} kept changing while it was being read.`);
+    throw new FileKeptChangingError(`${filePath} kept changing while it was being read.`);
 }
 
-async function hashFile(filePath: string): Promise<{sha256: string; bytes: number}> {
-    const contents = await readFile(filePath);
-    return {sha256: createHash("sha256").update(contents).digest("hex"), bytes: contents.length};
-}
-
-async function parseCalibration(filePath: string): Promise<Calibration> {
-    const header = await readHeader(filePath);
+async function parseCalibration(bytes: Uint8Array, filePath: string): Promise<Calibration> {
+    const header = await readHeader(filePath, bytes);
     const summary = summarize(header);
-    const tensorFile = await GgufTensorFile.open(header);
+    const tensorFile = GgufTensorFile.fromBytes(header, bytes);
     let parameters: CalibrationParameters;
     try {
         parameters = await readParameters(summary, async (name) => {
@@ -136,9 +139,10 @@ async function readParameters(
     return {kind: "lc++", rank: summary.rank, p1, p2};
 }
 
-async function readHeader(filePath: string): Promise<GgufHeader> {
+/** The header, from `bytes` when the file is already in memory; a format problem becomes a CalibrationFormatError. */
+async function readHeader(filePath: string, bytes?: Uint8Array): Promise<GgufHeader> {
     try {
-        return await readGgufHeader(filePath);
+        return await (bytes === undefined ? readGgufHeader(filePath) : readGgufHeaderFromBytes(bytes, filePath));
     } catch (error) {
         // File-system errors (missing file, permissions) pass through unchanged: they are not format problems.
         if (!(error instanceof GgufFormatError)) throw error;

@@ -1,13 +1,15 @@
 // Finds calibrations on disk: `<root>/<fp12>/<chain>.<kind>.gguf` (docs/formats.md, section 3),
 // over the repository's `calibrations/` and optional user directories. Listing reads headers
-// only; `verify` reads values and checks the adapters a calibration was trained with.
+// only; `verifiedFor` (the engine's inventory) and `verify` (`composer calibrations verify`)
+// read whole files and bind them to the installed adapters (verified.ts).
 
 import {readdir} from "node:fs/promises";
 import {join} from "node:path";
-import type {TaskChain} from "../compose/taskChain";
-import {distinctPrefixes, quote} from "../messages/quote";
+import {type LoraTerms, readLoraTerms} from "../adapters/fuse";
+import {chainKey, type TaskChain} from "../compose/taskChain";
+import {fileVersion, sameVersion} from "../files/fileVersion";
 import type {BaseModelStructure} from "../model/fingerprint";
-import {checkCalibrationExpansion} from "./expand";
+import {calibrationTerms} from "./expand";
 import {
     CalibrationFormatError,
     type CalibrationKind,
@@ -15,8 +17,8 @@ import {
     calibrationFileName,
     type StoredCalibration,
 } from "./format";
-import {MODULE_TYPES} from "./moduleTypes";
 import {readCalibration, readCalibrationSummary} from "./read";
+import {type BindableAdapter, baseProblem, type VerifiedCalibration, verifyCalibration} from "./verified";
 
 export type CalibrationStoreEntry =
     | {readonly status: "valid"; readonly path: string; readonly summary: CalibrationSummary}
@@ -34,11 +36,32 @@ export interface AvailableAdapter {
 export type CalibrationVerification =
     | {
           readonly ok: true;
-          readonly calibration: StoredCalibration;
-          /** The calibration's adapters in its concatenation order, ready for `expandCalibration`. */
+          readonly calibration: VerifiedCalibration<AvailableAdapter>;
+          /** The calibration's adapters in its concatenation order. */
           readonly adapters: readonly AvailableAdapter[];
       }
     | {readonly ok: false; readonly reason: string};
+
+/** A calibration file that cannot be used, and why: `error` keeps its code for a request that names the file. */
+export interface RefusedCalibration {
+    readonly path: string;
+    readonly fileName: string;
+    readonly code: string;
+    /** Without the path, as a listing prints it after the file's name. */
+    readonly reason: string;
+    readonly error: Error;
+}
+
+/** Every calibration for a base model that can be used with the installed adapters, and why the others cannot. */
+export interface VerifiedCalibrations<A extends BindableAdapter> {
+    readonly verified: readonly VerifiedCalibration<A>[];
+    readonly refused: readonly RefusedCalibration[];
+}
+
+export interface CalibrationStoreOptions {
+    /** How a file is read whole (read.ts); tests count the reads. */
+    readonly read?: (filePath: string) => Promise<StoredCalibration>;
+}
 
 /** Folder name for a base model's calibrations: the first 12 hex digits of its fingerprint. */
 export function calibrationFolderName(base: Pick<BaseModelStructure, "fingerprint">): string {
@@ -46,8 +69,17 @@ export function calibrationFolderName(base: Pick<BaseModelStructure, "fingerprin
 }
 
 export class CalibrationStore {
+    /** Files read whole, by path, each as the version read (files/fileVersion.ts): a refresh reads only what changed. */
+    private readonly readFiles = new Map<string, StoredCalibration>();
+    private readonly read: (filePath: string) => Promise<StoredCalibration>;
+
     /** @param roots searched in this order; for a chain and kind, the first valid file wins. */
-    constructor(readonly roots: readonly string[]) {}
+    constructor(
+        readonly roots: readonly string[],
+        options: CalibrationStoreOptions = {},
+    ) {
+        this.read = options.read ?? readCalibration;
+    }
 
     /** Every `.gguf` file in the base's folders, each parsed (header only) or with the reason it is unusable. */
     async list(base: BaseModelStructure): Promise<CalibrationStoreEntry[]> {
@@ -77,49 +109,85 @@ export class CalibrationStore {
     }
 
     /**
-     * Reads a calibration completely and checks that every adapter it merges is installed with
-     * the same file hash (a retrained adapter invalidates the calibration).
+     * Every calibration for `base`, read whole (once per file version), named for what it holds,
+     * and bound to `installed` (verified.ts): what the engine may use, and why the rest cannot be.
+     */
+    async verifiedFor<A extends BindableAdapter>(
+        base: BaseModelStructure,
+        installed: readonly A[],
+    ): Promise<VerifiedCalibrations<A>> {
+        const verified: VerifiedCalibration<A>[] = [];
+        const refused: RefusedCalibration[] = [];
+        const seen = new Set<string>();
+        for (const root of this.roots) {
+            const folder = join(root, calibrationFolderName(base));
+            for (const fileName of await ggufFileNames(folder)) {
+                const path = join(folder, fileName);
+                seen.add(path);
+                const refuse = (code: string, reason: string, error: Error) =>
+                    refused.push({path, fileName, code, reason, error});
+                let stored: StoredCalibration;
+                try {
+                    stored = await this.readOnce(path);
+                } catch (error) {
+                    const failure = error instanceof Error ? error : new Error(String(error));
+                    const code = (failure as {code?: unknown}).code;
+                    refuse(typeof code === "string" ? code : "unreadable", describeError(failure), failure);
+                    continue;
+                }
+                const misnamed = fileNameProblem(path, {...stored, kind: stored.parameters.kind});
+                if (misnamed !== null) {
+                    refuse("misnamed", misnamed, new CalibrationFormatError("misnamed", misnamed, path));
+                    continue;
+                }
+                const verdict = verifyCalibration(stored, installed, base);
+                if (verdict.ok) verified.push(verdict.calibration);
+                else refuse(verdict.error.code, verdict.error.reason, verdict.error);
+            }
+        }
+        for (const path of this.readFiles.keys()) if (!seen.has(path)) this.readFiles.delete(path);
+        return {verified, refused};
+    }
+
+    /** The file read whole, reusing the last read while the file is the version read. */
+    private async readOnce(path: string): Promise<StoredCalibration> {
+        const known = this.readFiles.get(path);
+        if (known !== undefined && sameVersion(known.file.version, await fileVersion(path))) return known;
+        this.readFiles.delete(path);
+        const stored = await this.read(path);
+        this.readFiles.set(path, stored);
+        return stored;
+    }
+
+    /**
+     * Reads a calibration completely (never from an earlier read), checks it against the base,
+     * binds its adapters (a retrained adapter invalidates it) and builds its expansion in memory,
+     * so a calibration this passes can be expanded and fused.
      */
     async verify(
         filePath: string,
         availableAdapters: readonly AvailableAdapter[],
-        base?: BaseModelStructure,
+        base: BaseModelStructure,
     ): Promise<CalibrationVerification> {
-        let calibration: StoredCalibration;
+        let stored: StoredCalibration;
         try {
-            calibration = await readCalibration(filePath);
+            stored = await readCalibration(filePath);
         } catch (error) {
             return {ok: false, reason: describeError(error)};
         }
-        if (base !== undefined) {
-            const problem = baseProblem(calibration, base);
-            if (problem !== null) return {ok: false, reason: problem};
+        const verdict = verifyCalibration(stored, availableAdapters, base);
+        if (!verdict.ok) return {ok: false, reason: verdict.error.reason};
+        const {calibration} = verdict;
+        try {
+            const adapterTerms: LoraTerms[] = [];
+            if (calibration.kind === "lc")
+                for (const bound of calibration.adapters)
+                    adapterTerms.push(await readLoraTerms(bound.adapter.ggufPath, 1));
+            calibrationTerms(calibration, adapterTerms, base);
+        } catch (error) {
+            return {ok: false, reason: describeError(error)};
         }
-        const adapters: AvailableAdapter[] = [];
-        for (const wanted of calibration.adapters) {
-            const candidates = availableAdapters.filter((adapter) => adapter.id === wanted.id);
-            const match = candidates.find((adapter) => adapter.sha256 === wanted.sha256);
-            if (match === undefined) {
-                const [installed, expected] = distinctPrefixes(candidates[0]?.sha256 ?? "", wanted.sha256);
-                return {
-                    ok: false,
-                    reason:
-                        candidates.length === 0
-                            ? `adapter ${quote(wanted.id)} is not installed.`
-                            : `adapter ${quote(wanted.id)} has changed since the calibration was trained ` +
-                              `(sha256 ${installed}, expected ${expected}).`,
-                };
-            }
-            adapters.push(match);
-        }
-        if (base !== undefined) {
-            try {
-                await checkCalibrationExpansion(calibration, adapters, base);
-            } catch (error) {
-                return {ok: false, reason: describeError(error)};
-            }
-        }
-        return {ok: true, calibration, adapters};
+        return {ok: true, calibration, adapters: calibration.adapters.map((bound) => bound.adapter)};
     }
 }
 
@@ -143,40 +211,18 @@ async function inspect(filePath: string, base: BaseModelStructure): Promise<Cali
     } catch (error) {
         return {status: "invalid", path: filePath, reason: describeError(error)};
     }
-    const problem = baseProblem(summary, base) ?? fileNameProblem(filePath, summary);
+    const problem = baseProblem(summary, base)?.reason ?? fileNameProblem(filePath, summary);
     return problem === null
         ? {status: "valid", path: filePath, summary}
         : {status: "invalid", path: filePath, reason: problem};
 }
 
-function fileNameProblem(filePath: string, summary: CalibrationSummary): string | null {
-    const expected = calibrationFileName(summary.chain, summary.kind);
+function fileNameProblem(filePath: string, held: Pick<CalibrationSummary, "chain" | "kind">): string | null {
+    const expected = calibrationFileName(held.chain, held.kind);
     const actual = filePath.split(/[\\/]/).pop();
     return actual === expected
         ? null
-        : `the file holds "${summary.chainKey}" (${summary.kind}), so it must be named ${expected}.`;
-}
-
-type BaseBinding = Pick<CalibrationSummary, "baseFingerprint" | "architecture"> &
-    Partial<Pick<CalibrationSummary, "modules">>;
-
-/** Why a calibration cannot apply to this base, or null; shapes are checked when known. */
-function baseProblem(calibration: BaseBinding, base: BaseModelStructure): string | null {
-    if (calibration.baseFingerprint !== base.fingerprint) {
-        const [trained, loaded] = distinctPrefixes(calibration.baseFingerprint, base.fingerprint);
-        return `trained for base ${trained}, not ${loaded} (${base.name}).`;
-    }
-    if (calibration.architecture !== base.architecture)
-        return `architecture ${quote(calibration.architecture)} differs from the base's ${quote(base.architecture)}.`;
-    for (const moduleType of MODULE_TYPES) {
-        const shape = calibration.modules?.get(moduleType);
-        const ne = base.tensors.get(`blk.0.${moduleType}.weight`);
-        if (shape === undefined) continue;
-        if (ne === undefined) return `the base has no ${moduleType} weights.`;
-        if (ne[1] !== shape.nOut || (shape.nIn !== null && ne[0] !== shape.nIn))
-            return `cal.${moduleType} does not fit the base's ${moduleType} weights (ne {${ne}}).`;
-    }
-    return null;
+        : `the file holds "${chainKey(held.chain)}" (${held.kind}), so it must be named ${expected}.`;
 }
 
 function describeError(error: unknown): string {

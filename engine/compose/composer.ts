@@ -1,7 +1,8 @@
-// Runs a recipe: each pass becomes a context (from the pool) and produces text; a pass's
-// output is the next pass's input. A rewrite pass takes its input segment by segment, a summary
-// of a text too long to read at once summarizes chunks first (recipe.ts says which). This is
-// the only place that joins compose/ and runtime/.
+// Runs a recipe: each pass becomes a context (its LoRA files from PassMixes, the context from
+// the pool) and produces text; a pass's output is the next pass's input. A rewrite pass takes its
+// input segment by segment, a summary of a text too long to read at once summarizes chunks first
+// (recipe.ts says which). Data flows one way: recipe -> mix -> context -> text; nothing here calls
+// back into the engine. This is the only place in compose/ that uses runtime/.
 
 import {type ContextMix, type ContextPool, ContextWaitCancelledError} from "../runtime/contextPool";
 import type {Decoding} from "../runtime/decoding";
@@ -9,13 +10,15 @@ import {type Generation, GenerationCancelledError, generate} from "../runtime/ge
 import {FRAGMENT_BUDGET, REWRITE_MAX_SENTENCES, SUMMARY_CHUNK_TOKENS, tokensAllowed} from "./length";
 import type {Method} from "./methods";
 import type {PromptTemplate} from "./prompt";
-import {mixKey, type Pass, type Recipe} from "./recipe";
+import type {Pass, Recipe} from "./recipe";
 import {chunksForSummary, isFragmentAnswer, joinSegments, splitForRewrite} from "./segments";
 import {type ChainKey, chainKey} from "./taskChain";
 
 export interface ComposeOptions {
     /** The caller's own limit on each generation; without it each pass gets its task's budget (length.ts). */
     readonly maxTokens?: number;
+    /** Default "fused"; "separate" only to measure the two forms side by side. */
+    readonly loraForm?: LoraForm;
     readonly signal?: AbortSignal;
     /** Text of the answer as it is generated; `pass` counts from 0, the last pass is the answer. */
     readonly onText?: (text: string, pass: number) => void;
@@ -78,9 +81,6 @@ export class EmptyOutputError extends Error {
     }
 }
 
-/** Turns a pass into the exact LoRA files and scales its context needs. */
-export type MixResolver = (pass: Pass) => Promise<ContextMix>;
-
 /**
  * How a pass's LoRA files reach llama.cpp: "fused" into one file (the engine's form: llama.cpp
  * sums several LoRAs in heap-address order, so only one gives the same text in every process,
@@ -88,34 +88,21 @@ export type MixResolver = (pass: Pass) => Promise<ContextMix>;
  */
 export type LoraForm = "fused" | "separate";
 
-/** The derived LoRA files a pass may need, made (and cached) by the engine. */
-export interface PassFiles {
-    /** The pass's task adapters (at their scales) and calibration as one LoRA file, loaded at scale 1. */
-    readonly fused: (pass: Pass) => Promise<string>;
-    /** The pass's calibration expanded to a LoRA file of its own, or null without one. */
-    readonly expandedCalibration: (pass: Pass) => Promise<string | null>;
-}
-
 /** The form a pass runs in: a single LoRA file (or none) is already one LoRA, so only mixes of two or more are fused. */
 export function passForm(pass: Pass, form: LoraForm): LoraForm {
     const loraFiles = pass.adapters.length + (pass.calibration === null ? 0 : 1);
     return form === "fused" && loraFiles >= 2 ? "fused" : "separate";
 }
 
-/** The adapter mix of a pass in `form`. */
-export async function passMix(pass: Pass, files: PassFiles, form: LoraForm): Promise<ContextMix> {
-    if (passForm(pass, form) === "fused")
-        return {key: `${mixKey(pass)}|fused`, loras: [{filePath: await files.fused(pass), scale: 1}]};
-    const loras = pass.adapters.map((use) => ({filePath: use.adapter.filePath, scale: use.scale}));
-    const calibrationFile = await files.expandedCalibration(pass);
-    if (calibrationFile !== null) loras.push({filePath: calibrationFile, scale: 1});
-    return {key: mixKey(pass), loras};
+/** The LoRA files and scales a pass's context needs, made from its verified adapters and calibration (engine/passLoras.ts). */
+export interface PassMixes {
+    mix(pass: Pass, form: LoraForm): Promise<ContextMix>;
 }
 
-/** What runRecipe needs from the engine: contexts, the mix of a pass, and the tokenizer. */
+/** What runRecipe runs on: LoRA mixes, contexts, the tokenizer and the decoding setting. */
 export interface Runner {
+    readonly mixes: PassMixes;
     readonly pool: ContextPool;
-    readonly resolveMix: MixResolver;
     readonly countTokens: (text: string) => number;
     /** Tokens of `prompt` around `text` as the model reads them: with the answer, what a context must hold. */
     readonly promptTokens: (prompt: PromptTemplate, text: string) => number;
@@ -134,6 +121,14 @@ export async function runRecipe(
     const notes = [...recipe.notes];
     let cutAtBudget = false;
     const lastPass = recipe.passes.length - 1;
+    const form = options.loraForm ?? "fused";
+    /** Each pass's mix, made once per request (a rewrite runs its pass once per sentence). */
+    const mixes = new Map<Pass, Promise<ContextMix>>();
+    const mixOf = (pass: Pass): Promise<ContextMix> => {
+        const known = mixes.get(pass) ?? runner.mixes.mix(pass, form);
+        mixes.set(pass, known);
+        return known;
+    };
 
     /** One generation of one pass on one piece of text, within `limits`. */
     const generateOn = async (
@@ -144,7 +139,7 @@ export async function runRecipe(
         stream: boolean,
     ): Promise<Generation> => {
         const contextStarted = performance.now();
-        const mix = await runner.resolveMix(pass);
+        const mix = await mixOf(pass);
         const tokens = runner.promptTokens(pass.prompt, text) + limits.maxTokens;
         // One request at a time per context: a busy mix waits its turn (see ContextPool.use).
         const generation = await runner.pool

@@ -1,7 +1,13 @@
 // Turns (chain, method) into a recipe: which adapters at which scales, which calibration,
 // which prompt, in how many passes. Pure: it only reads the inventory it is given, so
-// every choice it makes can be tested without a model.
+// every choice it makes can be tested without a model. The inventory holds verified values
+// only (inventory.ts): each calibration comes bound to its installed adapters, so a recipe
+// picks one by chain and kind and checks nothing again.
 
+import {calibrationFileName} from "../calibrations/format";
+import type {RefusedCalibration} from "../calibrations/store";
+import type {VerifiedCalibration} from "../calibrations/verified";
+import type {HashedFile} from "../files/sha256";
 import {budgetFor, type TokenBudget} from "./length";
 import {type CalibrationKind, METHODS, type Method, type MethodChoice} from "./methods";
 import {chainPrompt, type PromptTemplate} from "./prompt";
@@ -20,29 +26,22 @@ import {
     taskChain,
 } from "./taskChain";
 
-export interface InstalledAdapter {
+/** A valid task adapter; its file as hashed when it was listed (`filePath`, `sha256`, `version`). */
+export interface InstalledAdapter extends HashedFile {
     readonly id: string;
     /** The chain it was trained for: one task, or a composite for a joint expert. */
     readonly chain: TaskChain;
-    readonly filePath: string;
-    readonly sha256: string;
     readonly prompt: PromptTemplate;
 }
 
-export interface InstalledCalibration {
-    readonly filePath: string;
-    readonly sha256: string;
-    readonly chain: TaskChain;
-    readonly kind: CalibrationKind;
-    /** The merged task adapters, in the calibration's concatenation order. */
-    readonly adapterSha256: readonly string[];
-    readonly mergeWeights: readonly number[];
-    readonly prompt: PromptTemplate;
-}
+/** A calibration bound to the installed adapters it merges (calibrations/verified.ts), with its prompt. */
+export type InstalledCalibration = VerifiedCalibration<InstalledAdapter> & {readonly prompt: PromptTemplate};
 
 export interface Inventory {
     readonly adapters: readonly InstalledAdapter[];
     readonly calibrations: readonly InstalledCalibration[];
+    /** Calibration files that could not be used, with the error: a request naming one fails with it. */
+    readonly refusedCalibrations?: readonly RefusedCalibration[];
 }
 
 export interface AdapterUse {
@@ -114,18 +113,15 @@ function singleTaskAdapter(inventory: Inventory, task: MainTaskId | AuxTaskId): 
     return adapterFor(inventory, taskChain([task]));
 }
 
-/** A calibration counts only if every adapter it was trained on is installed, byte for byte. */
+/** The first calibration of this kind for the chain (every one in the inventory has its adapters installed). */
 function usableCalibration(
     inventory: Inventory,
     chain: TaskChain,
     kind: CalibrationKind,
-): {calibration: InstalledCalibration; adapters: InstalledAdapter[]} | undefined {
-    for (const calibration of inventory.calibrations) {
-        if (calibration.kind !== kind || !sameChain(calibration.chain, chain)) continue;
-        const adapters = calibration.adapterSha256.map((sha) => inventory.adapters.find((a) => a.sha256 === sha));
-        if (adapters.every((a): a is InstalledAdapter => a !== undefined)) return {calibration, adapters};
-    }
-    return undefined;
+): InstalledCalibration | undefined {
+    return inventory.calibrations.find(
+        (calibration) => calibration.kind === kind && sameChain(calibration.chain, chain),
+    );
 }
 
 function requireAdapter(inventory: Inventory, task: MainTaskId | AuxTaskId, method: Method): InstalledAdapter {
@@ -184,11 +180,11 @@ function buildExplicit(chain: TaskChain, method: Method, inventory: Inventory): 
         case "linear-merge": {
             const adapters = tasks.map((task) => requireAdapter(inventory, task, method));
             // Prefer the weights a calibration was trained on, so merge vs. LC is a clean ablation.
-            const trained =
-                usableCalibration(inventory, chain, "lc++")?.calibration ??
-                usableCalibration(inventory, chain, "lc")?.calibration;
+            const trained = usableCalibration(inventory, chain, "lc++") ?? usableCalibration(inventory, chain, "lc");
             const weights = trained
-                ? adapters.map((a) => trained.mergeWeights[trained.adapterSha256.indexOf(a.sha256)] ?? 0)
+                ? adapters.map(
+                      (a) => trained.adapters.find((bound) => bound.adapter.sha256 === a.sha256)?.mergeWeight ?? 0,
+                  )
                 : defaultMergeWeights(adapters.length);
             const uses = adapters.map((adapter, i) => ({adapter, scale: weights[i] ?? 0}));
             return recipe(chain, method, pass(chain, {adapters: uses, calibration: null, prompt}));
@@ -218,13 +214,17 @@ function buildExplicit(chain: TaskChain, method: Method, inventory: Inventory): 
         }
         case "lc":
         case "lc++": {
-            const found = usableCalibration(inventory, chain, method);
-            if (found === undefined)
+            const calibration = usableCalibration(inventory, chain, method);
+            if (calibration === undefined) {
+                // A file for this very chain and kind that was refused where it entered: its own error (code included).
+                const fileName = calibrationFileName(chain, method);
+                const refused = inventory.refusedCalibrations?.find((file) => file.fileName === fileName);
+                if (refused !== undefined) throw refused.error;
                 throw new RecipeError(
                     `No usable ${method.toUpperCase()} calibration for "${key}" (none installed, or its adapters are missing).`,
                 );
-            const {calibration, adapters} = found;
-            const uses = adapters.map((adapter, i) => ({adapter, scale: calibration.mergeWeights[i] ?? 0}));
+            }
+            const uses = calibration.adapters.map((bound) => ({adapter: bound.adapter, scale: bound.mergeWeight}));
             return recipe(chain, method, pass(chain, {adapters: uses, calibration, prompt: calibration.prompt}));
         }
     }

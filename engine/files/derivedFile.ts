@@ -100,20 +100,3 @@ export async function derivedFile(
     }
     return {filePath, built: true};
 }
-
-/** Size and modification time of a file, to notice cheaply that it changed after it was verified. */
-export interface FileStamp {
-    readonly path: string;
-    readonly bytes: number;
-    readonly mtimeMs: number;
-}
-
-export async function fileStamp(path: string): Promise<FileStamp | null> {
-    const info = await stat(path).catch(() => undefined);
-    return info === undefined ? null : {path, bytes: info.size, mtimeMs: info.mtimeMs};
-}
-
-export async function isUnchanged(stamp: FileStamp): Promise<boolean> {
-    const now = await fileStamp(stamp.path);
-    return now !== null && now.bytes === stamp.bytes && now.mtimeMs === stamp.mtimeMs;
-}

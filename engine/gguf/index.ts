@@ -11,6 +11,7 @@ export {
     metaString,
     metaStringArray,
     readGgufHeader,
+    readGgufHeaderFromBytes,
     readTensorF32,
 } from "./reader";
 export {

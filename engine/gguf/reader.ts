@@ -1,7 +1,9 @@
 // GGUF header reader. Reads only the header through a buffered file handle, so a 250 MB model
-// whose metadata holds 262k-token arrays costs a few MB of reads, never the whole file.
+// whose metadata holds 262k-token arrays costs a few MB of reads, never the whole file. A small
+// file already in memory (a calibration: read once, hashed and parsed from the same bytes) is
+// parsed from those bytes.
 
-import {type FileHandle, open} from "node:fs/promises";
+import {open} from "node:fs/promises";
 import {endianness} from "node:os";
 import {quote} from "../messages/quote";
 import {bf16ArrayToF32, f16ArrayToF32} from "./half";
@@ -30,7 +32,25 @@ const MAX_DIMS = 4;
 const MAX_TENSOR_NAME_BYTES = 63;
 const SUPPORTED_VERSIONS = [2, 3];
 
-/** Sequential reader over a file handle with a growable window; parsing is synchronous once bytes are buffered. */
+/** Where a GGUF's bytes come from: an open file, or its bytes in memory (`bytesSource`). */
+export interface GgufByteSource {
+    read(target: Uint8Array, offset: number, length: number, position: number): Promise<{bytesRead: number}>;
+    close(): Promise<void>;
+}
+
+/** A file's bytes, read once, as a GGUF byte source. */
+export function bytesSource(bytes: Uint8Array): GgufByteSource {
+    return {
+        read: async (target, offset, length, position) => {
+            const piece = bytes.subarray(position, position + length);
+            target.set(piece, offset);
+            return {bytesRead: piece.length};
+        },
+        close: async () => {},
+    };
+}
+
+/** Sequential reader over a byte source with a growable window; parsing is synchronous once bytes are buffered. */
 class BufferedFileReader {
     private buffer = Buffer.alloc(CHUNK_BYTES);
     /** File offset of buffer[0]. */
@@ -39,7 +59,7 @@ class BufferedFileReader {
     private filled = 0;
 
     constructor(
-        private readonly handle: FileHandle,
+        private readonly handle: GgufByteSource,
         readonly fileSize: number,
         readonly filePath: string,
     ) {}
@@ -284,90 +304,95 @@ export async function readGgufHeader(filePath: string): Promise<GgufHeader> {
     const handle = await open(filePath, "r");
     try {
         const {size: fileSize} = await handle.stat();
-        const reader = new BufferedFileReader(handle, fileSize, filePath);
-        if (fileSize < 4)
-            throw new GgufFormatError(filePath, "not-gguf", `not a GGUF file: only ${fileSize} bytes long`);
-        await reader.fill(Math.min(fileSize, 24), "the file header");
-        const magic = reader.ascii(4);
-        if (magic !== GGUF_MAGIC)
-            throw new GgufFormatError(
-                filePath,
-                "not-gguf",
-                `not a GGUF file: bad magic ${JSON.stringify(magic)} (bytes ${Buffer.from(magic, "latin1").toString("hex")}), expected "GGUF"`,
-            );
-        await reader.ensure(4, "the version");
-        const version = reader.u32();
-        if (!SUPPORTED_VERSIONS.includes(version))
-            throw new GgufFormatError(
-                filePath,
-                "unsupported-version",
-                looksBigEndian(version)
-                    ? "unsupported GGUF: the file is big-endian, only little-endian is supported"
-                    : `unsupported GGUF version ${version}, expected ${SUPPORTED_VERSIONS.join(" or ")}`,
-            );
-        await reader.ensure(16, "the tensor and metadata counts");
-        const tensorCount = u64AsNumber(reader, reader.u64(), "the tensor count");
-        const metadataCount = u64AsNumber(reader, reader.u64(), "the metadata count");
-        // Smallest possible entries: a key-value is 8 + 4 + 1 bytes, a tensor info 8 + 4 + 8 + 4 + 8.
-        if (metadataCount * 13 + tensorCount * 32 > reader.remainingInFile)
-            throw new GgufFormatError(
-                filePath,
-                "truncated",
-                `truncated: the header claims ${metadataCount} metadata entries and ${tensorCount} tensors, more than fit in ${fileSize} bytes`,
-            );
-
-        const metadata = new Map<string, GgufValue>();
-        for (let i = 0; i < metadataCount; i++) {
-            const key = await readString(reader, `metadata key #${i}`);
-            // ggml refuses empty and repeated keys (gguf.cpp), so llama.cpp would refuse the file.
-            if (key === "") fail(reader, `metadata key #${i} is empty`);
-            if (metadata.has(key)) fail(reader, `duplicate metadata key ${quote(key)}`);
-            await reader.ensure(4, `the value type of metadata ${quote(key)}`);
-            const type = reader.u32();
-            metadata.set(key, await readValue(reader, key, type));
-        }
-        const alignment = alignmentFrom(reader, metadata);
-
-        const tensors: GgufTensorInfo[] = [];
-        const names = new Set<string>();
-        for (let i = 0; i < tensorCount; i++) {
-            const info = await readTensorInfo(reader, i);
-            if (names.has(info.name)) fail(reader, `duplicate tensor ${quote(info.name)}`);
-            names.add(info.name);
-            tensors.push(info);
-        }
-
-        const dataOffset = Math.ceil(reader.position / alignment) * alignment;
-        const dataBytes = fileSize - dataOffset;
-        // ggml (gguf.cpp) requires tensor data in tensor-info order, back to back, each tensor
-        // padded to the alignment: an offset out of order, shared or after a gap is refused there.
-        let expectedOffset = 0;
-        for (const tensor of tensors) {
-            if (tensor.offset % alignment !== 0)
-                fail(
-                    reader,
-                    `tensor ${quote(tensor.name)} data offset ${tensor.offset} is not a multiple of ${alignment}`,
-                );
-            if (tensor.offset !== expectedOffset)
-                fail(
-                    reader,
-                    `tensor ${quote(tensor.name)} has data offset ${tensor.offset}, expected ${expectedOffset}: ` +
-                        `tensor data must follow the tensor list's order, back to back, each padded to ${alignment} bytes ` +
-                        `(ggml refuses out-of-order, shared or gapped data; a changed tensor type also moves every later tensor)`,
-                );
-            expectedOffset += Math.ceil(tensor.byteLength / alignment) * alignment;
-            if (tensor.offset + tensor.byteLength > dataBytes)
-                throw new GgufFormatError(
-                    filePath,
-                    "truncated",
-                    `truncated: tensor ${quote(tensor.name)} (${ggmlTypeName(tensor.type)} {${tensor.ne.join(", ")}}) needs bytes ` +
-                        `${dataOffset + tensor.offset}..${dataOffset + tensor.offset + tensor.byteLength}, but the file is ${fileSize} bytes`,
-                );
-        }
-        return {filePath, version, metadata, tensors, alignment, dataOffset, fileSize};
+        return await parseGgufHeader(handle, fileSize, filePath);
     } finally {
         await handle.close();
     }
+}
+
+/** The header of a GGUF file whose bytes are in memory; `filePath` names it in errors. */
+export function readGgufHeaderFromBytes(bytes: Uint8Array, filePath: string): Promise<GgufHeader> {
+    return parseGgufHeader(bytesSource(bytes), bytes.length, filePath);
+}
+
+async function parseGgufHeader(source: GgufByteSource, fileSize: number, filePath: string): Promise<GgufHeader> {
+    const reader = new BufferedFileReader(source, fileSize, filePath);
+    if (fileSize < 4) throw new GgufFormatError(filePath, "not-gguf", `not a GGUF file: only ${fileSize} bytes long`);
+    await reader.fill(Math.min(fileSize, 24), "the file header");
+    const magic = reader.ascii(4);
+    if (magic !== GGUF_MAGIC)
+        throw new GgufFormatError(
+            filePath,
+            "not-gguf",
+            `not a GGUF file: bad magic ${JSON.stringify(magic)} (bytes ${Buffer.from(magic, "latin1").toString("hex")}), expected "GGUF"`,
+        );
+    await reader.ensure(4, "the version");
+    const version = reader.u32();
+    if (!SUPPORTED_VERSIONS.includes(version))
+        throw new GgufFormatError(
+            filePath,
+            "unsupported-version",
+            looksBigEndian(version)
+                ? "unsupported GGUF: the file is big-endian, only little-endian is supported"
+                : `unsupported GGUF version ${version}, expected ${SUPPORTED_VERSIONS.join(" or ")}`,
+        );
+    await reader.ensure(16, "the tensor and metadata counts");
+    const tensorCount = u64AsNumber(reader, reader.u64(), "the tensor count");
+    const metadataCount = u64AsNumber(reader, reader.u64(), "the metadata count");
+    // Smallest possible entries: a key-value is 8 + 4 + 1 bytes, a tensor info 8 + 4 + 8 + 4 + 8.
+    if (metadataCount * 13 + tensorCount * 32 > reader.remainingInFile)
+        throw new GgufFormatError(
+            filePath,
+            "truncated",
+            `truncated: the header claims ${metadataCount} metadata entries and ${tensorCount} tensors, more than fit in ${fileSize} bytes`,
+        );
+
+    const metadata = new Map<string, GgufValue>();
+    for (let i = 0; i < metadataCount; i++) {
+        const key = await readString(reader, `metadata key #${i}`);
+        // ggml refuses empty and repeated keys (gguf.cpp), so llama.cpp would refuse the file.
+        if (key === "") fail(reader, `metadata key #${i} is empty`);
+        if (metadata.has(key)) fail(reader, `duplicate metadata key ${quote(key)}`);
+        await reader.ensure(4, `the value type of metadata ${quote(key)}`);
+        const type = reader.u32();
+        metadata.set(key, await readValue(reader, key, type));
+    }
+    const alignment = alignmentFrom(reader, metadata);
+
+    const tensors: GgufTensorInfo[] = [];
+    const names = new Set<string>();
+    for (let i = 0; i < tensorCount; i++) {
+        const info = await readTensorInfo(reader, i);
+        if (names.has(info.name)) fail(reader, `duplicate tensor ${quote(info.name)}`);
+        names.add(info.name);
+        tensors.push(info);
+    }
+
+    const dataOffset = Math.ceil(reader.position / alignment) * alignment;
+    const dataBytes = fileSize - dataOffset;
+    // ggml (gguf.cpp) requires tensor data in tensor-info order, back to back, each tensor
+    // padded to the alignment: an offset out of order, shared or after a gap is refused there.
+    let expectedOffset = 0;
+    for (const tensor of tensors) {
+        if (tensor.offset % alignment !== 0)
+            fail(reader, `tensor ${quote(tensor.name)} data offset ${tensor.offset} is not a multiple of ${alignment}`);
+        if (tensor.offset !== expectedOffset)
+            fail(
+                reader,
+                `tensor ${quote(tensor.name)} has data offset ${tensor.offset}, expected ${expectedOffset}: ` +
+                    `tensor data must follow the tensor list's order, back to back, each padded to ${alignment} bytes ` +
+                    `(ggml refuses out-of-order, shared or gapped data; a changed tensor type also moves every later tensor)`,
+            );
+        expectedOffset += Math.ceil(tensor.byteLength / alignment) * alignment;
+        if (tensor.offset + tensor.byteLength > dataBytes)
+            throw new GgufFormatError(
+                filePath,
+                "truncated",
+                `truncated: tensor ${quote(tensor.name)} (${ggmlTypeName(tensor.type)} {${tensor.ne.join(", ")}}) needs bytes ` +
+                    `${dataOffset + tensor.offset}..${dataOffset + tensor.offset + tensor.byteLength}, but the file is ${fileSize} bytes`,
+            );
+    }
+    return {filePath, version, metadata, tensors, alignment, dataOffset, fileSize};
 }
 
 // ---- Typed metadata access -------------------------------------------------------------
@@ -441,7 +466,7 @@ export function findTensor(h: GgufHeader, name: string): GgufTensorInfo | undefi
     return h.tensors.find((tensor) => tensor.name === name);
 }
 
-async function readFully(handle: FileHandle, target: Uint8Array, position: number, h: GgufHeader, what: string) {
+async function readFully(handle: GgufByteSource, target: Uint8Array, position: number, h: GgufHeader, what: string) {
     let done = 0;
     while (done < target.length) {
         const {bytesRead} = await handle.read(target, done, target.length - done, position + done);
@@ -455,11 +480,16 @@ async function readFully(handle: FileHandle, target: Uint8Array, position: numbe
 export class GgufTensorFile {
     private constructor(
         readonly header: GgufHeader,
-        private readonly handle: FileHandle,
+        private readonly handle: GgufByteSource,
     ) {}
 
     static async open(header: GgufHeader): Promise<GgufTensorFile> {
         return new GgufTensorFile(header, await open(header.filePath, "r"));
+    }
+
+    /** Tensors of a file whose bytes (the ones `header` was read from) are in memory. */
+    static fromBytes(header: GgufHeader, bytes: Uint8Array): GgufTensorFile {
+        return new GgufTensorFile(header, bytesSource(bytes));
     }
 
     /** F32, F16 and BF16 tensors as F32 (innermost dimension fastest); other types throw GgufFormatError. */

@@ -23,7 +23,8 @@ export interface Decoding {
     readonly wholeSentences: boolean;
     /**
      * Stop where the output turns to a script neither the input nor any language the pack writes
-     * uses (compose/scripts.ts), dropping the rest; for generations that stream by sentence.
+     * uses (compose/scripts.ts), dropping the rest; for generations that stream by sentence, and
+     * only after a word in a right script (an answer in another script from its start is left whole).
      */
     readonly scriptGuard: boolean;
 }
@@ -37,9 +38,10 @@ export const DECODING: Decoding = {
      * tokens while short repeats ("the", names) are free. Unlike a plain repeat penalty it does
      * not punish a translation for reusing "de" or "the". node-llama-cpp puts it before the
      * greedy pick, so it acts at temperature 0, and feeds it only the tokens this generation
-     * produced. `lastTokens` must be a number: with its default (null, "the whole history")
-     * node-llama-cpp 3.21.1's DRY changed nothing, even at strength 3 (checked on a looping email
-     * summary; 512 broke the loop).
+     * produced. `lastTokens` must be a number: node-llama-cpp documents null as "the whole
+     * history" but passes it to llama.cpp as -1, which its llama.cpp clamps to 0, "off"; DRY then
+     * changes nothing, even at strength 3 (3.21.1 and 3.22.1, a looping email summary; 512 broke
+     * the loop; test/integration/decodingDry.test.ts checks both).
      */
     dry: {strength: 0.8, base: 1.75, allowedLength: 2, lastTokens: 1024, sequenceBreakers: ["\n", ":", '"', "*"]},
     loopGuard: LOOP_GUARD,

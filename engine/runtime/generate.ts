@@ -157,7 +157,7 @@ async function generateOnSequence(
     const maxSentences = decoding.wholeSentences ? options.maxSentences : undefined;
     // Only a stream that holds back an unfinished sentence can drop the word a new script began.
     const bySentence = wholeSentences || maxSentences !== undefined;
-    const foreign = decoding.scriptGuard && bySentence ? foreignLetters(input) : null;
+    let foreign = decoding.scriptGuard && bySentence ? foreignLetters(input) : null;
     const evaluation = sequence.evaluate(promptTokens.slice(fed), {
         temperature: decoding.temperature,
         ...(decoding.dry === null
@@ -188,9 +188,15 @@ async function generateOnSequence(
         }
         const offScript = foreign === null ? -1 : decoded.search(foreign);
         if (offScript >= 0) {
-            text = decoded.slice(0, wordStart(decoded, offScript)).trimEnd();
-            stopReason = "off-script";
-            break;
+            const kept = decoded.slice(0, wordStart(decoded, offScript)).trimEnd();
+            if (/\p{L}/u.test(kept)) {
+                text = kept;
+                stopReason = "off-script";
+                break;
+            }
+            // Written in that script from its first word: nothing turned; the answer is what it is
+            // (the review shows it, the benchmark judges it as wrong language).
+            foreign = null;
         }
         const step = filter.push(decoded, bySentence ? finishedSentencesEnd(decoded) : undefined);
         if (step.emit.length > 0) options.onText?.(step.emit);

@@ -3,20 +3,17 @@
 // running with the old weights in a long-lived engine; measured: the replaced adapter's text
 // stayed the old one until the engine restarted. The engine therefore gives llama.cpp a path
 // named by the file's sha256: a hard link (pinned to the content that was hashed), or a symbolic
-// link where hard links are impossible, in a cache folder. Each is hashed once per process, so a
-// file changed on disk since it was listed is refused with a clear message, not loaded.
+// link where hard links are impossible, in a cache folder. The link must be the file version the
+// store hashed (files/fileVersion.ts; hashed again only if it is not), so a file changed on disk
+// since it was listed is refused with a clear message, not loaded.
 
 import {randomBytes} from "node:crypto";
 import {link, lstat, mkdir, readdir, rename, rm, symlink, unlink} from "node:fs/promises";
 import {join} from "node:path";
-import {sha256File} from "../files/sha256";
+import {AdapterChangedError} from "../adapters/errors";
+import {type HashedFile, versionHoldingHash} from "../files/sha256";
 
 const PRUNE_AFTER_MS = 10 * 60 * 1000;
-
-export class AdapterChangedError extends Error {
-    override name = "AdapterChangedError";
-    readonly code = "adapter-changed";
-}
 
 export class ContentAddressedLoras {
     private readonly verified = new Map<string, Promise<string>>();
@@ -26,11 +23,12 @@ export class ContentAddressedLoras {
         private readonly pruneAfterMs = PRUNE_AFTER_MS,
     ) {}
 
-    /** A path whose name is `sha256` and whose content is `filePath`'s, checked to hash to it. */
-    pathFor(filePath: string, sha256: string): Promise<string> {
+    /** A path named by `file.sha256` whose content is `file.filePath`'s, checked to be the version hashed. */
+    pathFor(file: HashedFile): Promise<string> {
+        const {sha256} = file;
         let path = this.verified.get(sha256);
         if (path === undefined) {
-            path = this.create(filePath, sha256);
+            path = this.create(file);
             this.verified.set(sha256, path);
             path.catch(() => {
                 if (this.verified.get(sha256) === path) this.verified.delete(sha256);
@@ -56,19 +54,16 @@ export class ContentAddressedLoras {
         }
     }
 
-    private async create(filePath: string, sha256: string): Promise<string> {
+    private async create(file: HashedFile): Promise<string> {
+        const {filePath, sha256} = file;
         await mkdir(this.dir, {recursive: true});
         const target = join(this.dir, `${sha256}.gguf`);
         const temp = join(this.dir, `.${sha256}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
         try {
             await link(filePath, temp).catch(() => symlink(filePath, temp));
-            // Hashed through the new link: for a hard link these are exactly the bytes llama.cpp will read.
-            const actual = await sha256File(temp);
-            if (actual !== sha256)
-                throw new AdapterChangedError(
-                    `${filePath} changed on disk after the engine listed it (sha256 ${actual.slice(0, 16)}…, listed as ${sha256.slice(0, 16)}…); ` +
-                        'it is not loaded. Check it with "composer adapters verify"; the engine lists adapters again when they are installed or removed.',
-                );
+            // Checked through the new link: for a hard link these are exactly the bytes llama.cpp will read.
+            if ((await versionHoldingHash({...file, filePath: temp})) === null)
+                throw new AdapterChangedError(filePath, ` (listed as sha256 ${sha256.slice(0, 16)}…)`);
             await rename(temp, target);
             return target;
         } finally {

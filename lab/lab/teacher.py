@@ -191,6 +191,12 @@ def teacher_identity(model: Path) -> tuple[str, str]:
     return f"{model.name} (not the pinned teacher)", sha256_file(model)
 
 
+def runtime_version() -> str:
+    """The node-llama-cpp version the teacher runs on: the engine's, as installed in the repository."""
+    manifest = REPO / "node_modules/node-llama-cpp/package.json"
+    return json.loads(manifest.read_text(encoding="utf-8"))["version"]
+
+
 # What decides a teacher's answers; threads and parallel only change float rounding.
 _ANSWER_SETTINGS = ("temperature", "maxTokens", "contextSize")
 
@@ -241,7 +247,7 @@ def run_teacher(
         **meta,
         "teacher": name,
         "teacher_file_sha256": digest,
-        "runtime": "node-llama-cpp 3.21.1 (the engine's), chat template from the GGUF"
+        "runtime": f"node-llama-cpp {runtime_version()} (the engine's), chat template from the GGUF"
         + (" (Qwen ChatML)" if digest == TEACHER_SHA256 else ""),
         "system_prompt": SYSTEM_PROMPT,
         "user_prompt": TEACHER_INSTRUCTIONS[aux],

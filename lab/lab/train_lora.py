@@ -62,6 +62,13 @@ def add_common_args(ap: argparse.ArgumentParser) -> None:
     )
     ap.add_argument("--eval-every", type=int, default=25)
     ap.add_argument("--save-every", type=int, default=10)
+    ap.add_argument(
+        "--stop-at",
+        type=int,
+        default=None,
+        help="stop (checkpoint, summary, export) at this step; the schedule still spans --steps: a "
+        "session's share of a long run, or an export of a copy of a run's ckpt.pt at its step",
+    )
     ap.add_argument("--seed", type=int, default=0)
 
 
@@ -77,6 +84,7 @@ def loop_config(args) -> LoopConfig:
         device=args.device,
         bucket_steps=args.bucket_steps,
         precision=args.precision,
+        stop_at=args.stop_at,
     )
 
 

@@ -97,6 +97,8 @@ def test_references_command_runs_a_real_model_on_the_work_list_into_any_folder(t
     assert m["teacher"] == "gemma-3-270m-q4_k_m.gguf (not the pinned teacher)"
     assert m["teacher_file_sha256"] == teacher.sha256_file(SMALL_GGUF) and m["settings"]["maxTokens"] == 8
     assert str(tmp_path / "new-data") in m["selection"]
+    installed = json.loads((NODE_LLAMA / "package.json").read_text())["version"]
+    assert m["runtime"].startswith(f"node-llama-cpp {installed} (the engine's)"), m["runtime"]
 
     targets = read_targets(out / "summarize+translate-fr.jsonl")
     assert report["written"] == len(targets)

@@ -189,6 +189,31 @@ test("bench --quick runs every method and metric and writes the report", async (
             full(o),
             `${o.command} ${o.id}`,
         );
+    // The real work timed: one pass and two passes on the same email, both streamed and timed.
+    const timedWork = results.work as {
+        items: {
+            item: {chain: string};
+            inputs: {words: number}[];
+            sides: {
+                method: string;
+                runs: {ranAs: string; firstTextMs: number; totalMs: number; generations: number}[];
+            }[];
+            ratios: Record<string, {total: number}>;
+        }[];
+    };
+    assert.deepEqual(
+        timedWork.items.map((i) => i.item.chain),
+        ["summarize+translate:fr"],
+    );
+    const [summaryToFrench] = timedWork.items;
+    assert.deepEqual(
+        summaryToFrench?.sides.map((s) => s.method),
+        ["auto", "multi-step"],
+    );
+    for (const side of summaryToFrench?.sides ?? [])
+        for (const run of side.runs) assert.ok(run.firstTextMs > 0 && run.firstTextMs <= run.totalMs, side.method);
+    assert.equal(summaryToFrench?.sides[1]?.runs[0]?.generations, 2, "multi-step runs two passes");
+    assert.ok((summaryToFrench?.ratios["multi-step"]?.total ?? 0) > 0);
     const report = await readFile(join(dir, "report.md"), "utf8");
     for (const heading of [
         "## Quality",
@@ -200,6 +225,7 @@ test("bench --quick runs every method and metric and writes the report", async (
         "## Speed",
         "## Memory",
         "## Peer",
+        "## The real work, timed",
         "### Example outputs",
     ])
         assert.ok(report.includes(heading), heading);

@@ -23,9 +23,10 @@ import type {Calibration} from "../../engine/calibrations/format";
 import {fuseMix, type MixToFuse} from "../../engine/calibrations/fusedMix";
 import {MODULE_TYPES, type ModuleType} from "../../engine/calibrations/moduleTypes";
 import {readCalibration} from "../../engine/calibrations/read";
+import {verifyCalibration} from "../../engine/calibrations/verified";
 import {writeCalibration} from "../../engine/calibrations/write";
 import {parseTaskChain} from "../../engine/compose/taskChain";
-import {sha256File} from "../../engine/files/sha256";
+import {hashFile} from "../../engine/files/sha256";
 import {readGgufHeader} from "../../engine/gguf";
 import {describeBaseModel} from "../../engine/model/fingerprint";
 import {type LinearDelta, lcDelta, lcppDelta, loraDelta, referenceLogProbs} from "../support/referenceForward";
@@ -110,7 +111,7 @@ async function buildFixture(): Promise<Fixture> {
     for (const [index, values] of adapterValues.entries()) {
         const filePath = join(dir, `task-${index}.gguf`);
         await writeLoraAdapter(filePath, values);
-        adapters.push({values, filePath, sha256: await sha256File(filePath)});
+        adapters.push({values, ...(await hashFile(filePath))});
     }
 
     const base = describeBaseModel(await readGgufHeader(modelPath));
@@ -134,22 +135,24 @@ async function buildFixture(): Promise<Fixture> {
     await writeCalibration(lcFile, {...common, parameters: {kind: "lc", p: lcP}});
     await writeCalibration(lcppFile, {...common, parameters: {kind: "lc++", rank: LCPP_RANK, ...lcpp}});
 
-    const adapterRefs = adapters.map((adapter) => ({sha256: adapter.sha256, ggufPath: adapter.filePath}));
+    // Read and bound to the adapters as the engine's inventory does.
+    const installed = adapters.map(({values, ...file}, index) => ({id: `tiny.task-${index}`, ...file}));
+    const verified = async (filePath: string) => {
+        const verdict = verifyCalibration(await readCalibration(filePath), installed, base);
+        if (!verdict.ok) throw verdict.error;
+        return verdict.calibration;
+    };
     const cacheDir = join(dir, "cache");
-    const lcPath = await expandCalibration(await readCalibration(lcFile), adapterRefs, base, cacheDir);
-    const lcppPath = await expandCalibration(await readCalibration(lcppFile), adapterRefs, base, cacheDir);
+    const lcPath = await expandCalibration(await verified(lcFile), base, cacheDir);
+    const lcppPath = await expandCalibration(await verified(lcppFile), base, cacheDir);
 
     const merged: MixToFuse = {
-        adapters: adapters.map((adapter, index) => ({
-            filePath: adapter.filePath,
-            sha256: adapter.sha256,
-            scale: MERGE_WEIGHTS[index] as number,
-        })),
+        adapters: installed.map((adapter, index) => ({...adapter, scale: MERGE_WEIGHTS[index] as number})),
         calibration: null,
     };
     const withCalibration = async (filePath: string): Promise<MixToFuse> => ({
         ...merged,
-        calibration: {filePath, sha256: await sha256File(filePath)},
+        calibration: await verified(filePath),
     });
     const fused = {
         merged: (await fuseMix(merged, base, cacheDir)).filePath,

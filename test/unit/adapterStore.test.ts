@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import {spawnSync} from "node:child_process";
-import {cp, lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile} from "node:fs/promises";
+import {copyFile, cp, lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile} from "node:fs/promises";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {after, before, test} from "node:test";
 import {craftAdapter, sha256Hex, writeTinyBaseModel} from "../../craft/gguf";
 import {AdapterStoreError, AdapterValidationError} from "../../engine/adapters/errors";
 import {AdapterStore} from "../../engine/adapters/store";
+import {hashFile} from "../../engine/files/sha256";
 import type {BaseModelStructure} from "../../engine/model/fingerprint";
 
 let root = "";
@@ -148,6 +149,26 @@ test("installing an invalid adapter throws its validation error and leaves no tr
     await assert.rejects(store.install(join(downloads, "does-not-exist"), base), {code: "manifest-missing"});
     await assert.rejects(store.install(bad.ggufPath, base), {code: "bad-source"});
     assert.deepEqual(await readdir(store.writableDir), []);
+});
+
+test("an install copies the bytes it validated: a source replaced after it was hashed is refused, nothing installed", async () => {
+    const source = await craftAdapter(join(downloads, "swapped"), base, {task: "tone:witty", seed: 40});
+    const other = await craftAdapter(join(downloads, "swapped-other"), base, {task: "tone:witty", seed: 41});
+    const store = new AdapterStore({
+        bundledDirs: [],
+        writableDir: join(root, "swapped", "user"),
+        hashFile: async (path) => {
+            const hashed = await hashFile(path);
+            // Replaced by another valid adapter right after it was hashed, before it is copied.
+            if (path === source.ggufPath) await copyFile(other.ggufPath, path);
+            return hashed;
+        },
+    });
+    await assert.rejects(store.install(source.dir, base), {
+        code: "bad-source",
+        message: /swapped changed while it was being installed; try again/,
+    });
+    assert.deepEqual(await readdir(store.writableDir), [], "no staging folder left");
 });
 
 test("an installed adapter corrupted later is listed as invalid and fails verify", async () => {

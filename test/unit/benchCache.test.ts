@@ -23,6 +23,7 @@ import {chainPrompt} from "../../engine/compose/prompt";
 import type {InstalledAdapter, Recipe} from "../../engine/compose/recipe";
 import {parseTaskChain} from "../../engine/compose/taskChain";
 import {DECODING, PAPER_DECODING} from "../../engine/runtime/decoding";
+import {UNREAD_VERSION} from "../support/inventory";
 
 function entry(key: string, text: string): CachedGeneration {
     return {
@@ -67,6 +68,7 @@ test("the config hash follows adapter bytes, scales, prompts and the token budge
         chain,
         filePath: "/a",
         sha256,
+        version: UNREAD_VERSION,
         prompt: chainPrompt(chain),
     });
     const recipe = (sha: string, scale: number): Recipe => ({
@@ -121,6 +123,7 @@ test("a fused (multi-LoRA) pass has a key of its own; a one-LoRA pass keeps the 
         chain,
         filePath: `/${sha256}`,
         sha256,
+        version: UNREAD_VERSION,
         prompt: chainPrompt(chain),
     });
     const recipe = (shas: readonly string[]): Recipe => ({
@@ -141,10 +144,18 @@ test("a fused (multi-LoRA) pass has a key of its own; a one-LoRA pass keeps the 
         chunkSummary: null,
     });
     const model = {fingerprint: "f", sha256: "s"};
-    // Both computed by the cache before the fused form existed (main at 537ea38).
-    assert.equal(recipeConfigHash(recipe(["x"]), model, 128, DECODING), "47b1da7958a30588", "one LoRA: key kept");
+    // Both computed by the cache before the fused form existed (main at 537ea38), with the decoding
+    // of that day (no script guard yet).
+    const {scriptGuard: _, ...decodingThen} = DECODING;
+    const then = decodingThen as typeof DECODING;
+    assert.equal(recipeConfigHash(recipe(["x"]), model, 128, then), "47b1da7958a30588", "one LoRA: key kept");
     assert.notEqual(
-        recipeConfigHash(recipe(["x", "y"]), model, 128, DECODING),
+        recipeConfigHash(recipe(["x"]), model, 128, DECODING),
+        "47b1da7958a30588",
+        "a change of decoding (the script guard) is a new key: its outputs may differ",
+    );
+    assert.notEqual(
+        recipeConfigHash(recipe(["x", "y"]), model, 128, then),
         "7dde05f33a612f2a",
         "two LoRAs: fused, new key",
     );

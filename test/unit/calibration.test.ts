@@ -10,23 +10,23 @@ import {basename, join} from "node:path";
 import {after, before, describe, test} from "node:test";
 import {randomVector, seededRandom} from "../../craft/seededRandom";
 import {paddedRank} from "../../engine/adapters/fuse";
-import {
-    CalibrationExpansionError,
-    expandCalibration,
-    expandedCalibrationFileName,
-} from "../../engine/calibrations/expand";
+import {expandCalibration, expandedCalibrationFileName} from "../../engine/calibrations/expand";
 import {
     type Calibration,
     type CalibrationErrorCode,
     CalibrationFormatError,
     calibrationFileName,
+    type StoredCalibration,
 } from "../../engine/calibrations/format";
 import {MODULE_TYPES, type ModuleType} from "../../engine/calibrations/moduleTypes";
 import {readCalibration, readCalibrationSummary} from "../../engine/calibrations/read";
 import {CalibrationStore} from "../../engine/calibrations/store";
+import {type AdapterFile, type VerifiedCalibration, verifyCalibration} from "../../engine/calibrations/verified";
 import {writeCalibration} from "../../engine/calibrations/write";
 import {parseTaskChain} from "../../engine/compose/taskChain";
 import {isIntactDerivedFile as isIntactExpansion} from "../../engine/files/derivedFile";
+import {fileVersion} from "../../engine/files/fileVersion";
+import {type HashedFile, hashFile} from "../../engine/files/sha256";
 import {
     type GgufHeader,
     type GgufTensorToWrite,
@@ -129,7 +129,7 @@ async function expandedDelta(header: GgufHeader, baseName: string, x: Float64Arr
 }
 
 let dir: string;
-const adapters: {values: LoraAdapterValues; ggufPath: string; sha256: string}[] = [];
+const adapters: {values: LoraAdapterValues; ggufPath: string; sha256: string; hashed: HashedFile}[] = [];
 
 before(async () => {
     dir = await mkdtemp(join(tmpdir(), "calibration-unit-"));
@@ -140,7 +140,12 @@ before(async () => {
     for (const [index, adapter] of values.entries()) {
         const ggufPath = join(dir, `adapter-${index}.gguf`);
         await writeLoraAdapter(ggufPath, adapter);
-        adapters.push({values: adapter, ggufPath, sha256: sha256(await readFile(ggufPath))});
+        adapters.push({
+            values: adapter,
+            ggufPath,
+            sha256: sha256(await readFile(ggufPath)),
+            hashed: await hashFile(ggufPath),
+        });
     }
 });
 
@@ -148,8 +153,20 @@ after(async () => {
     await rm(dir, {recursive: true, force: true});
 });
 
-const adapterRefs = () => adapters.map(({ggufPath, sha256}) => ({ggufPath, sha256}));
 const adapterShas = () => adapters.map((adapter) => adapter.sha256);
+/** The adapters as the engine lists them: id, and the file as hashed. */
+const installedAdapters = (): AdapterFile[] =>
+    adapters.map((adapter, index) => ({id: `tiny.task-${index}`, ...adapter.hashed}));
+
+/** `stored` bound to the installed adapters, as the engine's inventory binds it. */
+function bound(
+    stored: StoredCalibration,
+    installed: readonly AdapterFile[] = installedAdapters(),
+): VerifiedCalibration<AdapterFile> {
+    const verdict = verifyCalibration(stored, installed, base);
+    if (!verdict.ok) throw verdict.error;
+    return verdict.calibration;
+}
 
 describe("compact calibration format", () => {
     test("file names follow the chain and kind", () => {
@@ -178,7 +195,13 @@ describe("compact calibration format", () => {
         assert.deepEqual(read.training, written.training);
         assert.deepEqual(read.parameters, {kind: "lc", p});
         const bytes = await readFile(path);
-        assert.deepEqual(read.file, {path, sha256: sha256(bytes), bytes: bytes.length});
+        // One read: the sha256 is of the bytes parsed, and the version is the file's as it was read.
+        assert.deepEqual(read.file, {
+            path,
+            sha256: sha256(bytes),
+            bytes: bytes.length,
+            version: await fileVersion(path),
+        });
 
         const summary = await readCalibrationSummary(path);
         assert.equal(summary.kind, "lc");
@@ -461,7 +484,7 @@ describe("finite but extreme calibrations are refused", () => {
         const path = join(dir, "strong.lc.gguf");
         await writeCalibration(path, calibrationWith({kind: "lc", p}, adapterShas()));
         const stored = await readCalibration(path);
-        await assert.rejects(expandCalibration(stored, adapterRefs(), base, join(dir, "cache-strong")), {
+        await assert.rejects(expandCalibration(bound(stored), base, join(dir, "cache-strong")), {
             name: "CalibrationExpansionError",
             code: "too-strong",
             message:
@@ -480,7 +503,7 @@ describe("expanding a calibration", () => {
     test("LC: every layer's B (A x) equals p (1^T A_cat x) from the adapters' A's", async () => {
         const p = randomLcP(31);
         const stored = await writeAndRead("expand.lc.gguf", calibrationWith({kind: "lc", p}, adapterShas()));
-        const path = await expandCalibration(stored, adapterRefs(), base, join(dir, "cache"));
+        const path = await expandCalibration(bound(stored), base, join(dir, "cache"));
         const header = await readGgufHeader(path);
         assert.equal(header.metadata.get("general.type")?.value, "adapter");
         assert.equal(header.metadata.get("adapter.type")?.value, "lora");
@@ -514,12 +537,16 @@ describe("expanding a calibration", () => {
         };
         const ggufPath = join(dir, "partial-adapter.gguf");
         await writeLoraAdapter(ggufPath, partial);
-        const partialSha = sha256(await readFile(ggufPath));
+        const partialFile = await hashFile(ggufPath);
         const stored = await writeAndRead(
             "partial.lc.gguf",
-            calibrationWith({kind: "lc", p: randomLcP(33)}, [partialSha]),
+            calibrationWith({kind: "lc", p: randomLcP(33)}, [partialFile.sha256]),
         );
-        const path = await expandCalibration(stored, [{sha256: partialSha, ggufPath}], base, join(dir, "cache"));
+        const path = await expandCalibration(
+            bound(stored, [{id: "tiny.task-0", ...partialFile}]),
+            base,
+            join(dir, "cache"),
+        );
         const names = new Set((await readGgufHeader(path)).tensors.map((t) => t.name));
         assert.ok(names.has("blk.0.ffn_up.weight.lora_a"));
         assert.ok(!names.has("blk.1.ffn_up.weight.lora_a"));
@@ -532,7 +559,7 @@ describe("expanding a calibration", () => {
             "expand.lcpp.gguf",
             calibrationWith({kind: "lc++", rank: LCPP_RANK, p1, p2}, adapterShas()),
         );
-        const header = await readGgufHeader(await expandCalibration(stored, adapterRefs(), base, join(dir, "cache")));
+        const header = await readGgufHeader(await expandCalibration(bound(stored), base, join(dir, "cache")));
         const random = seededRandom(42);
         for (let layer = 0; layer < model.config.nLayer; layer++) {
             for (const m of MODULE_TYPES) {
@@ -558,7 +585,7 @@ describe("expanding a calibration", () => {
             "pad.lcpp.gguf",
             calibrationWith({kind: "lc++", rank: LCPP_RANK, p1, p2}, adapterShas()),
         );
-        const header = await readGgufHeader(await expandCalibration(stored, adapterRefs(), base, join(dir, "cache")));
+        const header = await readGgufHeader(await expandCalibration(bound(stored), base, join(dir, "cache")));
         assert.equal(header.metadata.get("adapter.lora.alpha")?.value, 16);
         const {nIn, nOut} = moduleShape(model.config, "attn_v");
         const a = header.tensors.find((t) => t.name === "blk.1.attn_v.weight.lora_a");
@@ -584,13 +611,13 @@ describe("expanding a calibration", () => {
             "address.lc.gguf",
             calibrationWith({kind: "lc", p: randomLcP(61)}, adapterShas()),
         );
-        const first = await expandCalibration(stored, adapterRefs(), base, cacheDir);
+        const first = await expandCalibration(bound(stored), base, cacheDir);
         assert.equal(basename(first), expandedCalibrationFileName(stored.file.sha256, adapterShas()));
         const before = await stat(first);
         const good = await readFile(first);
         assert.ok(before.size > 0);
         // Reused as is when intact: the same file (inode and time), not rewritten.
-        assert.equal(await expandCalibration(stored, adapterRefs(), base, cacheDir), first);
+        assert.equal(await expandCalibration(bound(stored), base, cacheDir), first);
         const after = await stat(first);
         assert.deepEqual([after.ino, after.mtimeMs], [before.ino, before.mtimeMs]);
         assert.ok(await isIntactExpansion(first));
@@ -612,7 +639,7 @@ describe("expanding a calibration", () => {
         for (const [damage, apply] of damages) {
             await apply();
             assert.equal(await isIntactExpansion(first), false, damage);
-            assert.equal(await expandCalibration(stored, adapterRefs(), base, cacheDir), first);
+            assert.equal(await expandCalibration(bound(stored), base, cacheDir), first);
             assert.deepEqual(await readFile(first), good, damage);
             assert.ok(await isIntactExpansion(first), damage);
         }
@@ -621,7 +648,7 @@ describe("expanding a calibration", () => {
             "address.lc.gguf",
             calibrationWith({kind: "lc", p: randomLcP(62)}, adapterShas()),
         );
-        const second = await expandCalibration(changed, adapterRefs(), base, cacheDir);
+        const second = await expandCalibration(bound(changed), base, cacheDir);
         assert.notEqual(second, first, "a changed calibration file must not reuse the old expansion");
 
         const names = new Set([
@@ -633,28 +660,59 @@ describe("expanding a calibration", () => {
         assert.equal(names.size, 4);
     });
 
-    test("a wrong base or wrong adapters are refused with specific errors", async () => {
+    test("a wrong base, missing or changed adapters and misfit shapes are refused where it is bound, each with its code", async () => {
         const stored = await writeAndRead(
             "binding.lc.gguf",
             calibrationWith({kind: "lc", p: randomLcP(71)}, adapterShas()),
         );
-        const cacheDir = join(dir, "cache-binding");
-        const expectCode = (promise: Promise<unknown>, code: string) =>
-            assert.rejects(
-                promise,
-                (error: unknown) => error instanceof CalibrationExpansionError && error.code === code,
-            );
-        await expectCode(
-            expandCalibration(stored, adapterRefs(), {...base, fingerprint: "e".repeat(64)}, cacheDir),
-            "base-mismatch",
+        const refusal = (installed: readonly AdapterFile[], against: BaseModelStructure = base) => {
+            const verdict = verifyCalibration(stored, installed, against);
+            assert.ok(!verdict.ok, "refused");
+            return [verdict.error.code, verdict.error.reason];
+        };
+        const [first, second] = installedAdapters() as [AdapterFile, AdapterFile];
+        assert.match(
+            refusal([first, second], {...base, fingerprint: "e".repeat(64)}).join(" "),
+            /^base-mismatch trained for base/,
         );
-        await expectCode(expandCalibration(stored, adapterRefs().slice(0, 1), base, cacheDir), "adapter-mismatch");
-        await expectCode(expandCalibration(stored, [...adapterRefs()].reverse(), base, cacheDir), "adapter-mismatch");
+        assert.deepEqual(refusal([first]), ["adapter-missing", 'adapter "tiny.task-1" is not installed.']);
+        assert.match(
+            refusal([first, {...second, sha256: "9".repeat(64)}]).join(" "),
+            /^adapter-changed adapter "tiny.task-1" has changed since the calibration was trained \(sha256 9{12}/,
+        );
         const smallerBase: BaseModelStructure = {
             ...base,
             tensors: new Map([...base.tensors].map(([name, ne]) => [name, name.includes("ffn_up") ? [64, 96] : ne])),
         };
-        await expectCode(expandCalibration(stored, adapterRefs(), smallerBase, cacheDir), "shape-mismatch");
+        assert.match(refusal([first, second], smallerBase).join(" "), /^shape-mismatch cal\.ffn_up does not fit/);
+
+        // Bound by the bytes, in the calibration's order, whatever order or ids the installed list has.
+        const renamed = {...first, id: "renamed"};
+        const verified = bound(stored, [second, renamed]);
+        assert.deepEqual(
+            verified.adapters.map((b) => [b.adapter, b.mergeWeight]),
+            [
+                [renamed, stored.adapters[0]?.mergeWeight],
+                [second, stored.adapters[1]?.mergeWeight],
+            ],
+        );
+        assert.equal(verified.sha256, stored.file.sha256);
+    });
+
+    test("the expansion reads each adapter as the version hashed: one edited since is refused", async () => {
+        const ggufPath = join(dir, "edited-adapter.gguf");
+        await writeLoraAdapter(ggufPath, adapters[0]?.values as LoraAdapterValues);
+        const listed = await hashFile(ggufPath);
+        const stored = await writeAndRead(
+            "edited.lc.gguf",
+            calibrationWith({kind: "lc", p: randomLcP(72)}, [listed.sha256]),
+        );
+        const verified = bound(stored, [{id: "tiny.task-0", ...listed}]);
+        await writeLoraAdapter(ggufPath, adapters[1]?.values as LoraAdapterValues);
+        await assert.rejects(expandCalibration(verified, base, join(dir, "cache-edited")), {
+            name: "AdapterChangedError",
+            code: "adapter-changed",
+        });
     });
 });
 
@@ -714,14 +772,68 @@ describe("calibration store", () => {
         const ok = await store.verify(valid, installed, base);
         assert.ok(ok.ok);
         assert.deepEqual(ok.adapters, installed);
-        const missing = await store.verify(valid, installed.slice(1));
+        const missing = await store.verify(valid, installed.slice(1), base);
         assert.ok(!missing.ok && /not installed/.test(missing.reason));
-        const changed = await store.verify(valid, [
-            installed[0],
-            {...installed[1], sha256: "9".repeat(64)},
-        ] as typeof installed);
+        const changed = await store.verify(
+            valid,
+            [installed[0], {...installed[1], sha256: "9".repeat(64)}] as typeof installed,
+            base,
+        );
         assert.ok(!changed.ok && /changed/.test(changed.reason));
-        const broken = await store.verify(join(folder, "broken.lcpp.gguf"), installed);
+        const broken = await store.verify(join(folder, "broken.lcpp.gguf"), installed, base);
         assert.ok(!broken.ok);
+    });
+
+    test("the engine's view: each file read whole once per version, bound to the installed adapters, the rest refused with a code", async () => {
+        const root = join(dir, "verified-root");
+        const folder = join(root, FINGERPRINT.slice(0, 12));
+        await mkdir(folder, {recursive: true});
+        const chain = parseTaskChain("reply+tone:casual");
+        const lc = join(folder, calibrationFileName(chain, "lc"));
+        const lcpp = join(folder, calibrationFileName(chain, "lc++"));
+        await writeCalibration(lc, calibrationWith({kind: "lc", p: randomLcP(91)}, adapterShas()));
+        const {p1, p2} = randomLcpp(92);
+        await writeCalibration(lcpp, calibrationWith({kind: "lc++", rank: LCPP_RANK, p1, p2}, adapterShas()));
+        await writeFile(join(folder, "broken.lc.gguf"), "broken");
+        const reads: string[] = [];
+        const store = new CalibrationStore([root], {
+            read: (path) => {
+                reads.push(basename(path));
+                return readCalibration(path);
+            },
+        });
+
+        const first = await store.verifiedFor(base, installedAdapters());
+        assert.deepEqual(first.verified.map((c) => basename(c.filePath)).sort(), [basename(lc), basename(lcpp)].sort());
+        assert.deepEqual(
+            first.refused.map((r) => [basename(r.path), r.code]),
+            [["broken.lc.gguf", "not-gguf"]],
+        );
+        assert.deepEqual(
+            first.verified[0]?.adapters.map((b) => b.adapter),
+            installedAdapters(),
+        );
+        assert.equal(reads.length, 3, "each file read once");
+
+        // A refresh with nothing changed reads only what failed; with an adapter gone, nothing binds.
+        reads.length = 0;
+        const [kept] = installedAdapters() as [AdapterFile];
+        const again = await store.verifiedFor(base, [kept]);
+        assert.deepEqual(reads, ["broken.lc.gguf"], "unchanged files are not read again");
+        assert.deepEqual(again.verified, []);
+        assert.deepEqual(
+            again.refused.map((r) => r.code),
+            ["not-gguf", "adapter-missing", "adapter-missing"],
+        );
+
+        // A file rewritten since is read again; its new bytes give a new sha256.
+        reads.length = 0;
+        const before = first.verified.find((c) => c.filePath === lc)?.sha256;
+        await writeCalibration(lc, calibrationWith({kind: "lc", p: randomLcP(93)}, adapterShas()));
+        const third = await store.verifiedFor(base, installedAdapters());
+        assert.deepEqual(reads.sort(), ["broken.lc.gguf", basename(lc)].sort());
+        const after = third.verified.find((c) => c.filePath === lc)?.sha256;
+        assert.equal(after, sha256(await readFile(lc)));
+        assert.notEqual(after, before);
     });
 });

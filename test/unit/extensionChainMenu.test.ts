@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import {test} from "node:test";
-import type {InstalledAdapter, InstalledCalibration, Inventory} from "../../engine/compose/recipe";
+import type {InstalledAdapter, Inventory} from "../../engine/compose/recipe";
 import {capabilities} from "../../engine/compose/recipe";
 import {parseTaskChain} from "../../engine/compose/taskChain";
 import {
@@ -15,28 +15,12 @@ import {
     nextTaskOptions,
     parseSavedActions,
 } from "../../extension/chains/chainMenu";
+import {testAdapter, testCalibration} from "../support/inventory";
 
 // A real inventory, so the menus are tested on the engine's own capability values.
-function adapter(task: string, sha: string): InstalledAdapter {
-    return {
-        id: `test.${task}`,
-        chain: parseTaskChain(task),
-        filePath: `/adapters/${task}.gguf`,
-        sha256: sha,
-        prompt: {template: "{input}", stopStrings: []},
-    };
-}
-function calibration(kind: "lc" | "lc++", chain: string, adapters: InstalledAdapter[]): InstalledCalibration {
-    return {
-        filePath: `/calibrations/${chain}.${kind}.gguf`,
-        sha256: `${kind}-${chain}`,
-        chain: parseTaskChain(chain),
-        kind,
-        adapterSha256: adapters.map((a) => a.sha256),
-        mergeWeights: adapters.map(() => 1),
-        prompt: {template: "{input}", stopStrings: []},
-    };
-}
+const adapter = (task: string, sha: string) => testAdapter(task, sha, {template: "{input}", stopStrings: []});
+const calibration = (kind: "lc" | "lc++", chain: string, adapters: InstalledAdapter[]) =>
+    testCalibration(kind, chain, adapters, undefined, "{input}");
 const summarize = adapter("summarize", "a".repeat(64));
 const french = adapter("translate:fr", "b".repeat(64));
 const reply = adapter("reply", "c".repeat(64));

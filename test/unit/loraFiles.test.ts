@@ -6,8 +6,9 @@ import {mkdtemp, readdir, readFile, rename, rm, writeFile} from "node:fs/promise
 import {tmpdir} from "node:os";
 import {basename, join} from "node:path";
 import {after, before, test} from "node:test";
-import {sha256Text} from "../../engine/files/sha256";
-import {AdapterChangedError, ContentAddressedLoras} from "../../engine/runtime/loraFiles";
+import {AdapterChangedError} from "../../engine/adapters/errors";
+import {hashFile, sha256Text} from "../../engine/files/sha256";
+import {ContentAddressedLoras} from "../../engine/runtime/loraFiles";
 
 let dir = "";
 before(async () => {
@@ -21,30 +22,36 @@ test("a replaced adapter file gets a new path; the old path keeps the old bytes"
     const links = new ContentAddressedLoras(join(dir, "links"));
     const file = join(dir, "adapter.gguf");
     await writeFile(file, "old weights");
-    const oldPath = await links.pathFor(file, sha256Text("old weights"));
+    const listed = await hashFile(file);
+    const oldPath = await links.pathFor(listed);
     assert.equal(basename(oldPath), `${sha256Text("old weights")}.gguf`);
-    assert.equal(await links.pathFor(file, sha256Text("old weights")), oldPath, "memoized");
+    assert.equal(await links.pathFor(listed), oldPath, "memoized");
 
     // What the store does on replace: a new file renamed over the old one.
     await writeFile(`${file}.new`, "new weights");
     await rename(`${file}.new`, file);
-    const newPath = await links.pathFor(file, sha256Text("new weights"));
+    const newPath = await links.pathFor(await hashFile(file));
     assert.notEqual(newPath, oldPath);
     assert.equal(await readFile(newPath, "utf8"), "new weights");
     assert.equal(await readFile(oldPath, "utf8"), "old weights", "a hard link pins the content that was hashed");
 });
 
-test("a file that no longer hashes to its listed sha256 is refused, not linked", async () => {
+test("a file edited since it was listed is refused, not linked; one only touched is linked", async () => {
     const links = new ContentAddressedLoras(join(dir, "links-changed"));
     const file = join(dir, "changed.gguf");
+    await writeFile(file, "as listed");
+    const listed = await hashFile(file);
     await writeFile(file, "edited in place");
-    await assert.rejects(links.pathFor(file, sha256Text("as listed")), (error: unknown) => {
+    await assert.rejects(links.pathFor(listed), (error: unknown) => {
         assert.ok(error instanceof AdapterChangedError);
         assert.equal(error.code, "adapter-changed");
         assert.match(error.message, /changed\.gguf changed on disk after the engine listed it/);
         return true;
     });
     assert.deepEqual(await readdir(join(dir, "links-changed")), [], "no link and no temp file left");
+    // Another version with the listed bytes (copied back, touched): hashed again, and linked.
+    await writeFile(file, "as listed");
+    assert.equal(await readFile(await links.pathFor(listed), "utf8"), "as listed");
 });
 
 test("prune deletes links of content no longer installed", async () => {
@@ -52,7 +59,7 @@ test("prune deletes links of content no longer installed", async () => {
     const links = new ContentAddressedLoras(linksDir, 0);
     const file = join(dir, "kept.gguf");
     await writeFile(file, "kept");
-    await links.pathFor(file, sha256Text("kept"));
+    await links.pathFor(await hashFile(file));
     const stale = new ContentAddressedLoras(linksDir, 0);
     await writeFile(join(linksDir, `${"a".repeat(64)}.gguf`), "removed adapter");
     await stale.prune(new Set([sha256Text("kept")]));

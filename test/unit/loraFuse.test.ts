@@ -1,8 +1,8 @@
 // The fused form (engine/adapters/fuse.ts, engine/calibrations/fusedMix.ts): one adapter whose
 // B_f A_f equals the sum of the inputs' scaled products exactly (checked in float64 against the
 // formula llama.cpp applies), a uniform rank padded to 16 with alpha = rank, the cached file
-// content-addressed, reused only when intact and rebuilt when damaged, and the pass mixes that
-// use it (compose/composer.ts passMix).
+// content-addressed, reused only when intact and rebuilt when damaged, built from verified
+// inputs only (the pass mixes that use it: requestPath.test.ts).
 
 import assert from "node:assert/strict";
 import {mkdtemp, readFile, rm, stat, writeFile} from "node:fs/promises";
@@ -15,20 +15,18 @@ import {
     LoraFuseError,
     type LoraTerms,
     paddedRank,
+    readHashedLoraTerms,
     readLoraTerms,
     writeFusedLora,
 } from "../../engine/adapters/fuse";
-import {CalibrationExpansionError, calibrationTerms} from "../../engine/calibrations/expand";
+import {calibrationTerms} from "../../engine/calibrations/expand";
 import {fusedMixFileName, fuseMix, type MixToFuse} from "../../engine/calibrations/fusedMix";
 import {MODULE_TYPES} from "../../engine/calibrations/moduleTypes";
 import {readCalibration} from "../../engine/calibrations/read";
+import {verifyCalibration} from "../../engine/calibrations/verified";
 import {writeCalibration} from "../../engine/calibrations/write";
-import {type PassFiles, passForm, passMix} from "../../engine/compose/composer";
-import {OWN_TEXT_BUDGET} from "../../engine/compose/length";
-import {chainPrompt} from "../../engine/compose/prompt";
-import type {InstalledAdapter, Pass} from "../../engine/compose/recipe";
-import {chainKey, parseTaskChain} from "../../engine/compose/taskChain";
-import {sha256File} from "../../engine/files/sha256";
+import {parseTaskChain} from "../../engine/compose/taskChain";
+import {hashFile} from "../../engine/files/sha256";
 import {type GgufHeader, metaNumber, readGgufHeader, readTensorF32, writeGguf} from "../../engine/gguf";
 
 let work: string;
@@ -150,16 +148,8 @@ describe("a pass's fused mix file", () => {
     let mix: MixToFuse;
     let calibrationPath: string;
 
-    before(async () => {
-        const adapters = [];
-        for (const [k, spec] of [
-            {rank: 16, alpha: 32, seed: 11, scale: 1},
-            {rank: 8, alpha: 16, seed: 12, scale: 0.75},
-        ].entries()) {
-            const filePath = await writeAdapter(`task${k}.gguf`, spec);
-            adapters.push({filePath, sha256: await sha256File(filePath), scale: spec.scale});
-        }
-        calibrationPath = join(work, "reply+tone-casual.lcpp.gguf");
+    /** Writes the pass's LC++ calibration over `adapters` and reads and binds it, as the engine's inventory does. */
+    async function boundCalibration(adapters: MixToFuse["adapters"], seed: number) {
         await writeCalibration(calibrationPath, {
             architecture: tiny.base.architecture,
             chain: parseTaskChain("reply+tone:casual"),
@@ -172,9 +162,25 @@ describe("a pass's fused mix file", () => {
             promptTemplate: "{input}",
             stopStrings: [],
             training: {},
-            parameters: randomLcppParameters(tiny.base, 4, 13, 0.1),
+            parameters: randomLcppParameters(tiny.base, 4, seed, 0.1),
         });
-        mix = {adapters, calibration: {filePath: calibrationPath, sha256: await sha256File(calibrationPath)}};
+        const installed = adapters.map((adapter, index) => ({id: `tiny.task-${index}`, ...adapter}));
+        const verdict = verifyCalibration(await readCalibration(calibrationPath), installed, tiny.base);
+        assert.ok(verdict.ok);
+        return verdict.calibration;
+    }
+
+    before(async () => {
+        const adapters = [];
+        for (const [k, spec] of [
+            {rank: 16, alpha: 32, seed: 11, scale: 1},
+            {rank: 8, alpha: 16, seed: 12, scale: 0.75},
+        ].entries()) {
+            const filePath = await writeAdapter(`task${k}.gguf`, spec);
+            adapters.push({...(await hashFile(filePath)), scale: spec.scale});
+        }
+        calibrationPath = join(work, "reply+tone-casual.lcpp.gguf");
+        mix = {adapters, calibration: await boundCalibration(adapters, 13)};
     });
 
     test("equals the adapters at their scales plus the expanded calibration, at rank 16 + 8 + 4 -> 32", async () => {
@@ -186,11 +192,7 @@ describe("a pass's fused mix file", () => {
         assert.equal(metaNumber(header, "adapter.lora.alpha"), 32);
         const unfused = combineLoraTerms([
             ...(await Promise.all(mix.adapters.map((a) => readLoraTerms(a.filePath, a.scale)))),
-            await calibrationTerms(
-                await readCalibration(calibrationPath),
-                mix.adapters.map((a) => ({sha256: a.sha256, ggufPath: a.filePath})),
-                tiny.base,
-            ),
+            calibrationTerms(mix.calibration as NonNullable<MixToFuse["calibration"]>, [], tiny.base),
         ]);
         assert.equal(unfused.terms.get("blk.2.ffn_down.weight")?.length, 3);
         for (const [name, [nIn = 0, nOut = 0]] of tiny.base.tensors) {
@@ -213,7 +215,7 @@ describe("a pass's fused mix file", () => {
             ),
             fusedMixFileName({...mix, adapters: [...mix.adapters].reverse()}, tiny.base),
             fusedMixFileName({...mix, calibration: null}, tiny.base),
-            fusedMixFileName({...mix, calibration: {filePath: calibrationPath, sha256: "0".repeat(64)}}, tiny.base),
+            fusedMixFileName({...mix, calibration: {sha256: "0".repeat(64)}}, tiny.base),
             fusedMixFileName(mix, {fingerprint: "e".repeat(64)}),
         ]);
         assert.equal(names.size, 6);
@@ -240,76 +242,39 @@ describe("a pass's fused mix file", () => {
         assert.equal((await fuseMix(mix, tiny.base, cacheDir)).built, true, "no record: not trusted");
     });
 
-    test("refuses a calibration that changed on disk since it was listed, and a mix of one file", async () => {
-        const stale = {...mix, calibration: {filePath: calibrationPath, sha256: "f".repeat(64)}};
+    test("is built from verified inputs: a calibration rewritten since it was read changes nothing, an edited adapter is refused", async () => {
+        const before = await fuseMix(mix, tiny.base, join(work, "cache-before"));
+        // The calibration's parameters are the bytes its sha256 names (read once, in memory):
+        // another file under its path does not reach a fused file named by the old hash.
+        await boundCalibration(mix.adapters, 14);
+        const after = await fuseMix(mix, tiny.base, join(work, "cache-after"));
+        assert.ok(after.built);
+        assert.deepEqual(await readFile(after.filePath), await readFile(before.filePath));
+
+        // An adapter file is read as the version hashed when it was listed, checked, not hashed again.
+        const editedPath = await writeAdapter("edited.gguf", {rank: 8, alpha: 16, seed: 15});
+        const listed = await hashFile(editedPath);
+        const lying = {...listed, sha256: "0".repeat(64)};
+        assert.ok((await readHashedLoraTerms(lying)).terms.size > 0, "the same version is trusted without hashing");
+        await writeAdapter("edited.gguf", {rank: 8, alpha: 16, seed: 16});
         await assert.rejects(
-            fuseMix(stale, tiny.base, join(work, "cache-stale")),
-            (error: unknown) => error instanceof CalibrationExpansionError && error.code === "changed-on-disk",
+            fuseMix(
+                {
+                    adapters: [{...listed, scale: 1}, mix.adapters[0] as MixToFuse["adapters"][number]],
+                    calibration: null,
+                },
+                tiny.base,
+                join(work, "cache-edited"),
+            ),
+            {
+                name: "AdapterChangedError",
+                code: "adapter-changed",
+                message: /edited\.gguf changed on disk after the engine listed it/,
+            },
         );
         await assert.rejects(
             fuseMix({adapters: mix.adapters.slice(0, 1), calibration: null}, tiny.base, join(work, "cache-one")),
             RangeError,
         );
-    });
-});
-
-describe("a pass's context mix", () => {
-    const chain = parseTaskChain("summarize+translate:fr");
-    const adapter = (id: string): InstalledAdapter => ({
-        id,
-        chain,
-        filePath: `/pack/${id}.gguf`,
-        sha256: id.repeat(64).slice(0, 64),
-        prompt: chainPrompt(chain),
-    });
-    const pass = (ids: readonly string[], calibrated: boolean): Pass => ({
-        does: chainKey(chain),
-        adapters: ids.map((id, index) => ({adapter: adapter(id), scale: 1 - index / 4})),
-        calibration: calibrated
-            ? {
-                  filePath: "/pack/cal.lcpp.gguf",
-                  sha256: "c".repeat(64),
-                  chain,
-                  kind: "lc++",
-                  adapterSha256: ids.map((id) => adapter(id).sha256),
-                  mergeWeights: ids.map((_, index) => 1 - index / 4),
-                  prompt: chainPrompt(chain),
-              }
-            : null,
-        prompt: chainPrompt(chain),
-        budget: OWN_TEXT_BUDGET,
-        reads: "whole",
-        fragments: "keep",
-    });
-    const files: PassFiles = {
-        fused: async (p) => `/cache/fused-of-${p.adapters.length}.gguf`,
-        expandedCalibration: async (p) => (p.calibration === null ? null : "/cache/expanded.gguf"),
-    };
-
-    test("a calibrated pair and a plain merge are one fused LoRA at scale 1; one adapter is loaded as is", async () => {
-        const calibrated = pass(["a", "b"], true);
-        assert.deepEqual((await passMix(calibrated, files, "fused")).loras, [
-            {filePath: "/cache/fused-of-2.gguf", scale: 1},
-        ]);
-        assert.deepEqual((await passMix(pass(["a", "b"], false), files, "fused")).loras, [
-            {filePath: "/cache/fused-of-2.gguf", scale: 1},
-        ]);
-        assert.deepEqual((await passMix(pass(["a"], false), files, "fused")).loras, [
-            {filePath: "/pack/a.gguf", scale: 1},
-        ]);
-        assert.deepEqual((await passMix(pass([], false), files, "fused")).loras, []);
-    });
-
-    test("the separate form loads each file, and the two forms never share a context", async () => {
-        const calibrated = pass(["a", "b"], true);
-        const separate = await passMix(calibrated, files, "separate");
-        assert.deepEqual(separate.loras, [
-            {filePath: "/pack/a.gguf", scale: 1},
-            {filePath: "/pack/b.gguf", scale: 0.75},
-            {filePath: "/cache/expanded.gguf", scale: 1},
-        ]);
-        assert.notEqual((await passMix(calibrated, files, "fused")).key, separate.key);
-        assert.equal(passForm(calibrated, "fused"), "fused");
-        assert.equal(passForm(pass(["a"], false), "fused"), "separate");
     });
 });

@@ -1,30 +1,21 @@
 import assert from "node:assert/strict";
 import {test} from "node:test";
 import {OWN_TEXT_BUDGET, REWRITE_BUDGET, tokensAllowed} from "../../engine/compose/length";
-import {chainPrompt, promptTemplate} from "../../engine/compose/prompt";
+import {chainPrompt} from "../../engine/compose/prompt";
 import {
     availableMethods,
     buildRecipe,
     capabilities,
     chainCapability,
     everyChain,
-    type InstalledAdapter,
-    type InstalledCalibration,
     type Inventory,
     mixKey,
     RecipeError,
 } from "../../engine/compose/recipe";
 import {chainKey, parseTaskChain, type TaskId, taskChain} from "../../engine/compose/taskChain";
+import {testAdapter, testCalibration} from "../support/inventory";
 
-function adapter(task: string, sha: string): InstalledAdapter {
-    return {
-        id: `test.${task}`,
-        chain: parseTaskChain(task),
-        filePath: `/adapters/${task}/adapter.gguf`,
-        sha256: sha,
-        prompt: promptTemplate(`<${task}>{input}</${task}>`, ["</s>"]),
-    };
-}
+const adapter = testAdapter;
 
 const summarize = adapter("summarize", "a".repeat(64));
 const french = adapter("translate:fr", "b".repeat(64));
@@ -32,22 +23,7 @@ const casual = adapter("tone:casual", "c".repeat(64));
 const reply = adapter("reply", "d".repeat(64));
 const jointSumFr = adapter("summarize+translate:fr", "e".repeat(64));
 
-function calibration(
-    kind: "lc" | "lc++",
-    chain: string,
-    adapters: InstalledAdapter[],
-    weights: number[],
-): InstalledCalibration {
-    return {
-        filePath: `/calibrations/${chain}.${kind}.gguf`,
-        sha256: `${kind}-${chain}`,
-        chain: parseTaskChain(chain),
-        kind,
-        adapterSha256: adapters.map((a) => a.sha256),
-        mergeWeights: weights,
-        prompt: promptTemplate(`[${chain}] {input} =>`),
-    };
-}
+const calibration = testCalibration;
 
 const lcpp = calibration("lc++", "summarize+translate:fr", [summarize, french], [0.8, 0.6]);
 const lc = calibration("lc", "summarize+translate:fr", [summarize, french], [0.7, 0.7]);
@@ -83,14 +59,16 @@ test("auto falls back to LC, then to multi-step, and says so", () => {
     assert.match(none.notes.join(" "), /No calibration .* 2 passes/);
 });
 
-test("a calibration whose adapters are not installed byte for byte is not usable", () => {
-    const otherFrench = {...french, sha256: "f".repeat(64)};
-    const recipe = buildRecipe(sumFr, "auto", {adapters: [summarize, otherFrench], calibrations: [lcpp]});
-    assert.equal(recipe.method, "multi-step");
-    assert.throws(
-        () => buildRecipe(sumFr, "lc++", {adapters: [summarize, otherFrench], calibrations: [lcpp]}),
-        RecipeError,
+test("an LC++ pass runs the very adapters its calibration was bound to, at its merge weights", () => {
+    // Binding (calibrations/verified.ts) happens where a calibration enters; an inventory only
+    // holds bound ones, so the recipe takes the calibration's adapters as they are.
+    const [pass] = buildRecipe(sumFr, "lc++", full).passes;
+    assert.deepEqual(
+        pass.adapters.map((use) => [use.adapter, use.scale]),
+        lcpp.adapters.map((bound) => [bound.adapter, bound.mergeWeight]),
     );
+    assert.equal(pass.adapters[1]?.adapter, french);
+    assert.throws(() => buildRecipe(sumFr, "lc++", {...full, calibrations: [lc]}), RecipeError);
 });
 
 test("multi-step runs one pass per task with each adapter's own prompt", () => {
