@@ -32,7 +32,7 @@ const CELL_PADDING = 256;
  * 2048 cells (estimate 36.3) and 68.8 MiB at 8192 (estimate 69.4); at batch 512, 55-62 MiB at
  * 2048 (estimate 64.8) and 111-137 MiB at 8192 (estimate 143). RSS growth per context in a fresh
  * process with the engine's allocator settings (isolation/hostEnvironment.ts), one thread,
- * node-llama-cpp 3.21.1.
+ * node-llama-cpp 3.21.1 (bench/results/2026-12-04-memory-1thread/fill-probe.mjs).
  */
 const FIXED_BYTES = 8 * 2 ** 20;
 /** Per vocabulary entry: one F32 logit in the output buffer and the sampler's 12-byte candidate. */
