@@ -55,6 +55,8 @@ export interface WorkRun {
     readonly ranAs: string;
     /** From the request to the first streamed text (ms). */
     readonly firstTextMs: number;
+    /** From the request to the first token, for an answer made in one generation (else null). */
+    readonly firstTokenMs: number | null;
     readonly totalMs: number;
     readonly generations: number;
     readonly generatedTokens: number;
@@ -64,7 +66,9 @@ export interface WorkSide {
     readonly method: string;
     readonly runs: readonly WorkRun[];
     readonly firstTextMs: Summary;
+    readonly firstTokenMs: Summary;
     readonly totalMs: Summary;
+    readonly generatedTokens: Summary;
 }
 
 export interface WorkResults {
@@ -110,10 +114,12 @@ async function timed(engine: Engine, chain: ChainKey, method: MethodChoice, inpu
         },
     );
     const ended = performance.now();
+    const [only, ...more] = result.passes;
     return {
         input: "",
         ranAs: result.method,
         firstTextMs: (firstAt ?? ended) - started,
+        firstTokenMs: only !== undefined && more.length === 0 ? ended - started - only.generation.decodeMs : null,
         totalMs: ended - started,
         generations: result.passes.length,
         generatedTokens: result.passes.reduce((sum, p) => sum + p.generation.generatedTokens, 0),
@@ -125,7 +131,9 @@ function side(method: string, runs: readonly WorkRun[]): WorkSide {
         method,
         runs,
         firstTextMs: summarize(runs.map((r) => r.firstTextMs)),
+        firstTokenMs: summarize(runs.map((r) => r.firstTokenMs ?? Number.NaN)),
         totalMs: summarize(runs.map((r) => r.totalMs)),
+        generatedTokens: summarize(runs.map((r) => r.generatedTokens)),
     };
 }
 
@@ -159,6 +167,7 @@ async function pytorchSide(
             input: inputs[i] ?? "",
             ranAs: "pytorch",
             firstTextMs: r.promptMs,
+            firstTokenMs: r.promptMs,
             totalMs: r.promptMs + r.decodeMs,
             generations: 1,
             generatedTokens: r.generatedTokens,

@@ -404,10 +404,10 @@ function workSection(w: RealWorkResults | null): string[] {
     if (w === null) return [...lines, "Not run (--no-work).", ""];
     const s = (ms: number) => (ms / 1000).toFixed(2);
     lines.push(
-        `Held-out real text (bench/realText.ts's selection: ${w.emails} email(s) per command, the longest long document), the engine's defaults, ${w.threads} thread(s), one untimed warm-up per method; medians over the inputs. *First text*: from the request to the first streamed text (summaries and replies stream a sentence at a time); the PyTorch path (lab/lab/eval/peer.py, the same one pass) does not stream, its first text is its first token. *Ratio*, on each other row: what users get (the task's first row) over that row, the median of per-input ratios; below 1, users wait less.`,
+        `Held-out real text (bench/realText.ts's selection: ${w.emails} email(s) per command, the longest long document), the engine's defaults, ${w.threads} thread(s), one untimed warm-up per method; medians over the inputs. *First text*: from the request to the first streamed text (summaries and replies stream a sentence at a time); the PyTorch path (lab/lab/eval/peer.py, the same one pass) does not stream, its first text is its first token. *First token*: for an answer made in one generation (the time before it: context, prompt). *Tokens*: generated, all generations (PyTorch has no DRY, loop guard or sentence stops, so it runs to its budget more often). *Ratio*, on each other row: what users get (the task's first row) over that row, the median of per-input ratios; below 1, users wait less.`,
         "",
-        "| task | method (ran as) | inputs (words) | first text s | whole answer s | generations | ratio first text | ratio whole |",
-        "|---|---|---|---|---|---|---|---|",
+        "| task | method (ran as) | inputs (words) | first token s | first text s | whole answer s | generations | tokens | ratio first text | ratio whole |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     );
     for (const item of w.items) {
         const words = item.inputs.map((i) => i.words).join(", ");
@@ -416,7 +416,7 @@ function workSection(w: RealWorkResults | null): string[] {
             const ratio = item.ratios[side.method];
             const generations = side.runs.reduce((sum, r) => sum + r.generations, 0) / Math.max(1, side.runs.length);
             lines.push(
-                `| ${item.item.name} | ${side.method} (${ranAs}) | ${side.runs.length} (${words}) | ${s(side.firstTextMs.median)} | ${s(side.totalMs.median)} | ${f1(generations)} | ${ratio === undefined ? "–" : f2(ratio.firstText)} | ${ratio === undefined ? "–" : f2(ratio.total)} |`,
+                `| ${item.item.name} | ${side.method} (${ranAs}) | ${side.runs.length} (${words}) | ${Number.isFinite(side.firstTokenMs?.median) ? s(side.firstTokenMs.median) : "–"} | ${s(side.firstTextMs.median)} | ${s(side.totalMs.median)} | ${f1(generations)} | ${f1(side.generatedTokens?.median)} | ${ratio === undefined ? "–" : f2(ratio.firstText)} | ${ratio === undefined ? "–" : f2(ratio.total)} |`,
             );
         }
     }
