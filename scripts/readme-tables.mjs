@@ -1,7 +1,7 @@
 // Writes README.md's quality and speed tables from the newest benchmark results, so the user page
 // never quotes numbers by hand. Quality comes from the newest run that measured all 14 composite
-// variants with every method in the table; speed from the newest run with a speed phase (runs may measure one without the
-// other). The tables replace what lies between the two markers below.
+// variants with every method in the table; speed, memory and the real work each from the newest
+// run that measured them (runs may measure one without the others). The tables replace what lies between the two markers below.
 //
 // Usage: node scripts/readme-tables.mjs            # rewrite the block in README.md
 //        node scripts/readme-tables.mjs --check    # exit 1 if README.md's block is not what it would write
@@ -115,13 +115,30 @@ function speedBlock(run) {
     const latency = ratio("LC++ latency / multi-step");
     const decode = ratio("LC++ decode tok/s / main-task LoRA");
     const switching = need(speed.switching, "speed.switching", run);
-    const memory = need(speed.memory, "speed.memory", run);
     lines.push(
         "",
         `LC++ takes ${latency.pairedMedian.toFixed(2)}x the time of multi-step and decodes at ${decode.pairedMedian.toFixed(2)}x a single adapter's speed;`,
-        `switching composites takes ${one(switching.warmMs.median)} ms; peak memory ${Math.round(memory.peakRssMb)} MB with ${memory.contexts} contexts.`,
+        `switching composites takes ${one(switching.warmMs.median)} ms.`,
     );
     return lines;
+}
+
+/** The memory section's figures (bench/memory.ts) against its goals. */
+function memoryLine(run) {
+    const memory = run.results.memory;
+    const mb = (x) => `${Math.round(x)} MB`;
+    return `Memory: the model and the pack ${mb(memory.basePackMb)}; with 4 composites warm ${mb(memory.warm.rssMb)} (goal ${mb(memory.goals.warmMb)}); peak under ${memory.concurrent.requests} concurrent requests ${mb(memory.concurrent.peakRssMb)} (goal ${mb(memory.goals.concurrentPeakMb)}).`;
+}
+
+/** The real work timed (bench/realWork.ts): what users wait for, one pass next to two. */
+function workLines(run) {
+    const s = (ms) => `${(ms / 1000).toFixed(2)} s`;
+    return run.results.work.items.map((item) => {
+        const [mine, ...others] = item.sides;
+        const two = others.find((side) => side.method === "multi-step");
+        const words = item.inputs.length === 1 ? ` (${item.inputs[0].words} words)` : "";
+        return `- ${item.item.name}${words}: first text ${s(mine.firstTextMs.median)}, whole answer ${s(mine.totalMs.median)}${two === undefined ? "" : ` (two passes: ${s(two.totalMs.median)})`}`;
+    });
 }
 
 /** The generated block (markers included) for the results under `resultsDir`; links are relative to `readmeDir`. */
@@ -137,20 +154,31 @@ export function readmeTables(resultsDir, readmeDir) {
     };
     const quality = all.filter(complete).at(-1);
     const speed = all.filter((run) => run.results.speed !== undefined && run.results.speed !== null).at(-1);
+    const memory = all.filter((run) => run.results.memory != null).at(-1);
+    const work = all.filter((run) => run.results.work != null).at(-1);
     if (quality === undefined) throw new Error(`No run in ${resultsDir} measured the quality of all 14 variants.`);
     if (speed === undefined) throw new Error(`No run in ${resultsDir} has a speed phase.`);
     const link = (run) =>
         `[${run.name}](${relative(readmeDir, join(resultsDir, run.name, "report.md"))
             .split("\\")
             .join("/")})`;
-    const sources = quality === speed ? link(quality) : `${link(quality)} and ${link(speed)}`;
+    const sources = [...new Set([quality, speed, memory, work].filter((run) => run !== undefined))].map(link);
     return [
         START,
         ...qualityBlock(quality),
         "",
         ...speedBlock(speed),
+        ...(memory === undefined ? [] : ["", memoryLine(memory)]),
+        ...(work === undefined
+            ? []
+            : [
+                  "",
+                  `On real text (${work.results.work.threads} threads, medians; summaries and replies stream a sentence at a time):`,
+                  "",
+                  ...workLines(work),
+              ]),
         "",
-        `Reports with every method, variant and example output: ${sources}.`,
+        `Reports with every method, variant and example output: ${sources.slice(0, -1).join(", ")}${sources.length > 1 ? " and " : ""}${sources.at(-1)}.`,
         END,
     ].join("\n");
 }
