@@ -282,7 +282,10 @@ export function availableMethods(chain: TaskChain, inventory: Inventory): Method
             buildExplicit(chain, method, inventory);
             methods.push(method);
         } catch (error) {
-            if (!(error instanceof RecipeError)) throw error;
+            // Not available: nothing installed for it, or its calibration file was refused where
+            // it entered (an adapter it names is not installed yet: a partial pack).
+            const refused = inventory.refusedCalibrations?.some((file) => file.error === error) ?? false;
+            if (!(error instanceof RecipeError) && !refused) throw error;
         }
     }
     return methods;

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {test} from "node:test";
+import {calibrationFileName} from "../../engine/calibrations/format";
 import {OWN_TEXT_BUDGET, REWRITE_BUDGET, tokensAllowed} from "../../engine/compose/length";
 import {chainPrompt} from "../../engine/compose/prompt";
 import {
@@ -134,6 +135,30 @@ test("available methods list exactly what the inventory allows", () => {
         "lc++",
     ]);
     assert.deepEqual(availableMethods(parseTaskChain("reply,translate:de"), full), ["zero-shot", "main-lora"]);
+});
+
+test("a calibration refused where it entered: its chain lacks that method, other chains are listed as usual", () => {
+    const chain = parseTaskChain("tone:paraphrase,translate:es");
+    const error = new Error('tone-paraphrase+translate-es.lcpp.gguf: adapter "test.tone-paraphrase" is not installed.');
+    const partial = {
+        ...full,
+        refusedCalibrations: [
+            {
+                path: "/pack/tone-paraphrase+translate-es.lcpp.gguf",
+                fileName: calibrationFileName(chain, "lc++"),
+                code: "adapter-missing",
+                reason: 'adapter "test.tone-paraphrase" is not installed.',
+                error,
+            },
+        ],
+    };
+    assert.ok(!availableMethods(chain, partial).includes("lc++"));
+    assert.deepEqual(availableMethods(sumFr, partial), availableMethods(sumFr, full));
+    // Asked for by name, the file's own error says why.
+    assert.throws(
+        () => buildRecipe(chain, "lc++", partial),
+        (thrown) => thrown === error,
+    );
 });
 
 test("mix keys separate different scales and calibrations and match equal mixes", () => {
