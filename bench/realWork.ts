@@ -102,11 +102,16 @@ export interface RealWorkOptions {
     readonly pytorch?: boolean;
 }
 
-async function timed(engine: Engine, chain: ChainKey, method: MethodChoice, input: string): Promise<WorkRun> {
+async function timed(
+    engine: Engine,
+    chain: ChainKey,
+    method: MethodChoice,
+    input: {id: string; text: string},
+): Promise<WorkRun> {
     const started = performance.now();
     let firstAt: number | null = null;
     const result: ComposeResult = await engine.compose(
-        {chain: parseTaskChain(chain), method, input},
+        {chain: parseTaskChain(chain), method, input: input.text},
         {
             onText: (text) => {
                 if (firstAt === null && text.trim().length > 0) firstAt = performance.now();
@@ -116,7 +121,7 @@ async function timed(engine: Engine, chain: ChainKey, method: MethodChoice, inpu
     const ended = performance.now();
     const [only, ...more] = result.passes;
     return {
-        input: "",
+        input: input.id,
         ranAs: result.method,
         firstTextMs: (firstAt ?? ended) - started,
         firstTokenMs: only !== undefined && more.length === 0 ? ended - started - only.generation.decodeMs : null,
@@ -141,7 +146,7 @@ function side(method: string, runs: readonly WorkRun[]): WorkSide {
 async function pytorchSide(
     engine: Engine,
     item: WorkItem,
-    inputs: readonly string[],
+    inputs: readonly {id: string; text: string}[],
     options: RealWorkOptions,
 ): Promise<WorkSide> {
     const [pass, ...more] = buildRecipe(parseTaskChain(item.chain), "auto", engine.installed).passes;
@@ -155,7 +160,7 @@ async function pytorchSide(
         model: options.modelPath,
         adapters: pass.adapters.map((use) => ({file: use.adapter.filePath, weight: use.scale})),
         calibration: pass.calibration?.filePath ?? null,
-        inputs,
+        inputs: inputs.map((input) => input.text),
         maxTokens: pass.budget.maxTokens,
         threads: options.threads,
         warmup: true,
@@ -164,7 +169,7 @@ async function pytorchSide(
     return side(
         "pytorch",
         peer.runs.map((r, i) => ({
-            input: inputs[i] ?? "",
+            input: inputs[i]?.id ?? "",
             ranAs: "pytorch",
             firstTextMs: r.promptMs,
             firstTokenMs: r.promptMs,
@@ -200,26 +205,26 @@ export async function runRealWork(
         // The longest document only: the case the summary in parts is for.
         if (item.genre === "long")
             ids = ids.sort((a, b) => (set.items[b]?.words ?? 0) - (set.items[a]?.words ?? 0)).slice(0, 1);
-        if (ids.length === 0) continue;
-        const inputs = ids.map((id) => set.items[id]?.text ?? "");
+        const inputs = ids.map((id) => ({id, text: set.items[id]?.text ?? ""}));
+        const [first] = inputs;
+        if (first === undefined) continue;
         const sides: WorkSide[] = [];
         for (const method of item.methods) {
             progress.start(`work: ${item.name}, ${method}`, inputs.length + 1);
             // One untimed request first: the contexts a method needs exist before the timed ones.
-            await timed(engine, item.chain, method, inputs[0] ?? "");
+            await timed(engine, item.chain, method, first);
             progress.tick("warm-up");
             const runs: WorkRun[] = [];
-            for (const [i, input] of inputs.entries()) {
-                runs.push({...(await timed(engine, item.chain, method, input)), input: ids[i] ?? ""});
-                progress.tick(ids[i] ?? "");
+            for (const input of inputs) {
+                runs.push(await timed(engine, item.chain, method, input));
+                progress.tick(input.id);
             }
             progress.done();
             sides.push(side(method, runs));
         }
         if (item.pytorch && options.pytorch !== false) {
             progress.note(`work: ${item.name}, PyTorch path (${inputs.length + 1} generations)`);
-            const torch = await pytorchSide(engine, item, inputs, options);
-            sides.push({...torch, runs: torch.runs.map((r, i) => ({...r, input: ids[i] ?? ""}))});
+            sides.push(await pytorchSide(engine, item, inputs, options));
         }
         const [mine, ...others] = sides;
         const ratios: Record<string, {firstText: number; total: number}> = {};
