@@ -188,7 +188,9 @@ export async function runRecipe(
         const generation = await generateOn(pass, index, text, limits, stream);
         const output = generation.text.trim();
         if (output.length === 0) throw new EmptyOutputError(pass.does, index, recipe.passes.length, generation);
-        if (generation.stopReason === "max-tokens" && index === lastPass) cutAtBudget = true;
+        // Only the answer's own generations (the last pass, streamed) can cut it; a chunk summary
+        // that filled its budget kept whole sentences and is read again by the final summary.
+        if (generation.stopReason === "max-tokens" && stream) cutAtBudget = true;
         return output;
     };
 

@@ -139,5 +139,10 @@ describe("the engine on users' text, with the bundled pack", () => {
             result.notes.join("; "),
         );
         assert.ok(result.text.length > 0);
+        assert.equal(
+            result.cutAtBudget,
+            result.passes.at(-1)?.generation.stopReason === "max-tokens",
+            "only the final summary's budget can cut the answer, not a part's",
+        );
     });
 });
