@@ -2,12 +2,12 @@
 // environment engine/isolation/hostEnvironment.ts gives it), the default configuration and the
 // installed pack. Three figures against issue 17's goals:
 //   - base + pack: the model open and the whole pack installed (every adapter and calibration
-//     read and checked), nothing generated yet;
+//     read and checked) and prepared (engine/preparation.ts: every composite's fused LoRA made,
+//     as on a first start), nothing generated yet;
 //   - base + pack + 4 warm composites: four calibrated composites used once each (their fused
 //     LoRAs made and loaded, a context each), then all four again, which must find them warm;
 //   - the peak of the process under 20 concurrent requests over eight mixes (more than fit the
-//     budget, so requests wait for contexts and evict idle ones), first while the three new
-//     composites are fused during the run, then again with every fused file made.
+//     budget, so requests wait for contexts and evict idle ones), twice.
 // The process's RSS and peak (VmRSS, VmHWM: Linux /proc) sit next to what the context pool
 // charged (runtime/contextPool.ts), so the report shows whether the pool's estimate holds.
 
@@ -75,6 +75,13 @@ export interface MemoryResults {
     /** What the pool charges a context of each size class of this model (runtime/contextMemory.ts). */
     readonly contextEstimates: {contextSize: number; kvCacheMb: number; chargedMb: number}[];
     readonly basePackMb: number;
+    /** The engine's background preparation, waited for before base + pack is measured; absent in older runs. */
+    readonly preparation?: {
+        readonly steps: number;
+        readonly failed: number;
+        readonly busyMs: number;
+        readonly totalMs: number;
+    };
     readonly warm: {
         readonly composites: readonly string[];
         readonly rssMb: number;
@@ -87,12 +94,11 @@ export interface MemoryResults {
         readonly requests: number;
         readonly mixes: number;
         readonly failed: string[];
-        /** Three of the mixes are new composites: their fused LoRAs are made during this run. */
         readonly peakRssMb: number;
         readonly meetsGoal: boolean;
         readonly seconds: number;
         readonly pool: PoolMemory;
-        /** The same requests again, every fused file made; null where the peak cannot be reset. */
+        /** The same requests again; null where the peak cannot be reset. */
         readonly again: {readonly failed: string[]; readonly peakRssMb: number; readonly seconds: number} | null;
     };
     readonly wallSeconds: number;
@@ -149,6 +155,7 @@ export async function runMemory(options: MemoryOptions, progress: Progress): Pro
         await client.status();
         const pid = client.pid;
         if (pid === undefined) throw new Error("the engine process has no pid");
+        const prepared = await client.preparation();
         const basePackMb = processMemory(pid).rssMb;
         progress.note(`memory: base + pack ${basePackMb.toFixed(0)} MB`);
 
@@ -194,9 +201,9 @@ export async function runMemory(options: MemoryOptions, progress: Progress): Pro
                 peakRssMb: processMemory(pid).peakMb,
             };
         };
-        const first = await concurrently("new composites fused during the run");
+        const first = await concurrently("first");
         const concurrentPool = (await client.status()).memory;
-        const again = options.repeat && resetPeak(pid) ? await concurrently("every composite fused") : null;
+        const again = options.repeat && resetPeak(pid) ? await concurrently("again") : null;
         const {seconds, failed, peakRssMb} = first;
         return {
             goals: MEMORY_GOALS,
@@ -211,6 +218,16 @@ export async function runMemory(options: MemoryOptions, progress: Progress): Pro
             },
             contextEstimates,
             basePackMb,
+            ...(prepared === null
+                ? {}
+                : {
+                      preparation: {
+                          steps: prepared.steps.length,
+                          failed: prepared.steps.filter((step) => step.error !== undefined).length,
+                          busyMs: prepared.steps.reduce((sum, step) => sum + step.ms, 0),
+                          totalMs: prepared.totalMs,
+                      },
+                  }),
             warm: {
                 composites: WARM_COMPOSITES,
                 rssMb: warmRssMb,

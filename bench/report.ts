@@ -14,7 +14,8 @@ import type {RealTextResults} from "./realText";
 import {realTextSection} from "./realTextReport";
 import type {RealWorkResults} from "./realWork";
 import type {QualityScores} from "./scoring";
-import type {SpeedResults} from "./speed";
+import type {AfterStart, SpeedResults} from "./speed";
+import type {StartupResults} from "./startup";
 import type {Summary} from "./stats";
 import {GROUPS} from "./variants";
 
@@ -52,6 +53,8 @@ export interface BenchResults {
     readonly speed: SpeedResults | null;
     /** The memory section (bench/memory.ts); null with --no-memory. */
     readonly memory: MemoryResults | null;
+    /** From start to the first token (bench/startup.ts), run with the memory section; absent in older runs. */
+    readonly startup?: StartupResults | null;
     readonly peer: PeerResults | null;
     /** The real work timed (bench/realWork.ts); null with --no-work. */
     readonly work: RealWorkResults | null;
@@ -299,6 +302,23 @@ function efficiencySection(e: Efficiency): string[] {
     return lines;
 }
 
+/** The first use after start, in an engine that prepared in the background (bench/speed.ts firstUseAfterStart). */
+function afterStartRows(after: AfterStart | undefined): string[] {
+    if (after === undefined) return [];
+    return [
+        `| first use after start, prepared in the background (first request for each of 2 composites) | ${spread(after.firstUseMs)} |`,
+        `| warm, the same 2 composites alternating in that engine | ${spread(after.warmMs)} |`,
+    ];
+}
+
+function afterStartGoal(after: AfterStart | undefined): string[] {
+    if (after === undefined) return [];
+    return [
+        "",
+        `Goal for the first use after start: within ${after.goalMs} ms of a warm switch: ${after.meetsGoal ? "met" : "**not met**"} (${f1(after.overWarmMs)} ms over warm). The engine prepared first, between requests (engine/preparation.ts): ${after.preparation.steps} steps, ${f1(after.preparation.busyMs)} ms of work (node-llama-cpp's estimate of each context size, then each installed composite's fused LoRA, made in this fresh work folder).`,
+    ];
+}
+
 function speedSection(s: SpeedResults | null): string[] {
     const lines = ["## Speed", ""];
     if (s === null) return [...lines, "Not run (--no-speed).", ""];
@@ -331,9 +351,11 @@ function speedSection(s: SpeedResults | null): string[] {
         "|---|---|",
         `| warm pool (both composites' contexts kept) | ${spread(s.switching.warmMs)} |`,
         `| cold context (pool of 1: context created on every switch; adapters already loaded) | ${spread(s.switching.coldMs)} |`,
-        `| first use of a composite (calibration expanded, adapters loaded, context created) | ${f1(s.switching.firstUseMs)} |`,
+        `| first use of a composite, nothing prepared (its LoRA fused by the request, adapters loaded, context created) | ${f1(s.switching.firstUseMs)} |`,
+        ...afterStartRows(s.switching.afterStart),
         "",
         `Goal for the warm switch: <= 50 ms: ${s.switching.warmMeetsGoal ? "met" : "**not met**"}. The warm figure includes the pool's deliberate 5 ms yield (runtime-facts.md: the previous context frees its threads in a setTimeout).`,
+        ...afterStartGoal(s.switching.afterStart),
         "",
         "### Memory",
         "",
@@ -343,6 +365,24 @@ function speedSection(s: SpeedResults | null): string[] {
         "",
     );
     return lines;
+}
+
+function startupSection(s: StartupResults | null): string[] {
+    if (s === null) return [];
+    const sec = (ms: number | null) => (ms === null ? "–" : (ms / 1000).toFixed(2));
+    return [
+        "### From start to the first token",
+        "",
+        `The engine process started as the extension starts it when VS Code has started (EngineClient, default settings, the installed pack, ${s.threads} thread(s)), then ${s.chain} asked for on samples/email.txt (${s.inputWords} words). Three starts sharing one fresh cache folder (bench/startup.ts). Seconds from starting the process; VS Code's own start before the extension activates is not included.`,
+        "",
+        "| start | asks | ready (model open) | first token | request to first token | preparation work | ran as |",
+        "|---|---|---|---|---|---|---|",
+        ...s.runs.map(
+            (r) =>
+                `| ${r.start} | ${r.asks} | ${sec(r.readyMs)} | ${sec(r.firstTokenMs)} | ${sec(r.requestToFirstTokenMs)} | ${sec(r.preparationMs)} | ${r.method} |`,
+        ),
+        "",
+    ];
 }
 
 export function memorySection(m: MemoryResults | null): string[] {
@@ -355,18 +395,24 @@ export function memorySection(m: MemoryResults | null): string[] {
         "",
         "| measure | MB | goal | meets goal |",
         "|---|---|---|---|",
-        `| base + pack (model open, pack installed and checked) | ${f1(m.basePackMb)} | – | – |`,
+        `| base + pack (model open, pack installed and checked${m.preparation === undefined ? "" : ", composites prepared"}) | ${f1(m.basePackMb)} | – | – |`,
         `| base + pack + 4 warm composites (${m.warm.composites.join(", ")}) | ${f1(m.warm.rssMb)} | <= ${m.goals.warmMb} | ${yes(m.warm.meetsGoal)} |`,
-        `| peak under ${m.concurrent.requests} concurrent requests over ${m.concurrent.mixes} mixes (3 new composites fused during the run) | ${f1(m.concurrent.peakRssMb)} | <= ${m.goals.concurrentPeakMb} | ${yes(m.concurrent.meetsGoal)} |`,
+        `| peak under ${m.concurrent.requests} concurrent requests over ${m.concurrent.mixes} mixes${m.preparation === undefined ? " (3 new composites fused during the run)" : ""} | ${f1(m.concurrent.peakRssMb)} | <= ${m.goals.concurrentPeakMb} | ${yes(m.concurrent.meetsGoal)} |`,
         ...(m.concurrent.again === null
             ? []
             : [
-                  `| the same again, every composite already fused | ${f1(m.concurrent.again.peakRssMb)} | (reference) | – |`,
+                  `| the same again${m.preparation === undefined ? ", every composite already fused" : ""} | ${f1(m.concurrent.again.peakRssMb)} | (reference) | – |`,
+              ]),
+        ...(m.preparation === undefined
+            ? []
+            : [
+                  "",
+                  `Before base + pack was measured, the engine prepared in the background as it does after every start (engine/preparation.ts; a fresh cache, so a first start): ${m.preparation.steps} steps (${m.preparation.failed} failed), ${f1(m.preparation.busyMs / 1000)} s of work, ${f1(m.preparation.totalMs / 1000)} s in all.`,
               ]),
         "",
         `Four composites warm: ${m.warm.allWarm ? "all four found their context warm on the second round" : "**not all four stayed warm** (the budget holds fewer)"}. The context pool charged ${mbOf(m.warm.pool.residentBytes)} MB for them (${m.warm.pool.contexts.map((c) => `${c.contextSize} tokens: ${mbOf(c.bytes)} MB`).join("; ")}; ${m.warm.pool.loras.count} LoRA files, ${mbOf(m.warm.pool.loras.bytes)} MB) of its ${mbOf(m.warm.pool.budgetBytes)} MB budget; the process grew ${f1(m.warm.rssMb - m.basePackMb)} MB over base + pack.`,
         "",
-        `Concurrent: ${m.concurrent.failed.length === 0 ? "every request finished" : `**${m.concurrent.failed.length} failed**: ${m.concurrent.failed.map(cell).join("; ")}`} in ${f1(m.concurrent.seconds)} s${m.concurrent.again === null ? "" : ` (again: ${m.concurrent.again.failed.length === 0 ? "every request finished" : `**${m.concurrent.again.failed.length} failed**`} in ${f1(m.concurrent.again.seconds)} s)`}; the pool's peak charge ${mbOf(m.concurrent.pool.peakResidentBytes)} MB (budget ${mbOf(m.concurrent.pool.budgetBytes)} MB), so requests beyond it waited for a context. Fusing a composite (engine/calibrations/fusedMix.ts) takes memory of its own while it runs, outside the pool: the difference between the two peaks.`,
+        `Concurrent: ${m.concurrent.failed.length === 0 ? "every request finished" : `**${m.concurrent.failed.length} failed**: ${m.concurrent.failed.map(cell).join("; ")}`} in ${f1(m.concurrent.seconds)} s${m.concurrent.again === null ? "" : ` (again: ${m.concurrent.again.failed.length === 0 ? "every request finished" : `**${m.concurrent.again.failed.length} failed**`} in ${f1(m.concurrent.again.seconds)} s)`}; the pool's peak charge ${mbOf(m.concurrent.pool.peakResidentBytes)} MB (budget ${mbOf(m.concurrent.pool.budgetBytes)} MB), so requests beyond it waited for a context.${m.preparation === undefined ? " Fusing a composite (engine/calibrations/fusedMix.ts) takes memory of its own while it runs, outside the pool: the difference between the two peaks." : ""}`,
         "",
         "What the pool charges a context of each size of this model (engine/runtime/contextMemory.ts: KV cache, attention scores of one batch, output and scratch):",
         "",
@@ -444,6 +490,7 @@ export function renderReport(results: BenchResults): string {
         ...efficiencySection(results.efficiency),
         ...speedSection(results.speed),
         ...memorySection(results.memory),
+        ...startupSection(results.startup ?? null),
         ...peerSection(results.peer),
         ...workSection(results.work),
         "## Charts",

@@ -35,6 +35,7 @@ import {type RealWorkResults, runRealWork, WORK} from "./realWork";
 import {type BenchResults, type ExampleRow, writeReport} from "./report";
 import {compareWithRun, type QualityScores, scoreQuality} from "./scoring";
 import {runSpeed, SPEED_CHAIN, type SpeedResults, SWITCH_CHAIN, speedInputs} from "./speed";
+import {runStartup, type StartupResults} from "./startup";
 
 function dataRoot(root: string, dataDir: string | null): string {
     return dataDir ?? process.env.LAB_DATA_DIR ?? resolve(root, "..", "shared", "data");
@@ -290,6 +291,19 @@ async function main(): Promise<void> {
                 progress,
             );
 
+        // ---- from start to the first token: the engine process started as the extension starts it ----
+        let startup: StartupResults | null = null;
+        if (args.memory)
+            startup = await runStartup(
+                {
+                    root,
+                    modelPath,
+                    input: readFileSync(join(root, "samples", "email.txt"), "utf8"),
+                    threads: args.threads,
+                },
+                progress,
+            );
+
         // ---- the PyTorch peer: the same LC++ composite through the lab's implementation ----
         let peer: PeerResults | null = null;
         if (args.peer) {
@@ -403,6 +417,7 @@ async function main(): Promise<void> {
             efficiency,
             speed,
             memory,
+            startup,
             peer,
             work: realWork,
             notes,

@@ -6,11 +6,11 @@ import {fetchAdapter} from "./adapters/fetchAdapter";
 import {type AdapterEntry, AdapterStore} from "./adapters/store";
 import type {ValidatedAdapter} from "./adapters/validate";
 import {CalibrationStore} from "./calibrations/store";
-import {type ComposeOptions, type ComposeResult, runRecipe} from "./compose/composer";
+import {type ComposeOptions, type ComposeResult, passForm, runRecipe} from "./compose/composer";
 import type {MethodChoice} from "./compose/methods";
 import type {PromptTemplate} from "./compose/prompt";
-import {buildRecipe, type ChainCapability, capabilities, type Inventory} from "./compose/recipe";
-import type {TaskChain} from "./compose/taskChain";
+import {buildRecipe, type ChainCapability, capabilities, type Inventory, mixKey} from "./compose/recipe";
+import {parseTaskChain, type TaskChain} from "./compose/taskChain";
 import {readGgufHeader} from "./gguf";
 import {type InventoryLog, loadInventory} from "./inventory";
 
@@ -18,6 +18,7 @@ export type {ChainCapability} from "./compose/recipe";
 
 import {type BaseModelStructure, describeBaseModel} from "./model/fingerprint";
 import {PassLoras} from "./passLoras";
+import {IdleGate, type PreparationReport, type PreparationStep, type PreparedStep, prepare} from "./preparation";
 import {attentionShape} from "./runtime/contextMemory";
 import {ContextPool, contextPoolOptions, type PoolMemory} from "./runtime/contextPool";
 import {DECODING, type Decoding} from "./runtime/decoding";
@@ -116,6 +117,11 @@ export class Engine {
     private inventory: Inventory;
     /** Each pass's LoRA files as llama.cpp is given them (passLoras.ts). */
     private readonly passLoras: PassLoras;
+    /** Requests in flight: background preparation runs only between them. */
+    private readonly gate = new IdleGate();
+    /** The preparation under way (preparation.ts) and how to stop it; null before prepareInBackground. */
+    private preparation: {readonly stop: AbortController; readonly report: Promise<PreparationReport>} | null = null;
+    private preparedStep: ((step: PreparedStep) => void) | undefined;
 
     private constructor(
         readonly config: EngineConfig,
@@ -155,6 +161,51 @@ export class Engine {
     async refresh(onLog?: (level: string, message: string) => void): Promise<void> {
         this.inventory = await loadInventory(this.adapters, this.calibrations, this.base, onLog);
         await this.passLoras.prune(this.inventory.adapters);
+        // What is installed changed: prepare its composites instead (made files are found again).
+        if (this.preparation !== null) this.prepareInBackground(this.preparedStep);
+    }
+
+    /**
+     * Starts preparing, between requests, what first requests would otherwise wait for
+     * (preparation.ts): every context shape's estimate, then every installed composite's fused
+     * LoRA. Restarted with the new inventory after a refresh. The report says what each step took.
+     */
+    prepareInBackground(onStep?: (step: PreparedStep) => void): Promise<PreparationReport> {
+        this.preparation?.stop.abort();
+        this.preparedStep = onStep;
+        const stop = new AbortController();
+        const report = prepare(this.preparationSteps(), this.gate, stop.signal, onStep);
+        this.preparation = {stop, report};
+        return report;
+    }
+
+    /** The latest preparation's report once it ends (a refresh restarts it: then the new one's); null if none started. */
+    async preparationReport(): Promise<PreparationReport | null> {
+        for (;;) {
+            const current = this.preparation;
+            if (current === null) return null;
+            const report = await current.report;
+            if (this.preparation === current) return report;
+        }
+    }
+
+    private preparationSteps(): PreparationStep[] {
+        const shapes = this.pool.shapes().map((shape) => ({
+            what: `context shape ${shape.contextSize} tokens`,
+            run: () => this.runtime.estimateContext(shape),
+        }));
+        const mixes = new Map<string, PreparationStep>();
+        for (const capability of capabilities(this.inventory)) {
+            if (!capability.onePass) continue;
+            const recipe = buildRecipe(parseTaskChain(capability.chain), "auto", this.inventory);
+            for (const pass of recipe.passes)
+                if (passForm(pass, "fused") === "fused" && !mixes.has(mixKey(pass)))
+                    mixes.set(mixKey(pass), {
+                        what: `${capability.chain} (${recipe.method}) fused LoRA`,
+                        run: () => this.passLoras.mix(pass, "fused"),
+                    });
+        }
+        return [...shapes, ...mixes.values()];
     }
 
     /** Every adapter, user-installed ones first; one that fails validation is listed with the reason. */
@@ -225,6 +276,7 @@ export class Engine {
         };
         const maxTokens = request.maxTokens ?? this.config.maxTokens;
         const started = Date.now();
+        const leave = this.gate.enter();
         try {
             return await runRecipe(recipe, request.input, runner, {
                 ...options,
@@ -232,6 +284,8 @@ export class Engine {
             });
         } catch (error) {
             throw await explainLoraFailure(error, this.logTail, started);
+        } finally {
+            leave();
         }
     }
 
@@ -257,6 +311,9 @@ export class Engine {
     }
 
     async dispose(): Promise<void> {
+        // A step under way (a native estimate, a file being fused) finishes before the model goes.
+        this.preparation?.stop.abort();
+        await this.preparation?.report;
         await this.pool.dispose();
         await this.runtime.dispose();
     }

@@ -118,7 +118,11 @@ function speedBlock(run) {
     lines.push(
         "",
         `LC++ takes ${latency.pairedMedian.toFixed(2)}x the time of multi-step and decodes at ${decode.pairedMedian.toFixed(2)}x a single adapter's speed;`,
-        `switching composites takes ${one(switching.warmMs.median)} ms.`,
+        `switching composites takes ${one(switching.warmMs.median)} ms${
+            switching.afterStart === undefined
+                ? "."
+                : `, the first request for a composite after the engine starts ${one(switching.afterStart.overWarmMs)} ms more (goal ${switching.afterStart.goalMs} ms).`
+        }`,
     );
     return lines;
 }
@@ -128,6 +132,19 @@ function memoryLine(run) {
     const memory = run.results.memory;
     const mb = (x) => `${Math.round(x)} MB`;
     return `Memory: the model and the pack ${mb(memory.basePackMb)}; with 4 composites warm ${mb(memory.warm.rssMb)} (goal ${mb(memory.goals.warmMb)}); peak under ${memory.concurrent.requests} concurrent requests ${mb(memory.concurrent.peakRssMb)} (goal ${mb(memory.goals.concurrentPeakMb)}).`;
+}
+
+/** From the engine's start to the first token (bench/startup.ts): what a user who asks early waits for. */
+function startupLine(run) {
+    const s = (ms) => `${(ms / 1000).toFixed(2)} s`;
+    const find = (start, asks) => {
+        const found = run.results.startup.runs.find((r) => r.start === start && r.asks === asks);
+        return need(found, `startup run "${start} start, asks ${asks}"`, run);
+    };
+    const atOnce = find("later", "at once");
+    const firstEver = find("first", "at once");
+    const prepared = find("later", "after preparation");
+    return `From the engine's start (VS Code starts it once it has started): ready in ${s(prepared.readyMs)}; ${run.results.startup.chain} of an email asked at once has its first token ${s(atOnce.firstTokenMs)} after the start (${s(firstEver.firstTokenMs)} on the first start after installing), and ${s(prepared.requestToFirstTokenMs)} after the request once the engine has prepared.`;
 }
 
 /** The real work timed (bench/realWork.ts): what users wait for, one pass next to two. */
@@ -155,6 +172,7 @@ export function readmeTables(resultsDir, readmeDir) {
     const quality = all.filter(complete).at(-1);
     const speed = all.filter((run) => run.results.speed !== undefined && run.results.speed !== null).at(-1);
     const memory = all.filter((run) => run.results.memory != null).at(-1);
+    const startup = all.filter((run) => run.results.startup != null).at(-1);
     const work = all.filter((run) => run.results.work != null).at(-1);
     if (quality === undefined) throw new Error(`No run in ${resultsDir} measured the quality of all 14 variants.`);
     if (speed === undefined) throw new Error(`No run in ${resultsDir} has a speed phase.`);
@@ -162,13 +180,14 @@ export function readmeTables(resultsDir, readmeDir) {
         `[${run.name}](${relative(readmeDir, join(resultsDir, run.name, "report.md"))
             .split("\\")
             .join("/")})`;
-    const sources = [...new Set([quality, speed, memory, work].filter((run) => run !== undefined))].map(link);
+    const sources = [...new Set([quality, speed, memory, startup, work].filter((run) => run !== undefined))].map(link);
     return [
         START,
         ...qualityBlock(quality),
         "",
         ...speedBlock(speed),
         ...(memory === undefined ? [] : ["", memoryLine(memory)]),
+        ...(startup === undefined ? [] : ["", startupLine(startup)]),
         ...(work === undefined
             ? []
             : [

@@ -20,6 +20,7 @@ import type {
 } from "../engine";
 import type {ModelFetchProgress} from "../model/fetch";
 import type {BaseModelSetting} from "../model/setting";
+import type {PreparationReport} from "../preparation";
 import {engineHostEnvironment} from "./hostEnvironment";
 import {type HostReply, parseHostReply, type ReplyValues, type SerializedError} from "./protocol";
 
@@ -180,6 +181,11 @@ export class EngineClient {
 
     async refresh(): Promise<EngineStatus> {
         return this.call("refresh", {});
+    }
+
+    /** Waits until the engine has prepared what first requests need (engine/preparation.ts); null if it never started. */
+    async preparation(): Promise<PreparationReport | null> {
+        return this.call("preparation", {});
     }
 
     async listAdapters(): Promise<AdapterSummary[]> {
@@ -350,6 +356,9 @@ export class EngineClient {
     private spawn(): HostProcess {
         const child = fork(this.options.hostScript, [], {
             execPath: this.options.execPath ?? process.execPath,
+            // The host collects garbage itself once it has prepared (engineHost.ts); nothing of
+            // the caller's Node flags (an inspector port, say) is wanted there.
+            execArgv: ["--expose-gc"],
             env: this.options.env ?? engineHostEnvironment(),
             stdio: ["ignore", "ignore", "pipe", "ipc"],
             serialization: "json",

@@ -6,6 +6,7 @@
 import {parseTaskChain} from "../compose/taskChain";
 import {Engine} from "../engine";
 import {fetchBaseModel} from "../model/fetch";
+import type {PreparationReport} from "../preparation";
 import {HEARTBEAT_MS, type HostReply, type HostRequest, parseHostRequest, serializeError} from "./protocol";
 
 /** A request stopped by its caller's cancel (compose has its own, ComposeCancelledError). */
@@ -46,7 +47,10 @@ async function cancellable<T>(id: number, what: string, work: (signal: AbortSign
 async function handle(request: HostRequest): Promise<unknown> {
     switch (request.kind) {
         case "open":
-            if (engine === null) engine = await Engine.open(request.config, log);
+            if (engine === null) {
+                engine = await Engine.open(request.config, log);
+                prepareInBackground(engine);
+            }
             return engine.status();
         case "compose": {
             const controller = new AbortController();
@@ -78,6 +82,8 @@ async function handle(request: HostRequest): Promise<unknown> {
             return requireEngine().capabilities();
         case "status":
             return requireEngine().status();
+        case "preparation":
+            return requireEngine().preparationReport();
         case "refresh":
             await requireEngine().refresh(log);
             return requireEngine().status();
@@ -106,6 +112,30 @@ async function handle(request: HostRequest): Promise<unknown> {
                 ),
             };
     }
+}
+
+/** Prepares what first requests would wait for (engine/preparation.ts), between requests; logs what it did. */
+function prepareInBackground(open: Engine): void {
+    const report = (done: PreparationReport) => {
+        if (!done.finished) return;
+        // Fusing and verifying read and write ~30 MB per composite and drop it; with no request
+        // to allocate after it, V8 would keep that garbage (90 MB of buffers on a first start)
+        // until something does. The client starts this process with --expose-gc.
+        (globalThis as {gc?: () => void}).gc?.();
+        const failed = done.steps.filter((step) => step.error !== undefined);
+        const busy = done.steps.reduce((sum, step) => sum + step.ms, 0);
+        log(
+            "info",
+            `Prepared ${done.steps.length - failed.length} of ${done.steps.length} context shapes and composites in ${(busy / 1000).toFixed(1)} s of work (${(done.totalMs / 1000).toFixed(1)} s with requests between).`,
+        );
+    };
+    // Failures are logged as they happen (also when a refresh restarts it); the request that
+    // needs what failed meets the error again and reports it.
+    void open
+        .prepareInBackground((step) => {
+            if (step.error !== undefined) log("warn", `Could not prepare ${step.what}: ${step.error}`);
+        })
+        .then(report);
 }
 
 process.on("message", (message: unknown) => {

@@ -15,6 +15,7 @@ import type {
 } from "../engine";
 import type {ModelFetchProgress} from "../model/fetch";
 import type {BaseModelSetting} from "../model/setting";
+import type {PreparationReport} from "../preparation";
 
 export type HostRequest =
     | {readonly id: number; readonly kind: "open"; readonly config: EngineConfig}
@@ -30,6 +31,8 @@ export type HostRequest =
     | {readonly id: number; readonly kind: "capabilities"}
     | {readonly id: number; readonly kind: "status"}
     | {readonly id: number; readonly kind: "refresh"}
+    /** Waits for the engine's background preparation (engine/preparation.ts) and returns its report. */
+    | {readonly id: number; readonly kind: "preparation"}
     // Installed adapters, checked against the open engine's base model.
     | {readonly id: number; readonly kind: "adapters.list"}
     | {readonly id: number; readonly kind: "adapters.verify"; readonly adapterId: string}
@@ -83,6 +86,7 @@ export interface ReplyValues {
     capabilities: ChainCapability[];
     status: EngineStatus;
     refresh: EngineStatus;
+    preparation: PreparationReport | null;
     "adapters.list": AdapterSummary[];
     "adapters.verify": ValidAdapterSummary;
     "adapters.install": {readonly adapter: ValidAdapterSummary; readonly status: EngineStatus};
@@ -178,6 +182,7 @@ export function parseHostRequest(message: unknown): HostRequest {
         case "capabilities":
         case "status":
         case "refresh":
+        case "preparation":
         case "adapters.list":
             return {id, kind};
         case "adapters.verify":

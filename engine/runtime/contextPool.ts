@@ -25,7 +25,7 @@ import {stat} from "node:fs/promises";
 import {setTimeout as delay} from "node:timers/promises";
 import type {LlamaContext} from "node-llama-cpp";
 import {type AttentionShape, contextBytes} from "./contextMemory";
-import type {LlamaRuntime} from "./llamaRuntime";
+import type {ContextShape, LlamaRuntime} from "./llamaRuntime";
 
 export interface LoraFile {
     readonly filePath: string;
@@ -183,6 +183,16 @@ export class ContextPool {
         let size = Math.min(MIN_CONTEXT_SIZE, largest);
         while (size < tokens && size < largest) size = Math.min(size * 2, largest);
         return size;
+    }
+
+    /** Every shape this pool's contexts can have, smallest first (the size classes). */
+    shapes(): ContextShape[] {
+        const {contextSize, batchSize, flashAttention} = this.options;
+        const shapes: ContextShape[] = [];
+        for (let size = this.contextSizeFor(0); ; size = this.contextSizeFor(size + 1)) {
+            shapes.push({contextSize: size, batchSize, flashAttention});
+            if (size >= contextSize) return shapes;
+        }
     }
 
     memory(): PoolMemory {

@@ -20,7 +20,22 @@ export interface LlamaRuntime {
      * more (or never was); false when this node-llama-cpp cannot free it, so it stays.
      */
     unloadLora(filePath: string): Promise<boolean>;
+    /**
+     * Does now, once per process and shape, what the first context of this shape would otherwise
+     * wait for: node-llama-cpp simulates every new context shape in llama.cpp to estimate its
+     * memory (`GgufInsights._simulateContextResourceUsage`, ~450 ms on this machine) and caches
+     * the estimate by shape. The arguments are the ones `LlamaModel.createContext` passes for
+     * these options, so its own call finds the estimate cached.
+     */
+    estimateContext(shape: ContextShape): Promise<void>;
     dispose(): Promise<void>;
+}
+
+/** What makes two contexts the same to node-llama-cpp's estimate (the pool's createContext options). */
+export interface ContextShape {
+    readonly contextSize: number;
+    readonly batchSize: number;
+    readonly flashAttention: boolean;
 }
 
 /**
@@ -49,6 +64,18 @@ export async function openRuntime(options: RuntimeOptions): Promise<LlamaRuntime
         model,
         threads,
         unloadLora: (filePath) => unloadLora(model, filePath),
+        async estimateContext({contextSize, batchSize, flashAttention}) {
+            await model.fileInsights.estimateContextResourceRequirementsV2({
+                contextSize,
+                batchSize,
+                sequences: 1,
+                modelGpuLayers: model.gpuLayers,
+                flashAttention,
+                kvCacheKeyType: model.defaultContextKvCacheKeyType,
+                kvCacheValueType: model.defaultContextKvCacheValueType,
+                swaFullCache: model.defaultContextSwaFullCache,
+            });
+        },
         async dispose() {
             await model.dispose();
             await llama.dispose();

@@ -50,7 +50,8 @@ export class ContentAddressedLoras {
                 (info) => info.ctimeMs,
                 () => Date.now(),
             );
-            if (Date.now() - changed >= this.pruneAfterMs) await unlink(path).catch(() => undefined);
+            // Whole milliseconds, as Date.now() counts them: a link made this millisecond is 0 ms old.
+            if (Date.now() - Math.floor(changed) >= this.pruneAfterMs) await unlink(path).catch(() => undefined);
         }
     }
 

@@ -11,6 +11,7 @@ import {mkdir, mkdtemp, readdir, readFile, rm, writeFile} from "node:fs/promises
 import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {after, before, test} from "node:test";
+import type {StartupRun} from "../../bench/startup";
 import {METHODS} from "../../engine/compose/methods";
 import {repoRoot} from "../support/realModel";
 
@@ -94,6 +95,23 @@ test("bench --quick runs every method and metric and writes the report", async (
     assert.equal(results.efficiency.jointExpertParams, 3_796_992, "a rank-16 joint expert on Gemma 3 270M");
     for (const ratio of results.speed.ratios) assert.ok(Number.isFinite(ratio.pairedMedian), ratio.name);
     assert.ok(results.speed.memory.peakRssMb > 0);
+    // From start to the first token: three starts of the engine process, every one answered.
+    assert.deepEqual(
+        results.startup?.runs.map((run: StartupRun) => [run.start, run.asks]),
+        [
+            ["first", "at once"],
+            ["later", "at once"],
+            ["later", "after preparation"],
+        ],
+    );
+    for (const run of (results.startup?.runs ?? []) as StartupRun[])
+        assert.ok(run.firstTokenMs > run.requestToFirstTokenMs && run.requestToFirstTokenMs > 0);
+    // The first use after start: an engine that prepared both composites in the background.
+    const afterStart = results.speed.switching.afterStart;
+    assert.ok(afterStart !== undefined, "the first use after start was measured");
+    assert.ok(afterStart.preparation.steps >= 2, "the engine prepared its context shapes and composites");
+    assert.equal(afterStart.firstUseMs.n, 2);
+    assert.ok(Number.isFinite(afterStart.overWarmMs));
     // The memory section: the engine process with four composites warm, then concurrent requests
     // over more mixes than fit, every one finished and the pool within its budget.
     assert.ok(results.memory.basePackMb > 0 && results.memory.warm.rssMb > results.memory.basePackMb);

@@ -16,6 +16,10 @@ test("a compose request is parsed into a typed value", () => {
     );
 });
 
+test("a request for the preparation's report needs nothing but its id", () => {
+    assert.deepEqual(parseHostRequest({id: 4, kind: "preparation"}), {id: 4, kind: "preparation"});
+});
+
 test("malformed requests are refused with the field at fault", () => {
     assert.throws(() => parseHostRequest(null), ProtocolError);
     assert.throws(() => parseHostRequest({id: "1", kind: "status"}), /"id" must be an integer/);

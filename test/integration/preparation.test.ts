@@ -1,0 +1,170 @@
+// Background preparation on the real default model (engine/preparation.ts). node-llama-cpp
+// simulates every new context shape in llama.cpp before creating a context of it (~450 ms the
+// first time in a process): the engine asks for those estimates itself after it starts, with the
+// arguments createContext passes, so that no request waits for one. Checked on node-llama-cpp's
+// cache of simulated shapes (internal: if an upgrade renames it, this test says so; CONTRIBUTING's
+// upgrade checklist). Then the engine's own preparation: every installed composite's fused LoRA
+// made before any request, and closing the engine while it prepares.
+
+import assert from "node:assert/strict";
+import {existsSync} from "node:fs";
+import {mkdir, mkdtemp, readdir, rm, stat} from "node:fs/promises";
+import {tmpdir} from "node:os";
+import {join} from "node:path";
+import {after, before, describe, test} from "node:test";
+import {craftAdapter, randomLcppParameters} from "../../craft/gguf";
+import {calibrationFileName} from "../../engine/calibrations/format";
+import {calibrationFolderName} from "../../engine/calibrations/store";
+import {writeCalibration} from "../../engine/calibrations/write";
+import {parseTaskChain} from "../../engine/compose/taskChain";
+import {engineConfig, packIn} from "../../engine/config";
+import {Engine, type EngineConfig} from "../../engine/engine";
+import {readGgufHeader} from "../../engine/gguf";
+import {EngineClient} from "../../engine/isolation/engineClient";
+import {DEFAULT_ENGINE_LIMITS} from "../../engine/limits";
+import {describeBaseModel} from "../../engine/model/fingerprint";
+import {type LlamaRuntime, openRuntime} from "../../engine/runtime/llamaRuntime";
+import {realModelPath, repoRoot} from "../support/realModel";
+
+/** The context shapes node-llama-cpp has simulated in this process (each simulation: the slow part of a first context). */
+function simulatedShapes(runtime: LlamaRuntime): () => number {
+    const cache = (runtime.model.fileInsights as unknown as {_exactContextResourceRequirementsCache?: {keys?: unknown}})
+        ._exactContextResourceRequirementsCache;
+    assert.ok(
+        cache !== undefined && typeof cache.keys === "function",
+        "node-llama-cpp no longer has GgufInsights._exactContextResourceRequirementsCache: check how it estimates a new context now (runtime/llamaRuntime.ts estimateContext)",
+    );
+    return () => [...(cache.keys as () => Iterable<string>).call(cache)].length;
+}
+
+describe("preparing context shapes", () => {
+    let runtime: LlamaRuntime;
+
+    before(async () => {
+        runtime = await openRuntime({modelPath: await realModelPath(), threads: 1});
+    });
+
+    after(async () => {
+        await runtime?.dispose();
+    });
+
+    test("a shape estimated in advance is not simulated again when a context of it is created", async () => {
+        const simulated = simulatedShapes(runtime);
+        const {batchSize, flashAttention} = DEFAULT_ENGINE_LIMITS;
+        const create = (contextSize: number, batch = batchSize) =>
+            runtime.model.createContext({contextSize, batchSize: batch, sequences: 1, threads: 1, flashAttention});
+
+        await runtime.estimateContext({contextSize: 1024, batchSize, flashAttention});
+        await runtime.estimateContext({contextSize: 2048, batchSize, flashAttention});
+        assert.equal(simulated(), 2, "each new shape is simulated once");
+        for (const size of [1024, 2048]) await (await create(size)).dispose();
+        assert.equal(simulated(), 2, "createContext simulated again a shape estimated in advance");
+
+        // The control: a shape not estimated in advance is simulated when its context is created.
+        await (await create(1024, batchSize / 2)).dispose();
+        assert.equal(simulated(), 3);
+    });
+});
+
+describe("an engine preparing in the background", () => {
+    let work: string;
+    let config: EngineConfig;
+    const sumFr = parseTaskChain("summarize,translate:fr");
+
+    before(async () => {
+        const modelPath = await realModelPath();
+        const base = describeBaseModel(await readGgufHeader(modelPath));
+        work = await mkdtemp(join(tmpdir(), "composer-preparation-"));
+        const adapterDir = join(work, "adapters");
+        const summarize = await craftAdapter(join(adapterDir, "test.summarize"), base, {task: "summarize", seed: 1});
+        const french = await craftAdapter(join(adapterDir, "test.translate-fr"), base, {task: "translate:fr", seed: 2});
+        const calibrationDir = join(work, "calibrations", calibrationFolderName(base));
+        await mkdir(calibrationDir, {recursive: true});
+        await writeCalibration(join(calibrationDir, calibrationFileName(sumFr, "lc++")), {
+            architecture: base.architecture,
+            chain: sumFr,
+            baseFingerprint: base.fingerprint,
+            adapters: [
+                {id: "test.summarize", sha256: summarize.sha256, mergeWeight: 0.9},
+                {id: "test.translate-fr", sha256: french.sha256, mergeWeight: 0.8},
+            ],
+            promptTemplate: "<start_of_turn>user\nSummarize in French:\n\n{input}<end_of_turn>\n<start_of_turn>model\n",
+            stopStrings: ["<end_of_turn>"],
+            training: {crafted: true},
+            parameters: randomLcppParameters(base, 4, 3, 0.02),
+        });
+        config = engineConfig(
+            modelPath,
+            packIn(work, {adapterDirs: [adapterDir], calibrationDirs: [join(work, "calibrations")]}),
+            {threads: 1},
+        );
+    });
+
+    after(async () => {
+        if (work) await rm(work, {recursive: true, force: true});
+    });
+
+    const fusedFiles = async () =>
+        existsSync(config.cacheDir)
+            ? (await readdir(config.cacheDir)).filter((name) => /^fused-.*\.gguf$/.test(name))
+            : [];
+
+    test("estimates every context shape and fuses every installed composite before a request asks", async () => {
+        const engine = await Engine.open(config);
+        try {
+            assert.deepEqual(await fusedFiles(), []);
+            const report = await engine.prepareInBackground();
+            assert.equal(report.finished, true);
+            assert.deepEqual(
+                report.steps.map((step) => [step.what, step.error ?? null]),
+                [
+                    ["context shape 1024 tokens", null],
+                    ["context shape 2048 tokens", null],
+                    ["context shape 4096 tokens", null],
+                    ["context shape 8192 tokens", null],
+                    ["summarize+translate:fr (lc++) fused LoRA", null],
+                ],
+            );
+            const [fused, ...more] = await fusedFiles();
+            assert.ok(fused !== undefined && more.length === 0, "the composite's fused LoRA was made");
+            const written = (await stat(join(config.cacheDir, fused))).mtimeMs;
+            const input = "Hi Tom, the report is late.";
+            const result = await engine.compose({chain: sumFr, method: "auto", input, maxTokens: 2});
+            assert.equal(result.method, "lc++");
+            assert.equal((await stat(join(config.cacheDir, fused))).mtimeMs, written, "the request made it again");
+        } finally {
+            await engine.dispose();
+        }
+    });
+
+    test("closing the engine while it prepares stops the preparation and closes cleanly", async () => {
+        const engine = await Engine.open(config);
+        const report = engine.prepareInBackground();
+        await engine.dispose();
+        const done = await report;
+        // The step under way when it closed (the first shape's estimate) ends; no other starts.
+        assert.equal(done.finished, false);
+        assert.deepEqual(
+            done.steps.map((step) => [step.what, step.error ?? null]),
+            [["context shape 1024 tokens", null]],
+        );
+    });
+
+    test("the engine process prepares as soon as it opens, and says when it is done", async () => {
+        await rm(config.cacheDir, {recursive: true, force: true});
+        const client = new EngineClient({hostScript: join(repoRoot(), "dist", "engine-host.js"), config});
+        try {
+            await client.status();
+            const report = await client.preparation();
+            assert.equal(report?.finished, true);
+            assert.equal(report?.steps.length, 5);
+            assert.ok(
+                report?.steps.every((step) => step.error === undefined),
+                JSON.stringify(report?.steps),
+            );
+            assert.equal((await fusedFiles()).length, 1, "the engine process fused the composite before any request");
+        } finally {
+            await client.dispose();
+        }
+    });
+});
