@@ -197,7 +197,11 @@ def runtime_version() -> str:
     return json.loads(manifest.read_text(encoding="utf-8"))["version"]
 
 
-# What decides a teacher's answers; threads and parallel only change float rounding.
+# What decides a teacher's answers. Threads change only float rounding; parallel sequences should
+# too, but 4 of them garbled long answers (~250-token emails after ~500-token prompts: "II hope this
+# email email finds you") that one sequence wrote cleanly (TRAINING.md, "Teacher plan"), so
+# lab.teacher_emails decodes one at a time. The shipped targets are short; 8 of their 5,236 hold
+# a doubled word, which a human might write too (not read one by one for this).
 _ANSWER_SETTINGS = ("temperature", "maxTokens", "contextSize")
 
 
@@ -228,7 +232,7 @@ def record_meta(path: Path, meta: dict) -> None:
 
 
 def run_teacher(
-    aux: str,
+    aux: str | None,
     jobs: list[dict],
     out: Path,
     meta: dict,
@@ -236,10 +240,16 @@ def run_teacher(
     model: Path,
     parallel: int = 4,
     max_tokens: int = SETTINGS["maxTokens"],
+    user_prompt: str | None = None,
 ) -> Path:
     """Applies `aux` to each job's text ({"id", "text"}) with the teacher, appending {"id", "target"} lines
     to `out` (any path; ids already there are skipped: rerun to resume); records how next to it
-    (.meta.json, see record_meta) and logs progress in its .log."""
+    (.meta.json, see record_meta) and logs progress in its .log. With `user_prompt` (a template the
+    caller rendered into each job's text, e.g. lab.teacher_emails) and no `aux`, each job's text is
+    its whole prompt, and the template is what the record keeps."""
+    if (aux is None) == (user_prompt is None):
+        raise ValueError("run_teacher needs an auxiliary task or a prompt template, not both")
+    template = TEACHER_INSTRUCTIONS[aux] if aux is not None else user_prompt
     out.parent.mkdir(parents=True, exist_ok=True)
     settings = {**SETTINGS, "threads": threads, "parallel": parallel, "maxTokens": max_tokens}
     name, digest = teacher_identity(model)
@@ -250,7 +260,7 @@ def run_teacher(
         "runtime": f"node-llama-cpp {runtime_version()} (the engine's), chat template from the GGUF"
         + (" (Qwen ChatML)" if digest == TEACHER_SHA256 else ""),
         "system_prompt": SYSTEM_PROMPT,
-        "user_prompt": TEACHER_INSTRUCTIONS[aux],
+        "user_prompt": template,
         "settings": settings,
         "postprocess": "strip; drop a wrapping pair of quotes or code fences (raw answers kept in the file); "
         "readers apply lab.data.teacher_text.clean_teacher_text (drops chatter before/after the text, "
@@ -262,7 +272,7 @@ def run_teacher(
         "outPath": str(out),
         "logPath": str(out.with_suffix(".log")),
         "systemPrompt": SYSTEM_PROMPT,
-        "userPrompt": TEACHER_INSTRUCTIONS[aux],
+        "userPrompt": TEACHER_INSTRUCTIONS[aux] if aux is not None else "{text}",
         "jobs": jobs,
         **settings,
     }
@@ -347,7 +357,7 @@ def check(lang: str, n: int, threads: int, model: Path) -> dict:
         "outPath": str(out),
         "logPath": str(work / "log.txt"),
         "systemPrompt": SYSTEM_PROMPT,
-        "userPrompt": TEACHER_INSTRUCTIONS[aux],
+        "userPrompt": TEACHER_INSTRUCTIONS[aux] if aux is not None else "{text}",
         "jobs": jobs,
         **SETTINGS,
         "threads": threads,

@@ -54,7 +54,8 @@ async function worker(session) {
         const job = todo[next++];
         session.setChatHistory(initial);
         const started = Date.now();
-        const raw = await session.prompt(req.userPrompt.replace("{text}", job.text), {
+        // A replacer function: a "$&" or "$'" in the text is text, not a replacement pattern.
+        const raw = await session.prompt(req.userPrompt.replace("{text}", () => job.text), {
             temperature: req.temperature ?? 0,
             maxTokens: req.maxTokens ?? 160,
         });

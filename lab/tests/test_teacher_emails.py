@@ -1,0 +1,96 @@
+"""lab.teacher_emails: the synthetic emails' seeds and prompts (the teacher itself runs in
+test_teacher_references.py). Seeds are two-speaker named DialogSum *train* dialogues in a fixed
+order with the first ones held apart as dev; summaries and replies are asked only of written emails."""
+
+from __future__ import annotations
+
+import pytest
+
+from lab import teacher_emails as te
+
+
+@pytest.mark.data("dialogsum")
+def test_seeds_are_stable_two_speaker_train_dialogues_with_a_held_apart_dev():
+    seeds = te.seeds()
+    dev = [s for s in seeds if s.split == "dev"]
+    assert len(dev) == te.DEV_DIALOGUES and len(seeds) > 10000
+    assert all(s.id.startswith("email:train_") for s in seeds), "only DialogSum train grounds an email"
+    assert len({s.id for s in seeds}) == len(seeds)
+    for s in seeds[:200]:
+        names = {name for name, _ in s.dialogue.turns}
+        assert names == {s.sender, s.recipient} and s.sender != s.recipient
+        assert s.dialogue.turns[0][0] == s.sender
+    chosen = te.selected(5, 2)
+    assert [s.split for s in chosen] == ["train"] * 5 + ["dev"] * 2
+    assert chosen == te.selected(5, 2), "the same seeds on every run"
+    assert not {s.id for s in te.selected(len(seeds), 0)} & {s.id for s in dev}
+
+
+@pytest.mark.data("dialogsum")
+def test_prompts_carry_the_names_and_later_stages_wait_for_the_email():
+    chosen = te.selected(3, 0)
+    first, second = chosen[0], chosen[1]
+    [email_job, *_] = te.jobs_for("emails", chosen, {})
+    assert email_job["id"] == first.id
+    assert f"the email that {first.sender} sends to {first.recipient}" in email_job["text"]
+    assert first.dialogue.summary in email_job["text"]
+    assert f"{first.sender}: {first.dialogue.turns[0][1]}" in email_job["text"]
+    written = {second.id: "Hi Anna,\n\nThe report is late.\n\nTom"}
+    assert te.jobs_for("summaries", chosen, written) == [
+        {
+            "id": second.id,
+            "text": te.SUMMARY_PROMPT.format(a=second.sender, b=second.recipient, email=written[second.id]),
+        }
+    ]
+    [reply] = te.jobs_for("replies", chosen, written)
+    assert reply["text"].startswith(f"Here is an email that {second.recipient} received from {second.sender}")
+    assert written[second.id] in reply["text"] and f"You are {second.recipient}." in reply["text"]
+    assert te.targets_path("emails").name == "emails.jsonl"
+    assert te.targets_path("replies").name == "emails.replies.jsonl"
+
+
+def test_email_problems_catches_what_the_pilot_showed():
+    from lab.data.dialogues import NamedDialogue
+
+    d = NamedDialogue("dialogsum:train_1", (("Tom", "Hi."), ("Anna", "Hello.")), "Tom greets Anna.", ())
+    seed = te.EmailSeed("email:train_1", "train", "Tom", "Anna", d)
+    body = (
+        "I hope you are well. The report will be two days late because the data only came in on Friday "
+        "afternoon, and the figures for March still need a second look before anyone reads them. "
+    )
+    ask = "Could we meet on Thursday at ten to go through it together?"
+    good = f"Subject: Report\n\nDear Anna,\n\n{body}{ask}\n\nBest,\nTom"
+    assert len(good.split()) >= te.EMAIL_WORDS[0]
+    assert te.email_problems(good, seed) == []
+    cut = good.rsplit("\n", 2)[0]  # no sign-off: cut at its budget
+    assert te.email_problems(cut, seed) == [
+        "does not end with the sender's name (cut at its budget, or signed by someone else)"
+    ]
+    copied = good.replace(ask, f"\n\nAnna: I think I'll be a little afraid.\n\n{ask}")
+    assert te.email_problems(copied, seed) == ["copies dialogue lines"]
+    looped = good.replace(ask, f"{body}{ask}")
+    assert te.email_problems(looped, seed) == ["says a sentence twice"]
+    assert te.email_problems(good.replace("Dear Anna", "Hello"), seed) == [
+        "does not greet the recipient by name"
+    ]
+
+
+def test_summary_and_reply_problems_catch_a_copied_email():
+    from lab.data.dialogues import NamedDialogue
+
+    d = NamedDialogue("dialogsum:train_1", (("Tom", "Hi."), ("Anna", "Hello.")), "Tom greets Anna.", ())
+    seed = te.EmailSeed("email:train_1", "train", "Tom", "Anna", d)
+    email = (
+        "Dear Anna,\n\nThe report will be two days late because the data only came in on Friday. "
+        "Could we meet on Thursday at ten to go through it together?\n\nBest,\nTom"
+    )
+    assert te.summary_problems("Tom tells Anna the report is late and asks to meet on Thursday.", seed) == []
+    assert te.summary_problems(email, seed)[0] == "is the email, not a summary"
+    assert te.summary_problems("The report is late.", seed) == ["does not name the sender"]
+    reply = "Hi Tom,\n\nThursday at ten works for me. I will bring the March figures.\n\nAnna"
+    assert te.reply_problems(reply, seed, email) == []
+    echoed = email.replace("Dear Anna", "Dear Tom").replace("Best,\nTom", "Best,\nAnna")
+    assert te.reply_problems(echoed, seed, email) == ["copies the email"]
+    assert te.reply_problems("Hi Tom,\n\nSure.\n\nBest", seed, email) == [
+        "does not end with the recipient's name"
+    ]
