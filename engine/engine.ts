@@ -9,7 +9,7 @@ import {CalibrationStore} from "./calibrations/store";
 import {type ComposeOptions, type ComposeResult, passForm, runRecipe} from "./compose/composer";
 import type {MethodChoice} from "./compose/methods";
 import type {PromptTemplate} from "./compose/prompt";
-import {buildRecipe, type ChainCapability, capabilities, type Inventory, mixKey} from "./compose/recipe";
+import {buildRecipe, type ChainCapability, capabilities, type Inventory, mixKey, type Pass} from "./compose/recipe";
 import {parseTaskChain, type TaskChain} from "./compose/taskChain";
 import {readGgufHeader} from "./gguf";
 import {type InventoryLog, loadInventory} from "./inventory";
@@ -195,17 +195,22 @@ export class Engine {
             run: () => this.runtime.estimateContext(shape),
         }));
         const mixes = new Map<string, PreparationStep>();
+        const passes: Pass[] = [];
         for (const capability of capabilities(this.inventory)) {
             if (!capability.onePass) continue;
             const recipe = buildRecipe(parseTaskChain(capability.chain), "auto", this.inventory);
             for (const pass of recipe.passes)
-                if (passForm(pass, "fused") === "fused" && !mixes.has(mixKey(pass)))
+                if (passForm(pass, "fused") === "fused" && !mixes.has(mixKey(pass))) {
+                    passes.push(pass);
                     mixes.set(mixKey(pass), {
                         what: `${capability.chain} (${recipe.method}) fused LoRA`,
                         run: () => this.passLoras.mix(pass, "fused"),
                     });
+                }
         }
-        return [...shapes, ...mixes.values()];
+        // Last: what was derived for files no longer installed (a replaced adapter, an older pack).
+        const prune = {what: "unused derived files forgotten", run: () => this.passLoras.pruneDerived(passes)};
+        return [...shapes, ...mixes.values(), prune];
     }
 
     /** Every adapter, user-installed ones first; one that fails validation is listed with the reason. */

@@ -5,16 +5,24 @@
 // inputs are the recipe's verified values (adapters as hashed when listed, calibrations bound to
 // them), so it hashes nothing and checks no binding again. A derived file is made or verified
 // once per process and name; later requests only check that it is still the version made.
+// Derived files nothing installed runs with (an adapter replaced, a pack upgraded: ~30 MB per
+// fused mix) are forgotten once unused for an hour (pruneDerived).
 
 import {join} from "node:path";
 import {expandCalibration, expandedFileOf} from "./calibrations/expand";
 import {fusedMixFileName, fuseMix, type MixToFuse} from "./calibrations/fusedMix";
 import {type LoraForm, type PassMixes, passForm} from "./compose/composer";
 import {type InstalledAdapter, type InstalledCalibration, mixKey, type Pass} from "./compose/recipe";
+import {pruneDerivedFiles} from "./files/derivedFile";
 import {type FileVersion, fileVersion, sameVersion} from "./files/fileVersion";
 import type {BaseModelStructure} from "./model/fingerprint";
 import type {ContextMix} from "./runtime/contextPool";
 import {ContentAddressedLoras} from "./runtime/loraFiles";
+
+/** The derived files this cache folder holds: fused mixes and expanded calibrations (fusedMix.ts, expand.ts). */
+const DERIVED_NAME = /^(fused|calibration)-[0-9a-f]{64}\.lora\.gguf$/;
+/** A derived file used this recently stays even if unneeded here: another engine process may run it. */
+const DERIVED_UNUSED_MS = 60 * 60 * 1000;
 
 interface MadeFile {
     readonly path: string;
@@ -51,11 +59,18 @@ export class PassLoras implements PassMixes {
         return this.adapterLinks.prune(new Set(installed.map((adapter) => adapter.sha256)));
     }
 
+    /**
+     * Deletes the derived files in the cache that none of `passes` runs with fused and this process
+     * has not made or verified, unless used in the last hour; returns the names deleted.
+     */
+    pruneDerived(passes: readonly Pass[], unusedForMs = DERIVED_UNUSED_MS): Promise<string[]> {
+        const needed = passes.filter((pass) => passForm(pass, "fused") === "fused");
+        const keep = new Set([...this.made.keys(), ...needed.map((pass) => fusedMixFileName(mixOf(pass), this.base))]);
+        return pruneDerivedFiles(this.cacheDir, {owns: (name) => DERIVED_NAME.test(name), keep, unusedForMs});
+    }
+
     private fused(pass: Pass): Promise<string> {
-        const mix: MixToFuse = {
-            adapters: pass.adapters.map((use) => ({...use.adapter, scale: use.scale})),
-            calibration: pass.calibration,
-        };
+        const mix = mixOf(pass);
         return this.derived(fusedMixFileName(mix, this.base), async () => {
             const fused = await fuseMix(mix, this.base, this.cacheDir);
             return fused.filePath;
@@ -91,4 +106,11 @@ export class PassLoras implements PassMixes {
         }
         return (await making).path;
     }
+}
+
+function mixOf(pass: Pass): MixToFuse {
+    return {
+        adapters: pass.adapters.map((use) => ({...use.adapter, scale: use.scale})),
+        calibration: pass.calibration,
+    };
 }

@@ -4,10 +4,12 @@
 // A record (`<file>.json`: size, sha256, modification time) is written after the file; a file is
 // reused only if it still matches its record, and rebuilt otherwise (truncated, damaged,
 // half-copied, no record). Writes go to a temporary name and are renamed into place, so a reader
-// never sees half a file; two processes building the same file write the same bytes.
+// never sees half a file; two processes building the same file write the same bytes. Each reuse
+// sets the record's modification time (its content stays): the file's last use, which
+// pruneDerivedFiles reads to forget files nothing installed needs any more.
 
 import {randomBytes} from "node:crypto";
-import {mkdir, readFile, rename, rm, stat, writeFile} from "node:fs/promises";
+import {mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile} from "node:fs/promises";
 import {basename, dirname, join} from "node:path";
 import {sha256File} from "./sha256";
 
@@ -75,7 +77,11 @@ export async function derivedFile(
     build: (temporaryPath: string) => Promise<void>,
     options: DerivedFileOptions = {},
 ): Promise<DerivedFile> {
-    if (await isIntactDerivedFile(filePath, options)) return {filePath, built: false};
+    if (await isIntactDerivedFile(filePath, options)) {
+        const now = new Date();
+        await utimes(recordPath(filePath), now, now).catch(() => undefined); // last use; best effort
+        return {filePath, built: false};
+    }
     await mkdir(dirname(filePath), {recursive: true});
     const temporary = temporaryPath(filePath);
     const temporaryRecord = temporaryPath(recordPath(filePath));
@@ -99,4 +105,40 @@ export async function derivedFile(
         await rm(temporaryRecord, {force: true});
     }
     return {filePath, built: true};
+}
+
+export interface DerivedFilesToPrune {
+    /** Which file names in the folder are derived files this caller owns (others are never touched). */
+    readonly owns: (fileName: string) => boolean;
+    /** Names still needed: kept whatever their age. */
+    readonly keep: ReadonlySet<string>;
+    /** A file used (built or reused) more recently than this stays: another process may need it now. */
+    readonly unusedForMs: number;
+}
+
+/**
+ * Deletes the derived files in `dir` that `owns` matches, `keep` lacks and nothing built or
+ * reused for `unusedForMs` (the record's modification time), with their records; returns the
+ * names deleted. A process that still needed one rebuilds it (the same bytes) on its next use.
+ */
+export async function pruneDerivedFiles(dir: string, options: DerivedFilesToPrune): Promise<string[]> {
+    const deleted: string[] = [];
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+        if (!options.owns(name) || options.keep.has(name)) continue;
+        const filePath = join(dir, name);
+        const lastUse = await stat(recordPath(filePath)).then(
+            (info) => info.mtimeMs,
+            () =>
+                stat(filePath).then(
+                    (info) => info.mtimeMs,
+                    () => Date.now(),
+                ),
+        );
+        if (Date.now() - lastUse < options.unusedForMs) continue;
+        // The record first: a file without one is never reused, so a crash in between is harmless.
+        await rm(recordPath(filePath), {force: true});
+        await rm(filePath, {force: true});
+        deleted.push(name);
+    }
+    return deleted;
 }

@@ -1,7 +1,12 @@
 """The training loop shared by train_lora.py and train_calibration.py (nanoGPT style).
 
 Resumable: `ckpt.pt` in the run folder holds the step, the trainable parameters, the optimizer and
-the log; starting the same command again continues from it. Progress goes to `log.jsonl` (one JSON
+the log; starting the same command again continues from it. `carry.pt`, written beside it, is the part
+a later session on a fresh machine gets (lab/next-pack/ commits it; ckpt.pt stays local): the
+parameters in float16, the step and the log, no optimizer state (for a rank-16 adapter 7.6 MB
+instead of 46). A run that finds only a carry (or a carry ahead of its ckpt.pt) resumes from it with
+a fresh AdamW whose learning rate warms up again over `warmup` steps; it is deleted when the run
+reaches its last step. Progress goes to `log.jsonl` (one JSON
 object per logged step) and stdout. Under torchrun the micro-batches of a step are shared among the
 processes (lab/distributed.py); the first process logs and saves.
 
@@ -59,11 +64,16 @@ def autocast(cfg: LoopConfig):
     return torch.autocast(device, dtype=torch.bfloat16, enabled=cfg.precision == "bf16")
 
 
-def lr_at(step: int, cfg: LoopConfig) -> float:
+def lr_at(step: int, cfg: LoopConfig, rewarm_from: int | None = None) -> float:
+    """Linear warmup, then cosine to 0.1 x lr; `rewarm_from`: the step a fresh optimizer took over
+    (a resume from a carry), from which the rate warms up again to the schedule's."""
     if step < cfg.warmup:
         return cfg.lr * (step + 1) / cfg.warmup
     progress = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
-    return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+    rate = cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+    if rewarm_from is not None and step - rewarm_from < cfg.warmup:
+        rate *= (step - rewarm_from + 1) / cfg.warmup
+    return rate
 
 
 @torch.no_grad()
@@ -123,6 +133,23 @@ class StepBatches:
         return micro[at * accum : (at + 1) * accum]
 
 
+def _save_atomic(obj: dict, path: Path) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(obj, tmp)
+    tmp.replace(path)
+
+
+def _newest_checkpoint(ckpt_path: Path, carry_path: Path, device: str) -> dict | None:
+    """ckpt.pt (exact) unless a carry from a later step is there (a later session's share of the run)."""
+    found = [
+        torch.load(p, map_location=device, weights_only=False) for p in (ckpt_path, carry_path) if p.exists()
+    ]
+    if not found:
+        return None
+    newest = max(c["step"] for c in found)
+    return next(c for c in found if c["step"] == newest)  # ckpt.pt first: at the same step it is exact
+
+
 def train(
     model: torch.nn.Module,
     params: dict[str, torch.nn.Parameter],
@@ -139,42 +166,48 @@ def train(
         )
     main = distributed.is_main()
     run_dir.mkdir(parents=True, exist_ok=True)
-    ckpt_path, log_path = run_dir / "ckpt.pt", run_dir / "log.jsonl"
+    ckpt_path, carry_path, log_path = run_dir / "ckpt.pt", run_dir / "carry.pt", run_dir / "log.jsonl"
     opt = torch.optim.AdamW(
         list(params.values()), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.99)
     )
     step, history, elapsed_before, tokens_seen = 0, [], 0.0, 0
     target_seen, train_s = 0, 0.0  # target tokens; seconds in training steps (evaluations apart)
-    if ckpt_path.exists():
-        ck = torch.load(ckpt_path, map_location=cfg.device, weights_only=False)
+    rewarm_from = None
+    ck = _newest_checkpoint(ckpt_path, carry_path, cfg.device)
+    if ck is not None:
         with torch.no_grad():
             for k, v in ck["params"].items():
                 params[k].copy_(v)
-        opt.load_state_dict(ck["optimizer"])
         step, history = ck["step"], ck["history"]
         elapsed_before, tokens_seen = ck["elapsed"], ck["tokens"]
         target_seen, train_s = ck.get("target_tokens", 0), ck.get("train_s", 0.0)
-        print(f"resumed from step {step}", flush=True)
+        if "optimizer" in ck:
+            opt.load_state_dict(ck["optimizer"])
+            rewarm_from = ck.get("rewarm_from")
+            print(f"resumed from step {step}", flush=True)
+        else:
+            rewarm_from = step
+            print(f"resumed from the carry at step {step} (fresh optimizer, warming up again)", flush=True)
 
     per_step = cfg.batch_size * cfg.grad_accum
     batches = StepBatches([len(e.input_ids) for e in train_data], cfg)
 
     def save() -> None:
-        tmp = ckpt_path.with_suffix(".tmp")
-        torch.save(
-            {
-                "step": step,
-                "params": {k: v.detach().cpu() for k, v in params.items()},
-                "optimizer": opt.state_dict(),
-                "history": history,
-                "elapsed": elapsed_before + (time.time() - t_start),
-                "tokens": tokens_seen,
-                "target_tokens": target_seen,
-                "train_s": train_s,
-            },
-            tmp,
-        )
-        tmp.replace(ckpt_path)
+        state = {
+            "step": step,
+            "history": history,
+            "elapsed": elapsed_before + (time.time() - t_start),
+            "tokens": tokens_seen,
+            "target_tokens": target_seen,
+            "train_s": train_s,
+            "rewarm_from": rewarm_from,
+        }
+        params_now = {k: v.detach().cpu() for k, v in params.items()}
+        _save_atomic({**state, "params": params_now, "optimizer": opt.state_dict()}, ckpt_path)
+        if step >= cfg.steps:
+            carry_path.unlink(missing_ok=True)
+        else:
+            _save_atomic({**state, "params": {k: v.half() for k, v in params_now.items()}}, carry_path)
 
     model.train()
     t_start = time.time()
@@ -194,7 +227,7 @@ def train(
     while step < end:
         t0 = time.time()
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, cfg)
+            g["lr"] = lr_at(step, cfg, rewarm_from)
         micro = batches.of_step(step)
         loss_sum, n_tok, n_target, n_padded = 0.0, 0, 0, 0
         for j in range(distributed.rank(), cfg.grad_accum, distributed.world()):
@@ -227,7 +260,7 @@ def train(
         rec = {
             "step": step,
             "loss": loss_sum / per_step,
-            "lr": lr_at(step - 1, cfg),
+            "lr": lr_at(step - 1, cfg, rewarm_from),
             "tokens": tokens_seen,
             "target_tokens": target_seen,
             "tok_s": round(n_tok / dt, 1),

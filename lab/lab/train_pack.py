@@ -8,7 +8,7 @@
     python -m lab.train_pack train --all --rehearse DIR # the same commands at toy sizes, into DIR
     python -m lab.train_pack install                    # copy finished exports to adapters/, calibrations/
     python -m lab.train_pack to-f16 <adapter dir> <out dir>   # re-export an adapter in F16
-    python -m lab.train_pack list --pack next           # the issue-16 retrain (NEXT_PACK), in lab/runs/next/
+    python -m lab.train_pack list --pack next           # the issue-16 retrain (NEXT_PACK), in lab/next-pack/
     python -m lab.train_pack train --pack next --only summarize   # one of its artifacts (resumable)
     python -m lab.train_pack install --pack next        # the finished next pack over the shipped files
 
@@ -188,11 +188,12 @@ PACK = _unique(PACK)
 # The next pack (issue 16; lab/TRAINING.md, "Next pack"): the artifacts whose data changed, retrained
 # on the named data sets (lab.data.sources.data_sets) with thousands of examples, bf16 autocast, in
 # the order users need them (summarize, reply, translate:fr, tone:casual and their calibrations
-# first). It trains into its own layout, lab/runs/next/{runs,adapters,calibrations}: the shipped
+# first). It trains into its own layout, lab/next-pack/{runs,adapters,calibrations}, committed as it
+# grows (runs carry across sessions: lab/next-pack/README.md): the shipped
 # files stay as they are until `install --pack next` copies the finished pack over them. The English
 # tone adapters' data did not change: their shipped adapters are copied into that layout (NEXT_KEPT)
 # for the calibrations to sit on.
-NEXT = Layout.under(RUNS / "next")
+NEXT = Layout.under(LAB / "next-pack")
 NEXT_DATA = {
     "summarize": "dialogsum-names",
     "reply": "dialogsum-turns+persona-chat",
@@ -494,7 +495,7 @@ def main(argv=None) -> None:
         "--pack",
         choices=list(PACKS),
         default="shipped",
-        help="next: the issue-16 retrain on the named data sets, in lab/runs/next/ (lab/TRAINING.md)",
+        help="next: the issue-16 retrain on the named data sets, in lab/next-pack/ (lab/TRAINING.md)",
     )
     sub.add_parser("list", parents=[which])
     sub.add_parser("budget")

@@ -62,6 +62,56 @@ def test_training_resumes_from_checkpoint(tmp_path):
         assert torch.allclose(p1[k], p3[k], atol=1e-6), k
 
 
+def test_a_later_session_resumes_from_the_carry_alone(tmp_path):
+    """A fresh machine has the committed carry.pt, not the local ckpt.pt: the run continues from the
+    carry's step with a fresh optimizer that warms up again, and ends where a straight run ends."""
+    from peft import LoraConfig, get_peft_model
+
+    def fresh():
+        m = get_peft_model(tiny_model(), LoraConfig(r=4, lora_alpha=8, target_modules=PEFT_TARGETS))
+        return m, {n: p for n, p in m.named_parameters() if p.requires_grad}
+
+    data, dev = copy_task(64, 0), copy_task(8, 1)
+    cfg = LoopConfig(steps=40, lr=1e-2, warmup=4, batch_size=4, grad_accum=1, eval_every=40, save_every=5)
+    m1, p1 = fresh()
+    straight = train(m1, p1, data, dev, 0, cfg, tmp_path / "a")
+    m2, p2 = fresh()
+    train(m2, p2, data, dev, 0, LoopConfig(**{**cfg.__dict__, "stop_at": 20}), tmp_path / "b")
+    run = tmp_path / "b"
+    carry = torch.load(run / "carry.pt", weights_only=False)
+    assert carry["step"] == 20 and "optimizer" not in carry
+    assert all(v.dtype == torch.float16 for v in carry["params"].values())
+    assert (run / "carry.pt").stat().st_size < (run / "ckpt.pt").stat().st_size / 2
+    (run / "ckpt.pt").unlink()  # what a later session's clone lacks
+    m3, p3 = fresh()
+    resumed = train(m3, p3, data, dev, 0, cfg, run)
+    assert resumed["steps"] == 40 and resumed["tokens"] == straight["tokens"]
+    lrs = {
+        r["step"]: r["lr"] for r in map(json.loads, (run / "log.jsonl").read_text().splitlines()) if "lr" in r
+    }
+    assert lrs[21] < lrs[20] / 3 and lrs[24] > lrs[21]  # warms up again after the fresh optimizer
+    assert resumed["final_dev_loss"] < straight["first_dev_loss"] - 0.3
+    assert abs(resumed["final_dev_loss"] - straight["final_dev_loss"]) < 0.25, (resumed, straight)
+    assert not (run / "carry.pt").exists()  # finished: the exported adapter is what stays
+
+
+def test_a_carry_ahead_of_the_local_checkpoint_wins(tmp_path):
+    from peft import LoraConfig, get_peft_model
+
+    m = get_peft_model(tiny_model(), LoraConfig(r=4, lora_alpha=8, target_modules=PEFT_TARGETS))
+    p = {n: q for n, q in m.named_parameters() if q.requires_grad}
+    cfg = LoopConfig(steps=12, lr=1e-2, warmup=1, batch_size=2, grad_accum=1, eval_every=100, save_every=3)
+    run = tmp_path / "r"
+    train(m, p, copy_task(16, 0), [], 0, LoopConfig(**{**cfg.__dict__, "stop_at": 3}), run)
+    old = (run / "ckpt.pt").read_bytes()
+    train(m, p, copy_task(16, 0), [], 0, LoopConfig(**{**cfg.__dict__, "stop_at": 6}), run)
+    (run / "ckpt.pt").write_bytes(old)  # this machine's checkpoint is older than the pulled carry
+    s = train(m, p, copy_task(16, 0), [], 0, LoopConfig(**{**cfg.__dict__, "stop_at": 9}), run)
+    log = [json.loads(x) for x in (run / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log if "loss" in r] == list(range(1, 10))  # 4..6 not trained twice
+    assert s["steps"] == 9
+
+
 def test_calibration_training_loss_falls(tmp_path):
     model = tiny_model()
     adapters = [(random_lora(model, 4, 8, seed=1), 1.0), (random_lora(model, 4, 8, seed=2), 1.0)]

@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import {existsSync} from "node:fs";
-import {mkdir, mkdtemp, readdir, rm, stat} from "node:fs/promises";
+import {mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile} from "node:fs/promises";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {after, before, describe, test} from "node:test";
@@ -113,6 +113,13 @@ describe("an engine preparing in the background", () => {
         const engine = await Engine.open(config);
         try {
             assert.deepEqual(await fusedFiles(), []);
+            // A fused file of a pack no longer installed, unused for two hours: the preparation forgets it.
+            const stale = `fused-${"0".repeat(64)}.lora.gguf`;
+            await mkdir(config.cacheDir, {recursive: true});
+            await writeFile(join(config.cacheDir, stale), "an older pack's fused mix");
+            await writeFile(join(config.cacheDir, `${stale}.json`), "{}\n");
+            const twoHoursAgo = new Date(Date.now() - 2 * 60 * 60 * 1000);
+            await utimes(join(config.cacheDir, `${stale}.json`), twoHoursAgo, twoHoursAgo);
             const report = await engine.prepareInBackground();
             assert.equal(report.finished, true);
             assert.deepEqual(
@@ -123,10 +130,15 @@ describe("an engine preparing in the background", () => {
                     ["context shape 4096 tokens", null],
                     ["context shape 8192 tokens", null],
                     ["summarize+translate:fr (lc++) fused LoRA", null],
+                    ["unused derived files forgotten", null],
                 ],
             );
             const [fused, ...more] = await fusedFiles();
-            assert.ok(fused !== undefined && more.length === 0, "the composite's fused LoRA was made");
+            assert.ok(
+                fused !== undefined && more.length === 0,
+                "the composite's fused LoRA was made, the stale one deleted",
+            );
+            assert.notEqual(fused, stale);
             const written = (await stat(join(config.cacheDir, fused))).mtimeMs;
             const input = "Hi Tom, the report is late.";
             const result = await engine.compose({chain: sumFr, method: "auto", input, maxTokens: 2});
@@ -157,7 +169,7 @@ describe("an engine preparing in the background", () => {
             await client.status();
             const report = await client.preparation();
             assert.equal(report?.finished, true);
-            assert.equal(report?.steps.length, 5);
+            assert.equal(report?.steps.length, 6);
             assert.ok(
                 report?.steps.every((step) => step.error === undefined),
                 JSON.stringify(report?.steps),
