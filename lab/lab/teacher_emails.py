@@ -26,7 +26,7 @@ from functools import cache
 from pathlib import Path
 
 from lab.data.dialogues import NamedDialogue, named_dialogues, render_lines
-from lab.data.sources import SEED, TARGETS_DIR, read_targets
+from lab.data.sources import SEED, TARGETS_DIR, Example, read_targets
 from lab.teacher import GGUF_PATH, run_teacher
 
 EMAIL_PROMPT = (
@@ -191,6 +191,23 @@ def run(
     return run_teacher(
         None, jobs, out, meta, threads, model, parallel, MAX_TOKENS[stage], user_prompt=template
     )
+
+
+def training_examples(stage: str, split: str, targets_dir: Path = TARGETS_DIR) -> list[Example]:
+    """The teacher's email summaries or replies (stage) of `split`'s seeds that pass their check,
+    their email's included, as examples (input: the email), in seed order."""
+    check = {"summaries": summary_problems, "replies": reply_problems}[stage]
+    emails = read_targets(targets_path("emails", targets_dir))
+    answers = read_targets(targets_path(stage, targets_dir))
+    out = []
+    for s in seeds():
+        email, answer = emails.get(s.id), answers.get(s.id)
+        if s.split != split or email is None or answer is None or email_problems(email, s):
+            continue
+        problems = check(answer, s, email) if stage == "replies" else check(answer, s)
+        if not problems:
+            out.append(Example(s.id, email, answer))
+    return out
 
 
 def report(targets_dir: Path = TARGETS_DIR) -> dict:

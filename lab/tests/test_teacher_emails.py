@@ -94,3 +94,61 @@ def test_summary_and_reply_problems_catch_a_copied_email():
     assert te.reply_problems("Hi Tom,\n\nSure.\n\nBest", seed, email) == [
         "does not end with the recipient's name"
     ]
+
+
+@pytest.mark.data("dialogsum")
+def test_training_examples_keep_only_answers_whose_email_and_answer_pass(tmp_path):
+    import json
+
+    good, bad_email, bad_reply = te.selected(3, 0)
+
+    def email(s):
+        body = (
+            "I wanted to let you know that the boxes arrived this morning and everything looks fine to me. "
+            "The driver was early, so I signed for them myself and put them in the back room for now."
+        )
+        return f"Hi {s.recipient},\n\n{body} Could we go through the invoice together on Friday afternoon?\n\nBest,\n{s.sender}"
+
+    def reply(s):
+        return f"Hi {s.sender},\n\nFriday afternoon works for me; I will bring the invoice.\n\n{s.recipient}"
+
+    def write(stage, rows):
+        with open(te.targets_path(stage, tmp_path), "w") as f:
+            f.writelines(json.dumps({"id": i, "target": t}) + "\n" for i, t in rows)
+
+    write(
+        "emails",
+        [(good.id, email(good)), (bad_email.id, "Hi.\n\nNo names here."), (bad_reply.id, email(bad_reply))],
+    )
+    write(
+        "replies",
+        [
+            (good.id, reply(good)),
+            (bad_email.id, reply(bad_email)),
+            (bad_reply.id, email(bad_reply)),
+        ],  # copied back
+    )
+    [example] = te.training_examples("replies", "train", tmp_path)
+    assert (example.id, example.input, example.target) == (good.id, email(good), reply(good))
+    assert te.training_examples("replies", "dev", tmp_path) == []
+
+
+def test_email_data_sets_add_the_checked_examples_repeated_in_train_only(monkeypatch):
+    from lab.data import sources
+    from lab.data.sources import Example
+
+    human = {"train": [Example("h:1", "a", "b")], "dev": [Example("h:2", "c", "d")]}
+    made = {
+        "train": [Example("email:train_1", "Hi Anna", "Hi Tom")],
+        "dev": [Example("email:train_2", "e", "f")],
+    }
+    monkeypatch.setattr(te, "training_examples", lambda stage, split: made[split])
+    train = sources._with_emails(human.get, "replies", "train")
+    assert [e.id for e in train] == [
+        "h:1",
+        "email:train_1",
+        *(f"email:train_1#{k}" for k in range(1, sources.EMAIL_REPEATS)),
+    ]
+    assert [e.id for e in sources._with_emails(human.get, "replies", "dev")] == ["h:2", "email:train_2"]
+    assert "dialogsum-turns+persona-chat+emails" in sources.data_names("reply")
+    assert "dialogsum-names+emails" in sources.data_names("summarize")

@@ -223,6 +223,24 @@ def _with_teacher(key: str, inputs) -> list[Example]:
 SHIPPED = "shipped"
 
 
+# A teacher email example appears this many times in a train split: a few hundred emails among
+# 11,000-22,000 human examples would otherwise be too rare to change what the adapter does with an
+# email (TRAINING.md, "Next pack"); with 1,500 they make about a fifth of the reply mix.
+EMAIL_REPEATS = 4
+
+
+def _with_emails(human, stage: str, split: str) -> list[Example]:
+    """A human data set plus the teacher's checked email summaries or replies (lab.teacher_emails)."""
+    from lab import teacher_emails
+
+    emails = teacher_emails.training_examples(stage, split)
+    repeats = EMAIL_REPEATS if split == "train" else 1
+    copies = [
+        e if k == 0 else Example(f"{e.id}#{k}", e.input, e.target) for k in range(repeats) for e in emails
+    ]
+    return human(split) + copies
+
+
 def data_sets() -> dict[str, dict]:
     """main task -> {data set name: split -> list[Example]}."""
     from functools import partial
@@ -230,8 +248,14 @@ def data_sets() -> dict[str, dict]:
     from lab.data import dialogues, paragraphs
 
     return {
-        "summarize": {"dialogsum-names": dialogues.summaries},
-        "reply": {"dialogsum-turns+persona-chat": dialogues.reply_mix},
+        "summarize": {
+            "dialogsum-names": dialogues.summaries,
+            "dialogsum-names+emails": partial(_with_emails, dialogues.summaries, "summaries"),
+        },
+        "reply": {
+            "dialogsum-turns+persona-chat": dialogues.reply_mix,
+            "dialogsum-turns+persona-chat+emails": partial(_with_emails, dialogues.reply_mix, "replies"),
+        },
         **{
             f"translate:{lang}": {
                 "ntrex-paragraphs+sentences": partial(paragraphs.paragraphs_and_sentences, lang)
