@@ -152,14 +152,16 @@ def targets_path(stage: str, targets_dir: Path = TARGETS_DIR) -> Path:
 
 
 def jobs_for(stage: str, chosen: list[EmailSeed], emails: dict[str, str]) -> list[dict]:
-    """Each seed's prompt for `stage`; summaries and replies only for seeds whose email was written."""
+    """Each seed's prompt for `stage`; summaries and replies only for seeds whose email was written
+    and passes email_problems (a fifth of the first 120 did not: asking for their summaries and
+    replies was a fifth of those stages' time for nothing)."""
     jobs = []
     for s in chosen:
         if stage == "emails":
             prompt = EMAIL_PROMPT.format(
                 a=s.sender, b=s.recipient, summary=s.dialogue.summary, turns=render_lines(s.dialogue.turns)
             )
-        elif s.id not in emails:
+        elif s.id not in emails or email_problems(emails[s.id], s):
             continue
         elif stage == "summaries":
             prompt = SUMMARY_PROMPT.format(a=s.sender, b=s.recipient, email=emails[s.id])

@@ -35,7 +35,16 @@ def test_prompts_carry_the_names_and_later_stages_wait_for_the_email():
     assert f"the email that {first.sender} sends to {first.recipient}" in email_job["text"]
     assert first.dialogue.summary in email_job["text"]
     assert f"{first.sender}: {first.dialogue.turns[0][1]}" in email_job["text"]
-    written = {second.id: "Hi Anna,\n\nThe report is late.\n\nTom"}
+    body = (
+        "The quarterly report will be two days late, because the sales figures for March only came in "
+        "on Friday afternoon and still need a second look before anyone reads them. Could we move the "
+        "review meeting to Wednesday morning instead?"
+    )
+    written = {
+        first.id: "Hi.\n\nThe report is late.",  # fails email_problems: no summary or reply is asked of it
+        second.id: f"Hi {second.recipient},\n\n{body}\n\nBest,\n{second.sender}",
+    }
+    assert te.email_problems(written[first.id], first) and not te.email_problems(written[second.id], second)
     assert te.jobs_for("summaries", chosen, written) == [
         {
             "id": second.id,
