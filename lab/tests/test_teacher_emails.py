@@ -103,6 +103,10 @@ def test_summary_and_reply_problems_catch_a_copied_email():
     assert te.reply_problems("Hi Tom,\n\nSure.\n\nBest", seed, email) == [
         "does not end with the recipient's name"
     ]
+    rambling = "Hi Tom,\n\n" + "Thursday works and I will be there early. " * 10 + "\n\nAnna"
+    assert te.reply_problems(rambling, seed, email) == [
+        f"{len(rambling.split())} words (kept up to {te.REPLY_MAX_WORDS}: the engine's reply budget)"
+    ]
 
 
 @pytest.mark.data("dialogsum")
