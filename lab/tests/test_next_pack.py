@@ -108,3 +108,33 @@ def test_a_rehearsal_asks_the_teacher_for_a_prefix_of_what_the_real_run_asks():
         full = [e.id for e in pick(chain, "train", t["n_train"], t["data"])]
         assert [e.id for e in pick(chain, "train", small, t["data"])] == full[:small]
         assert len(full) == t["n_train"] and all(i.split(":")[0] != "dialogsum" for i in full)
+
+
+def test_what_a_later_session_needs_is_committed_and_the_local_checkpoint_is_not():
+    """A session's machine is gone after it (lab/next-pack/README.md): a run's carry, logs and the
+    finished artifacts must be trackable by git, its 46 MB ckpt.pt and raw exports must not."""
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None or not (train_pack.REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    run = NEXT.runs.relative_to(train_pack.REPO) / "summarize-r16"
+    paths = {
+        run / "carry.pt": False,
+        run / "log.jsonl": False,
+        run / "summary.json": False,
+        NEXT.adapters.relative_to(train_pack.REPO) / "gemma3-270m.reply" / "adapter.gguf": False,
+        run / "ckpt.pt": True,
+        run / "ckpt.tmp": True,
+        run / "export" / "gemma3-270m.summarize" / "adapter.gguf": True,
+        NEXT.adapters.relative_to(train_pack.REPO) / "gemma3-270m.tone-casual" / "adapter.gguf": True,
+    }
+    for path, ignored in paths.items():
+        # --no-index: the rules alone, whether or not the file exists or is tracked
+        result = subprocess.run(
+            ["git", "check-ignore", "--no-index", "-q", str(path)], cwd=train_pack.REPO, check=False
+        )
+        assert (result.returncode == 0) == ignored, (
+            path,
+            "should be ignored" if ignored else "should be tracked",
+        )
