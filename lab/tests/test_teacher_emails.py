@@ -58,11 +58,16 @@ def test_prompts_carry_the_names_and_later_stages_wait_for_the_email():
     assert te.targets_path("replies").name == "emails.replies.jsonl"
 
 
-def test_email_problems_catches_what_the_pilot_showed():
+def tom_to_anna() -> te.EmailSeed:
+    """A seed for the checks: Tom's email to Anna."""
     from lab.data.dialogues import NamedDialogue
 
     d = NamedDialogue("dialogsum:train_1", (("Tom", "Hi."), ("Anna", "Hello.")), "Tom greets Anna.", ())
-    seed = te.EmailSeed("email:train_1", "train", "Tom", "Anna", d)
+    return te.EmailSeed("email:train_1", "train", "Tom", "Anna", d)
+
+
+def test_email_problems_catches_what_the_pilot_showed():
+    seed = tom_to_anna()
     body = (
         "I hope you are well. The report will be two days late because the data only came in on Friday "
         "afternoon, and the figures for March still need a second look before anyone reads them. "
@@ -85,10 +90,7 @@ def test_email_problems_catches_what_the_pilot_showed():
 
 
 def test_summary_and_reply_problems_catch_a_copied_email():
-    from lab.data.dialogues import NamedDialogue
-
-    d = NamedDialogue("dialogsum:train_1", (("Tom", "Hi."), ("Anna", "Hello.")), "Tom greets Anna.", ())
-    seed = te.EmailSeed("email:train_1", "train", "Tom", "Anna", d)
+    seed = tom_to_anna()
     email = (
         "Dear Anna,\n\nThe report will be two days late because the data only came in on Friday. "
         "Could we meet on Thursday at ten to go through it together?\n\nBest,\nTom"
