@@ -4,14 +4,10 @@
 // process being replaced after a crash.
 
 import assert from "node:assert/strict";
-import {mkdir, mkdtemp, rm} from "node:fs/promises";
+import {mkdtemp, rm} from "node:fs/promises";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {after, before, describe, test} from "node:test";
-import {craftAdapter, randomLcppParameters} from "../../craft/gguf";
-import {calibrationFileName} from "../../engine/calibrations/format";
-import {calibrationFolderName} from "../../engine/calibrations/store";
-import {writeCalibration} from "../../engine/calibrations/write";
 import {ComposeCancelledError} from "../../engine/compose/composer";
 import {parseTaskChain} from "../../engine/compose/taskChain";
 import {engineConfig, packIn} from "../../engine/config";
@@ -19,11 +15,12 @@ import {Engine, type EngineConfig} from "../../engine/engine";
 import {readGgufHeader} from "../../engine/gguf";
 import {EngineClient, EngineCrashedError} from "../../engine/isolation/engineClient";
 import {describeBaseModel} from "../../engine/model/fingerprint";
+import {craftSummarizeFrenchPack, SUMMARIZE_FRENCH} from "../support/craftedPack";
 import {realModelPath, repoRoot} from "../support/realModel";
 
 const INPUT =
     "#Person1#: Are you coming to the meeting on Thursday?\n#Person2#: No, my flight was moved. I will send the numbers tonight.";
-const sumFr = parseTaskChain("summarize,translate:fr");
+const sumFr = SUMMARIZE_FRENCH;
 /** Without speaker labels: a rewrite of it starts with a generation, not with a kept label. */
 const PROSE = "Are you coming to the meeting on Thursday? My flight was moved, so I will send the numbers tonight.";
 
@@ -36,24 +33,7 @@ describe("the engine on the real default model", () => {
         const modelPath = await realModelPath();
         const base = describeBaseModel(await readGgufHeader(modelPath));
         work = await mkdtemp(join(tmpdir(), "composer-engine-"));
-        const adapterDir = join(work, "adapters");
-        const summarize = await craftAdapter(join(adapterDir, "test.summarize"), base, {task: "summarize", seed: 1});
-        const french = await craftAdapter(join(adapterDir, "test.translate-fr"), base, {task: "translate:fr", seed: 2});
-        const calibrationDir = join(work, "calibrations");
-        await mkdir(join(calibrationDir, calibrationFolderName(base)), {recursive: true});
-        await writeCalibration(join(calibrationDir, calibrationFolderName(base), calibrationFileName(sumFr, "lc++")), {
-            architecture: base.architecture,
-            chain: sumFr,
-            baseFingerprint: base.fingerprint,
-            adapters: [
-                {id: "test.summarize", sha256: summarize.sha256, mergeWeight: 0.9},
-                {id: "test.translate-fr", sha256: french.sha256, mergeWeight: 0.8},
-            ],
-            promptTemplate: "<start_of_turn>user\nSummarize in French:\n\n{input}<end_of_turn>\n<start_of_turn>model\n",
-            stopStrings: ["<end_of_turn>"],
-            training: {crafted: true},
-            parameters: randomLcppParameters(base, 4, 3, 0.02),
-        });
+        const {adapterDir, calibrationDir} = await craftSummarizeFrenchPack(work, base);
         config = engineConfig(modelPath, packIn(work, {adapterDirs: [adapterDir], calibrationDirs: [calibrationDir]}), {
             threads: 2,
             maxContexts: 2,

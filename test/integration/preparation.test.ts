@@ -12,11 +12,6 @@ import {mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile} from "node:fs/prom
 import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {after, before, describe, test} from "node:test";
-import {craftAdapter, randomLcppParameters} from "../../craft/gguf";
-import {calibrationFileName} from "../../engine/calibrations/format";
-import {calibrationFolderName} from "../../engine/calibrations/store";
-import {writeCalibration} from "../../engine/calibrations/write";
-import {parseTaskChain} from "../../engine/compose/taskChain";
 import {engineConfig, packIn} from "../../engine/config";
 import {Engine, type EngineConfig} from "../../engine/engine";
 import {readGgufHeader} from "../../engine/gguf";
@@ -24,6 +19,7 @@ import {EngineClient} from "../../engine/isolation/engineClient";
 import {DEFAULT_ENGINE_LIMITS} from "../../engine/limits";
 import {describeBaseModel} from "../../engine/model/fingerprint";
 import {type LlamaRuntime, openRuntime} from "../../engine/runtime/llamaRuntime";
+import {craftSummarizeFrenchPack, SUMMARIZE_FRENCH} from "../support/craftedPack";
 import {realModelPath, repoRoot} from "../support/realModel";
 
 /** The context shapes node-llama-cpp has simulated in this process (each simulation: the slow part of a first context). */
@@ -69,35 +65,16 @@ describe("preparing context shapes", () => {
 describe("an engine preparing in the background", () => {
     let work: string;
     let config: EngineConfig;
-    const sumFr = parseTaskChain("summarize,translate:fr");
+    const sumFr = SUMMARIZE_FRENCH;
 
     before(async () => {
         const modelPath = await realModelPath();
         const base = describeBaseModel(await readGgufHeader(modelPath));
         work = await mkdtemp(join(tmpdir(), "composer-preparation-"));
-        const adapterDir = join(work, "adapters");
-        const summarize = await craftAdapter(join(adapterDir, "test.summarize"), base, {task: "summarize", seed: 1});
-        const french = await craftAdapter(join(adapterDir, "test.translate-fr"), base, {task: "translate:fr", seed: 2});
-        const calibrationDir = join(work, "calibrations", calibrationFolderName(base));
-        await mkdir(calibrationDir, {recursive: true});
-        await writeCalibration(join(calibrationDir, calibrationFileName(sumFr, "lc++")), {
-            architecture: base.architecture,
-            chain: sumFr,
-            baseFingerprint: base.fingerprint,
-            adapters: [
-                {id: "test.summarize", sha256: summarize.sha256, mergeWeight: 0.9},
-                {id: "test.translate-fr", sha256: french.sha256, mergeWeight: 0.8},
-            ],
-            promptTemplate: "<start_of_turn>user\nSummarize in French:\n\n{input}<end_of_turn>\n<start_of_turn>model\n",
-            stopStrings: ["<end_of_turn>"],
-            training: {crafted: true},
-            parameters: randomLcppParameters(base, 4, 3, 0.02),
+        const {adapterDir, calibrationDir} = await craftSummarizeFrenchPack(work, base);
+        config = engineConfig(modelPath, packIn(work, {adapterDirs: [adapterDir], calibrationDirs: [calibrationDir]}), {
+            threads: 1,
         });
-        config = engineConfig(
-            modelPath,
-            packIn(work, {adapterDirs: [adapterDir], calibrationDirs: [join(work, "calibrations")]}),
-            {threads: 1},
-        );
     });
 
     after(async () => {
