@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import {test} from "node:test";
 import {calibrationFileName} from "../../engine/calibrations/format";
-import {OWN_TEXT_BUDGET, REWRITE_BUDGET, tokensAllowed} from "../../engine/compose/length";
+import {OWN_TEXT_BUDGET, REWRITE_BUDGET, TRANSLATED_OWN_TEXT_BUDGET, tokensAllowed} from "../../engine/compose/length";
 import {chainPrompt} from "../../engine/compose/prompt";
 import {
     availableMethods,
@@ -190,6 +190,9 @@ test("each pass's budget and reading follow from what it does", () => {
             ["translate:fr", "follows-input", "segments"],
         ],
     );
+    // Written in French in one pass, the summary gets the room French takes; in English, the English budget.
+    const oneShot = buildRecipe(parseTaskChain("summarize,translate:fr"), "linear-merge", inventory);
+    assert.deepEqual([oneShot.passes[0].budget, multi.passes[0].budget], [TRANSLATED_OWN_TEXT_BUDGET, OWN_TEXT_BUDGET]);
     const replyCasual = buildRecipe(parseTaskChain("reply,tone:casual"), "linear-merge", inventory);
     assert.deepEqual([replyCasual.passes[0].reads, replyCasual.chunkSummary], ["whole", null]);
     const rewrite = buildRecipe(parseTaskChain("tone:casual,translate:fr"), "multi-step", inventory);
