@@ -202,16 +202,23 @@ def run(
     )
 
 
-def training_examples(stage: str, split: str, targets_dir: Path = TARGETS_DIR) -> list[Example]:
+def training_examples(
+    stage: str, split: str, n_train_seeds: int | None = None, targets_dir: Path = TARGETS_DIR
+) -> list[Example]:
     """The teacher's email summaries or replies (stage) of `split`'s seeds that pass their check,
-    their email's included, as examples (input: the email), in seed order."""
+    their email's included, as examples (input: the email), in seed order. `n_train_seeds` reads
+    only the first that many train seeds (the order `selected` writes them in), so that a data set
+    stays the same while the teacher goes on writing."""
     check = {"summaries": summary_problems, "replies": reply_problems}[stage]
     emails = read_targets(targets_path("emails", targets_dir))
     answers = read_targets(targets_path(stage, targets_dir))
+    chosen = [s for s in seeds() if s.split == split]
+    if split == "train" and n_train_seeds is not None:
+        chosen = chosen[:n_train_seeds]
     out = []
-    for s in seeds():
+    for s in chosen:
         email, answer = emails.get(s.id), answers.get(s.id)
-        if s.split != split or email is None or answer is None or email_problems(email, s):
+        if email is None or answer is None or email_problems(email, s):
             continue
         problems = check(answer, s, email) if stage == "replies" else check(answer, s)
         if not problems:

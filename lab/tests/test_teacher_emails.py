@@ -143,9 +143,14 @@ def test_training_examples_keep_only_answers_whose_email_and_answer_pass(tmp_pat
             (bad_reply.id, email(bad_reply)),
         ],  # copied back
     )
-    [example] = te.training_examples("replies", "train", tmp_path)
+    [example] = te.training_examples("replies", "train", targets_dir=tmp_path)
     assert (example.id, example.input, example.target) == (good.id, email(good), reply(good))
-    assert te.training_examples("replies", "dev", tmp_path) == []
+    assert te.training_examples("replies", "dev", targets_dir=tmp_path) == []
+    # The teacher writes a good reply for the third seed: a data set that reads the first seed only
+    # stays as it was.
+    write("replies", [(good.id, reply(good)), (bad_reply.id, reply(bad_reply))])
+    assert [e.id for e in te.training_examples("replies", "train", targets_dir=tmp_path)] == [good.id, bad_reply.id]
+    assert [e.id for e in te.training_examples("replies", "train", 1, targets_dir=tmp_path)] == [good.id]
 
 
 def test_email_data_sets_add_the_checked_examples_repeated_in_train_only(monkeypatch):
@@ -157,7 +162,7 @@ def test_email_data_sets_add_the_checked_examples_repeated_in_train_only(monkeyp
         "train": [Example("email:train_1", "Hi Anna", "Hi Tom")],
         "dev": [Example("email:train_2", "e", "f")],
     }
-    monkeypatch.setattr(te, "training_examples", lambda stage, split: made[split])
+    monkeypatch.setattr(te, "training_examples", lambda stage, split, n_train_seeds: made[split])
     train = sources._with_emails(human.get, "replies", "train")
     assert [e.id for e in train] == [
         "h:1",

@@ -227,13 +227,18 @@ SHIPPED = "shipped"
 # 11,000-22,000 human examples would otherwise be too rare to change what the adapter does with an
 # email (TRAINING.md, "Next pack"); with 1,500 they make about a fifth of the reply mix.
 EMAIL_REPEATS = 4
+# The +emails data sets read the teacher's answers for this many train seeds (lab.teacher_emails
+# writes them in a fixed order), so that a run resumed in a later session sees the same examples
+# while the teacher goes on writing. Raise it, once the teacher has written that far, before
+# training an artifact on more.
+EMAIL_TRAIN_SEEDS = 500
 
 
 def _with_emails(human, stage: str, split: str) -> list[Example]:
     """A human data set plus the teacher's checked email summaries or replies (lab.teacher_emails)."""
     from lab import teacher_emails
 
-    emails = teacher_emails.training_examples(stage, split)
+    emails = teacher_emails.training_examples(stage, split, EMAIL_TRAIN_SEEDS)
     repeats = EMAIL_REPEATS if split == "train" else 1
     copies = [
         e if k == 0 else Example(f"{e.id}#{k}", e.input, e.target) for k in range(repeats) for e in emails
