@@ -46,7 +46,10 @@ def test_the_next_pack_retrains_shipped_artifacts_on_the_named_data_sets():
         "summarize+translate:de lc",
     ):
         assert flag(find(name, NEXT_PACK).args, "--max-len") == ["512"], name
-    assert flag(find("reply", NEXT_PACK).args, "--max-len") == []
+    # Email replies: emails of up to 267 tokens, replies of up to the engine's 128.
+    for name in ("reply", "reply+translate:fr lc++", "reply+tone:casual lc", "reply+tone:casual"):
+        assert flag(find(name, NEXT_PACK).args, "--max-len") == ["400"], name
+        assert flag(find(name, NEXT_PACK).args, "--max-target") == ["128"], name
 
 
 def test_summarize_reply_french_casual_and_their_calibrations_come_first_and_in_dependency_order():
