@@ -157,18 +157,27 @@ def test_email_data_sets_add_the_checked_examples_repeated_in_train_only(monkeyp
     from lab.data import sources
     from lab.data.sources import Example
 
-    human = {"train": [Example("h:1", "a", "b")], "dev": [Example("h:2", "c", "d")]}
+    human = {
+        "train": [Example(f"h:{i}", "a", "b") for i in range(36)],
+        "dev": [Example("h:dev", "c", "d")],
+    }
     made = {
         "train": [Example("email:train_1", "Hi Anna", "Hi Tom")],
         "dev": [Example("email:train_2", "e", "f")],
     }
     monkeypatch.setattr(te, "training_examples", lambda stage, split, n_train_seeds: made[split])
     train = sources._with_emails(human.get, "replies", "train")
-    assert [e.id for e in train] == [
-        "h:1",
-        "email:train_1",
-        *(f"email:train_1#{k}" for k in range(1, sources.EMAIL_REPEATS)),
-    ]
-    assert [e.id for e in sources._with_emails(human.get, "replies", "dev")] == ["h:2", "email:train_2"]
+    # 36 human examples and one email: 4 copies make it 10% of the 40.
+    assert [e.id for e in train[36:]] == ["email:train_1", *(f"email:train_1#{k}" for k in range(1, 4))]
+    assert [e.id for e in sources._with_emails(human.get, "replies", "dev")] == ["h:dev", "email:train_2"]
     assert "dialogsum-turns+persona-chat+emails" in sources.data_names("reply")
     assert "dialogsum-names+emails" in sources.data_names("summarize")
+
+
+def test_email_repeats_reach_the_share_and_keep_every_email_at_least_once():
+    from lab.data.sources import email_repeats
+
+    assert email_repeats(21914, 185) == 13
+    assert email_repeats(11178, 317) == 4
+    assert email_repeats(100, 1000) == 1
+    assert email_repeats(100, 0) == 0

@@ -223,27 +223,37 @@ def _with_teacher(key: str, inputs) -> list[Example]:
 SHIPPED = "shipped"
 
 
-# A teacher email example appears this many times in a train split: a few hundred emails among
-# 11,000-22,000 human examples would otherwise be too rare to change what the adapter does with an
-# email (TRAINING.md, "Next pack"); with 1,500 they make about a fifth of the reply mix.
-EMAIL_REPEATS = 4
+# The teacher's email examples make this share of a train split, each repeated as often as that
+# takes (at least once): a few hundred emails among 11,000-22,000 human examples would otherwise be
+# too rare to change what the adapter does with an email (TRAINING.md, "Next pack"). 185 replies
+# among 21,914 human turns are repeated 13 times; 317 summaries among 11,178 dialogues, 4 times.
+EMAIL_SHARE = 0.10
 # The +emails data sets read the teacher's answers for this many train seeds (lab.teacher_emails
 # writes them in a fixed order), so that a run resumed in a later session sees the same examples
 # while the teacher goes on writing. Raise it, once the teacher has written that far, before
 # training an artifact on more.
-EMAIL_TRAIN_SEEDS = 500
+EMAIL_TRAIN_SEEDS = 610
+
+
+def email_repeats(n_human: int, n_emails: int, share: float = EMAIL_SHARE) -> int:
+    """How many copies of each email example make them `share` of human + emails."""
+    if n_emails == 0:
+        return 0
+    return max(1, round(share * n_human / ((1 - share) * n_emails)))
 
 
 def _with_emails(human, stage: str, split: str) -> list[Example]:
-    """A human data set plus the teacher's checked email summaries or replies (lab.teacher_emails)."""
+    """A human data set plus the teacher's checked email summaries or replies (lab.teacher_emails):
+    in train, repeated to EMAIL_SHARE of the whole; in dev, once each."""
     from lab import teacher_emails
 
+    people = human(split)
     emails = teacher_emails.training_examples(stage, split, EMAIL_TRAIN_SEEDS)
-    repeats = EMAIL_REPEATS if split == "train" else 1
+    repeats = email_repeats(len(people), len(emails)) if split == "train" else 1
     copies = [
         e if k == 0 else Example(f"{e.id}#{k}", e.input, e.target) for k in range(repeats) for e in emails
     ]
-    return human(split) + copies
+    return people + copies
 
 
 def data_sets() -> dict[str, dict]:
