@@ -178,6 +178,11 @@ function contentFloor(aux: readonly AuxTaskId[]): number {
 
 /** DialogSum's anonymised names: #Person1#, #Person2#, #PhoneNumber#, "#1#". */
 const PLACEHOLDER = /#[\p{L}\p{N}_]{1,20}#/gu;
+/**
+ * A hashtag ("#Steveirs"): what a placeholder becomes when the adapter makes up a name in its form.
+ * Fine when the input has it (a post that tags); "C#", "&#39;" and "#42" are not hashtags.
+ */
+const HASHTAG = /(?<![\p{L}\p{N}&#])#\p{L}[\p{L}\p{N}_]*(?![\p{L}\p{N}_#])/gu;
 /** A line opened by a generic speaker label: "Person 1:", "User 2:", "Speaker A:", "Personne 1 :". */
 const SPEAKER_TAG =
     /^[ \t]*#?(?:person|personne|persona|user|speaker|sprecher|utilisateur|usuario|benutzer|interlocutor|interlocuteur)[ \t]*(?:\d+|[ab])#?[ \t]*:/imu;
@@ -257,8 +262,9 @@ export function brokenReasons(command: TaskChain, input: string, output: string,
             found.push({reason: "content-dropped", detail: `${ratio.toFixed(2)} of the input's length < ${floor}`});
     }
 
-    const inputTags = new Set(input.match(PLACEHOLDER) ?? []);
-    const invented = [...new Set(output.match(PLACEHOLDER) ?? [])].filter((tag) => !inputTags.has(tag));
+    const tagsOf = (text: string) => [...(text.match(PLACEHOLDER) ?? []), ...(text.match(HASHTAG) ?? [])];
+    const inputTags = new Set(tagsOf(input).map((tag) => tag.toLowerCase()));
+    const invented = [...new Set(tagsOf(output))].filter((tag) => !inputTags.has(tag.toLowerCase()));
     const speaker = SPEAKER_TAG.exec(output);
     if (invented.length > 0) found.push({reason: "placeholder", detail: invented.slice(0, 3).join(", ")});
     else if (speaker !== null && !SPEAKER_TAG.test(input))

@@ -211,6 +211,11 @@ test("DialogSum placeholders and speaker labels the input did not have", () => {
     assert.deepEqual(reasons("summarize", "Hello", "#1# is a young man who is in love with a girl."), ["placeholder"]);
     const dialogue = "#Person1#: Can you check the charter by Friday?\n#Person2#: Sure, I will.";
     assert.deepEqual(reasons("summarize", dialogue, "#Person1# asks #Person2# to check the charter by Friday."), []);
+    // A made-up name in hashtag form (a French summary of an email once ended "#Steveirs et #Steveirs").
+    assert.deepEqual(reasons("summarize", EMAIL, "#Steveirs aide Steve avec la charte."), ["placeholder"]);
+    const post = "Great talk by @ana on #WebGPU today, slides are up.";
+    assert.deepEqual(reasons("summarize", post, "Ana gave a talk on #webgpu."), []);
+    assert.deepEqual(reasons("reply", EMAIL, "Sure, I will fix the C# build and bug #42 by Friday."), []);
     // A line that only looks like a label ("Note:") is not a speaker tag.
     assert.deepEqual(reasons("reply", EMAIL, "Note: I will check it by Friday."), []);
 });
