@@ -111,11 +111,25 @@ def test_news_paragraphs_are_3_to_8_sentences_with_the_human_translation_of_the_
         item = built["items"][item_id]
         reference = item["references"]["fr"][0]
         first = src.index(next(s for s in src if s.strip() and item["text"].startswith(s.strip())))
-        count = next(
-            k for k in range(3, 9) if " ".join(s.strip() for s in src[first : first + k]) == item["text"]
-        )
+        en = [s.strip() for s in src[first : first + 8]]
+        count = next(k for k in range(3, 9) if realtext.join_sentences(en[:k]) == item["text"])
         assert 3 <= count <= 8
-        assert reference == " ".join(s.strip() for s in fra[first : first + count])
+        fr = [s.strip() for s in fra[first : first + count]]
+        assert reference == realtext.join_sentences(fr, like=en[:count])
+
+
+def test_a_line_without_a_closing_mark_stands_on_its_own_line():
+    # NTREX's subheadings and bullets ("... under new Tory plans") have no period: run into the next
+    # sentence they made a 60-word sentence that the translation adapters ran away on.
+    en = ["Foreign buyers will pay more", "The move targets investors.", "It starts in April (2019)."]
+    assert (
+        realtext.join_sentences(en)
+        == "Foreign buyers will pay more\nThe move targets investors. It starts in April (2019)."
+    )
+    fr = ["Les acheteurs paieront plus", "La mesure vise les investisseurs.", "Elle commence en avril."]
+    assert realtext.join_sentences(fr, like=en).split("\n")[0] == "Les acheteurs paieront plus"
+    with pytest.raises(ValueError):
+        realtext.join_sentences(fr[:2], like=en)
 
 
 def test_long_documents_are_whole_documents_of_1500_to_4000_words(built):

@@ -5,7 +5,8 @@ Genres (read in place: from `--data-dir DIR`'s <data set>/ folders, else where l
 each data set, e.g. ../shared/data; a genre whose data set cannot be had is left out and reported):
   email     real-emails/emails.jsonl, plus bench/realtext/emails.jsonl when present ({id, url, text, ...})
   news      NTREX documents cut into paragraphs of 3-8 consecutive sentences (the headline left out),
-            with the human es / fr / de translations of the same sentences joined as references
+            with the human es / fr / de translations of the same sentences joined as references; a
+            line with no closing mark (subheading, bullet) keeps its own line (join_sentences)
   dialogue  DialogSum dev dialogues, speakers named
   customer  CoCoA-MT telephony segments (customer-service calls) of 10+ words, with the human formal
             and informal translations of each language pair that has the same English text
@@ -193,6 +194,22 @@ def ntrex_documents(folder: Path) -> tuple[list[dict], list[Path]]:
     return list(docs.values()), [p for p in files.values() if p.exists()]
 
 
+# A sentence's closing mark, with closing quotes or brackets after it (engine/compose/sentences.ts).
+_CLOSED = re.compile(r"[.!?]([\"'”’)\]]|\s?»)*\s*$")
+
+
+def join_sentences(sentences: list[str], like: list[str] | None = None) -> str:
+    """A paragraph of NTREX lines as a page shows it: a line with no closing mark (a subheading,
+    a bullet, a caption: "Foreign buyers will be charged higher stamp duty") stands on its own
+    line; run into the next sentence it would make one sentence no reader writes. `like`: the
+    English lines whose marks decide the breaks (for their translations)."""
+    marks = like or sentences
+    if len(marks) != len(sentences):
+        raise ValueError("a translation must have as many lines as its English")
+    breaks = [" " if _CLOSED.search(line) else "\n" for line in marks]
+    return "".join(text + (breaks[i] if i + 1 < len(sentences) else "") for i, text in enumerate(sentences))
+
+
 def paragraphs(doc: dict, seed: int) -> list[list[dict]]:
     """A document's sentences cut into consecutive runs of 3-8 (seeded lengths); a tail shorter
     than 3 joins the run before it when that stays within 8, else is left out."""
@@ -219,10 +236,10 @@ def news(folder: Path, seed: int) -> tuple[list[dict], list[Path]]:
                 {
                     "id": f"news:{doc['id']}:{k}",
                     "genre": "news",
-                    "text": " ".join(s["en"] for s in run),
+                    "text": join_sentences([s["en"] for s in run]),
                     "source": f"NTREX-128 newstest2019 document {doc['id']}",
                     "references": {
-                        lang: [" ".join(s[lang] for s in run)]
+                        lang: [join_sentences([s[lang] for s in run], like=[s["en"] for s in run])]
                         for lang in LANGS
                         if all(lang in s for s in run)
                     },
@@ -262,7 +279,7 @@ def long_documents(folder: Path, seed: int, command: str, count: int) -> list[di
         text = "\n\n".join(
             d["headline"]
             + "\n\n"
-            + "\n\n".join(" ".join(s["en"] for s in run) for run in paragraphs(d, seed))
+            + "\n\n".join(join_sentences([s["en"] for s in run]) for run in paragraphs(d, seed))
             for d in chosen
         )
         out.append(
