@@ -68,6 +68,8 @@ export function recipeConfigHash(
     maxTokens: number | null,
     decoding: Decoding,
 ): string {
+    // Retries act only where a rewrite ran away: keyed with the rewrites, so other generations keep their keys.
+    const {runawayRetries, ...everyPassDecoding} = decoding;
     const describePass = (pass: Pass) => ({
         adapters: pass.adapters.map((use) => [use.adapter.sha256, use.scale]),
         calibration: pass.calibration?.sha256 ?? null,
@@ -77,6 +79,7 @@ export function recipeConfigHash(
         reads: pass.reads,
         // Present only for rewrites, so summaries and replies keep their keys.
         ...(pass.reads === "segments" ? {rewriteReading: REWRITE_READING} : {}),
+        ...(pass.reads === "segments" && runawayRetries.length > 0 ? {runawayRetries} : {}),
         // A fused pass computes the same sum in another float order, which can flip a greedy
         // near-tie. Present only where a pass is fused, so other generations keep their keys.
         ...(passForm(pass, "fused") === "fused" ? {form: FUSED_MIX_VERSION} : {}),
@@ -84,7 +87,7 @@ export function recipeConfigHash(
     const description = {
         model,
         maxTokens,
-        decoding,
+        decoding: everyPassDecoding,
         passes: recipe.passes.map(describePass),
         chunkSummary: recipe.chunkSummary === null ? null : describePass(recipe.chunkSummary),
     };

@@ -5,7 +5,7 @@
 // back into the engine. This is the only place in compose/ that uses runtime/.
 
 import {type ContextMix, type ContextPool, ContextWaitCancelledError} from "../runtime/contextPool";
-import type {Decoding} from "../runtime/decoding";
+import type {Decoding, Sampling} from "../runtime/decoding";
 import {type Generation, GenerationCancelledError, generate} from "../runtime/generate";
 import {FRAGMENT_BUDGET, REWRITE_MAX_SENTENCES, SUMMARY_CHUNK_TOKENS, tokensAllowed} from "./length";
 import type {Method} from "./methods";
@@ -35,6 +35,8 @@ export interface PassReport {
     readonly coldContext: boolean;
     readonly contextMs: number;
     readonly generation: Generation;
+    /** A rewrite's runaway that was tried again (Decoding.runawayRetries): its text is not in the answer. */
+    readonly setAside: boolean;
 }
 
 export interface ComposeResult {
@@ -137,6 +139,7 @@ export async function runRecipe(
         text: string,
         limits: {maxTokens: number; maxSentences?: number},
         stream: boolean,
+        sampling?: Sampling,
     ): Promise<Generation> => {
         const contextStarted = performance.now();
         const mix = await mixOf(pass);
@@ -152,6 +155,7 @@ export async function runRecipe(
                     coldContext: created,
                     contextMs,
                     generation,
+                    setAside: false,
                 });
                 try {
                     const generation = await generate(context, pass.prompt, text, {
@@ -159,6 +163,7 @@ export async function runRecipe(
                         signal: options.signal,
                         ownText: pass.budget.kind === "bounded",
                         decoding: runner.decoding,
+                        ...(sampling === undefined ? {} : {sampling}),
                         onText: stream ? (piece) => options.onText?.(piece, index) : undefined,
                         onPrompt: (evaluated, total) => options.onPrompt?.(evaluated, total, index),
                     });
@@ -179,18 +184,51 @@ export async function runRecipe(
         return generation;
     };
 
+    /**
+     * A rewrite's sentence whose greedy generation filled its budget, tried again with each of the
+     * decoding's runaway retries until one ends by itself; the others are set aside in the report.
+     * None ending by itself: the greedy text stays (cut, and reported so).
+     */
+    const settleRunaway = async (
+        pass: Pass,
+        index: number,
+        text: string,
+        limits: {maxTokens: number; maxSentences?: number},
+        greedy: Generation,
+    ): Promise<Generation> => {
+        if (greedy.stopReason !== "max-tokens") return greedy;
+        const tries = [greedy];
+        let kept = greedy;
+        for (const sampling of runner.decoding.runawayRetries) {
+            const retry = await generateOn(pass, index, text, limits, false, sampling);
+            tries.push(retry);
+            if (retry.stopReason === "eog") {
+                kept = retry;
+                break;
+            }
+        }
+        for (const [i, report] of reports.entries())
+            if (report.generation !== kept && tries.includes(report.generation))
+                reports[i] = {...report, setAside: true};
+        return kept;
+    };
+
     /** A pass's text for one piece: the whole input, a chunk, or one sentence of a rewrite. */
     const run = async (pass: Pass, index: number, text: string, stream: boolean): Promise<string> => {
+        const rewrite = pass.reads === "segments";
         const limits = {
             maxTokens: tokensAllowed(pass.budget, runner.countTokens(text), options.maxTokens),
-            ...(pass.reads === "segments" ? {maxSentences: REWRITE_MAX_SENTENCES} : {}),
+            ...(rewrite ? {maxSentences: REWRITE_MAX_SENTENCES} : {}),
         };
-        const generation = await generateOn(pass, index, text, limits, stream);
+        // A rewrite's sentence streams once settled: its first try may yet be set aside.
+        const first = await generateOn(pass, index, text, limits, stream && !rewrite);
+        const generation = rewrite ? await settleRunaway(pass, index, text, limits, first) : first;
         const output = generation.text.trim();
         if (output.length === 0) throw new EmptyOutputError(pass.does, index, recipe.passes.length, generation);
         // Only the answer's own generations (the last pass, streamed) can cut it; a chunk summary
         // that filled its budget kept whole sentences and is read again by the final summary.
         if (generation.stopReason === "max-tokens" && stream) cutAtBudget = true;
+        if (rewrite && stream) options.onText?.(output, index);
         return output;
     };
 

@@ -4,7 +4,7 @@ import type {LlamaContext, LlamaModel, Token} from "node-llama-cpp";
 import {type PromptTemplate, splitTemplate} from "../compose/prompt";
 import {foreignLetters, wordStart} from "../compose/scripts";
 import {endAfterSentences, finishedSentencesEnd} from "../compose/sentences";
-import {DECODING, type Decoding} from "./decoding";
+import {DECODING, type Decoding, type Sampling} from "./decoding";
 import {lengthWithoutRepeats, repeatingTail, restatedSentenceStart} from "./loopGuard";
 import {StopStringFilter} from "./stopStrings";
 
@@ -29,6 +29,8 @@ export interface GenerateOptions {
     readonly maxSentences?: number;
     /** Default: DECODING. */
     readonly decoding?: Decoding;
+    /** Sample instead of the decoding's temperature (a runaway's retry); everything else as the decoding says. */
+    readonly sampling?: Sampling;
 }
 
 /**
@@ -159,7 +161,8 @@ async function generateOnSequence(
     const bySentence = wholeSentences || maxSentences !== undefined;
     let foreign = decoding.scriptGuard && bySentence ? foreignLetters(input) : null;
     const evaluation = sequence.evaluate(promptTokens.slice(fed), {
-        temperature: decoding.temperature,
+        temperature: options.sampling?.temperature ?? decoding.temperature,
+        ...(options.sampling === undefined ? {} : {seed: options.sampling.seed}),
         ...(decoding.dry === null
             ? {}
             : {dryRepeatPenalty: {...decoding.dry, sequenceBreakers: [...decoding.dry.sequenceBreakers]}}),

@@ -16,6 +16,7 @@ import {parseTaskChain} from "../../engine/compose/taskChain";
 import {engineConfig, installedPack} from "../../engine/config";
 import {Engine} from "../../engine/engine";
 import {cachePaths} from "../../engine/model/paths";
+import {DECODING} from "../../engine/runtime/decoding";
 import {realModelPath, repoRoot} from "../support/realModel";
 
 const EMAIL = [
@@ -97,6 +98,25 @@ describe("the engine on users' text, with the bundled pack", () => {
         );
         assert.ok(splitSentences(result.text).length <= REWRITE_MAX_SENTENCES, result.text);
         assert.equal(result.cutAtBudget, false);
+    });
+
+    test("a sentence cut by its budget is tried again; when no try ends, the first stays and says it was cut", async () => {
+        const input = "Could you also book the small meeting room for Thursday? The big one is taken.";
+        const result = await engine.compose({
+            chain: parseTaskChain("translate:fr"),
+            method: "auto",
+            input,
+            maxTokens: 3,
+        });
+        const perSentence = 1 + DECODING.runawayRetries.length;
+        assert.equal(result.passes.length, 2 * perSentence, "the greedy try and every retry, per sentence");
+        for (const [i, pass] of result.passes.entries()) {
+            assert.equal(pass.generation.stopReason, "max-tokens");
+            assert.equal(pass.setAside, i % perSentence !== 0, "the retries are set aside, the greedy try kept");
+        }
+        const greedy = result.passes.filter((pass) => !pass.setAside).map((pass) => pass.generation.text.trim());
+        assert.equal(result.text, greedy.join(" "));
+        assert.equal(result.cutAtBudget, true);
     });
 
     test("a translation that turns to another script is stopped where it turned", async () => {

@@ -18,7 +18,7 @@ import {
 } from "../../bench/cache";
 import {rotate, summarize} from "../../bench/stats";
 import {QUICK_VARIANTS, VARIANTS} from "../../bench/variants";
-import {OWN_TEXT_BUDGET} from "../../engine/compose/length";
+import {OWN_TEXT_BUDGET, REWRITE_BUDGET} from "../../engine/compose/length";
 import {chainPrompt} from "../../engine/compose/prompt";
 import type {InstalledAdapter, Recipe} from "../../engine/compose/recipe";
 import {parseTaskChain} from "../../engine/compose/taskChain";
@@ -158,6 +158,52 @@ test("a fused (multi-LoRA) pass has a key of its own; a one-LoRA pass keeps the 
         recipeConfigHash(recipe(["x", "y"]), model, 128, then),
         "7dde05f33a612f2a",
         "two LoRAs: fused, new key",
+    );
+});
+
+test("runaway retries key the rewrites they act on, and nothing else", () => {
+    const recipeOf = (key: string, reads: "segments" | "chunks"): Recipe => {
+        const chain = parseTaskChain(key);
+        const adapter: InstalledAdapter = {
+            id: key,
+            chain,
+            filePath: `/${key}`,
+            sha256: key,
+            version: UNREAD_VERSION,
+            prompt: chainPrompt(chain),
+        };
+        return {
+            chain,
+            method: "main-lora",
+            passes: [
+                {
+                    does: key as never,
+                    adapters: [{adapter, scale: 1}],
+                    calibration: null,
+                    prompt: chainPrompt(chain),
+                    budget: reads === "segments" ? REWRITE_BUDGET : OWN_TEXT_BUDGET,
+                    reads,
+                    fragments: "keep",
+                },
+            ],
+            notes: [],
+            chunkSummary: null,
+        };
+    };
+    const model = {fingerprint: "f", sha256: "s"};
+    const withoutRetries = {...DECODING, runawayRetries: []};
+    const rewrite = recipeOf("translate:fr", "segments");
+    const summary = recipeOf("summarize", "chunks");
+    assert.ok(DECODING.runawayRetries.length > 0);
+    assert.notEqual(
+        recipeConfigHash(rewrite, model, null, DECODING),
+        recipeConfigHash(rewrite, model, null, withoutRetries),
+        "a rewrite's output may change with its retries",
+    );
+    assert.equal(
+        recipeConfigHash(summary, model, null, DECODING),
+        recipeConfigHash(summary, model, null, withoutRetries),
+        "a summary never retries: its cached outputs stay valid",
     );
 });
 
