@@ -44,6 +44,12 @@ export function isFragmentAnswer(fragment: string, answer: string): boolean {
  */
 const WRAPPED_LINE_CHARS = 40;
 /**
+ * No one wraps wider: a block of lines with a longer one was not wrapped by a tool, and its lines
+ * without a closing mark are headlines, bullets or captions that end where they end ("Foreign
+ * buyers will be charged higher stamp duty ... under new Tory plans", 141 characters).
+ */
+const WIDEST_WRAP_CHARS = 100;
+/**
  * A speaker's or a field's label at the start of a line: "#Person1#: ", "Anna: ", "Review result: ".
  * In a text where two or more lines start with one (a dialogue, a transcript, header fields), the
  * labels are kept as they are and only what follows is rewritten: translating a DialogSum
@@ -53,25 +59,55 @@ const LABEL = /^(?:#\w+#|[\p{Lu}][\p{L}.'-]*(?: [\p{L}.'-]+){0,2}):[ \t]+(?=\S)/
 /** A line that starts its own item whatever came before: a list, a quote, a speaker's turn. */
 const ITEM_START = /^\s*(?:[-*•+>]|\d+[.)]\s|#\w+#:|[\p{Lu}][\p{L}.' -]{0,30}:\s)/u;
 
-function wrapsOnto(line: string, next: string): boolean {
+/**
+ * A wrapper breaks a line only where the next word does not fit, so a wrapped line plus the next
+ * line's first word is wider than its block (the lines between blank lines) ever gets. A line that
+ * had room for it ended on its own.
+ */
+function wrapsOnto(line: string, next: string, blockWidth: number): boolean {
+    const nextWord = next.trim().split(/\s/u)[0] ?? "";
     return (
+        blockWidth <= WIDEST_WRAP_CHARS &&
         line.trim().length >= WRAPPED_LINE_CHARS &&
+        line.trimEnd().length + 1 + nextWord.length > blockWidth &&
         !endsOnSentenceMark(line) &&
         !/:\s*$/u.test(line) &&
         !ITEM_START.test(next)
     );
 }
 
+/** Each line's block width: the longest line (trailing spaces aside) up to the nearest blank lines. */
+function blockWidths(lines: readonly string[]): number[] {
+    const widths: number[] = [];
+    let start = 0;
+    for (let i = 0; i <= lines.length; i++) {
+        const line = lines[i];
+        if (line !== undefined && line.trim().length > 0) continue;
+        const block = lines.slice(start, i);
+        const width = Math.max(0, ...block.map((l) => l.trimEnd().length));
+        widths.push(...block.map(() => width));
+        if (line !== undefined) widths.push(0);
+        start = i + 1;
+    }
+    return widths;
+}
+
 /** The text's lines, a wrapped sentence's lines joined, each with the line break after it. */
 function logicalLines(text: string): Sentence[] {
     const pieces = text.split(/(\r?\n)/u);
+    const texts = pieces.filter((_, i) => i % 2 === 0);
+    const widths = blockWidths(texts);
     const lines: Sentence[] = [];
     let current = "";
-    for (let i = 0; i < pieces.length; i += 2) {
-        const line = pieces[i] ?? "";
-        const lineBreak = pieces[i + 1] ?? "";
-        const next = pieces[i + 2];
-        if (next !== undefined && next.trim().length > 0 && line.trim().length > 0 && wrapsOnto(line, next)) {
+    for (const [k, line] of texts.entries()) {
+        const lineBreak = pieces[2 * k + 1] ?? "";
+        const next = texts[k + 1];
+        if (
+            next !== undefined &&
+            next.trim().length > 0 &&
+            line.trim().length > 0 &&
+            wrapsOnto(line, next, widths[k] ?? 0)
+        ) {
             current += `${line.trimEnd()} `;
             continue;
         }

@@ -67,6 +67,24 @@ test("a hard-wrapped paragraph is read as its sentences, not as its lines", () =
     ]);
 });
 
+test("lines that had room for the next word, or a block wider than any wrap, end where they end", () => {
+    // Subheadings of a news article (NTREX): joined, they made one 60-word "sentence" that
+    // translate:fr ran away on.
+    const bullets =
+        "Foreign buyers will be charged higher stamp duty when they buy a property in the UK with the extra cash used to help the homeless under new Tory plans\n" +
+        "The move will neutralise the success of Corbyn's drive to attract young voters\n" +
+        "The stamp duty rise will be levied on those who are not paying tax in the UK";
+    assert.deepEqual(texts(bullets), bullets.split("\n"));
+    // A real email: the vote's last option, then the sign-off, in a block wrapped at 80 columns.
+    const vote =
+        "the voting members would weigh in on the list with a response we can move forward.\n" +
+        "NAY = next meeting will be held thursday 12/11 (as originally scheduled)\nthanks";
+    assert.deepEqual(texts(vote).slice(-2), [
+        "NAY = next meeting will be held thursday 12/11 (as originally scheduled)",
+        "thanks",
+    ]);
+});
+
 test("short lines, speaker turns and list items stand alone", () => {
     assert.deepEqual(texts("We need the following things for the release next week\n- the notes\n- the tarball"), [
         "We need the following things for the release next week",
