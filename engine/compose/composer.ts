@@ -111,6 +111,9 @@ export interface Runner {
     readonly decoding: Decoding;
 }
 
+/** What one generation may write: tokens, and for a rewrite's sentence, sentences. */
+type GenerationLimits = {readonly maxTokens: number; readonly maxSentences?: number};
+
 export async function runRecipe(
     recipe: Recipe,
     input: string,
@@ -137,7 +140,7 @@ export async function runRecipe(
         pass: Pass,
         index: number,
         text: string,
-        limits: {maxTokens: number; maxSentences?: number},
+        limits: GenerationLimits,
         stream: boolean,
         sampling?: Sampling,
     ): Promise<Generation> => {
@@ -193,7 +196,7 @@ export async function runRecipe(
         pass: Pass,
         index: number,
         text: string,
-        limits: {maxTokens: number; maxSentences?: number},
+        limits: GenerationLimits,
         greedy: Generation,
     ): Promise<Generation> => {
         if (greedy.stopReason !== "max-tokens") return greedy;
