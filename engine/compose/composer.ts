@@ -254,6 +254,8 @@ export async function runRecipe(
             if (segments.length === 1 && only?.kind === "sentence") return run(pass, index, only.text, stream);
             const rewritten: string[] = [];
             for (const [i, segment] of segments.entries()) {
+                // A cancel that came with the last sentence's text ends the pass before the next.
+                if (options.signal?.aborted) throw new ComposeCancelledError(reports);
                 if (i > 0 && stream) options.onText?.(segments[i - 1]?.after ?? "", index);
                 if (segment.kind === "sentence") rewritten.push(await run(pass, index, segment.text, stream));
                 else {
