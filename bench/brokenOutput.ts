@@ -15,6 +15,7 @@ export const BROKEN_REASONS = [
     "content-dropped",
     "placeholder",
     "echo",
+    "copied",
 ] as const;
 export type BrokenReason = (typeof BROKEN_REASONS)[number];
 
@@ -174,6 +175,47 @@ function contentFloor(aux: readonly AuxTaskId[]): number {
     return Math.min(...aux.map((task) => CONTENT_FLOOR[task.startsWith("translate:") ? "translate" : "tone"]));
 }
 
+// ---- copied input ----
+
+/** A run of this many words that the input has word for word counts as copied from it... */
+const COPY_RUN_WORDS = 6;
+/** ...and an output made of such runs for this share of its words is the input's own text: */
+const COPY_SHARE = 0.9;
+/**
+ * a summary that keeps this share of the input's words is not a summary (a news paragraph's lead
+ * sentence, 0.26 of it, is one); a reply of this many words or more is the email quoted back.
+ */
+const COPY_SUMMARY_MIN_SHARE_OF_INPUT = 0.4;
+const COPY_REPLY_MIN_WORDS = 6;
+
+/** The share of the output's words that lie in runs of COPY_RUN_WORDS words found in the input. */
+export function copiedShare(output: string, input: string): number {
+    const out = words(output);
+    const inputRuns = new Set<string>();
+    const inputWords = words(input);
+    for (let i = 0; i + COPY_RUN_WORDS <= inputWords.length; i++)
+        inputRuns.add(inputWords.slice(i, i + COPY_RUN_WORDS).join(" "));
+    const covered = new Array<boolean>(out.length).fill(false);
+    for (let i = 0; i + COPY_RUN_WORDS <= out.length; i++)
+        if (inputRuns.has(out.slice(i, i + COPY_RUN_WORDS).join(" "))) covered.fill(true, i, i + COPY_RUN_WORDS);
+    return out.length === 0 ? 0 : covered.filter(Boolean).length / out.length;
+}
+
+function copiedInput(command: TaskChain, input: string, output: string): string | null {
+    if (command.main === null) return null; // a rewrite keeps its input's words by design
+    const share = copiedShare(output, input);
+    if (share < COPY_SHARE) return null;
+    const outputWords = words(output).length;
+    const inputWords = words(input).length;
+    const copy =
+        command.main === "summarize"
+            ? inputWords >= CONTENT_MIN_INPUT_WORDS && outputWords >= COPY_SUMMARY_MIN_SHARE_OF_INPUT * inputWords
+            : outputWords >= COPY_REPLY_MIN_WORDS;
+    return copy
+        ? `${Math.round(share * 100)}% of its ${outputWords} words copied from the input's ${inputWords}`
+        : null;
+}
+
 // ---- placeholders, speaker tags, echoed prompts ----
 
 /** DialogSum's anonymised names: #Person1#, #Person2#, #PhoneNumber#, "#1#". */
@@ -205,7 +247,7 @@ const clip = (text: string, max = 60) => (text.length > max ? `${text.slice(0, m
 
 /**
  * Why `output` of `command` on `input` is broken, or [] when nothing is found. Order: error,
- * empty, cut, loop, wrong-language, content-dropped, placeholder, echo. An error or an empty
+ * empty, cut, loop, wrong-language, content-dropped, placeholder, echo, copied. An error or an empty
  * output is reported with the stop reasons only (nothing else can be judged).
  */
 export function brokenReasons(command: TaskChain, input: string, output: string, facts: GenerationFacts): Finding[] {
@@ -277,5 +319,8 @@ export function brokenReasons(command: TaskChain, input: string, output: string,
         return lowerOutput.includes(needle) && !lowerInput.includes(needle);
     });
     if (echo !== undefined) found.push({reason: "echo", detail: `"${clip(echo)}"`});
+
+    const copied = copiedInput(command, input, output);
+    if (copied !== null) found.push({reason: "copied", detail: copied});
     return found;
 }

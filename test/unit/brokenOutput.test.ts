@@ -231,6 +231,28 @@ test("an echoed instruction or turn marker, unless the input has it too", () => 
     );
 });
 
+test("a summary or reply that is the input's own text is copied; a lead sentence or a quote inside an answer is not", () => {
+    // The first two sentences of the email, word for word, keep over 0.4 of its words: not a summary.
+    const firstSentences =
+        "Thanks for the review of the draft charter. I have folded in the comments from Sarah and Tom: the scope section now names the two deliverables, and the timeline moves the first public draft to October 24.";
+    assert.deepEqual(reasons("summarize", EMAIL, firstSentences), ["copied"]);
+    assert.deepEqual(reasons("summarize+tone:casual", EMAIL, firstSentences), ["copied"]);
+    // A summary in the input's words that condenses it (the news lead) is a summary.
+    assert.deepEqual(reasons("summarize", EMAIL, "Wayne has folded in the comments from Sarah and Tom."), []);
+    // A reply that is a line of the email given back, and one that answers it.
+    assert.deepEqual(reasons("reply", EMAIL, "Could everyone check the new text by Friday"), ["copied"]);
+    assert.deepEqual(
+        reasons(
+            "reply",
+            EMAIL,
+            "Hi Wayne, I read the new text: the timeline moves the first public draft to October 24, which works for me.",
+        ),
+        [],
+    );
+    // Rewrites keep their input's words by design.
+    assert.deepEqual(reasons("tone:paraphrase", EMAIL, EMAIL), []);
+});
+
 test("errors and empty outputs are reported as such", () => {
     const error = brokenReasons(parseTaskChain("translate:fr"), EMAIL, "", {
         error: "The input is longer than the context (2048 tokens).",
