@@ -112,7 +112,7 @@ interface PythonScore {
     readonly chrf: number | null;
 }
 
-/** Language ID (Lingua for es/fr/de, langid for English) and chrF, in one Python call. */
+/** Language ID (Lingua for es/fr/de, English when langid or Lingua says so) and chrF, in one Python call. */
 async function scoreOutputs(
     root: string,
     requests: readonly RealTextRequest[],

@@ -15,8 +15,13 @@
   translation outputs where the two disagreed, by inspection Lingua was right on 33 of 43 (langid:
   "Je suis sûr que ça va." -> pt, "¿Qué te gusta?" -> fr, "Danke." -> en); on its English outputs
   langid.py on 20 of 34 (Lingua: "I'm User 2." -> de, "Me too." -> nl; langid.py: "I'm glad
-  you're doing well." -> fr). Short replies stay hard for both. Confusions inside the set still
-  count as errors.
+  you're doing well." -> fr). Short replies stay hard for both, so English, the language of every
+  command that does not translate, counts as identified when either identifier says English: on
+  the English human sentences of <= 25 characters that is 99.1% against langid.py's 95.5% (<= 40:
+  99.5% vs 97.1%; langid.py alone called "Sure, I can hear you." Dutch), while of the human
+  es / fr / de sentences of <= 40 characters 1.7% / 2.9% / 8.1% are taken for English by one of the
+  two (a short wrong-language answer to an English command can pass). Confusions inside the set
+  still count as errors.
 With several references the best-scoring one counts (rouge-score's `score_multi` convention).
 """
 
@@ -102,9 +107,15 @@ def by_langid(text: str) -> str:
     return _langid().classify(text)[0]
 
 
+def by_either_for_english(text: str) -> str:
+    """'en' when langid.py or Lingua says English; else langid.py's answer."""
+    found = by_langid(text)
+    return "en" if found == "en" or by_lingua(text) == "en" else found
+
+
 def identifier_for(requested: str | None) -> Callable[[str], str]:
     """The identifier that recognises short human text in `requested` best (measured above)."""
-    return by_langid if requested == "en" else by_lingua
+    return by_either_for_english if requested == "en" else by_lingua
 
 
 def language(text: str, requested: str | None = None) -> str:
