@@ -1,7 +1,9 @@
 // Writes README.md's quality and speed tables from the newest benchmark results, so the user page
 // never quotes numbers by hand. Quality comes from the newest run that measured all 14 composite
 // variants with every method in the table; speed, memory and the real work each from the newest
-// run that measured them (runs may measure one without the others). The tables replace what lies between the two markers below.
+// run that measured them (runs may measure one without the others). Runs on another base model file
+// (`--model`, e.g. the Q8_0 comparison) are left out: the page quotes what users get by default.
+// The tables replace what lies between the two markers below.
 //
 // Usage: node scripts/readme-tables.mjs            # rewrite the block in README.md
 //        node scripts/readme-tables.mjs --check    # exit 1 if README.md's block is not what it would write
@@ -28,14 +30,14 @@ const QUALITY_METHODS = [
 ];
 const ALL_VARIANTS = 14;
 
-/** Every results.json under `resultsDir`, oldest first (by the time the run started). */
+/** Every results.json under `resultsDir` of a full run on the default model, oldest first (by start time). */
 function runs(resultsDir) {
     const found = [];
     for (const name of readdirSync(resultsDir)) {
         const file = join(resultsDir, name, "results.json");
         if (!existsSync(file)) continue;
         const results = JSON.parse(readFileSync(file, "utf8"));
-        if (results.quick === true) continue;
+        if (results.quick === true || (results.config?.args?.model ?? null) !== null) continue;
         found.push({name, results});
     }
     return found.sort((a, b) => Date.parse(a.results.startedAt) - Date.parse(b.results.startedAt));

@@ -21,6 +21,7 @@ function runScript(...args: string[]) {
 interface Results {
     startedAt: string;
     quality: {variants: Record<string, unknown>; groups: Record<string, Record<string, {main: number}>>} | null;
+    memory?: unknown;
 }
 
 function results(run: string): Results {
@@ -71,4 +72,33 @@ test("a hand-edited table is caught", () => {
     const caught = check(edited);
     assert.equal(caught.status, 1);
     assert.match(caught.stderr, /not the ones the newest results give/);
+});
+
+test("a run on another base model file (--model) is not quoted, however new", () => {
+    const copy = mkdtempSync(join(tmpdir(), "readme-"));
+    mkdirSync(join(copy, "bench", "results"), {recursive: true});
+    for (const name of readdirSync(join(root, "bench", "results")))
+        if (existsSync(join(root, "bench", "results", name, "results.json")))
+            symlinkSync(join(root, "bench", "results", name), join(copy, "bench", "results", name));
+    writeFileSync(join(copy, "README.md"), readme);
+    const check = () =>
+        runScript("--check", "--readme", join(copy, "README.md"), "--results", join(copy, "bench", "results"));
+    assert.equal(check().status, 0, "the copy passes as it is");
+    // The newest memory run, measured again on another file a day later, with a different figure.
+    const memoryRun = /\[([^\]]+)\]\(bench\/results\/[^)]+\/report\.md\)/g;
+    const linked = [...readme.matchAll(memoryRun)].map((m) => m[1] as string);
+    const source = linked.find(
+        (name) => existsSync(join(root, "bench", "results", name, "results.json")) && results(name).memory != null,
+    );
+    assert.ok(source, "the block links a memory run");
+    const other = JSON.parse(readFileSync(join(root, "bench", "results", source, "results.json"), "utf8"));
+    other.startedAt = new Date(Date.parse(other.startedAt) + 86_400_000).toISOString();
+    other.memory.warm.rssMb += 100;
+    other.config.args.model = "/models/another.gguf";
+    mkdirSync(join(copy, "bench", "results", "zz-other-model"));
+    writeFileSync(join(copy, "bench", "results", "zz-other-model", "results.json"), JSON.stringify(other));
+    assert.equal(check().status, 0, "the other model's run is left out");
+    other.config.args.model = null;
+    writeFileSync(join(copy, "bench", "results", "zz-other-model", "results.json"), JSON.stringify(other));
+    assert.equal(check().status, 1, "the same run on the default model is quoted");
 });
