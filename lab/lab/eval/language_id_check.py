@@ -39,11 +39,11 @@ def main() -> None:
             sel = [t for t in texts if limit is None or len(t) <= limit]
             if not sel:
                 continue
-            # "either says English" on another language's text: the share it takes for English.
-            acc = [
-                100 * sum((f(t) == "en") if f is by_either_for_english and lang != "en" else f(t) == lang for t in sel) / len(sel)
-                for f in IDENTIFIERS.values()
-            ]
+            acc = []
+            for identify in IDENTIFIERS.values():
+                # "either says English" on es / fr / de text: the share it takes for English.
+                wanted = "en" if identify is by_either_for_english else lang
+                acc.append(100 * sum(identify(t) == wanted for t in sel) / len(sel))
             print(f"| {lang} | {bucket} | {len(sel)} | " + " | ".join(f"{a:.1f}%" for a in acc) + " |")
 
 
