@@ -188,31 +188,30 @@ const COPY_SHARE = 0.9;
 const COPY_SUMMARY_MIN_SHARE_OF_INPUT = 0.4;
 const COPY_REPLY_MIN_WORDS = 6;
 
-/** The share of the output's words that lie in runs of COPY_RUN_WORDS words found in the input. */
-export function copiedShare(output: string, input: string): number {
-    const out = words(output);
+/** The share of `output`'s words that lie in runs of COPY_RUN_WORDS words found in `input` (both as words()). */
+function copiedShare(output: readonly string[], input: readonly string[]): number {
     const inputRuns = new Set<string>();
-    const inputWords = words(input);
-    for (let i = 0; i + COPY_RUN_WORDS <= inputWords.length; i++)
-        inputRuns.add(inputWords.slice(i, i + COPY_RUN_WORDS).join(" "));
-    const covered = new Array<boolean>(out.length).fill(false);
-    for (let i = 0; i + COPY_RUN_WORDS <= out.length; i++)
-        if (inputRuns.has(out.slice(i, i + COPY_RUN_WORDS).join(" "))) covered.fill(true, i, i + COPY_RUN_WORDS);
-    return out.length === 0 ? 0 : covered.filter(Boolean).length / out.length;
+    for (let i = 0; i + COPY_RUN_WORDS <= input.length; i++)
+        inputRuns.add(input.slice(i, i + COPY_RUN_WORDS).join(" "));
+    const covered = new Array<boolean>(output.length).fill(false);
+    for (let i = 0; i + COPY_RUN_WORDS <= output.length; i++)
+        if (inputRuns.has(output.slice(i, i + COPY_RUN_WORDS).join(" "))) covered.fill(true, i, i + COPY_RUN_WORDS);
+    return output.length === 0 ? 0 : covered.filter(Boolean).length / output.length;
 }
 
 function copiedInput(command: TaskChain, input: string, output: string): string | null {
     if (command.main === null) return null; // a rewrite keeps its input's words by design
-    const share = copiedShare(output, input);
+    const outputWords = words(output);
+    const inputWords = words(input);
+    const share = copiedShare(outputWords, inputWords);
     if (share < COPY_SHARE) return null;
-    const outputWords = words(output).length;
-    const inputWords = words(input).length;
     const copy =
         command.main === "summarize"
-            ? inputWords >= CONTENT_MIN_INPUT_WORDS && outputWords >= COPY_SUMMARY_MIN_SHARE_OF_INPUT * inputWords
-            : outputWords >= COPY_REPLY_MIN_WORDS;
+            ? inputWords.length >= CONTENT_MIN_INPUT_WORDS &&
+              outputWords.length >= COPY_SUMMARY_MIN_SHARE_OF_INPUT * inputWords.length
+            : outputWords.length >= COPY_REPLY_MIN_WORDS;
     return copy
-        ? `${Math.round(share * 100)}% of its ${outputWords} words copied from the input's ${inputWords}`
+        ? `${Math.round(share * 100)}% of its ${outputWords.length} words copied from the input's ${inputWords.length}`
         : null;
 }
 
