@@ -41,6 +41,32 @@ def joint_expert_params(model, rank: int = 16) -> int:
     return total
 
 
+def check_run_adapters(run: Path, manifests: list[dict]) -> None:
+    """A calibration corrects the merge of particular adapter files: a run resumed (or re-exported)
+    on other ones would pass off parameters fitted to the old merge as a calibration of the new one.
+    The run records the adapters it started on (`adapters.json`; for older runs, the sha256s in
+    their exported calibration) and refuses others."""
+    now = [{"id": m["id"], "sha256": m["sha256"]} for m in manifests]
+    record = run / "adapters.json"
+    if record.exists():
+        before = [a["sha256"] for a in json.loads(record.read_text())]
+    else:
+        exported = sorted(run.glob("export/calibrations/*/*.gguf"))
+        before = None
+        if exported:
+            from lab.export.calibration import read_calibration_gguf
+
+            before = read_calibration_gguf(exported[0])[1]["calibration.adapter_sha256"]
+    if before is not None and before != [a["sha256"] for a in now]:
+        changed = ", ".join(a["id"] for a, old in zip(now, before, strict=False) if a["sha256"] != old)
+        raise SystemExit(
+            f"{run} was trained on other adapter files than these ({changed or 'another list'} changed): "
+            "start it again (lab.train_pack train --fresh, or delete the run folder)"
+        )
+    run.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps(now, indent=2) + "\n")
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--chain", required=True)
@@ -66,6 +92,7 @@ def main(argv=None) -> dict:
     for d, w in zip(args.adapter, weights, strict=True):
         manifests.append(json.loads((Path(d) / "manifest.json").read_text()))
         loras.append((read_adapter_gguf(Path(d) / manifests[-1]["file"])[0], w))
+    check_run_adapters(args.run, manifests)
     cal = Calibration.for_model(base.model, args.kind, rank=args.cal_rank, seed=args.seed)
     attach(base.model, loras, cal)
     params = {f"cal.{n}": p for n, p in cal.named_parameters()}

@@ -173,3 +173,31 @@ def test_lc_read_back_expands_like_the_original(model, tmp_path):
     e1, e2 = cal.expand(adapters, 3), back.expand(adapters, 3)
     for k in e1.pairs:
         assert torch.equal(e1.pairs[k][0], e2.pairs[k][0]) and torch.equal(e1.pairs[k][1], e2.pairs[k][1])
+
+
+def test_a_calibration_run_refuses_to_go_on_over_other_adapter_files(tmp_path, model):
+    from lab.train_calibration import check_run_adapters
+
+    manifests = [
+        {"id": "gemma3-270m.summarize", "sha256": "11" * 32},
+        {"id": "gemma3-270m.tone-casual", "sha256": "22" * 32},
+    ]
+    retrained = [{**manifests[0], "sha256": "33" * 32}, manifests[1]]
+    run = tmp_path / "cal-summarize+tone-casual.lcpp"
+    check_run_adapters(run, manifests)  # a new run records its adapters
+    check_run_adapters(run, manifests)  # and resumes on the same ones
+    with pytest.raises(SystemExit, match=r"gemma3-270m\.summarize changed.*--fresh"):
+        check_run_adapters(run, retrained)
+    # A run from before the record: its exported calibration names the adapters.
+    older = tmp_path / "older"
+    cal = Calibration.for_model(model, "lc++", rank=4, seed=0)
+    write_calibration_gguf(
+        cal, older / "export/calibrations" / FP[:12] / "summarize+tone-casual.lcpp.gguf", arch="gemma3",
+        chain="summarize+tone:casual", base_fingerprint=FP, adapter_ids=[m["id"] for m in manifests],
+        adapter_sha256=[m["sha256"] for m in manifests], merge_weights=[1.0, 1.0],
+        prompt_template=prompt_template("summarize+tone:casual"),
+    )  # fmt: skip
+    with pytest.raises(SystemExit, match=r"gemma3-270m\.summarize changed"):
+        check_run_adapters(older, retrained)
+    check_run_adapters(older, manifests)
+    assert json.loads((older / "adapters.json").read_text()) == manifests
