@@ -485,8 +485,32 @@ def install_targets(a: Artifact, layout: Layout = SHIPPED) -> list[Path]:
     return [layout.calibrations / p.parent.name / p.name for p in exports(a, layout)]
 
 
+def stale_calibrations(layout: Layout) -> list[str]:
+    """The calibrations in `layout` trained over other adapter files than the layout's own (each
+    calibration names its adapters' sha256s): an adapter retrained after them leaves them behind."""
+    from lab.export.calibration import read_calibration_gguf
+
+    manifests = (json.loads(p.read_text()) for p in layout.adapters.glob("*/manifest.json"))
+    current = {m["id"]: m.get("sha256") for m in manifests}
+    stale = []
+    for path in sorted(layout.calibrations.glob("*/*.gguf")):
+        meta = read_calibration_gguf(path)[1]
+        pairs = zip(meta["calibration.adapter_ids"], meta["calibration.adapter_sha256"], strict=True)
+        changed = [adapter for adapter, sha256 in pairs if current.get(adapter) != sha256]
+        if changed:
+            stale.append(f"{path.name} (over an older {', '.join(changed)})")
+    return stale
+
+
 def ship(layout: Layout) -> list[Path]:
-    """Copies a finished pack's adapters and calibrations (e.g. the next pack's) over the shipped ones."""
+    """Copies a finished pack's adapters and calibrations (e.g. the next pack's) over the shipped ones,
+    once every calibration sits on the pack's own adapter files."""
+    stale = stale_calibrations(layout)
+    if stale:
+        raise SystemExit(
+            "not installed: train these calibrations again over the pack's adapters first "
+            f"(train --fresh --only NAME): {'; '.join(stale)}"
+        )
     done = []
     for src_root, dst_root in ((layout.adapters, ADAPTERS), (layout.calibrations, CALIBRATIONS)):
         for src in sorted(p for p in src_root.rglob("*") if p.is_file()):

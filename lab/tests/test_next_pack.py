@@ -104,14 +104,39 @@ def test_kept_adapters_are_carried_and_a_finished_pack_ships_over_the_shipped_fi
     carried = train_pack.carry_kept_adapters(layout)
     assert sorted(p.name for p in carried) == sorted(train_pack.adapter_id(t) for t in NEXT_KEPT)
     assert train_pack.carry_kept_adapters(layout) == []  # already there: nothing copied again
+    adapters = {"gemma3-270m.summarize": "11" * 32, "gemma3-270m.translate-fr": "22" * 32}
+    for adapter, sha256 in adapters.items():
+        (layout.adapters / adapter).mkdir(parents=True)
+        (layout.adapters / adapter / "manifest.json").write_text(
+            json.dumps({"id": adapter, "sha256": sha256})
+        )
     new = layout.calibrations / "e1ca81aad5d9" / "summarize+translate-fr.lcpp.gguf"
-    new.parent.mkdir(parents=True)
-    new.write_bytes(b"GGUF new")
+    calibration(new, adapters)
     shipped = train_pack.ship(layout)
-    assert (
-        shipped_calibrations / "e1ca81aad5d9" / "summarize+translate-fr.lcpp.gguf"
-    ).read_bytes() == b"GGUF new"
-    assert len(shipped) == len(NEXT_KEPT) + 1
+    assert (shipped_calibrations / new.relative_to(layout.calibrations)).read_bytes() == new.read_bytes()
+    assert len(shipped) == len(NEXT_KEPT) + 3
+    # summarize retrained after the calibration: the pack is not shipped until it is trained again
+    calibration(new, {**adapters, "gemma3-270m.summarize": "33" * 32})
+    with pytest.raises(
+        SystemExit, match=r"summarize\+translate-fr\.lcpp\.gguf \(over an older gemma3-270m\.summarize\)"
+    ):
+        train_pack.ship(layout)
+
+
+def calibration(path, adapters: dict[str, str]) -> None:
+    """A real (tiny, untrained) calibration file over `adapters` (id -> sha256)."""
+    from conftest import tiny_model
+
+    from lab.calibration import Calibration
+    from lab.export.calibration import write_calibration_gguf
+    from lab.prompts import prompt_template
+
+    write_calibration_gguf(
+        Calibration.for_model(tiny_model(), "lc++", rank=4, seed=0), path, arch="gemma3",
+        chain="summarize+translate:fr", base_fingerprint="ab" * 32, adapter_ids=list(adapters),
+        adapter_sha256=list(adapters.values()), merge_weights=[1.0] * len(adapters),
+        prompt_template=prompt_template("summarize+translate:fr"),
+    )  # fmt: skip
 
 
 @pytest.mark.data("dialogsum", "synthetic-persona-chat", "ntrex", "cocoa-mt")
