@@ -387,6 +387,11 @@ def train(
     run = layout.runs / a.run
     if fresh and run.exists():
         shutil.rmtree(run)
+    if a.kind == "calibration":  # here too, so the refusal is printed, not only in the run's log
+        from lab.train_calibration import check_run_adapters
+
+        merged = [layout.adapters / adapter_id(t) / "manifest.json" for t, _ in a.merge]
+        check_run_adapters(run, [json.loads(m.read_text()) for m in merged])
     if a.kind == "adapter" and a.name in TEACHER_TONES:  # English tones: the teacher writes the targets
         sizes = {"n_train": TONE_N_TRAIN, "n_dev": TONE_N_DEV}
         teacher_targets({"chain": a.name, **sizes}, pack, rehearsal)

@@ -180,3 +180,29 @@ def test_what_a_later_session_needs_is_committed_and_the_local_checkpoint_is_not
             path,
             "should be ignored" if ignored else "should be tracked",
         )
+
+
+def test_train_refuses_a_calibration_run_begun_over_other_adapter_files(tmp_path, monkeypatch):
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("ran a command for a run it should have refused")
+
+    monkeypatch.setattr(train_pack, "teacher_targets", must_not_run)
+    monkeypatch.setattr(train_pack.subprocess, "run", must_not_run)
+    a = find("summarize+translate:fr lc++", NEXT_PACK)
+    layout = train_pack.Layout.under(tmp_path)
+    adapters = {"gemma3-270m.summarize": "11" * 32, "gemma3-270m.translate-fr": "22" * 32}
+    for adapter, sha256 in adapters.items():
+        (layout.adapters / adapter).mkdir(parents=True)
+        (layout.adapters / adapter / "manifest.json").write_text(
+            json.dumps({"id": adapter, "sha256": sha256})
+        )
+    run = layout.runs / a.run
+    run.mkdir(parents=True)
+    began = [
+        {"id": "gemma3-270m.summarize", "sha256": "33" * 32},
+        {"id": "gemma3-270m.translate-fr", "sha256": "22" * 32},
+    ]
+    (run / "adapters.json").write_text(json.dumps(began))
+    with pytest.raises(SystemExit, match=r"gemma3-270m\.summarize changed.*--fresh"):
+        train_pack.train(a, fresh=False, layout=layout, pack=NEXT_PACK)
+    assert json.loads((run / "adapters.json").read_text()) == began  # nothing trained, nothing rewritten
