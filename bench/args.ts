@@ -2,7 +2,7 @@
 
 import {isMethod, type Method} from "../engine/compose/methods";
 import {type ChainKey, LANGUAGES, type Language} from "../engine/compose/taskChain";
-import {parseRealTextCommands} from "./realTextCommands";
+import {type Genre, parseRealTextCommands, parseRealTextGenres} from "./realTextCommands";
 import {parseVariants, QUICK_VARIANTS, VARIANTS} from "./variants";
 
 export interface BenchArgs {
@@ -29,6 +29,8 @@ export interface BenchArgs {
     readonly realTextN: number | null;
     /** Only these commands in the real-text section; null: every command. */
     readonly realTextCommands: ChainKey[] | null;
+    /** Only these genres in the real-text section; null: every genre. */
+    readonly realTextGenres: Genre[] | null;
     readonly speed: boolean;
     /** The memory section (bench/memory.ts): the engine process against the 0.8 / 1.0 GB goals. */
     readonly memory: boolean;
@@ -57,7 +59,8 @@ export const USAGE = `bench: the quality, efficiency and speed benchmark (bench/
   node dist/bench.js [--quick] [--methods m1,m2] [--variants v1,v2] [--n N] [--data-dir DIR]
                      [--out bench/results] [--pack installed|crafted] [--no-quality] [--no-speed]
                      [--no-memory] [--no-formality] [--no-real-text] [--real-text-n N]
-                     [--real-text-commands c1,c2] [--no-peer] [--peer-inputs K]
+                     [--real-text-commands c1,c2]
+                     [--real-text-genres g1,g2] [--no-peer] [--peer-inputs K]
                      [--no-work] [--work-emails K]
                      [--reps R] [--speed-inputs K] [--switch-reps S] [--threads T] [--seed S] [--label L]
 
@@ -80,6 +83,8 @@ export const USAGE = `bench: the quality, efficiency and speed benchmark (bench/
   --real-text-commands c1,c2
                   only these commands in the real-text section (chain keys as \`composer chains\`
                   lists them, e.g. translate:fr,summarize+translate:fr)
+  --real-text-genres g1,g2
+                  only these genres in the real-text section (email, news, dialogue, customer, long)
   --no-peer       skip the PyTorch peer (the lab's implementation of the same LC++ composite)
   --no-memory     skip the memory section: the engine process (default settings, installed pack)
                   with the pack open, with 4 warm composites, and its peak under 20 concurrent
@@ -144,6 +149,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         "label",
         "real-text-n",
         "real-text-commands",
+        "real-text-genres",
         "decoding",
         "baseline",
     ];
@@ -193,6 +199,8 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         realTextN: options["real-text-n"] === undefined ? null : int("real-text-n", 1),
         realTextCommands:
             options["real-text-commands"] === undefined ? null : parseRealTextCommands(options["real-text-commands"]),
+        realTextGenres:
+            options["real-text-genres"] === undefined ? null : parseRealTextGenres(options["real-text-genres"]),
         speed: !flags.has("no-speed"),
         memory: !flags.has("no-memory"),
         peer: !flags.has("no-peer"),

@@ -12,7 +12,7 @@ import {appendFile, mkdir, readFile} from "node:fs/promises";
 import {dirname} from "node:path";
 import {FUSED_MIX_VERSION} from "../engine/calibrations/fusedMix";
 import {passForm} from "../engine/compose/composer";
-import {REWRITE_READING} from "../engine/compose/length";
+import {REWRITE_READING, SUMMARY_READING} from "../engine/compose/length";
 import type {Pass, Recipe} from "../engine/compose/recipe";
 import type {Decoding} from "../engine/runtime/decoding";
 
@@ -90,6 +90,8 @@ export function recipeConfigHash(
         decoding: everyPassDecoding,
         passes: recipe.passes.map(describePass),
         chunkSummary: recipe.chunkSummary === null ? null : describePass(recipe.chunkSummary),
+        // Only a recipe that can summarize a long text in parts (composer.ts) reads by these rules.
+        ...(recipe.chunkSummary === null ? {} : {summaryReading: SUMMARY_READING}),
     };
     return createHash("sha256").update(JSON.stringify(description)).digest("hex").slice(0, 16);
 }

@@ -58,6 +58,14 @@ export function parseRealTextCommands(list: string): ChainKey[] {
     });
 }
 
+export function parseRealTextGenres(list: string): Genre[] {
+    return list.split(",").map((text) => {
+        const genre = GENRES.find((g) => g === text.trim());
+        if (genre === undefined) throw new Error(`"${text}" is not a real-text genre; they are: ${GENRES.join(", ")}.`);
+        return genre;
+    });
+}
+
 export function appliesTo(command: ChainKey, genre: Genre): boolean {
     if (genre === "long") return LONG_DOCUMENT_COMMANDS.includes(command);
     const replies = command === "reply" || command.startsWith("reply+");
@@ -86,6 +94,7 @@ export function realTextShape(options: {
     quick: boolean;
     n: number | null;
     only?: readonly ChainKey[] | null;
+    genres?: readonly Genre[] | null;
 }): RealTextPlanShape {
     if (options.quick) {
         const commands = [chain("summarize"), chain("translate:de"), THREE_TASK_CHAINS[2] as ChainKey];
@@ -93,7 +102,7 @@ export function realTextShape(options: {
     }
     const commands: Partial<Record<Genre, ChainKey[]>> = {};
     const inputs: Partial<Record<Genre, number>> = {};
-    for (const genre of GENRES) {
+    for (const genre of options.genres ?? GENRES) {
         commands[genre] = COMMANDS.filter(
             (command) => appliesTo(command, genre) && (!options.only || options.only.includes(command)),
         );

@@ -215,7 +215,12 @@ async function main(): Promise<void> {
             try {
                 if (args.realText)
                     realText = await runRealText(root, userEngine, cache, progress, {
-                        shape: realTextShape({quick: args.quick, n: args.realTextN, only: args.realTextCommands}),
+                        shape: realTextShape({
+                            quick: args.quick,
+                            n: args.realTextN,
+                            only: args.realTextCommands,
+                            genres: args.realTextGenres,
+                        }),
                         seed: args.seed,
                         dataDir: args.dataDir,
                         model,

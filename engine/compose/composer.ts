@@ -1,17 +1,23 @@
 // Runs a recipe: each pass becomes a context (its LoRA files from PassMixes, the context from
 // the pool) and produces text; a pass's output is the next pass's input. A rewrite pass takes its
-// input segment by segment, a summary of a text too long to read at once summarizes chunks first
+// input segment by segment, a summary of a text too long to read at once is written part by part
 // (recipe.ts says which). Data flows one way: recipe -> mix -> context -> text; nothing here calls
 // back into the engine. This is the only place in compose/ that uses runtime/.
 
 import {type ContextMix, type ContextPool, ContextWaitCancelledError} from "../runtime/contextPool";
 import type {Decoding, Sampling} from "../runtime/decoding";
 import {type Generation, GenerationCancelledError, generate} from "../runtime/generate";
-import {FRAGMENT_BUDGET, REWRITE_MAX_SENTENCES, SUMMARY_CHUNK_TOKENS, tokensAllowed} from "./length";
+import {
+    FRAGMENT_BUDGET,
+    REWRITE_MAX_SENTENCES,
+    SUMMARY_CHUNK_TOKENS,
+    SUMMARY_MAX_PARAGRAPHS,
+    tokensAllowed,
+} from "./length";
 import type {Method} from "./methods";
 import type {PromptTemplate} from "./prompt";
 import type {Pass, Recipe} from "./recipe";
-import {chunksForSummary, isFragmentAnswer, joinSegments, splitForRewrite} from "./segments";
+import {chunksForSummary, groupConsecutive, isFragmentAnswer, joinSegments, splitForRewrite} from "./segments";
 import {type ChainKey, chainKey} from "./taskChain";
 
 export interface ComposeOptions {
@@ -245,6 +251,50 @@ export async function runRecipe(
         return generation.stopReason === "eog" && isFragmentAnswer(text, answer) ? answer : text;
     };
 
+    /**
+     * A summary of a text longer than one generation reads: a paragraph per part, so that a document
+     * of several stories keeps each of them (one summary of the parts' summaries kept mostly one).
+     * The summarizer reads the parts itself; a composite (summarize in French, casually) writes its
+     * paragraphs from the summarizer's English summaries of the parts, short inputs like those its
+     * calibration was trained on (given 1,200 tokens of news it looped and wrote stray tokens).
+     * Past SUMMARY_MAX_PARAGRAPHS parts, each paragraph is written from the summaries of several
+     * consecutive parts.
+     */
+    const runInParts = async (
+        pass: Pass,
+        chunkSummary: Pass,
+        index: number,
+        text: string,
+        stream: boolean,
+    ): Promise<string> => {
+        const chunks = chunksForSummary(text, runner.countTokens, SUMMARY_CHUNK_TOKENS);
+        const groups = groupConsecutive(chunks.length, SUMMARY_MAX_PARAGRAPHS);
+        const fromSummaries = groups.length < chunks.length || pass.does !== chunkSummary.does;
+        const total = (fromSummaries ? chunks.length : 0) + groups.length;
+        let done = 0;
+        const step = () => options.onStep?.(++done, total);
+        notes.push(
+            fromSummaries
+                ? `The text is too long to summarize at once: its ${chunks.length} parts were summarized, then ${groups.length} paragraphs written from those summaries.`
+                : `The text is too long to summarize at once: summarized in ${chunks.length} parts, a paragraph each.`,
+        );
+        const summaries: string[] = [];
+        if (fromSummaries)
+            for (const chunk of chunks) {
+                summaries.push(await run(chunkSummary, index, chunk, false));
+                step();
+            }
+        const inputs = fromSummaries ? groups.map((group) => group.map((c) => summaries[c]).join("\n\n")) : chunks;
+        const paragraphs: string[] = [];
+        for (const [i, input] of inputs.entries()) {
+            if (options.signal?.aborted) throw new ComposeCancelledError(reports);
+            if (i > 0 && stream) options.onText?.("\n\n", index);
+            paragraphs.push(await run(pass, index, input, stream));
+            step();
+        }
+        return paragraphs.join("\n\n");
+    };
+
     /** A pass over a whole text, read as the pass reads. */
     const runPass = async (pass: Pass, index: number, text: string): Promise<string> => {
         const stream = index === lastPass;
@@ -268,24 +318,8 @@ export async function runRecipe(
             }
             return joinSegments(leading, segments, rewritten).trim();
         }
-        if (
-            pass.reads === "chunks" &&
-            recipe.chunkSummary !== null &&
-            runner.countTokens(text) > SUMMARY_CHUNK_TOKENS
-        ) {
-            const chunks = chunksForSummary(text, runner.countTokens, SUMMARY_CHUNK_TOKENS);
-            notes.push(
-                `The text is too long to summarize at once: summarized in ${chunks.length} parts, then the parts' summaries were summarized.`,
-            );
-            const summaries: string[] = [];
-            for (const [i, chunk] of chunks.entries()) {
-                summaries.push(await run(recipe.chunkSummary, index, chunk, false));
-                options.onStep?.(i + 1, chunks.length + 1);
-            }
-            const summary = await run(pass, index, summaries.join("\n\n"), stream);
-            options.onStep?.(chunks.length + 1, chunks.length + 1);
-            return summary;
-        }
+        if (pass.reads === "chunks" && recipe.chunkSummary !== null && runner.countTokens(text) > SUMMARY_CHUNK_TOKENS)
+            return runInParts(pass, recipe.chunkSummary, index, text, stream);
         return run(pass, index, text, stream);
     };
 

@@ -49,11 +49,23 @@ export const REWRITE_READING = {
 } as const;
 
 /**
- * The longest input one summary generation reads; a longer one is summarized in chunks of this
- * size, then the chunk summaries are summarized (the adapters saw dialogues of a few hundred
- * tokens, not documents).
+ * The longest input one summary generation reads; a longer text is summarized in chunks of this
+ * size, a paragraph each (the adapters saw dialogues of a few hundred tokens, not documents).
  */
 export const SUMMARY_CHUNK_TOKENS = 1200;
+
+/**
+ * A long text's summary has at most this many paragraphs (~5,000 words read as 6 parts); a
+ * longer one writes each paragraph from the summaries of several consecutive parts.
+ */
+export const SUMMARY_MAX_PARAGRAPHS = 6;
+
+/** How a summary reads a long text, for whatever caches outputs: bump `layout` when it changes. */
+export const SUMMARY_READING = {
+    layout: "paragraph-per-part-v2",
+    chunkTokens: SUMMARY_CHUNK_TOKENS,
+    maxParagraphs: SUMMARY_MAX_PARAGRAPHS,
+} as const;
 
 export function budgetFor(chain: TaskChain): TokenBudget {
     if (chain.main === null) return REWRITE_BUDGET;

@@ -51,8 +51,8 @@ export interface AdapterUse {
 
 /**
  * How a pass reads its input: a rewrite goes segment by segment so that every part of a long
- * input is rewritten; a summary of a text longer than it can read summarizes chunks first;
- * a reply reads the whole text.
+ * input is rewritten; a summary of a text longer than it can read is written chunk by chunk,
+ * a paragraph each; a reply reads the whole text.
  */
 export type Reading = "segments" | "chunks" | "whole";
 
@@ -84,7 +84,10 @@ export interface Recipe {
     readonly passes: readonly [Pass, ...Pass[]];
     /** What the user should know about the choice, e.g. a fallback. */
     readonly notes: readonly string[];
-    /** Summarizes one chunk of a text too long for one summary (passes that read "chunks"). */
+    /**
+     * For a text of more chunks than a summary has paragraphs (length.ts): summarizes each chunk,
+     * in English, before the pass that reads "chunks" summarizes groups of those summaries.
+     */
     readonly chunkSummary: Pass | null;
 }
 
@@ -258,8 +261,8 @@ export function autoMethod(chain: TaskChain, inventory: Inventory): {method: Met
 export function buildRecipe(chain: TaskChain, choice: MethodChoice, inventory: Inventory): Recipe {
     const built = buildWithoutChunks(chain, choice, inventory);
     if (!built.passes.some((p) => p.reads === "chunks")) return built;
-    // The chunks of a long text are summarized in English by the best summarizer installed; the
-    // recipe's own first pass then summarizes those summaries (in French, casually, ...).
+    // The chunks of a very long text are summarized in English by the best summarizer installed;
+    // the recipe's own first pass then summarizes groups of those summaries (in French, casually, ...).
     const summarize = taskChain(["summarize"]);
     const [chunkSummary] = sameChain(chain, summarize)
         ? built.passes

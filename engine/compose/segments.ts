@@ -175,3 +175,13 @@ export function chunksForSummary(text: string, countTokens: (text: string) => nu
     if (chunk.trim().length > 0) chunks.push(chunk.trim());
     return chunks;
 }
+
+/** The indices 0..count-1 in at most `maxGroups` consecutive groups whose sizes differ by at most one. */
+export function groupConsecutive(count: number, maxGroups: number): number[][] {
+    const groups = Math.min(count, maxGroups);
+    return Array.from({length: groups}, (_, g) => {
+        const start = Math.floor((g * count) / groups);
+        const end = Math.floor(((g + 1) * count) / groups);
+        return Array.from({length: end - start}, (_, i) => start + i);
+    });
+}

@@ -1,7 +1,7 @@
 // The engine with the bundled pack on text as users select it: empty input refused, a literal
 // control-token spelling kept, a rewrite covering every sentence and stopping after its own or where
 // it turns to another script, truthful stop reasons and budget notes, and a text longer than one
-// summary summarized in parts.
+// summary summarized part by part.
 
 import assert from "node:assert/strict";
 import {mkdtemp, rm} from "node:fs/promises";
@@ -9,7 +9,7 @@ import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {after, before, describe, test} from "node:test";
 import {EmptyInputError} from "../../engine/compose/composer";
-import {REWRITE_MAX_SENTENCES, SUMMARY_CHUNK_TOKENS} from "../../engine/compose/length";
+import {REWRITE_MAX_SENTENCES, SUMMARY_CHUNK_TOKENS, SUMMARY_MAX_PARAGRAPHS} from "../../engine/compose/length";
 import {firstForeignLetter} from "../../engine/compose/scripts";
 import {splitSentences} from "../../engine/compose/sentences";
 import {parseTaskChain} from "../../engine/compose/taskChain";
@@ -137,32 +137,82 @@ describe("the engine on users' text, with the bundled pack", () => {
         assert.notEqual(result.passes[0]?.generation.stopReason, "max-tokens");
     });
 
-    test("a text longer than one summary can read is summarized in parts, with progress", async () => {
-        const paragraphs = Array.from(
-            {length: 48},
+    /** `count` one-sentence paragraphs of ~35 tokens each, about a migration. */
+    const updates = (count: number) =>
+        Array.from(
+            {length: count},
             (_, i) =>
                 `Update ${i + 1}: the team finished part ${i + 1} of the migration, moved the remaining servers to the new data centre, and wrote down what went wrong so that the next step goes faster.`,
-        );
-        const input = paragraphs.join("\n\n");
+        ).join("\n\n");
+
+    test("a text longer than one summary can read is summarized part by part, a paragraph each", async () => {
         const steps: [number, number][] = [];
+        let streamed = "";
         const result = await engine.compose(
-            {chain: parseTaskChain("summarize"), method: "auto", input, maxTokens: 12},
-            {onStep: (done, total) => steps.push([done, total])},
+            {chain: parseTaskChain("summarize"), method: "auto", input: updates(48), maxTokens: 12},
+            {
+                onStep: (done, total) => steps.push([done, total]),
+                onText: (piece) => {
+                    streamed += piece;
+                },
+            },
         );
-        const parts = result.passes.length - 1;
-        assert.ok(parts >= 2, `expected several parts, got ${parts}`);
-        for (const report of result.passes.slice(0, -1))
+        const parts = result.passes.length;
+        assert.ok(parts >= 2 && parts <= SUMMARY_MAX_PARAGRAPHS, `expected several parts, got ${parts}`);
+        for (const report of result.passes)
             assert.ok(report.generation.promptTokens <= SUMMARY_CHUNK_TOKENS + 64, "each part fits one summary");
-        assert.deepEqual(steps.at(-1), [parts + 1, parts + 1]);
+        assert.deepEqual(steps.at(-1), [parts, parts]);
         assert.ok(
-            result.notes.some((note) => /summarized in \d+ parts/.test(note)),
+            result.notes.some((note) => note.includes(`summarized in ${parts} parts, a paragraph each`)),
             result.notes.join("; "),
         );
-        assert.ok(result.text.length > 0);
+        assert.ok(result.text.split("\n\n").length >= parts, result.text);
+        assert.ok(streamed.includes("\n\n"), "the paragraphs stream into the review apart");
         assert.equal(
             result.cutAtBudget,
-            result.passes.at(-1)?.generation.stopReason === "max-tokens",
-            "only the final summary's budget can cut the answer, not a part's",
+            result.passes.some((report) => report.generation.stopReason === "max-tokens"),
+            "each paragraph is part of the answer, so any of them can cut it",
         );
+    });
+
+    test("a composite writes a long text's paragraphs from the summarizer's summaries of its parts", async () => {
+        const result = await engine.compose({
+            chain: parseTaskChain("summarize+translate:fr"),
+            method: "auto",
+            input: updates(48),
+            maxTokens: 12,
+        });
+        const parts = result.passes.length / 2;
+        assert.ok(Number.isInteger(parts) && parts >= 2, `passes ${result.passes.length}`);
+        assert.deepEqual(
+            result.passes.map((report) => report.does),
+            [...Array(parts).fill("summarize"), ...Array(parts).fill("summarize+translate:fr")],
+        );
+        for (const report of result.passes.slice(parts))
+            assert.ok(report.generation.promptTokens < SUMMARY_CHUNK_TOKENS / 2, `${report.generation.promptTokens}`);
+        assert.ok(result.text.split("\n\n").length >= parts, result.text);
+    });
+
+    test("a text of more parts than a summary has paragraphs is summarized in groups of parts", async () => {
+        const steps: [number, number][] = [];
+        const result = await engine.compose(
+            {chain: parseTaskChain("summarize"), method: "auto", input: updates(230), maxTokens: 12},
+            {onStep: (done, total) => steps.push([done, total])},
+        );
+        const parts = result.passes.length - SUMMARY_MAX_PARAGRAPHS;
+        assert.ok(parts > SUMMARY_MAX_PARAGRAPHS, `expected more parts than paragraphs, got ${parts}`);
+        assert.deepEqual(steps.at(-1), [parts + SUMMARY_MAX_PARAGRAPHS, parts + SUMMARY_MAX_PARAGRAPHS]);
+        assert.ok(
+            result.notes.some((note) =>
+                note.includes(
+                    `its ${parts} parts were summarized, then ${SUMMARY_MAX_PARAGRAPHS} paragraphs written from those summaries`,
+                ),
+            ),
+            result.notes.join("; "),
+        );
+        // A paragraph reads the parts' short summaries, not the parts themselves.
+        for (const report of result.passes.slice(parts))
+            assert.ok(report.generation.promptTokens < SUMMARY_CHUNK_TOKENS / 2, `${report.generation.promptTokens}`);
+        assert.ok(result.text.split("\n\n").length >= SUMMARY_MAX_PARAGRAPHS, result.text);
     });
 });

@@ -59,6 +59,12 @@ test("the default, --real-text-n and --quick sizes", () => {
     assert.deepEqual(shape.commands.long, ["translate:fr", "summarize+translate:fr"]);
     assert.deepEqual(shape.commands.customer, ["translate:fr", "summarize+translate:fr"]);
     assert.throws(() => parseArgs(["--real-text-commands", "tone:witty+translate:de"]), /not a real-text command/);
+    const genres = parseArgs(["--real-text-genres", "long, email"]).realTextGenres;
+    assert.deepEqual(genres, ["long", "email"]);
+    const longOnly = realTextShape({quick: false, n: null, only, genres: ["long"]});
+    assert.deepEqual(Object.keys(longOnly.commands), ["long"]);
+    assert.deepEqual(longOnly.inputs, {long: 3});
+    assert.throws(() => parseArgs(["--real-text-genres", "poems"]), /not a real-text genre/);
 });
 
 const SET: RealTextSet = {

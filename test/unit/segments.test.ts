@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import {test} from "node:test";
-import {chunksForSummary, isFragmentAnswer, joinSegments, splitForRewrite} from "../../engine/compose/segments";
+import {
+    chunksForSummary,
+    groupConsecutive,
+    isFragmentAnswer,
+    joinSegments,
+    splitForRewrite,
+} from "../../engine/compose/segments";
 import {endAfterSentences, lastSentenceStart, splitSentences} from "../../engine/compose/sentences";
 
 const words = (text: string) => text.split(/\s+/).filter((w) => w.length > 0).length;
@@ -169,4 +175,18 @@ test("summary chunks cover the whole text in order, each within the limit", () =
     assert.equal(chunks.length, 5);
     for (const chunk of chunks) assert.ok(words(chunk) <= 14);
     assert.equal(chunks.join("\n\n"), paragraphs.join("\n\n"));
+});
+
+test("a long text's parts go to at most the paragraph limit, consecutive and near-equal", () => {
+    assert.deepEqual(groupConsecutive(4, 6), [[0], [1], [2], [3]], "few parts: a paragraph each");
+    const groups = groupConsecutive(14, 6);
+    assert.equal(groups.length, 6);
+    assert.deepEqual(
+        groups.flat(),
+        Array.from({length: 14}, (_, i) => i),
+        "every part once, in order",
+    );
+    const sizes = groups.map((group) => group.length);
+    assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, `sizes ${sizes}`);
+    assert.deepEqual(groupConsecutive(0, 6), []);
 });
