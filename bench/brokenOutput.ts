@@ -76,6 +76,8 @@ const SENTENCE_MIN_COPIES = 3;
 const TAIL_LOOP = /(.{1,40}?)\1{5,}\s*$/su;
 const TAIL_LOOP_MIN_CHARS = 24;
 const TAIL_WINDOW = 2000;
+/** This many whitespace-separated marks in a row with no letter or digit ("¡¡¡ ¡¡ ¿ ¿ ? ?") is noise. */
+const NOISE_RUN_TOKENS = 8;
 
 /** Whitespace-separated words, lowercased, without the punctuation around them ("n/a," -> "n/a"). */
 function words(text: string): string[] {
@@ -151,6 +153,21 @@ export function languageSample(output: string): string {
         kept.push(piece.trim());
     }
     return kept.join(" ");
+}
+
+/** The longest run of marks with no letter or digit between them, as written, when it is noise the input has not. */
+function noiseRun(output: string, input: string): string | null {
+    const longest = (text: string): string[] => {
+        let best: string[] = [];
+        let run: string[] = [];
+        for (const token of text.split(/\s+/u).filter((t) => t.length > 0)) {
+            run = /[\p{L}\p{N}]/u.test(token) ? [] : [...run, token];
+            if (run.length > best.length) best = run;
+        }
+        return best;
+    };
+    const run = longest(output);
+    return run.length >= NOISE_RUN_TOKENS && longest(input).length < NOISE_RUN_TOKENS ? run.join(" ") : null;
 }
 
 function tailLoop(output: string): string | null {
@@ -276,10 +293,12 @@ export function brokenReasons(command: TaskChain, input: string, output: string,
     const loop = wordLoop(output, input);
     const sentence = loop === null ? sentenceLoop(output, input) : null;
     const tail = loop === null && sentence === null ? tailLoop(output) : null;
+    const noise = loop === null && sentence === null && tail === null ? noiseRun(output, input) : null;
     if (loop !== null) found.push({reason: "loop", detail: `"${clip(loop.unit.join(" "))}" x ${loop.copies}`});
     else if (sentence !== null)
         found.push({reason: "loop", detail: `sentence "${clip(sentence.sentence)}" x ${sentence.copies}`});
     else if (tail !== null) found.push({reason: "loop", detail: `ends in "${clip(tail, 20)}" repeated`});
+    else if (noise !== null) found.push({reason: "loop", detail: `marks without words: "${clip(noise, 20)}"`});
 
     const expected = expectedLanguage(command);
     if (facts.detectedLanguage !== null && words(output).length >= 3 && facts.detectedLanguage !== expected)

@@ -34,6 +34,7 @@ const ENDED: GenerationFacts = {
 };
 const inFrench: GenerationFacts = {...ENDED, detectedLanguage: "fr"};
 const inGerman: GenerationFacts = {...ENDED, detectedLanguage: "de"};
+const inSpanish: GenerationFacts = {...ENDED, detectedLanguage: "es"};
 
 function reasons(chain: string, input: string, output: string, facts: GenerationFacts = ENDED): BrokenReason[] {
     return brokenReasons(parseTaskChain(chain), input, output, facts).map((f) => f.reason);
@@ -75,6 +76,18 @@ test("the same long sentence three times apart from each other is a loop", () =>
 test("a run of punctuation or a syllable to the end is a loop (the lab's tail check)", () => {
     assert.deepEqual(reasons("reply+tone:witty", EMAIL, `Oh wow ${"¡".repeat(30)}`), ["loop"]);
     assert.deepEqual(reasons("reply+tone:witty", EMAIL, `That's hilarious, ${"haha".repeat(10)}`), ["loop"]);
+});
+
+test("a run of marks without words is a loop, unless the input has one", () => {
+    // reply+translate:es LC on a real email (2026-12-05): no unit repeats exactly, and nothing ends it.
+    const noise = "¡¡¡ ¡¡ ¡¡ ¡ ¡ ¡ ¡ ¡ ¡¡ ¡ ¡¡ ¡ ¡ ¡¡ ¡¡ ¡¡ ¿ Sí, ¿ ¿ ¿ ¿ ¿? ? ? ? ? Vaya, ¿ ¿ ¿ ¿? ? Vaya, ¡¡ ¡ ¿ Sí.";
+    assert.deepEqual(reasons("reply+translate:es", EMAIL, noise, inSpanish), ["loop"]);
+    assert.deepEqual(
+        reasons("reply+translate:es", EMAIL, "¡Hola! ¿Qué tal? Sí, claro: nos vemos el jueves.", inSpanish),
+        [],
+    );
+    const table = "Results:\n| - | - | - | - | - | - | - | - |\nall good";
+    assert.deepEqual(reasons("tone:paraphrase", table, table.replace("all good", "all fine")), []);
 });
 
 test("lists, emphasis and repetitions the input already has are not loops", () => {
