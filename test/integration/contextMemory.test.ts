@@ -151,9 +151,10 @@ describe("the pool on the real model", () => {
         // k, v, gate, up: 74% of these bytes), whose pages go back at once, and one for those
         // beside the repacked weights (attn_output, ffn_down), which the allocator keeps for reuse
         // (in the engine process, 12 loads and unloads of 30 MB LoRAs left its RSS flat:
-        // isolation/hostEnvironment.ts).
+        // isolation/hostEnvironment.ts). On a CPU with AMX some attn_v weights are repacked too,
+        // and 63% came back at once.
         assert.ok(
-            freed > 0.7 * loraBytes,
+            freed > 0.5 * loraBytes,
             `RSS fell by ${(freed / 1e6).toFixed(1)} MB for a ${(loraBytes / 1e6).toFixed(1)} MB LoRA`,
         );
         assert.equal(await runtime.unloadLora(bigLora), true, "a LoRA that is not loaded needs nothing");

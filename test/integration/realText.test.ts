@@ -120,14 +120,23 @@ describe("the engine on users' text, with the bundled pack", () => {
     });
 
     test("a translation that turns to another script is stopped where it turned", async () => {
-        // NTREX (held-out news): translate:fr wrote the sentence, then "Казінобогійна сторона".
-        const input =
-            'Trump said he would "prefer not" to fire Rosenstein but then the meeting was delayed to avoid a clash with the Senate judiciary committee hearing in which Kavanaugh and one of the women who have accused him of sexual misconduct, Dr Christine Blasey Ford, both testified.';
-        const result = await engine.compose({chain: parseTaskChain("translate:fr"), method: "auto", input});
-        assert.equal(result.passes[0]?.generation.stopReason, "off-script");
-        assert.equal(firstForeignLetter(result.text, input), null, result.text);
-        assert.match(result.text, /Rosenstein.*\.$/u, "the sentence before the turn is kept whole");
-        assert.equal(result.cutAtBudget, false);
+        // Held-out text on which translate:fr wrote a sentence, then turned to another script
+        // ("Казінобогійна сторона"). Where greedy decoding turns depends on the CPU's kernels: the
+        // news sentence turned on a machine without AMX, the email's on one with it.
+        const inputs = [
+            'Trump said he would "prefer not" to fire Rosenstein but then the meeting was delayed to avoid a clash with the Senate judiciary committee hearing in which Kavanaugh and one of the women who have accused him of sexual misconduct, Dr Christine Blasey Ford, both testified.',
+            "tim has requested that the next plenary meeting be held on 12/4 since the regularly scheduled TC meeting is set for thanksgiving (u.s.) personally, i think this a good idea however we will need to get the TC to vote on it to make it official (at least that is my interpretation -- someone please correct me if known to be otherwise).",
+        ];
+        let turned = 0;
+        for (const input of inputs) {
+            const result = await engine.compose({chain: parseTaskChain("translate:fr"), method: "auto", input});
+            assert.equal(firstForeignLetter(result.text, input), null, result.text);
+            assert.equal(result.cutAtBudget, false);
+            if (!result.passes.some((report) => report.generation.stopReason === "off-script")) continue;
+            turned++;
+            assert.match(result.text, /[.!?)]$/u, "the sentence before the turn is kept whole");
+        }
+        assert.ok(turned > 0, "neither input turned to another script: the guard was not exercised");
     });
 
     test("text that spells a control token stays text and does not end the answer", async () => {
