@@ -29,7 +29,17 @@ const stages = [
     ["typecheck", "npx", ["tsc", "--noEmit", "-p", "."]],
     ["lint", "npx", ["biome", "check", "."]],
     ["unit", "node", () => ["--test", "--test-concurrency=1", ...testFiles("unit")]],
-    ["integration", "node", () => ["--test", "--test-concurrency=1", ...testFiles("exactness", "integration")]],
+    // Runtimes opened in the test process allocate as in the engine process: with its glibc settings
+    // (ENGINE_MALLOC_TUNABLES in engine/isolation/hostEnvironment.ts; a unit test keeps the two equal).
+    [
+        "integration",
+        "node",
+        () => ["--test", "--test-concurrency=1", ...testFiles("exactness", "integration")],
+        {
+            GLIBC_TUNABLES:
+                "glibc.malloc.arena_max=1:glibc.malloc.mmap_threshold=131072:glibc.malloc.trim_threshold=131072",
+        },
+    ],
     // Faults on the real model: engine killed or stopped at each phase, concurrency, memory, seeded
     // adapter and calibration fuzzing, installs killed at every step (test/fault/README.md);
     // reports in test-results/fault/.
@@ -44,13 +54,13 @@ const stages = [
     ["e2e", "node", ["test/e2e/run.mjs"]],
 ];
 
-for (const [name, command, argsOrThunk] of stages) {
+for (const [name, command, argsOrThunk, env = {}] of stages) {
     if (only.length > 0 && !only.includes(name)) continue;
     // Test file lists are read after the build stage has produced them.
     const args = typeof argsOrThunk === "function" ? argsOrThunk() : argsOrThunk;
     process.stderr.write(`\n=== ${name}: ${command} ${args.join(" ")}\n`);
     const started = Date.now();
-    const result = spawnSync(command, args, {cwd: root, stdio: "inherit"});
+    const result = spawnSync(command, args, {cwd: root, stdio: "inherit", env: {...process.env, ...env}});
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     if (result.status !== 0) {
         process.stderr.write(`=== ${name} FAILED after ${seconds} s (exit ${result.status ?? result.signal})\n`);

@@ -15,6 +15,7 @@ import {adapterGguf} from "../../craft/gguf";
 import {chainPrompt} from "../../engine/compose/prompt";
 import {parseTaskChain} from "../../engine/compose/taskChain";
 import {readGgufHeader, writeGguf} from "../../engine/gguf";
+import {ENGINE_MALLOC_TUNABLES} from "../../engine/isolation/hostEnvironment";
 import {describeBaseModel} from "../../engine/model/fingerprint";
 import {type AttentionShape, attentionShape, kvCacheBytes} from "../../engine/runtime/contextMemory";
 import {type ContextMix, ContextPool, contextPoolOptions} from "../../engine/runtime/contextPool";
@@ -147,14 +148,12 @@ describe("the pool on the real model", () => {
         assert.equal(await runtime.unloadLora(bigLora), true);
         const freed = before - rssBytes();
         assert.equal(loaded(bigLora), false);
-        // llama.cpp keeps a LoRA in two buffers: one for the tensors beside the mapped weights (q,
-        // k, v, gate, up: 74% of these bytes), whose pages go back at once, and one for those
-        // beside the repacked weights (attn_output, ffn_down), which the allocator keeps for reuse
-        // (in the engine process, 12 loads and unloads of 30 MB LoRAs left its RSS flat:
-        // isolation/hostEnvironment.ts). On a CPU with AMX some attn_v weights are repacked too,
-        // and 63% came back at once.
+        // With glibc's defaults part of it stays with the allocator (36-63% came back on a machine
+        // with AMX, varying with what the process did before); with the engine process's settings
+        // all of it does (isolation/hostEnvironment.ts; scripts/test.mjs runs this stage with them).
+        assert.equal(process.env.GLIBC_TUNABLES, ENGINE_MALLOC_TUNABLES, "run with the engine's allocator settings");
         assert.ok(
-            freed > 0.5 * loraBytes,
+            freed > 0.9 * loraBytes,
             `RSS fell by ${(freed / 1e6).toFixed(1)} MB for a ${(loraBytes / 1e6).toFixed(1)} MB LoRA`,
         );
         assert.equal(await runtime.unloadLora(bigLora), true, "a LoRA that is not loaded needs nothing");

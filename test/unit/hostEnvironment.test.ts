@@ -2,8 +2,11 @@
 // never over a GLIBC_TUNABLES the user set, and nothing elsewhere.
 
 import assert from "node:assert/strict";
+import {readFileSync} from "node:fs";
+import {join} from "node:path";
 import {test} from "node:test";
 import {ENGINE_MALLOC_TUNABLES, engineHostEnvironment} from "../../engine/isolation/hostEnvironment";
+import {repoRoot} from "../support/realModel";
 
 test("on Linux the engine process gets the allocator settings and keeps the rest of the environment", () => {
     const env = engineHostEnvironment({PATH: "/bin", HOME: "/home/u"}, "linux");
@@ -16,4 +19,9 @@ test("a GLIBC_TUNABLES the user set wins, and other systems get the environment 
     assert.deepEqual(engineHostEnvironment(own, "linux"), own);
     assert.deepEqual(engineHostEnvironment({PATH: "/bin"}, "darwin"), {PATH: "/bin"});
     assert.deepEqual(engineHostEnvironment({PATH: "C:\\"}, "win32"), {PATH: "C:\\"});
+});
+
+test("the integration tests' runtimes allocate with the engine process's settings", () => {
+    const script = readFileSync(join(repoRoot(), "scripts", "test.mjs"), "utf8");
+    assert.ok(script.includes(`"${ENGINE_MALLOC_TUNABLES}"`), "scripts/test.mjs sets them for its integration stage");
 });
