@@ -12,6 +12,7 @@ import {appendFile, mkdir, readFile} from "node:fs/promises";
 import {dirname} from "node:path";
 import {FUSED_MIX_VERSION} from "../engine/calibrations/fusedMix";
 import {passForm} from "../engine/compose/composer";
+import {LANGUAGE_CHECK_VERSION} from "../engine/compose/language";
 import {REWRITE_READING, SUMMARY_READING} from "../engine/compose/length";
 import type {Pass, Recipe} from "../engine/compose/recipe";
 import type {Decoding} from "../engine/runtime/decoding";
@@ -92,6 +93,10 @@ export function recipeConfigHash(
         chunkSummary: recipe.chunkSummary === null ? null : describePass(recipe.chunkSummary),
         // Only a recipe that can summarize a long text in parts (composer.ts) reads by these rules.
         ...(recipe.chunkSummary === null ? {} : {summaryReading: SUMMARY_READING}),
+        // Present only where "auto" may translate an English answer, so other recipes keep their keys.
+        ...(recipe.languageRepair === null
+            ? {}
+            : {languageRepair: describePass(recipe.languageRepair), languageCheck: LANGUAGE_CHECK_VERSION}),
     };
     return createHash("sha256").update(JSON.stringify(description)).digest("hex").slice(0, 16);
 }

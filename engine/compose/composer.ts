@@ -7,6 +7,7 @@
 import {type ContextMix, type ContextPool, ContextWaitCancelledError} from "../runtime/contextPool";
 import type {Decoding, Sampling} from "../runtime/decoding";
 import {type Generation, GenerationCancelledError, generate} from "../runtime/generate";
+import {writtenIn} from "./language";
 import {
     FRAGMENT_BUDGET,
     REWRITE_MAX_SENTENCES,
@@ -325,6 +326,15 @@ export async function runRecipe(
 
     let text = input;
     for (const [index, pass] of recipe.passes.entries()) text = await runPass(pass, index, text);
+    const repair = recipe.languageRepair;
+    if (repair !== null && writtenIn(text) === "en") {
+        // Not streamed: the review replaces the English it showed with the translation when it is done.
+        const before = reports.length;
+        text = await runPass(repair, recipe.passes.length, text);
+        if (reports.slice(before).some((r) => !r.setAside && r.generation.stopReason === "max-tokens"))
+            cutAtBudget = true;
+        notes.push(`The answer came back in English; it was translated in a second pass (${repair.does}).`);
+    }
     if (cutAtBudget)
         notes.push(
             options.maxTokens === undefined

@@ -89,6 +89,12 @@ export interface Recipe {
      * in English, before the pass that reads "chunks" summarizes groups of those summaries.
      */
     readonly chunkSummary: Pass | null;
+    /**
+     * For a one-pass composite that translates, run by "auto": the translation adapter alone, which
+     * translates the answer when it comes back in English (composer.ts, language.ts). An explicit
+     * method runs as chosen, so that methods can be compared.
+     */
+    readonly languageRepair: Pass | null;
 }
 
 export class RecipeError extends Error {
@@ -155,7 +161,7 @@ function pass(chain: TaskChain, use: Omit<Pass, "does" | "budget" | "reads" | "f
 }
 
 function recipe(chain: TaskChain, method: Method, only: Pass, notes: string[] = []): Recipe {
-    return {chain, method, passes: [only], notes, chunkSummary: null};
+    return {chain, method, passes: [only], notes, chunkSummary: null, languageRepair: null};
 }
 
 function buildExplicit(chain: TaskChain, method: Method, inventory: Inventory): Recipe {
@@ -203,7 +209,7 @@ function buildExplicit(chain: TaskChain, method: Method, inventory: Inventory): 
             });
             const [first, ...rest] = passes;
             if (first === undefined) throw new RecipeError("Empty chain.");
-            return {chain, method, passes: [first, ...rest], notes: [], chunkSummary: null};
+            return {chain, method, passes: [first, ...rest], notes: [], chunkSummary: null, languageRepair: null};
         }
         case "joint-expert": {
             const adapter = adapterFor(inventory, chain);
@@ -259,7 +265,7 @@ export function autoMethod(chain: TaskChain, inventory: Inventory): {method: Met
 }
 
 export function buildRecipe(chain: TaskChain, choice: MethodChoice, inventory: Inventory): Recipe {
-    const built = buildWithoutChunks(chain, choice, inventory);
+    const built = withLanguageRepair(buildWithoutChunks(chain, choice, inventory), choice, inventory);
     if (!built.passes.some((p) => p.reads === "chunks")) return built;
     // The chunks of a very long text are summarized in English by the best summarizer installed;
     // the recipe's own first pass then summarizes groups of those summaries (in French, casually, ...).
@@ -268,6 +274,18 @@ export function buildRecipe(chain: TaskChain, choice: MethodChoice, inventory: I
         ? built.passes
         : buildWithoutChunks(summarize, "auto", inventory).passes;
     return {...built, chunkSummary};
+}
+
+/** The translation adapter alone, for "auto" on a one-pass composite that translates (Recipe.languageRepair). */
+function withLanguageRepair(built: Recipe, choice: MethodChoice, inventory: Inventory): Recipe {
+    const translation = built.chain.aux.find((task) => task.startsWith("translate:"));
+    if (choice !== "auto" || translation === undefined || built.passes.length > 1 || !isComposite(built.chain))
+        return built;
+    const adapter = singleTaskAdapter(inventory, translation);
+    if (adapter === undefined) return built;
+    const only = taskChain([translation]);
+    const repair = pass(only, {adapters: [{adapter, scale: 1}], calibration: null, prompt: adapter.prompt});
+    return {...built, languageRepair: repair};
 }
 
 function buildWithoutChunks(chain: TaskChain, choice: MethodChoice, inventory: Inventory): Recipe {

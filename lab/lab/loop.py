@@ -139,6 +139,11 @@ def _save_atomic(obj: dict, path: Path) -> None:
     tmp.replace(path)
 
 
+def has_checkpoint(run_dir: Path) -> bool:
+    """Whether a run in `run_dir` has begun (train() would resume it)."""
+    return (run_dir / "ckpt.pt").exists() or (run_dir / "carry.pt").exists()
+
+
 def _newest_checkpoint(ckpt_path: Path, carry_path: Path, device: str) -> dict | None:
     """ckpt.pt (exact) unless a carry from a later step is there (a later session's share of the run)."""
     found = [

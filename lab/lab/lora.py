@@ -69,6 +69,32 @@ class LoraWeights:
         pairs = {key: (d["A"], d["B"]) for key, d in sorted(found.items())}
         return LoraWeights(rank=cfg.r, alpha=float(cfg.lora_alpha), pairs=pairs)
 
+    def into_peft(self, model: nn.Module, adapter_name: str = "default") -> int:
+        """Copies these weights into a PEFT model's LoRA parameters of the same rank and alpha (the
+        inverse of from_peft: a run that starts from a trained adapter); returns the pairs copied."""
+        cfg = model.peft_config[adapter_name]
+        if (cfg.r, float(cfg.lora_alpha)) != (self.rank, float(self.alpha)):
+            raise ValueError(
+                f"the adapter has rank {self.rank}, alpha {self.alpha}; the run has rank {cfg.r}, alpha {cfg.lora_alpha}"
+            )
+        copied = set()
+        with torch.no_grad():
+            for name, param in model.named_parameters():
+                m = _PEFT_KEY.search(name)
+                if not m or (m.group(4) is not None and m.group(4) != adapter_name):
+                    continue
+                key = (int(m.group(1)), HF_TO_GGUF[m.group(2)])
+                if key not in self.pairs:
+                    raise ValueError(f"the adapter has no blk.{key[0]}.{key[1]}")
+                value = self.pairs[key][0 if m.group(3) == "A" else 1]
+                if value.shape != param.shape:
+                    raise ValueError(f"blk.{key[0]}.{key[1]}: {tuple(value.shape)} != {tuple(param.shape)}")
+                param.copy_(value.to(param.dtype))
+                copied.add(key)
+        if copied != set(self.pairs):
+            raise ValueError(f"the run has no module for {sorted(set(self.pairs) - copied)[:3]}")
+        return len(copied)
+
 
 class LoraLinear(nn.Module):
     """Frozen base linear + frozen concatenated LoRAs (+ optional calibration term)."""

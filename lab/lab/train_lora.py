@@ -21,7 +21,7 @@ from lab import distributed
 from lab.batching import encode
 from lab.data import load_task
 from lab.data.sources import SHIPPED
-from lab.loop import LoopConfig, train
+from lab.loop import LoopConfig, has_checkpoint, train
 from lab.lora import PEFT_TARGETS, LoraWeights
 from lab.prompts import STOP_STRINGS, prompt_template
 
@@ -119,6 +119,13 @@ def main(argv=None) -> dict:
     ap.add_argument("--dropout", type=float, default=0.0)
     ap.add_argument("--dtype", choices=["f16", "f32"], default="f16", help="adapter.gguf tensor type")
     ap.add_argument("--id", default=None, help="adapter id (default gemma3-270m.<task file key>)")
+    ap.add_argument(
+        "--init-from",
+        type=Path,
+        default=None,
+        help="an adapter folder (adapter.gguf) of the same rank and alpha to start from instead of PEFT's "
+        "initialization: a further stage of training on other data (a resumed run keeps its own weights)",
+    )
     add_common_args(ap)
     args = ap.parse_args(argv)
     args.device = distributed.init(args.device)  # torchrun: one process per device
@@ -143,6 +150,18 @@ def main(argv=None) -> dict:
     )
     model = get_peft_model(base.model, cfg)
     params = {n: p for n, p in model.named_parameters() if p.requires_grad}
+    started_from = args.run / "init_from.json"  # what a further stage started from, kept for its summary
+    if args.init_from is not None and not has_checkpoint(args.run):
+        from lab.base import sha256_file
+        from lab.export.adapter import read_adapter_gguf
+
+        start = args.init_from / "adapter.gguf"
+        pairs = read_adapter_gguf(start)[0].into_peft(model)
+        args.run.mkdir(parents=True, exist_ok=True)
+        started_from.write_text(
+            json.dumps({"adapter": str(args.init_from), "sha256": sha256_file(start)}) + "\n"
+        )
+        print(f"started from {args.init_from} ({pairs} module pairs)", flush=True)
     print(
         f"task {args.task}: {len(train_data)} train / {len(dev_data)} dev examples, "
         f"{sum(p.numel() for p in params.values())} trainable params",
@@ -159,6 +178,8 @@ def main(argv=None) -> dict:
             "data": args.data or SHIPPED,
         }
     )
+    if started_from.exists():
+        summary["init_from"] = json.loads(started_from.read_text())
     if not distributed.is_main():
         return summary
     (args.run / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")

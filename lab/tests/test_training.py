@@ -3,6 +3,7 @@
 import json
 import random
 
+import pytest
 import torch
 from conftest import random_lora, tiny_lora_model, tiny_model
 
@@ -149,3 +150,18 @@ def test_data_parallel_under_torchrun_computes_the_single_process_update(tmp_pat
         assert torch.allclose(v, two["params"][k], atol=1e-5), k
     assert abs(one["summary"]["final_dev_loss"] - two["summary"]["final_dev_loss"]) < 1e-5
     assert one["summary"]["tokens"] == two["summary"]["tokens"]
+
+
+def test_a_further_stage_starts_from_an_adapters_weights():
+    """lab.train_lora --init-from: the GGUF adapter's A and B go back into a fresh PEFT model."""
+    from peft import LoraConfig, get_peft_model
+
+    trained = LoraWeights.from_peft(tiny_lora_model(rank=4))
+    fresh = get_peft_model(tiny_model(), LoraConfig(r=4, lora_alpha=8, target_modules=PEFT_TARGETS))
+    assert trained.into_peft(fresh) == len(trained.pairs) == 3 * 7
+    again = LoraWeights.from_peft(fresh)
+    for key, (a, b) in trained.pairs.items():
+        assert torch.equal(again.pairs[key][0], a) and torch.equal(again.pairs[key][1], b), key
+    other = get_peft_model(tiny_model(), LoraConfig(r=8, lora_alpha=16, target_modules=PEFT_TARGETS))
+    with pytest.raises(ValueError, match="rank 4"):
+        trained.into_peft(other)

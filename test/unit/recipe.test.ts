@@ -269,3 +269,31 @@ test("capabilities cover every chain a user can build, once each, three-task cal
     const entry = withThree.find((c) => c.chain === "reply+tone:casual+translate:fr");
     assert.deepEqual([entry?.method, entry?.onePass], ["lc", true]);
 });
+
+test("auto on a one-pass composite that translates keeps the translation adapter to translate an English answer", () => {
+    const recipe = buildRecipe(sumFr, "auto", full);
+    const repair = recipe.languageRepair;
+    assert.ok(repair !== null);
+    assert.equal(repair.does, "translate:fr");
+    assert.deepEqual(
+        repair.adapters.map((u) => [u.adapter, u.scale]),
+        [[french, 1]],
+    );
+    assert.equal(repair.calibration, null);
+    assert.equal(repair.prompt, french.prompt);
+    assert.equal(repair.reads, "segments", "read as the translation command reads");
+    assert.equal(repair.fragments, "translate");
+    const joint = buildRecipe(sumFr, "auto", {...full, calibrations: []});
+    assert.equal(joint.method, "joint-expert");
+    assert.equal(joint.languageRepair?.does, "translate:fr");
+    // An explicit method runs as chosen (the benchmark compares methods); several passes end in the
+    // translation already; a chain without a language, or without its adapter, has nothing to repair with.
+    assert.equal(buildRecipe(sumFr, "lc++", full).languageRepair, null);
+    assert.equal(buildRecipe(sumFr, "auto", {adapters: [summarize, french], calibrations: []}).languageRepair, null);
+    assert.equal(buildRecipe(taskChain(["translate:fr"]), "auto", full).languageRepair, null);
+    assert.equal(buildRecipe(taskChain(["reply", "tone:casual"] as TaskId[]), "auto", full).languageRepair, null);
+    assert.equal(
+        buildRecipe(sumFr, "auto", {adapters: [summarize, jointSumFr], calibrations: []}).languageRepair,
+        null,
+    );
+});

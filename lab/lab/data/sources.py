@@ -248,12 +248,28 @@ def _with_emails(human, stage: str, split: str) -> list[Example]:
     from lab import teacher_emails
 
     people = human(split)
-    emails = teacher_emails.training_examples(stage, split, EMAIL_TRAIN_SEEDS)
-    repeats = email_repeats(len(people), len(emails)) if split == "train" else 1
-    copies = [
-        e if k == 0 else Example(f"{e.id}#{k}", e.input, e.target) for k in range(repeats) for e in emails
+    return people + _repeated(
+        teacher_emails.training_examples(stage, split, EMAIL_TRAIN_SEEDS), len(people), split
+    )
+
+
+def _with_emails_and_news(human, split: str) -> list[Example]:
+    """The summaries of `dialogsum-names+emails` plus the teacher's checked summaries of news
+    paragraphs (lab.teacher_news), repeated to EMAIL_SHARE of the human examples' count as well."""
+    from lab import teacher_news
+
+    people = human(split)
+    with_emails = _with_emails(human, "summaries", split)
+    return with_emails + _repeated(teacher_news.training_examples(split), len(people), split)
+
+
+def _repeated(examples: list[Example], n_human: int, split: str) -> list[Example]:
+    """Teacher examples as a train split takes them (each repeated to EMAIL_SHARE beside n_human
+    human examples) or a dev split (once each)."""
+    repeats = email_repeats(n_human, len(examples)) if split == "train" else 1
+    return [
+        e if k == 0 else Example(f"{e.id}#{k}", e.input, e.target) for k in range(repeats) for e in examples
     ]
-    return people + copies
 
 
 def data_sets() -> dict[str, dict]:
@@ -266,6 +282,7 @@ def data_sets() -> dict[str, dict]:
         "summarize": {
             "dialogsum-names": dialogues.summaries,
             "dialogsum-names+emails": partial(_with_emails, dialogues.summaries, "summaries"),
+            "dialogsum-names+emails+news": partial(_with_emails_and_news, dialogues.summaries),
         },
         "reply": {
             "dialogsum-turns+persona-chat": dialogues.reply_mix,

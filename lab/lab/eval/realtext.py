@@ -88,15 +88,28 @@ def artifact_chains(command: str) -> list[str]:
 def lab_inputs(chain: str) -> frozenset[str]:
     """Normalized inputs of the lab's training split for `chain`, in the shipped data and in every
     named data set of the next pack (lab.data.sources.data_names), plus every input the teacher
-    built a target on (any split: the dev targets steer training too)."""
+    built a target on (any split: the dev targets steer training too); for a news paragraph, every
+    line of its NTREX document."""
     from lab.data import load_task
     from lab.data.sources import data_names
 
     try:
-        texts = {normalize(e.input) for data in data_names(chain) for e in load_task(chain, "train", data)}
-        texts |= {normalize(e.input) for e in _teacher_inputs(chain)}
+        examples = [e for data in data_names(chain) for e in load_task(chain, "train", data)]
+        examples += _teacher_inputs(chain)
+        # News paragraphs (lab.teacher_news) in either split: every line of their documents.
+        news = [
+            e for data in data_names(chain) for e in load_task(chain, "dev", data) if e.id.startswith("news:")
+        ]
     except ValueError:
         return frozenset()  # a chain the lab has no data for (e.g. a three-task chain)
+    texts = {normalize(e.input) for e in examples}
+    documents = {e.id.split(":")[1] for e in [*examples, *news] if e.id.startswith("news:")}
+    if documents:
+        from lab.data import dataset_dir
+
+        for doc in ntrex_documents(dataset_dir("ntrex"))[0]:
+            if doc["id"] in documents:
+                texts |= {normalize(s["en"]) for s in doc["sentences"]} | {normalize(doc["headline"])}
     return frozenset(texts)
 
 

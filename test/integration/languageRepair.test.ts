@@ -1,0 +1,78 @@
+// A one-pass composite that translates, run by "auto", whose answer comes back in English: the
+// engine translates it in a second pass with the translation adapter (compose/recipe.ts
+// languageRepair, compose/composer.ts). To get an English answer for sure, the pack here holds a
+// "joint expert" for summarize -> French that is really the bundled summarize adapter under that
+// name: it summarizes in English, as the real composites sometimes do (language.ts says when).
+
+import assert from "node:assert/strict";
+import {cp, mkdir, mkdtemp, readFile, rm, writeFile} from "node:fs/promises";
+import {tmpdir} from "node:os";
+import {join} from "node:path";
+import {after, before, describe, test} from "node:test";
+import {writtenIn} from "../../engine/compose/language";
+import {parseTaskChain} from "../../engine/compose/taskChain";
+import {engineConfig, packIn} from "../../engine/config";
+import {Engine} from "../../engine/engine";
+import {realModelPath, repoRoot} from "../support/realModel";
+
+const EMAIL = [
+    "Hi Maria,",
+    "Thanks for sending the draft agenda. I think we should move the budget review to the morning, because Tom can only join after lunch.",
+    "Could you also book the small meeting room for Thursday? The big one is taken.",
+    "Best regards,\nPeter",
+].join("\n\n");
+const JOINT_ID = "gemma3-270m.joint.summarize.translate-fr";
+
+describe("an English answer to a translating composite", () => {
+    let work: string;
+    let engine: Engine;
+
+    before(async () => {
+        work = await mkdtemp(join(tmpdir(), "composer-language-"));
+        const adapters = join(work, "adapters");
+        for (const id of ["gemma3-270m.summarize", "gemma3-270m.translate-fr"])
+            await cp(join(repoRoot(), "adapters", id), join(adapters, id), {recursive: true});
+        const summarize = join(repoRoot(), "adapters", "gemma3-270m.summarize");
+        await mkdir(join(adapters, JOINT_ID));
+        await cp(join(summarize, "adapter.gguf"), join(adapters, JOINT_ID, "adapter.gguf"));
+        const manifest = JSON.parse(await readFile(join(summarize, "manifest.json"), "utf8"));
+        const relabelled = {...manifest, id: JOINT_ID, task: "summarize+translate:fr"};
+        await writeFile(join(adapters, JOINT_ID, "manifest.json"), JSON.stringify(relabelled, null, 2));
+        engine = await Engine.open(
+            engineConfig(await realModelPath(), packIn(work, {adapterDirs: [adapters]}), {threads: 2, maxContexts: 2}),
+        );
+    });
+
+    after(async () => {
+        await engine?.dispose();
+        if (work) await rm(work, {recursive: true, force: true});
+    });
+
+    test("is translated by the translation adapter under auto, and left as it is under the explicit method", async () => {
+        const chain = parseTaskChain("summarize,translate:fr");
+        const asChosen = await engine.compose({chain, method: "joint-expert", input: EMAIL});
+        assert.equal(writtenIn(asChosen.text), "en", asChosen.text);
+        assert.deepEqual(
+            asChosen.passes.map((p) => p.does),
+            ["summarize+translate:fr"],
+        );
+
+        const streamed: string[] = [];
+        const auto = await engine.compose({chain, method: "auto", input: EMAIL}, {onText: (t) => streamed.push(t)});
+        assert.equal(auto.method, "joint-expert");
+        assert.equal(streamed.join("").trim(), asChosen.text, "the one-pass answer streams as before");
+        const [first, ...repair] = auto.passes;
+        assert.equal(first?.does, "summarize+translate:fr");
+        assert.ok(repair.length >= 1 && repair.every((p) => p.does === "translate:fr"), JSON.stringify(auto.passes));
+        assert.deepEqual(
+            repair[0]?.adapters.map((a) => a.id),
+            ["gemma3-270m.translate-fr"],
+        );
+        assert.equal(writtenIn(auto.text), "fr", auto.text);
+        assert.ok(
+            auto.notes.some((note) => /came back in English.*translate:fr/.test(note)),
+            auto.notes.join("; "),
+        );
+        assert.equal(auto.cutAtBudget, false);
+    });
+});
