@@ -149,7 +149,10 @@ def test_training_examples_keep_only_answers_whose_email_and_answer_pass(tmp_pat
     # The teacher writes a good reply for the third seed: a data set that reads the first seed only
     # stays as it was.
     write("replies", [(good.id, reply(good)), (bad_reply.id, reply(bad_reply))])
-    assert [e.id for e in te.training_examples("replies", "train", targets_dir=tmp_path)] == [good.id, bad_reply.id]
+    assert [e.id for e in te.training_examples("replies", "train", targets_dir=tmp_path)] == [
+        good.id,
+        bad_reply.id,
+    ]
     assert [e.id for e in te.training_examples("replies", "train", 1, targets_dir=tmp_path)] == [good.id]
 
 
