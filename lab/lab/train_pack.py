@@ -28,13 +28,12 @@ import json
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from lab.data.sources import is_register_chain
-from lab.loop import has_checkpoint
 from lab.prompts import AUX_TASKS, MAIN_TASKS, file_key
 from lab.teacher import TEACHER_TONES, TONE_N_DEV, TONE_N_TRAIN
 
@@ -54,12 +53,6 @@ class Artifact:
     kind: str = "adapter"  # adapter | calibration
     teacher: dict | None = None  # teacher generation needed first: {"chain", "n_train", "n_dev"}
     merge: tuple[tuple[str, float], ...] = ()  # calibration: (task, merge weight) per adapter, in order
-    init_from: str | None = None  # adapter: a further stage, starting from this run's exported adapter
-
-    @property
-    def task(self) -> str:
-        """The chain an adapter is trained for (an earlier stage's name adds words: "summarize stage 1")."""
-        return self.name.split(" ")[0]
 
 
 @dataclass(frozen=True)
@@ -207,12 +200,10 @@ NEXT_DATA = {
     **{f"translate:{lang}": "ntrex-paragraphs+sentences" for lang in ("es", "fr", "de")},
 }
 # The summarize adapter also reads the teacher's email summaries (prose in, prose out): trained on
-# named dialogues alone it summarized news and emails as "X tells Y"; then, in a second stage, the
-# teacher's news summaries (TRAINING.md, "Runs so far"). Its calibrations and joint expert keep
-# NEXT_DATA: a calibration learns the merge's correction on the composite's teacher targets, which are
-# built from the human DialogSum references.
-NEXT_ADAPTER_DATA = {**NEXT_DATA, "summarize": "dialogsum-names+emails+news"}
-SUMMARIZE_STAGE_1_DATA = "dialogsum-names+emails"
+# named dialogues alone it summarized news and emails as "X tells Y" (TRAINING.md, "Runs so far").
+# Its calibrations and joint expert keep NEXT_DATA: a calibration learns the merge's correction on
+# the composite's teacher targets, which are built from the human DialogSum references.
+NEXT_ADAPTER_DATA = {**NEXT_DATA, "summarize": "dialogsum-names+emails"}
 NEXT_KEPT = ("tone:professional", "tone:casual", "tone:witty", "tone:paraphrase")
 _FAST = ["--precision", "bf16", "--save-every", "25"]
 _LONG = [*_FAST, "--eval-every", "100"]
@@ -227,20 +218,9 @@ NEXT_LENGTHS = {
 }
 
 
-def _next_adapter(
-    task: str, rank: int, n_train: int, steps: int, lr: float = 3e-4, data: str | None = None
-) -> Artifact:
-    extra = [*_LONG, *NEXT_LENGTHS.get(task, []), *_data_flags(data or NEXT_ADAPTER_DATA[task])]
-    return _adapter(task, rank, n_train, steps, lr=lr, extra=extra)
-
-
-def _next_stages(first: Artifact, then: Artifact, what: str) -> list[Artifact]:
-    """An adapter trained in two stages: `then` (run <first's run>-<what>) starts from `first`'s
-    export (lab.train_lora --init-from) and is the adapter; `first` is its "stage 1"."""
-    return [
-        replace(first, name=f"{first.name} stage 1"),
-        replace(then, run=f"{first.run}-{what}", init_from=first.run),
-    ]
+def _next_adapter(task: str, rank: int, n_train: int, steps: int) -> Artifact:
+    extra = [*_LONG, *NEXT_LENGTHS.get(task, []), *_data_flags(NEXT_ADAPTER_DATA[task])]
+    return _adapter(task, rank, n_train, steps, extra=extra)
 
 
 def _next_calibrations(
@@ -257,13 +237,7 @@ def _next_calibrations(
 NEXT_PACK: list[Artifact] = _unique(
     [
         # 800 steps: the names-only run's dev loss moved 1.569 -> 1.560 from step 800 to 1,000.
-        # Then with news paragraphs: stage 1 gave them back as their lead sentences (TRAINING.md,
-        # "Runs so far"); 1,000 examples of the mix, each once, at a lower rate than from scratch.
-        *_next_stages(
-            _next_adapter("summarize", 16, 4000, 800, data=SUMMARIZE_STAGE_1_DATA),
-            _next_adapter("summarize", 16, 1000, 250, lr=2e-4),
-            "news",
-        ),
+        _next_adapter("summarize", 16, 4000, 800),
         _next_adapter("reply", 16, 4000, 1000),
         _next_adapter("translate:fr", 8, 2225, 556),  # every pair once: 1,546 sentences + 679 paragraphs
         *_next_calibrations("summarize+translate:fr"),
@@ -359,17 +333,10 @@ def command(a: Artifact, layout: Layout, rehearsal: bool = False) -> list[str]:
     args = list(a.args)
     for task, weight in a.merge:
         args += ["--adapter", str(layout.adapters / adapter_id(task)), "--weight", str(weight)]
-    if a.init_from is not None:
-        args += ["--init-from", str(stage_start(a, layout))]
     if rehearsal:
         for flag, value in REHEARSAL_SIZES.items():
             args[args.index(flag) + 1] = value
     return [PY, *args, "--run", str(layout.runs / a.run)]
-
-
-def stage_start(a: Artifact, layout: Layout) -> Path:
-    """The exported adapter a further stage starts from: its earlier stage's (same adapter id)."""
-    return layout.runs / a.init_from / "export" / adapter_id(a.task)
 
 
 def exports(a: Artifact, layout: Layout = SHIPPED) -> list[Path]:
@@ -418,12 +385,6 @@ def train(
             f"train them first (train --only {' --only '.join(missing)})"
         )
     run = layout.runs / a.run
-    begun = has_checkpoint(run) and not fresh
-    if a.init_from is not None and not begun and not (stage_start(a, layout) / "adapter.gguf").exists():
-        raise SystemExit(
-            f"{a.name} starts from the adapter its run {a.init_from} exports, not in {stage_start(a, layout)}: "
-            f"train that stage first (train --only {a.init_from})"
-        )
     if fresh and run.exists():
         shutil.rmtree(run)
     if a.kind == "calibration":  # here too, so the refusal is printed, not only in the run's log
@@ -525,7 +486,7 @@ def report(pack: list[Artifact] = PACK, layout: Layout = SHIPPED) -> list[str]:
 def install_targets(a: Artifact, layout: Layout = SHIPPED) -> list[Path]:
     """Where `install` puts an artifact's exports."""
     if a.kind == "adapter":
-        return [layout.adapters / adapter_id(a.task)]
+        return [layout.adapters / adapter_id(a.name)]
     return [layout.calibrations / p.parent.name / p.name for p in exports(a, layout)]
 
 

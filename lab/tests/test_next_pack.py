@@ -27,10 +27,7 @@ def flag(args, name):
 def test_the_next_pack_retrains_shipped_artifacts_on_the_named_data_sets():
     shipped = {a.name: a for a in PACK}
     names = [a.name for a in NEXT_PACK]
-    assert len(names) == len(set(names))
-    stages = [a for a in NEXT_PACK if a.name.endswith(" stage 1")]
-    names = [a.name for a in NEXT_PACK if a not in stages]
-    assert set(names) <= set(shipped)
+    assert len(names) == len(set(names)) and set(names) <= set(shipped)
     # every artifact whose data changed, or that sits on an adapter whose data changed
     changed = set(NEXT_DATA)
     expected = {
@@ -42,8 +39,6 @@ def test_the_next_pack_retrains_shipped_artifacts_on_the_named_data_sets():
     assert not set(NEXT_KEPT) & set(names)
     for a in NEXT_PACK:
         assert flag(a.args, "--precision") == ["bf16"], a.name
-        if a in stages:
-            continue
         main = a.name.split(" ")[0].split("+")[0]
         if main in NEXT_DATA:
             task_adapter = a.kind == "adapter" and "+" not in a.name  # not a joint expert
@@ -53,20 +48,9 @@ def test_the_next_pack_retrains_shipped_artifacts_on_the_named_data_sets():
                 assert a.teacher["data"] == NEXT_DATA[main]
         else:  # "translate, casual tone": CoCoA-MT's human translations, as shipped
             assert a.name.startswith("tone:casual+translate:") and not flag(a.args, "--data")
-    # prose in, prose out: the summarize adapter reads the teacher's email summaries too, then news
-    # summaries in a second stage that starts from the first's adapter
-    first, then = find("summarize stage 1", NEXT_PACK), find("summarize", NEXT_PACK)
-    assert (
-        flag(first.args, "--data") == ["dialogsum-names+emails"]
-        and int(flag(first.args, "--n-train")[0]) >= 4000
-    )
-    assert flag(then.args, "--data") == ["dialogsum-names+emails+news"] and then.init_from == first.run
-    assert flag(command(then, NEXT), "--init-from") == [
-        str(NEXT.runs / first.run / "export/gemma3-270m.summarize")
-    ]
-    assert not flag(command(first, NEXT), "--init-from")
-    order = [a.name for a in NEXT_PACK]
-    assert order.index("summarize stage 1") + 1 == order.index("summarize")
+    assert int(flag(find("summarize", NEXT_PACK).args, "--n-train")[0]) >= 4000
+    # prose in, prose out: the summarize adapter reads the teacher's email summaries too
+    assert flag(find("summarize", NEXT_PACK).args, "--data") == ["dialogsum-names+emails"]
     assert int(flag(find("reply", NEXT_PACK).args, "--n-train")[0]) >= 4000
     assert flag(find("translate:fr", NEXT_PACK).args, "--max-target") == ["192"]
     for name in (
@@ -86,12 +70,7 @@ def test_summarize_reply_french_casual_and_their_calibrations_come_first_and_in_
     first = {"summarize", "reply", "translate:fr"} | {
         f"{m}+{a} {k}" for m in MAIN_TASKS for a in ("translate:fr", "tone:casual") for k in ("lc++", "lc")
     }
-    first |= {
-        "tone:casual+translate:fr lc++",
-        "summarize+translate:fr",
-        "reply+tone:casual",
-        "summarize stage 1",
-    }
+    first |= {"tone:casual+translate:fr lc++", "summarize+translate:fr", "reply+tone:casual"}
     assert {a.name for a in NEXT_PACK[: len(first)]} == first
     order = [a.name for a in NEXT_PACK]
     for a in NEXT_PACK:
@@ -227,19 +206,3 @@ def test_train_refuses_a_calibration_run_begun_over_other_adapter_files(tmp_path
     with pytest.raises(SystemExit, match=r"gemma3-270m\.summarize changed.*--fresh"):
         train_pack.train(a, fresh=False, layout=layout, pack=NEXT_PACK)
     assert json.loads((run / "adapters.json").read_text()) == began  # nothing trained, nothing rewritten
-
-
-def test_a_second_stage_waits_for_the_first_stages_adapter_unless_it_has_begun(tmp_path, monkeypatch):
-    ran = []
-    monkeypatch.setattr(train_pack, "teacher_targets", lambda *a, **k: None)
-    monkeypatch.setattr(train_pack.subprocess, "run", lambda cmd, **k: ran.append(cmd))
-    a = find("summarize", NEXT_PACK)
-    layout = train_pack.Layout.under(tmp_path)
-    with pytest.raises(SystemExit, match=r"train that stage first \(train --only summarize-r16\)"):
-        train_pack.train(a, fresh=False, layout=layout, pack=NEXT_PACK)
-    assert not ran
-    # a run already begun (its carry committed by an earlier session) resumes from its own weights
-    (layout.runs / a.run).mkdir(parents=True)
-    (layout.runs / a.run / "carry.pt").write_bytes(b"")
-    train_pack.train(a, fresh=False, layout=layout, pack=NEXT_PACK)
-    assert len(ran) == 1 and flag(ran[0], "--run") == [str(layout.runs / a.run)]
