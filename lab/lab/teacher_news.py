@@ -1,9 +1,10 @@
-"""News summaries for the next pack's summarize adapter (issue 16; TRAINING.md, "News summaries"):
-trained on dialogues and the teacher's emails only, the adapter gave a news paragraph back as its
-lead sentences, and the composites over it kept those (casual) or kept them in English (French,
-Spanish, German). No human summaries of news paragraphs are available here, so the teacher writes
-one for each paragraph of the NTREX documents that translate:X already trains on, cut as the
-real-text benchmark cuts its news (lab.eval.realtext.paragraphs, other seeds).
+"""News summaries for the summarize adapter's data (issue 16; TRAINING.md, "News summaries", where a
+second summarize stage on them is recorded: tried, not kept). Trained on dialogues and the
+teacher's emails only, the adapter gave a news paragraph back as its lead sentences, and the
+composites over it kept those (casual) or kept them in English (French, Spanish, German). No human
+summaries of news paragraphs are available here, so the teacher writes one for each paragraph of
+the NTREX documents that translate:X already trains on, cut as the real-text benchmark cuts its
+news (lab.eval.realtext.paragraphs, other seeds).
 
     lab/targets/news.summaries.jsonl    {"id": "news:<document>:<cut><k>", "target": <summary>}
 
