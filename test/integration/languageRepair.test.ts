@@ -14,13 +14,8 @@ import {parseTaskChain} from "../../engine/compose/taskChain";
 import {engineConfig, packIn} from "../../engine/config";
 import {Engine} from "../../engine/engine";
 import {realModelPath, repoRoot} from "../support/realModel";
+import {SHORT_EMAIL} from "../support/texts";
 
-const EMAIL = [
-    "Hi Maria,",
-    "Thanks for sending the draft agenda. I think we should move the budget review to the morning, because Tom can only join after lunch.",
-    "Could you also book the small meeting room for Thursday? The big one is taken.",
-    "Best regards,\nPeter",
-].join("\n\n");
 const JOINT_ID = "gemma3-270m.joint.summarize.translate-fr";
 
 describe("an English answer to a translating composite", () => {
@@ -50,7 +45,7 @@ describe("an English answer to a translating composite", () => {
 
     test("is translated by the translation adapter under auto, and left as it is under the explicit method", async () => {
         const chain = parseTaskChain("summarize,translate:fr");
-        const asChosen = await engine.compose({chain, method: "joint-expert", input: EMAIL});
+        const asChosen = await engine.compose({chain, method: "joint-expert", input: SHORT_EMAIL});
         assert.equal(writtenIn(asChosen.text), "en", asChosen.text);
         assert.deepEqual(
             asChosen.passes.map((p) => p.does),
@@ -58,7 +53,10 @@ describe("an English answer to a translating composite", () => {
         );
 
         const streamed: string[] = [];
-        const auto = await engine.compose({chain, method: "auto", input: EMAIL}, {onText: (t) => streamed.push(t)});
+        const auto = await engine.compose(
+            {chain, method: "auto", input: SHORT_EMAIL},
+            {onText: (t) => streamed.push(t)},
+        );
         assert.equal(auto.method, "joint-expert");
         assert.equal(streamed.join("").trim(), asChosen.text, "the one-pass answer streams as before");
         const [first, ...repair] = auto.passes;

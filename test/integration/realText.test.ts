@@ -18,13 +18,7 @@ import {Engine} from "../../engine/engine";
 import {cachePaths} from "../../engine/model/paths";
 import {DECODING} from "../../engine/runtime/decoding";
 import {realModelPath, repoRoot} from "../support/realModel";
-
-const EMAIL = [
-    "Hi Maria,",
-    "Thanks for sending the draft agenda. I think we should move the budget review to the morning, because Tom can only join after lunch.",
-    "Could you also book the small meeting room for Thursday? The big one is taken.",
-    "Best regards,\nPeter",
-].join("\n\n");
+import {SHORT_EMAIL} from "../support/texts";
 
 describe("the engine on users' text, with the bundled pack", () => {
     let home: string;
@@ -55,7 +49,7 @@ describe("the engine on users' text, with the bundled pack", () => {
     });
 
     test("a summary that ends by itself says so; one cut by a limit says that, in whole sentences", async () => {
-        const natural = await engine.compose({chain: parseTaskChain("summarize"), method: "auto", input: EMAIL});
+        const natural = await engine.compose({chain: parseTaskChain("summarize"), method: "auto", input: SHORT_EMAIL});
         const [pass] = natural.passes;
         assert.ok(pass !== undefined && pass.generation.generatedTokens < 128, natural.text);
         assert.notEqual(pass.generation.stopReason, "max-tokens");
@@ -64,7 +58,7 @@ describe("the engine on users' text, with the bundled pack", () => {
         const cut = await engine.compose({
             chain: parseTaskChain("summarize"),
             method: "auto",
-            input: EMAIL,
+            input: SHORT_EMAIL,
             maxTokens: 4,
         });
         assert.equal(cut.passes[0]?.generation.stopReason, "max-tokens");
@@ -76,7 +70,11 @@ describe("the engine on users' text, with the bundled pack", () => {
     });
 
     test("a translation covers every sentence of an email, keeping its breaks", async () => {
-        const result = await engine.compose({chain: parseTaskChain("translate:de"), method: "auto", input: EMAIL});
+        const result = await engine.compose({
+            chain: parseTaskChain("translate:de"),
+            method: "auto",
+            input: SHORT_EMAIL,
+        });
         const paragraphs = result.text.split(/\n\s*\n/);
         assert.equal(paragraphs.length, 4, result.text);
         // "Hi Maria," + 2 sentences + 2 sentences + "Best regards," + "Peter".
