@@ -2,6 +2,7 @@
 // selected text, the result) and what the generation reported (stop reasons, errors, the language
 // the benchmark's language ID found). Used by the real-text section of the benchmark.
 
+import {copiedShare, textWords as words} from "../engine/compose/copying";
 import {taskInstruction} from "../engine/compose/prompt";
 import {firstForeignLetter, wordStart} from "../engine/compose/scripts";
 import {ALL_TASKS, type AuxTaskId, type TaskChain} from "../engine/compose/taskChain";
@@ -78,15 +79,6 @@ const TAIL_LOOP_MIN_CHARS = 24;
 const TAIL_WINDOW = 2000;
 /** This many whitespace-separated marks in a row with no letter or digit ("¡¡¡ ¡¡ ¿ ¿ ? ?") is noise. */
 const NOISE_RUN_TOKENS = 8;
-
-/** Whitespace-separated words, lowercased, without the punctuation around them ("n/a," -> "n/a"). */
-function words(text: string): string[] {
-    return text
-        .toLowerCase()
-        .split(/\s+/u)
-        .map((word) => word.replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, ""))
-        .filter((word) => word.length > 0);
-}
 
 function repeated(unit: readonly string[], copies: number): string {
     return Array.from({length: copies}, () => unit.join(" ")).join(" ");
@@ -194,9 +186,9 @@ function contentFloor(aux: readonly AuxTaskId[]): number {
 
 // ---- copied input ----
 
-/** A run of this many words that the input has word for word counts as copied from it... */
-const COPY_RUN_WORDS = 6;
-/** ...and an output made of such runs for this share of its words is the input's own text: */
+// The engine's own copy check (engine/compose/copying.ts) measures the same share; the judge
+// keeps its thresholds here, so that a change to the engine's does not move the benchmark.
+/** An output with this share of its words in 6-word runs of the input (copiedShare) is the input's own text: */
 const COPY_SHARE = 0.9;
 /**
  * a summary that keeps this share of the input's words is not a summary (a news paragraph's lead
@@ -204,17 +196,6 @@ const COPY_SHARE = 0.9;
  */
 const COPY_SUMMARY_MIN_SHARE_OF_INPUT = 0.4;
 const COPY_REPLY_MIN_WORDS = 6;
-
-/** The share of `output`'s words that lie in runs of COPY_RUN_WORDS words found in `input` (both as words()). */
-function copiedShare(output: readonly string[], input: readonly string[]): number {
-    const inputRuns = new Set<string>();
-    for (let i = 0; i + COPY_RUN_WORDS <= input.length; i++)
-        inputRuns.add(input.slice(i, i + COPY_RUN_WORDS).join(" "));
-    const covered = new Array<boolean>(output.length).fill(false);
-    for (let i = 0; i + COPY_RUN_WORDS <= output.length; i++)
-        if (inputRuns.has(output.slice(i, i + COPY_RUN_WORDS).join(" "))) covered.fill(true, i, i + COPY_RUN_WORDS);
-    return output.length === 0 ? 0 : covered.filter(Boolean).length / output.length;
-}
 
 function copiedInput(command: TaskChain, input: string, output: string): string | null {
     if (command.main === null) return null; // a rewrite keeps its input's words by design

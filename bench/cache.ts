@@ -12,6 +12,7 @@ import {appendFile, mkdir, readFile} from "node:fs/promises";
 import {dirname} from "node:path";
 import {FUSED_MIX_VERSION} from "../engine/calibrations/fusedMix";
 import {passForm} from "../engine/compose/composer";
+import {COPY_CHECK_VERSION} from "../engine/compose/copying";
 import {LANGUAGE_CHECK_VERSION} from "../engine/compose/language";
 import {REWRITE_READING, SUMMARY_READING} from "../engine/compose/length";
 import type {Pass, Recipe} from "../engine/compose/recipe";
@@ -97,6 +98,10 @@ export function recipeConfigHash(
         ...(recipe.languageRepair === null
             ? {}
             : {languageRepair: describePass(recipe.languageRepair), languageCheck: LANGUAGE_CHECK_VERSION}),
+        // Likewise where "auto" may write a copied summary again in several passes.
+        ...(recipe.copyFallback === null
+            ? {}
+            : {copyFallback: recipe.copyFallback.map(describePass), copyCheck: COPY_CHECK_VERSION}),
     };
     return createHash("sha256").update(JSON.stringify(description)).digest("hex").slice(0, 16);
 }

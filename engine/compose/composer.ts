@@ -7,6 +7,7 @@
 import {type ContextMix, type ContextPool, ContextWaitCancelledError} from "../runtime/contextPool";
 import type {Decoding, Sampling} from "../runtime/decoding";
 import {type Generation, GenerationCancelledError, generate} from "../runtime/generate";
+import {isCopiedSummary} from "./copying";
 import {writtenIn} from "./language";
 import {
     FRAGMENT_BUDGET,
@@ -324,15 +325,33 @@ export async function runRecipe(
         return run(pass, index, text, stream);
     };
 
+    /** Passes run after the answer was streamed, each on the last one's text; whether the last was cut at its budget. */
+    const runAfterwards = async (passes: readonly Pass[], text: string): Promise<{text: string; cut: boolean}> => {
+        let before = reports.length;
+        for (const [i, pass] of passes.entries()) {
+            before = reports.length;
+            text = await runPass(pass, recipe.passes.length + i, text);
+        }
+        const cut = reports.slice(before).some((r) => !r.setAside && r.generation.stopReason === "max-tokens");
+        return {text, cut};
+    };
+
     let text = input;
     for (const [index, pass] of recipe.passes.entries()) text = await runPass(pass, index, text);
+    // Neither is streamed: the review replaces the answer it showed when the new one is done.
+    const fallback = recipe.copyFallback;
     const repair = recipe.languageRepair;
-    if (repair !== null && writtenIn(text) === "en") {
-        // Not streamed: the review replaces the English it showed with the translation when it is done.
-        const before = reports.length;
-        text = await runPass(repair, recipe.passes.length, text);
-        if (reports.slice(before).some((r) => !r.setAside && r.generation.stopReason === "max-tokens"))
-            cutAtBudget = true;
+    if (fallback !== null && isCopiedSummary(text, input)) {
+        const again = await runAfterwards(fallback, input);
+        text = again.text;
+        cutAtBudget = again.cut;
+        notes.push(
+            `The one-pass answer gave back the text's own sentences; it was written again in ${fallback.length} passes (${fallback.map((p) => p.does).join(", then ")}).`,
+        );
+    } else if (repair !== null && writtenIn(text) === "en") {
+        const translated = await runAfterwards([repair], text);
+        text = translated.text;
+        cutAtBudget ||= translated.cut;
         notes.push(`The answer came back in English; it was translated in a second pass (${repair.does}).`);
     }
     if (cutAtBudget)

@@ -95,6 +95,12 @@ export interface Recipe {
      * method runs as chosen, so that methods can be compared.
      */
     readonly languageRepair: Pass | null;
+    /**
+     * For a one-pass summary composite, run by "auto": its task adapters one after another
+     * (multi-step), which write the summary again from the input when the one-pass answer is the
+     * input's own sentences (composer.ts, copying.ts).
+     */
+    readonly copyFallback: readonly [Pass, ...Pass[]] | null;
 }
 
 export class RecipeError extends Error {
@@ -161,7 +167,7 @@ function pass(chain: TaskChain, use: Omit<Pass, "does" | "budget" | "reads" | "f
 }
 
 function recipe(chain: TaskChain, method: Method, only: Pass, notes: string[] = []): Recipe {
-    return {chain, method, passes: [only], notes, chunkSummary: null, languageRepair: null};
+    return {chain, method, passes: [only], notes, chunkSummary: null, languageRepair: null, copyFallback: null};
 }
 
 function buildExplicit(chain: TaskChain, method: Method, inventory: Inventory): Recipe {
@@ -209,7 +215,15 @@ function buildExplicit(chain: TaskChain, method: Method, inventory: Inventory): 
             });
             const [first, ...rest] = passes;
             if (first === undefined) throw new RecipeError("Empty chain.");
-            return {chain, method, passes: [first, ...rest], notes: [], chunkSummary: null, languageRepair: null};
+            return {
+                chain,
+                method,
+                passes: [first, ...rest],
+                notes: [],
+                chunkSummary: null,
+                languageRepair: null,
+                copyFallback: null,
+            };
         }
         case "joint-expert": {
             const adapter = adapterFor(inventory, chain);
@@ -265,7 +279,11 @@ export function autoMethod(chain: TaskChain, inventory: Inventory): {method: Met
 }
 
 export function buildRecipe(chain: TaskChain, choice: MethodChoice, inventory: Inventory): Recipe {
-    const built = withLanguageRepair(buildWithoutChunks(chain, choice, inventory), choice, inventory);
+    const built = withCopyFallback(
+        withLanguageRepair(buildWithoutChunks(chain, choice, inventory), choice, inventory),
+        choice,
+        inventory,
+    );
     if (!built.passes.some((p) => p.reads === "chunks")) return built;
     // The chunks of a very long text are summarized in English by the best summarizer installed;
     // the recipe's own first pass then summarizes groups of those summaries (in French, casually, ...).
@@ -286,6 +304,14 @@ function withLanguageRepair(built: Recipe, choice: MethodChoice, inventory: Inve
     const only = taskChain([translation]);
     const repair = pass(only, {adapters: [{adapter, scale: 1}], calibration: null, prompt: adapter.prompt});
     return {...built, languageRepair: repair};
+}
+
+/** Multi-step, for "auto" on a one-pass summary composite (Recipe.copyFallback), when every task has its adapter. */
+function withCopyFallback(built: Recipe, choice: MethodChoice, inventory: Inventory): Recipe {
+    const {chain} = built;
+    if (choice !== "auto" || chain.main !== "summarize" || built.passes.length > 1 || !isComposite(chain)) return built;
+    if (chainTasks(chain).some((task) => singleTaskAdapter(inventory, task) === undefined)) return built;
+    return {...built, copyFallback: buildExplicit(chain, "multi-step", inventory).passes};
 }
 
 function buildWithoutChunks(chain: TaskChain, choice: MethodChoice, inventory: Inventory): Recipe {
