@@ -11,8 +11,7 @@ import {existsSync} from "node:fs";
 import {appendFile, mkdir, readFile} from "node:fs/promises";
 import {dirname} from "node:path";
 import {FUSED_MIX_VERSION} from "../engine/calibrations/fusedMix";
-import {passForm} from "../engine/compose/composer";
-import {COPY_CHECK_VERSION} from "../engine/compose/copying";
+import {passForm, STEPS_FALLBACK_CHECKS} from "../engine/compose/composer";
 import {LANGUAGE_CHECK_VERSION} from "../engine/compose/language";
 import {REWRITE_READING, SUMMARY_READING} from "../engine/compose/length";
 import type {Pass, Recipe} from "../engine/compose/recipe";
@@ -98,10 +97,10 @@ export function recipeConfigHash(
         ...(recipe.languageRepair === null
             ? {}
             : {languageRepair: describePass(recipe.languageRepair), languageCheck: LANGUAGE_CHECK_VERSION}),
-        // Likewise where "auto" may write a copied summary again in several passes.
-        ...(recipe.copyFallback === null
+        // Likewise where "auto" may write a failed one-pass summary again in several passes.
+        ...(recipe.stepsFallback === null
             ? {}
-            : {copyFallback: recipe.copyFallback.map(describePass), copyCheck: COPY_CHECK_VERSION}),
+            : {stepsFallback: recipe.stepsFallback.map(describePass), fallbackChecks: STEPS_FALLBACK_CHECKS}),
     };
     return createHash("sha256").update(JSON.stringify(description)).digest("hex").slice(0, 16);
 }

@@ -122,6 +122,21 @@ export interface Runner {
 /** What one generation may write: tokens, and for a rewrite's sentence, sentences. */
 type GenerationLimits = {readonly maxTokens: number; readonly maxSentences?: number};
 
+/** For whatever caches outputs: bump when onePassFailure or what it calls (copying.ts) changes. */
+export const STEPS_FALLBACK_CHECKS = "copied-or-off-script-v1";
+
+/**
+ * Why a one-pass summary's answer is not one (Recipe.stepsFallback), or null: it is the input's
+ * own sentences, or a generation stopped where it turned to another writing system, which leaves
+ * the answer cut ("Steve quiere una fiesta coordinada en", summarize + Spanish on a real email).
+ */
+function onePassFailure(answer: string, input: string, reports: readonly PassReport[]): string | null {
+    if (isCopiedSummary(answer, input)) return "gave back the text's own sentences";
+    if (reports.some((r) => !r.setAside && r.generation.stopReason === "off-script"))
+        return "turned to another writing system and stopped there";
+    return null;
+}
+
 export async function runRecipe(
     recipe: Recipe,
     input: string,
@@ -339,14 +354,15 @@ export async function runRecipe(
     let text = input;
     for (const [index, pass] of recipe.passes.entries()) text = await runPass(pass, index, text);
     // Neither is streamed: the review replaces the answer it showed when the new one is done.
-    const fallback = recipe.copyFallback;
+    const fallback = recipe.stepsFallback;
     const repair = recipe.languageRepair;
-    if (fallback !== null && isCopiedSummary(text, input)) {
+    const failure = fallback === null ? null : onePassFailure(text, input, reports);
+    if (fallback !== null && failure !== null) {
         const again = await runAfterwards(fallback, input);
         text = again.text;
         cutAtBudget = again.cut;
         notes.push(
-            `The one-pass answer gave back the text's own sentences; it was written again in ${fallback.length} passes (${fallback.map((p) => p.does).join(", then ")}).`,
+            `The one-pass answer ${failure}; it was written again in ${fallback.length} passes (${fallback.map((p) => p.does).join(", then ")}).`,
         );
     } else if (repair !== null && writtenIn(text) === "en") {
         const translated = await runAfterwards([repair], text);

@@ -3,11 +3,8 @@
 // the next sentence of a report on an earthquake, unchanged (the real-text runs of 2026-12-05; the
 // tone adapters alone leave such news as it is, and the summarizer alone keeps its lead sentence
 // only). That is neither short nor in the asked tone; the composer then writes the summary again
-// in separate passes (composer.ts, Recipe.copyFallback). The benchmark's judge of broken outputs
+// in separate passes (composer.ts, Recipe.stepsFallback; bump its STEPS_FALLBACK_CHECKS with any change here). The benchmark's judge of broken outputs
 // measures copying with the same words and runs (bench/brokenOutput.ts).
-
-/** For whatever caches outputs: bump when the measure or the thresholds change. */
-export const COPY_CHECK_VERSION = "six-word-runs-v1";
 
 /** A run of this many words that the input has word for word counts as copied from it... */
 export const COPY_RUN_WORDS = 6;

@@ -98,9 +98,10 @@ export interface Recipe {
     /**
      * For a one-pass summary composite, run by "auto": its task adapters one after another
      * (multi-step), which write the summary again from the input when the one-pass answer is the
-     * input's own sentences (composer.ts, copying.ts).
+     * input's own sentences (copying.ts) or stopped where it turned to another writing system
+     * (composer.ts).
      */
-    readonly copyFallback: readonly [Pass, ...Pass[]] | null;
+    readonly stepsFallback: readonly [Pass, ...Pass[]] | null;
 }
 
 export class RecipeError extends Error {
@@ -167,7 +168,7 @@ function pass(chain: TaskChain, use: Omit<Pass, "does" | "budget" | "reads" | "f
 }
 
 function recipe(chain: TaskChain, method: Method, only: Pass, notes: string[] = []): Recipe {
-    return {chain, method, passes: [only], notes, chunkSummary: null, languageRepair: null, copyFallback: null};
+    return {chain, method, passes: [only], notes, chunkSummary: null, languageRepair: null, stepsFallback: null};
 }
 
 function buildExplicit(chain: TaskChain, method: Method, inventory: Inventory): Recipe {
@@ -222,7 +223,7 @@ function buildExplicit(chain: TaskChain, method: Method, inventory: Inventory): 
                 notes: [],
                 chunkSummary: null,
                 languageRepair: null,
-                copyFallback: null,
+                stepsFallback: null,
             };
         }
         case "joint-expert": {
@@ -306,12 +307,12 @@ function withLanguageRepair(built: Recipe, choice: MethodChoice, inventory: Inve
     return {...built, languageRepair: repair};
 }
 
-/** Multi-step, for "auto" on a one-pass summary composite (Recipe.copyFallback), when every task has its adapter. */
+/** Multi-step, for "auto" on a one-pass summary composite (Recipe.stepsFallback), when every task has its adapter. */
 function withCopyFallback(built: Recipe, choice: MethodChoice, inventory: Inventory): Recipe {
     const {chain} = built;
     if (choice !== "auto" || chain.main !== "summarize" || built.passes.length > 1 || !isComposite(chain)) return built;
     if (chainTasks(chain).some((task) => singleTaskAdapter(inventory, task) === undefined)) return built;
-    return {...built, copyFallback: buildExplicit(chain, "multi-step", inventory).passes};
+    return {...built, stepsFallback: buildExplicit(chain, "multi-step", inventory).passes};
 }
 
 function buildWithoutChunks(chain: TaskChain, choice: MethodChoice, inventory: Inventory): Recipe {

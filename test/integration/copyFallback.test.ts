@@ -1,6 +1,6 @@
 // A one-pass summary composite, run by "auto", whose answer is the input's own sentences: the
 // engine writes the summary again with the task adapters one after another (compose/recipe.ts
-// copyFallback, compose/copying.ts). To get a copy for sure, the pack here holds a "joint expert"
+// stepsFallback, compose/copying.ts). To get a copy for sure, the pack here holds a "joint expert"
 // for summarize -> professional tone that is really the bundled professional-tone adapter under
 // that name: given a news paragraph, it gives back its first sentences, as the real composites
 // sometimes do.

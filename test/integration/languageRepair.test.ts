@@ -14,7 +14,7 @@ import {parseTaskChain} from "../../engine/compose/taskChain";
 import {engineConfig, packIn} from "../../engine/config";
 import {Engine} from "../../engine/engine";
 import {realModelPath, repoRoot} from "../support/realModel";
-import {SHORT_EMAIL} from "../support/texts";
+import {NEWS_PARAGRAPH} from "../support/texts";
 
 const JOINT_ID = "gemma3-270m.joint.summarize.translate-fr";
 
@@ -45,7 +45,7 @@ describe("an English answer to a translating composite", () => {
 
     test("is translated by the translation adapter under auto, and left as it is under the explicit method", async () => {
         const chain = parseTaskChain("summarize,translate:fr");
-        const asChosen = await engine.compose({chain, method: "joint-expert", input: SHORT_EMAIL});
+        const asChosen = await engine.compose({chain, method: "joint-expert", input: NEWS_PARAGRAPH});
         assert.equal(writtenIn(asChosen.text), "en", asChosen.text);
         assert.deepEqual(
             asChosen.passes.map((p) => p.does),
@@ -54,7 +54,7 @@ describe("an English answer to a translating composite", () => {
 
         const streamed: string[] = [];
         const auto = await engine.compose(
-            {chain, method: "auto", input: SHORT_EMAIL},
+            {chain, method: "auto", input: NEWS_PARAGRAPH},
             {onText: (t) => streamed.push(t)},
         );
         assert.equal(auto.method, "joint-expert");

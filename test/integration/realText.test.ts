@@ -1,7 +1,7 @@
 // The engine with the bundled pack on text as users select it: empty input refused, a literal
-// control-token spelling kept, a rewrite covering every sentence and stopping after its own or where
-// it turns to another script, truthful stop reasons and budget notes, and a text longer than one
-// summary summarized part by part.
+// control-token spelling kept, a rewrite covering every sentence and stopping after its own, a
+// summary stopped where it turns to another script and written again in steps, truthful stop
+// reasons and budget notes, and a text longer than one summary summarized part by part.
 
 import assert from "node:assert/strict";
 import {mkdtemp, rm} from "node:fs/promises";
@@ -117,24 +117,37 @@ describe("the engine on users' text, with the bundled pack", () => {
         assert.equal(result.cutAtBudget, true);
     });
 
-    test("a translation that turns to another script is stopped where it turned", async () => {
-        // Held-out text on which translate:fr wrote a sentence, then turned to another script
-        // ("Казінобогійна сторона"). Where greedy decoding turns depends on the CPU's kernels: the
-        // news sentence turned on a machine without AMX, the email's on one with it.
-        const inputs = [
-            'Trump said he would "prefer not" to fire Rosenstein but then the meeting was delayed to avoid a clash with the Senate judiciary committee hearing in which Kavanaugh and one of the women who have accused him of sexual misconduct, Dr Christine Blasey Ford, both testified.',
-            "tim has requested that the next plenary meeting be held on 12/4 since the regularly scheduled TC meeting is set for thanksgiving (u.s.) personally, i think this a good idea however we will need to get the TC to vote on it to make it official (at least that is my interpretation -- someone please correct me if known to be otherwise).",
-        ];
-        let turned = 0;
-        for (const input of inputs) {
-            const result = await engine.compose({chain: parseTaskChain("translate:fr"), method: "auto", input});
-            assert.equal(firstForeignLetter(result.text, input), null, result.text);
-            assert.equal(result.cutAtBudget, false);
-            if (!result.passes.some((report) => report.generation.stopReason === "off-script")) continue;
-            turned++;
-            assert.match(result.text, /[.!?)]$/u, "the sentence before the turn is kept whole");
-        }
-        assert.ok(turned > 0, "neither input turned to another script: the guard was not exercised");
+    test("a summary that turns to another script is stopped where it turned, and auto writes it again in steps", async () => {
+        // A real email (the talk-us list, held out) on which summarize + Spanish wrote "Steve quiere
+        // una fiesta coordinada en", then turned to another script. Where greedy decoding turns
+        // depends on the pack and the CPU's kernels: with the pack before issue 16, translate:fr
+        // turned on a news sentence on a machine without AMX and on an email on one with it.
+        const input = [
+            "Hm",
+            "How about we have a coordinated mapping party weekend across the US in something like September? Aim to get a party in every state?",
+            "That gives us a nice goal, a long time to organize plus we could coordinate for national press if we're clever.",
+            "Thoughts?",
+            "Steve",
+        ].join("\n\n");
+        const chain = parseTaskChain("summarize,translate:es");
+        const onePass = await engine.compose({chain, method: "lc++", input});
+        assert.ok(
+            onePass.passes.some((report) => report.generation.stopReason === "off-script"),
+            `the guard was not exercised: ${onePass.text}`,
+        );
+        assert.equal(firstForeignLetter(onePass.text, input), null, onePass.text);
+        assert.equal(onePass.cutAtBudget, false);
+
+        const auto = await engine.compose({chain, method: "auto", input});
+        assert.equal(auto.method, "lc++");
+        assert.deepEqual(
+            [...new Set(auto.passes.slice(1).map((report) => report.does))],
+            ["summarize", "translate:es"],
+            "written again by the two adapters, one after the other",
+        );
+        assert.match(auto.notes.join(" "), /another writing system.*2 passes \(summarize, then translate:es\)/);
+        assert.equal(firstForeignLetter(auto.text, input), null, auto.text);
+        assert.match(auto.text, /[.!?)]$/u, auto.text);
     });
 
     test("text that spells a control token stays text and does not end the answer", async () => {

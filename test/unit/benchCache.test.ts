@@ -88,7 +88,7 @@ test("the config hash follows adapter bytes, scales, prompts and the token budge
         notes: [],
         chunkSummary: null,
         languageRepair: null,
-        copyFallback: null,
+        stepsFallback: null,
     });
     const model = {fingerprint: "f", sha256: "s"};
     const base = recipeConfigHash(recipe("x", 0.5), model, 128, DECODING);
@@ -145,7 +145,7 @@ test("a fused (multi-LoRA) pass has a key of its own; a one-LoRA pass keeps the 
         notes: [],
         chunkSummary: null,
         languageRepair: null,
-        copyFallback: null,
+        stepsFallback: null,
     });
     const model = {fingerprint: "f", sha256: "s"};
     // Both computed by the cache before the fused form existed (main at 537ea38), with the decoding
@@ -193,7 +193,7 @@ test("runaway retries key the rewrites they act on, and nothing else", () => {
             notes: [],
             chunkSummary: null,
             languageRepair: null,
-            copyFallback: null,
+            stepsFallback: null,
         };
     };
     const model = {fingerprint: "f", sha256: "s"};

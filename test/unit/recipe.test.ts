@@ -305,22 +305,22 @@ test("auto on a one-pass summary composite keeps multi-step, to write a copied s
     const recipe = buildRecipe(sumCasual, "auto", withCasual);
     assert.equal(recipe.method, "lc++");
     assert.deepEqual(
-        recipe.copyFallback?.map((p) => [p.does, p.adapters.map((u) => u.adapter), p.calibration, p.reads]),
+        recipe.stepsFallback?.map((p) => [p.does, p.adapters.map((u) => u.adapter), p.calibration, p.reads]),
         [
             ["summarize", [summarize], null, "chunks"],
             ["tone:casual", [casual], null, "segments"],
         ],
     );
     assert.deepEqual(
-        buildRecipe(sumFr, "auto", full).copyFallback?.map((p) => p.does),
+        buildRecipe(sumFr, "auto", full).stepsFallback?.map((p) => p.does),
         ["summarize", "translate:fr"],
         "a translating summary too (its copy is English, and the translation of a copy is no summary)",
     );
     // An explicit method runs as chosen; a reply is not a summary; multi-step has nothing to fall
     // back to; without an adapter for each task there is no multi-step.
-    assert.equal(buildRecipe(sumCasual, "lc++", withCasual).copyFallback, null);
-    assert.equal(buildRecipe(taskChain(["reply", "tone:casual"] as TaskId[]), "auto", full).copyFallback, null);
-    assert.equal(buildRecipe(taskChain(["summarize"]), "auto", full).copyFallback, null);
-    assert.equal(buildRecipe(sumFr, "auto", {adapters: [summarize, french], calibrations: []}).copyFallback, null);
-    assert.equal(buildRecipe(sumFr, "auto", {adapters: [summarize, jointSumFr], calibrations: []}).copyFallback, null);
+    assert.equal(buildRecipe(sumCasual, "lc++", withCasual).stepsFallback, null);
+    assert.equal(buildRecipe(taskChain(["reply", "tone:casual"] as TaskId[]), "auto", full).stepsFallback, null);
+    assert.equal(buildRecipe(taskChain(["summarize"]), "auto", full).stepsFallback, null);
+    assert.equal(buildRecipe(sumFr, "auto", {adapters: [summarize, french], calibrations: []}).stepsFallback, null);
+    assert.equal(buildRecipe(sumFr, "auto", {adapters: [summarize, jointSumFr], calibrations: []}).stepsFallback, null);
 });
