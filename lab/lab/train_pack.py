@@ -1,21 +1,24 @@
-"""The default pack: every artifact, the command that (re)trains it, and its installation.
+"""The pack: every artifact, the command that (re)trains it, and its installation.
+
+Since 2026-12-05 the shipped pack is the issue-16 retrain (NEXT_PACK, `--pack next`, the default):
+it trains into lab/next-pack/ and `install` copies the finished pack over adapters/ and
+calibrations/. `--pack before-16` is the pack before it (PACK: lab/runs/, installed artifact by
+artifact), kept so that its runs can be reproduced and compared.
 
     python -m lab.train_pack list                       # artifacts and their status
     python -m lab.train_pack budget                     # the size arithmetic (60 MB budget)
     python -m lab.train_pack report                     # lab/TRAINING.md's table rows (data, steps, time, losses)
-    python -m lab.train_pack train --only translate:fr  # (re)train one artifact (resumable)
-    python -m lab.train_pack train --all                # the whole pack from scratch, in order
-    python -m lab.train_pack train --all --rehearse DIR # the same commands at toy sizes, into DIR
-    python -m lab.train_pack install                    # copy finished exports to adapters/, calibrations/
+    python -m lab.train_pack train --only summarize     # (re)train one artifact (resumable), into lab/next-pack/
+    python -m lab.train_pack train --all --rehearse DIR # every artifact's command at toy sizes, into DIR
+    python -m lab.train_pack install                    # the finished pack over adapters/, calibrations/
     python -m lab.train_pack to-f16 <adapter dir> <out dir>   # re-export an adapter in F16
-    python -m lab.train_pack list --pack next           # the issue-16 retrain (NEXT_PACK), in lab/next-pack/
-    python -m lab.train_pack train --pack next --only summarize   # one of its artifacts (resumable)
-    python -m lab.train_pack install --pack next        # the finished next pack over the shipped files
+    python -m lab.train_pack list --pack before-16      # the pack before issue 16 (lab/runs/)
 
-Every step is resumable (rerun the same command); runs live in lab/runs/<artifact>/ (gitignored).
+Every step is resumable (rerun the same command); runs live in lab/next-pack/runs/<run>/ (committed
+as they grow: lab/next-pack/README.md), the pack before issue 16's in lab/runs/ (gitignored).
 A rehearsal runs every artifact's real command in order (teacher check, training, export, install)
-with 2 steps on 8 examples, into DIR/{runs,adapters,calibrations}: the whole-pack orchestration
-checked in 19-30 min here (2026-11-29) instead of ~10 h, without touching the shipped pack.
+with 2 steps on 8 examples, into DIR/{runs,adapters,calibrations}, without touching the shipped pack:
+the pack before issue 16's orchestration checked in 19-30 min here (2026-11-29) instead of ~10 h.
 A calibration needs its two adapters installed first (it records their sha256), and a composite its
 teacher targets in lab/targets/ (`python -m lab.teacher generate`, run by `train` when missing).
 Size budget (lab/TRAINING.md): F16 adapters, rank 16 for the main tasks, rank 8 for the auxiliary ones.
@@ -269,7 +272,7 @@ NEXT_PACK: list[Artifact] = _unique(
         ),
     ]
 )
-PACKS = {"shipped": (PACK, SHIPPED), "next": (NEXT_PACK, NEXT)}
+PACKS = {"next": (NEXT_PACK, NEXT), "before-16": (PACK, SHIPPED)}
 
 
 def carry_kept_adapters(layout: Layout) -> list[Path]:
@@ -533,8 +536,9 @@ def main(argv=None) -> None:
     which.add_argument(
         "--pack",
         choices=list(PACKS),
-        default="shipped",
-        help="next: the issue-16 retrain on the named data sets, in lab/next-pack/ (lab/TRAINING.md)",
+        default="next",
+        help="next (shipped since 2026-12-05): the issue-16 retrain on the named data sets, in lab/next-pack/; "
+        "before-16: the pack before it (lab/TRAINING.md)",
     )
     sub.add_parser("list", parents=[which])
     sub.add_parser("budget")
@@ -555,14 +559,14 @@ def main(argv=None) -> None:
     i = sub.add_parser(
         "install",
         parents=[which],
-        help="shipped: exports into adapters/, calibrations/; next: the next pack over them",
+        help="next: the finished pack over adapters/, calibrations/; before-16: its exports, one by one",
     )
     i.add_argument("--only", action="append")
     c = sub.add_parser("to-f16")
     c.add_argument("src", type=Path)
     c.add_argument("out", type=Path)
     args = ap.parse_args(argv)
-    pack, pack_layout = PACKS[getattr(args, "pack", "shipped")]
+    pack, pack_layout = PACKS[getattr(args, "pack", "next")]
     if args.cmd == "list":
         for r in status(pack, pack_layout):
             print(
