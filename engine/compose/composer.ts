@@ -342,12 +342,12 @@ export async function runRecipe(
 
     /** Passes run after the answer was streamed, each on the last one's text; whether the last was cut at its budget. */
     const runAfterwards = async (passes: readonly Pass[], text: string): Promise<{text: string; cut: boolean}> => {
-        let before = reports.length;
+        let lastStarts = reports.length;
         for (const [i, pass] of passes.entries()) {
-            before = reports.length;
+            lastStarts = reports.length;
             text = await runPass(pass, recipe.passes.length + i, text);
         }
-        const cut = reports.slice(before).some((r) => !r.setAside && r.generation.stopReason === "max-tokens");
+        const cut = reports.slice(lastStarts).some((r) => !r.setAside && r.generation.stopReason === "max-tokens");
         return {text, cut};
     };
 

@@ -280,7 +280,7 @@ export function autoMethod(chain: TaskChain, inventory: Inventory): {method: Met
 }
 
 export function buildRecipe(chain: TaskChain, choice: MethodChoice, inventory: Inventory): Recipe {
-    const built = withCopyFallback(
+    const built = withStepsFallback(
         withLanguageRepair(buildWithoutChunks(chain, choice, inventory), choice, inventory),
         choice,
         inventory,
@@ -308,7 +308,7 @@ function withLanguageRepair(built: Recipe, choice: MethodChoice, inventory: Inve
 }
 
 /** Multi-step, for "auto" on a one-pass summary composite (Recipe.stepsFallback), when every task has its adapter. */
-function withCopyFallback(built: Recipe, choice: MethodChoice, inventory: Inventory): Recipe {
+function withStepsFallback(built: Recipe, choice: MethodChoice, inventory: Inventory): Recipe {
     const {chain} = built;
     if (choice !== "auto" || chain.main !== "summarize" || built.passes.length > 1 || !isComposite(chain)) return built;
     if (chainTasks(chain).some((task) => singleTaskAdapter(inventory, task) === undefined)) return built;
