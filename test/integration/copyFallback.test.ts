@@ -6,42 +6,29 @@
 // sometimes do.
 
 import assert from "node:assert/strict";
-import {cp, mkdir, mkdtemp, readFile, rm, writeFile} from "node:fs/promises";
-import {tmpdir} from "node:os";
-import {join} from "node:path";
 import {after, before, describe, test} from "node:test";
 import {isCopiedSummary} from "../../engine/compose/copying";
 import {parseTaskChain} from "../../engine/compose/taskChain";
-import {engineConfig, packIn} from "../../engine/config";
-import {Engine} from "../../engine/engine";
-import {realModelPath, repoRoot} from "../support/realModel";
+import type {Engine} from "../../engine/engine";
+import {relabelledEngine} from "../support/relabelledPack";
 import {NEWS_PARAGRAPH} from "../support/texts";
 
 const JOINT_ID = "gemma3-270m.joint.summarize.tone-professional";
 
 describe("a summary composite that copies its input", () => {
-    let work: string;
     let engine: Engine;
+    let close: (() => Promise<void>) | undefined;
 
     before(async () => {
-        work = await mkdtemp(join(tmpdir(), "composer-copy-"));
-        const adapters = join(work, "adapters");
-        for (const id of ["gemma3-270m.summarize", "gemma3-270m.tone-professional"])
-            await cp(join(repoRoot(), "adapters", id), join(adapters, id), {recursive: true});
-        const tone = join(repoRoot(), "adapters", "gemma3-270m.tone-professional");
-        await mkdir(join(adapters, JOINT_ID));
-        await cp(join(tone, "adapter.gguf"), join(adapters, JOINT_ID, "adapter.gguf"));
-        const manifest = JSON.parse(await readFile(join(tone, "manifest.json"), "utf8"));
-        const relabelled = {...manifest, id: JOINT_ID, task: "summarize+tone:professional"};
-        await writeFile(join(adapters, JOINT_ID, "manifest.json"), JSON.stringify(relabelled, null, 2));
-        engine = await Engine.open(
-            engineConfig(await realModelPath(), packIn(work, {adapterDirs: [adapters]}), {threads: 2, maxContexts: 2}),
-        );
+        ({engine, close} = await relabelledEngine(["gemma3-270m.summarize", "gemma3-270m.tone-professional"], {
+            source: "gemma3-270m.tone-professional",
+            jointId: JOINT_ID,
+            task: "summarize+tone:professional",
+        }));
     });
 
     after(async () => {
-        await engine?.dispose();
-        if (work) await rm(work, {recursive: true, force: true});
+        await close?.();
     });
 
     test("is written again in two passes under auto, and left as it is under the explicit method", async () => {

@@ -5,42 +5,29 @@
 // name: it summarizes in English, as the real composites sometimes do (language.ts says when).
 
 import assert from "node:assert/strict";
-import {cp, mkdir, mkdtemp, readFile, rm, writeFile} from "node:fs/promises";
-import {tmpdir} from "node:os";
-import {join} from "node:path";
 import {after, before, describe, test} from "node:test";
 import {writtenIn} from "../../engine/compose/language";
 import {parseTaskChain} from "../../engine/compose/taskChain";
-import {engineConfig, packIn} from "../../engine/config";
-import {Engine} from "../../engine/engine";
-import {realModelPath, repoRoot} from "../support/realModel";
+import type {Engine} from "../../engine/engine";
+import {relabelledEngine} from "../support/relabelledPack";
 import {NEWS_PARAGRAPH} from "../support/texts";
 
 const JOINT_ID = "gemma3-270m.joint.summarize.translate-fr";
 
 describe("an English answer to a translating composite", () => {
-    let work: string;
     let engine: Engine;
+    let close: (() => Promise<void>) | undefined;
 
     before(async () => {
-        work = await mkdtemp(join(tmpdir(), "composer-language-"));
-        const adapters = join(work, "adapters");
-        for (const id of ["gemma3-270m.summarize", "gemma3-270m.translate-fr"])
-            await cp(join(repoRoot(), "adapters", id), join(adapters, id), {recursive: true});
-        const summarize = join(repoRoot(), "adapters", "gemma3-270m.summarize");
-        await mkdir(join(adapters, JOINT_ID));
-        await cp(join(summarize, "adapter.gguf"), join(adapters, JOINT_ID, "adapter.gguf"));
-        const manifest = JSON.parse(await readFile(join(summarize, "manifest.json"), "utf8"));
-        const relabelled = {...manifest, id: JOINT_ID, task: "summarize+translate:fr"};
-        await writeFile(join(adapters, JOINT_ID, "manifest.json"), JSON.stringify(relabelled, null, 2));
-        engine = await Engine.open(
-            engineConfig(await realModelPath(), packIn(work, {adapterDirs: [adapters]}), {threads: 2, maxContexts: 2}),
-        );
+        ({engine, close} = await relabelledEngine(["gemma3-270m.summarize", "gemma3-270m.translate-fr"], {
+            source: "gemma3-270m.summarize",
+            jointId: JOINT_ID,
+            task: "summarize+translate:fr",
+        }));
     });
 
     after(async () => {
-        await engine?.dispose();
-        if (work) await rm(work, {recursive: true, force: true});
+        await close?.();
     });
 
     test("is translated by the translation adapter under auto, and left as it is under the explicit method", async () => {
