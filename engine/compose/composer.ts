@@ -130,9 +130,15 @@ export const STEPS_FALLBACK_CHECKS = "copied-or-off-script-v1";
  * own sentences, or a generation stopped where it turned to another writing system, which leaves
  * the answer cut ("Steve quiere una fiesta coordinada en", summarize + Spanish on a real email).
  */
-function onePassFailure(answer: string, input: string, reports: readonly PassReport[]): string | null {
+function onePassFailure(
+    answer: string,
+    input: string,
+    onePass: ChainKey,
+    reports: readonly PassReport[],
+): string | null {
     if (isCopiedSummary(answer, input)) return "gave back the text's own sentences";
-    if (reports.some((r) => !r.setAside && r.generation.stopReason === "off-script"))
+    // The answer's own generations only: a long text's part summaries are read again, not shown.
+    if (reports.some((r) => r.does === onePass && !r.setAside && r.generation.stopReason === "off-script"))
         return "turned to another writing system and stopped there";
     return null;
 }
@@ -356,7 +362,7 @@ export async function runRecipe(
     // Neither is streamed: the review replaces the answer it showed when the new one is done.
     const fallback = recipe.stepsFallback;
     const repair = recipe.languageRepair;
-    const failure = fallback === null ? null : onePassFailure(text, input, reports);
+    const failure = fallback === null ? null : onePassFailure(text, input, recipe.passes[0].does, reports);
     if (fallback !== null && failure !== null) {
         const again = await runAfterwards(fallback, input);
         text = again.text;

@@ -3,11 +3,12 @@
 // the next sentence of a report on an earthquake, unchanged (the real-text runs of 2026-12-05; the
 // tone adapters alone leave such news as it is, and the summarizer alone keeps its lead sentence
 // only). That is neither short nor in the asked tone; the composer then writes the summary again
-// in separate passes (composer.ts, Recipe.stepsFallback; bump its STEPS_FALLBACK_CHECKS with any change here). The benchmark's judge of broken outputs
-// measures copying with the same words and runs (bench/brokenOutput.ts).
+// in separate passes (composer.ts, Recipe.stepsFallback: bump its STEPS_FALLBACK_CHECKS with any
+// change here). The benchmark's judge of broken outputs measures copying with the same words and
+// runs (bench/brokenOutput.ts).
 
 /** A run of this many words that the input has word for word counts as copied from it... */
-export const COPY_RUN_WORDS = 6;
+const COPY_RUN_WORDS = 6;
 /** ...and a summary made of such runs for this share of its words is the input's own text, */
 const COPY_SHARE = 0.9;
 /** when it keeps this share of the input's words (a news paragraph's lead sentence, about 0.26 of it, is a summary). */
