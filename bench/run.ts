@@ -25,7 +25,6 @@ import {loadEvalSet} from "./evalSet";
 import {type FormalityResults, runFormality} from "./formality";
 import {CONCURRENT_REQUESTS, type MemoryResults, runMemory} from "./memory";
 import {type NewsResults, runNews} from "./news";
-import type {PairedDifference} from "./pairedDifference";
 import {type PeerResults, runPeer} from "./peer";
 import {Progress} from "./progress";
 import {generationSeconds, planQuality, runQuality} from "./quality";
@@ -33,7 +32,7 @@ import {type RealTextResults, runRealText} from "./realText";
 import {realTextShape} from "./realTextCommands";
 import {type RealWorkResults, runRealWork, WORK} from "./realWork";
 import {type BenchResults, type ExampleRow, writeReport} from "./report";
-import {compareWithRun, type QualityScores, scoreQuality} from "./scoring";
+import {type AgainstBaseline, compareWithBaseline, type QualityScores, scoreQuality} from "./scoring";
 import {runSpeed, SPEED_CHAIN, type SpeedResults, SWITCH_CHAIN, speedInputs} from "./speed";
 import {runStartup, type StartupResults} from "./startup";
 
@@ -113,7 +112,7 @@ async function main(): Promise<void> {
 
         // ---- quality ----
         let quality: BenchResults["quality"] = null;
-        let againstBaseline: {file: string; byVariant: Record<string, Record<string, PairedDifference>>} | null = null;
+        let againstBaseline: AgainstBaseline | null = null;
         let formality: FormalityResults | null = null;
         let news: NewsResults | null = null;
         let evalInfo: Record<string, unknown> | null = null;
@@ -145,14 +144,15 @@ async function main(): Promise<void> {
                 const scores = await scoreQuality(root, evalSet, plan, generations);
                 if (args.baseline !== null) {
                     const before = JSON.parse(await readFile(args.baseline, "utf8")) as {
-                        quality?: {perInput?: QualityScores["perInput"]};
+                        quality?: Partial<Pick<QualityScores, "perInput" | "perInputWithoutPlaceholders">>;
                     };
-                    if (before.quality?.perInput === undefined)
+                    const perInput = before.quality?.perInput;
+                    if (perInput === undefined)
                         throw new Error(`${args.baseline} has no per-input quality scores to compare with.`);
-                    againstBaseline = {
-                        file: args.baseline,
-                        byVariant: compareWithRun(scores.perInput, before.quality.perInput),
-                    };
+                    againstBaseline = compareWithBaseline(args.baseline, scores, {
+                        perInput,
+                        perInputWithoutPlaceholders: before.quality?.perInputWithoutPlaceholders,
+                    });
                 }
                 const examples: ExampleRow[] = [];
                 const seenGroups = new Set<string>();

@@ -10,6 +10,7 @@ import {mean} from "./stats";
 
 interface ItemScore {
     readonly main: number | null;
+    readonly main_without_placeholders: number | null;
     readonly chrf: number | null;
     readonly language: string;
     readonly language_ok: boolean;
@@ -73,6 +74,12 @@ export interface QualityScores {
     readonly lcppAgainst: Record<string, Record<string, PairedDifference>>;
     /** Variant -> method -> input id -> main score: what a later run compares itself with (`--baseline`). */
     readonly perInput: Record<string, Record<string, Record<string, number>>>;
+    /**
+     * As perInput, with DialogSum's speaker placeholders ("#Persona1# invita a Bill") taken out of
+     * references and outputs where a reference has them: a pack that names people, as users need,
+     * is then not marked down for it. Absent in older runs.
+     */
+    readonly perInputWithoutPlaceholders?: Record<string, Record<string, Record<string, number>>>;
     readonly versions: Record<string, string>;
     readonly langidCandidates: string[];
     readonly toneClassifier: ToneClassifierInfo | null;
@@ -100,6 +107,30 @@ export function compareWithRun(
             );
         }
     return result;
+}
+
+/** This run against a `--baseline` run: compareWithRun on the main metric, and without placeholders. */
+export interface AgainstBaseline {
+    readonly file: string;
+    readonly byVariant: Record<string, Record<string, PairedDifference>>;
+    /** The same on perInputWithoutPlaceholders; null when the baseline run has none (older runs). */
+    readonly byVariantWithoutPlaceholders?: Record<string, Record<string, PairedDifference>> | null;
+}
+
+export function compareWithBaseline(
+    file: string,
+    current: Pick<QualityScores, "perInput" | "perInputWithoutPlaceholders">,
+    baseline: Pick<QualityScores, "perInput" | "perInputWithoutPlaceholders">,
+): AgainstBaseline {
+    const withoutPlaceholders =
+        current.perInputWithoutPlaceholders === undefined || baseline.perInputWithoutPlaceholders === undefined
+            ? null
+            : compareWithRun(current.perInputWithoutPlaceholders, baseline.perInputWithoutPlaceholders);
+    return {
+        file,
+        byVariant: compareWithRun(current.perInput, baseline.perInput),
+        byVariantWithoutPlaceholders: withoutPlaceholders,
+    };
 }
 
 /** The baselines of the quality goal: one pass must beat the merge and match two passes. */
@@ -241,6 +272,10 @@ export async function scoreQuality(
         groups,
         lcppAgainst: compareWithLcpp(plan, (key) => scored.items[key]?.main ?? null),
         perInput: mainScoresById(plan, (key) => scored.items[key]?.main ?? null),
+        perInputWithoutPlaceholders: mainScoresById(
+            plan,
+            (key) => scored.items[key]?.main_without_placeholders ?? null,
+        ),
         versions: scored.versions,
         langidCandidates: scored.langid_candidates,
         toneClassifier: scored.tone_classifier,

@@ -129,11 +129,17 @@ function speedBlock(run) {
     return lines;
 }
 
+/** The machine a run measured, as the speed block names it: memory and start times depend on it too. */
+function machine(run) {
+    const runtime = need(run.results.config?.runtime, "config.runtime", run);
+    return `a ${runtime.cores}-core ${runtime.cpu}`;
+}
+
 /** The memory section's figures (bench/memory.ts) against its goals. */
 function memoryLine(run) {
     const memory = run.results.memory;
     const mb = (x) => `${Math.round(x)} MB`;
-    return `Memory: the model and the pack ${mb(memory.basePackMb)}; with 4 composites warm ${mb(memory.warm.rssMb)} (goal ${mb(memory.goals.warmMb)}); peak under ${memory.concurrent.requests} concurrent requests ${mb(memory.concurrent.peakRssMb)} (goal ${mb(memory.goals.concurrentPeakMb)}).`;
+    return `Memory on ${machine(run)}: the model and the pack ${mb(memory.basePackMb)}; with 4 composites warm ${mb(memory.warm.rssMb)} (goal ${mb(memory.goals.warmMb)}); peak under ${memory.concurrent.requests} concurrent requests ${mb(memory.concurrent.peakRssMb)} (goal ${mb(memory.goals.concurrentPeakMb)}).`;
 }
 
 /** From the engine's start to the first token (bench/startup.ts): what a user who asks early waits for. */
@@ -146,7 +152,7 @@ function startupLine(run) {
     const atOnce = find("later", "at once");
     const firstEver = find("first", "at once");
     const prepared = find("later", "after preparation");
-    return `From the engine's start (VS Code starts it once it has started): ready in ${s(prepared.readyMs)}; ${run.results.startup.chain} of an email asked at once has its first token ${s(atOnce.firstTokenMs)} after the start (${s(firstEver.firstTokenMs)} on the first start after installing), and ${s(prepared.requestToFirstTokenMs)} after the request once the engine has prepared.`;
+    return `From the engine's start on ${machine(run)} (VS Code starts it once it has started): ready in ${s(prepared.readyMs)}; ${run.results.startup.chain} of an email asked at once has its first token ${s(atOnce.firstTokenMs)} after the start (${s(firstEver.firstTokenMs)} on the first start after installing), and ${s(prepared.requestToFirstTokenMs)} after the request once the engine has prepared.`;
 }
 
 /** The real work timed (bench/realWork.ts): what users wait for, one pass next to two. */
@@ -194,7 +200,7 @@ export function readmeTables(resultsDir, readmeDir) {
             ? []
             : [
                   "",
-                  `On real text (${work.results.work.threads} threads, medians; summaries and replies stream a sentence at a time):`,
+                  `On real text (${work.results.work.threads} threads of ${machine(work)}, medians; summaries and replies stream a sentence at a time):`,
                   "",
                   ...workLines(work),
               ]),

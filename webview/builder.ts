@@ -140,7 +140,9 @@ function render(): void {
 /** The engine's capability in words: it decided; the page only says it. */
 function says(capability: ChainCapability, taskCount: number): string {
     if (capability.onePass) return s(taskCount === 1 ? "single" : "onePass", capability.method);
-    if (capability.method === "multi-step") return s("multi", String(capability.passes));
+    // Multi-step with no note is the engine's choice (a reply, then its translation), not a fallback.
+    if (capability.method === "multi-step")
+        return s(capability.note === null ? "steps" : "multi", String(capability.passes));
     // A zero-shot fallback: the engine's note says what is missing.
     return capability.note ?? s("fallback", capability.method);
 }

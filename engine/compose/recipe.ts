@@ -254,6 +254,20 @@ function buildExplicit(chain: TaskChain, method: Method, inventory: Inventory): 
     }
 }
 
+/**
+ * A reply, then its translation: "auto" runs the two passes even where a calibration is installed.
+ * Read against 12 real emails (docs/method.md "Choosing a method at run time"), reply-then-translate
+ * answered the email about 10 times in Spanish, French and German alike, LC++ 3 to 6 times
+ * ("¡Gracias! Me gustaría hacerlo."); the reply is short, so its second pass costs little.
+ */
+function repliesThenTranslates(chain: TaskChain): boolean {
+    return chain.main === "reply" && chain.aux.length === 1 && chain.aux[0]?.startsWith("translate:") === true;
+}
+
+function everyTaskHasItsAdapter(chain: TaskChain, inventory: Inventory): boolean {
+    return chainTasks(chain).every((task) => singleTaskAdapter(inventory, task) !== undefined);
+}
+
 /** The method "auto" resolves to for this chain, with the reason when it is a fallback. */
 export function autoMethod(chain: TaskChain, inventory: Inventory): {method: Method; note: string | null} {
     const key = chainKey(chain);
@@ -262,6 +276,8 @@ export function autoMethod(chain: TaskChain, inventory: Inventory): {method: Met
             return {method: chain.main === null ? "aux-lora" : "main-lora", note: null};
         return {method: "zero-shot", note: `No adapter for "${key}" is installed; running the base model zero-shot.`};
     }
+    if (repliesThenTranslates(chain) && everyTaskHasItsAdapter(chain, inventory))
+        return {method: "multi-step", note: null};
     for (const kind of ["lc++", "lc"] as const) {
         if (usableCalibration(inventory, chain, kind) !== undefined) return {method: kind, note: null};
     }
@@ -311,7 +327,7 @@ function withLanguageRepair(built: Recipe, choice: MethodChoice, inventory: Inve
 function withStepsFallback(built: Recipe, choice: MethodChoice, inventory: Inventory): Recipe {
     const {chain} = built;
     if (choice !== "auto" || chain.main !== "summarize" || built.passes.length > 1 || !isComposite(chain)) return built;
-    if (chainTasks(chain).some((task) => singleTaskAdapter(inventory, task) === undefined)) return built;
+    if (!everyTaskHasItsAdapter(chain, inventory)) return built;
     return {...built, stepsFallback: buildExplicit(chain, "multi-step", inventory).passes};
 }
 

@@ -181,6 +181,7 @@ function html(webview: vscode.Webview, extensionUri: vscode.Uri): string {
         output: t("Output"),
         onePass: t("Runs in one pass ({0})."),
         multi: t("No calibration installed for this chain: falls back to {0} passes (multi-step)."),
+        steps: t("Runs in {0} passes (multi-step): for this chain they write better than one."),
         fallback: t("Nothing installed for this chain: runs the base model alone ({0})."),
         oneLanguage: t("A chain translates to one language: choose one."),
         unknown: t("The engine is not running, so how this chain runs is not known yet."),

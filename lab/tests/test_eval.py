@@ -92,6 +92,19 @@ def test_looping_flags_degenerate_repetition_only():
     assert not metrics.looping("Le chat dort. Le chien dort.")
 
 
+def test_placeholders_are_taken_out_of_both_sides_where_a_reference_has_them():
+    assert metrics.without_placeholders("#Persona1# invita a Bill.").split() == ["invita", "a", "Bill."]
+    assert metrics.without_placeholders("Person1 le dice a Personne 2 #PhoneNumber#.").split() == ["le", "dice", "a", "."]
+    assert not metrics.has_placeholder("Una persona invita a Bill a las 2.")
+    item = {"key": "k", "metric": "rougeL", "references": ["#Persona1# invita a Bill al cine."], "language": "es"}
+    named = score.score({"items": [{**item, "output": "Ana invita a Bill al cine."}]})["items"]["k"]
+    tagged = score.score({"items": [{**item, "output": "#Persona1# invita a Bill al cine."}]})["items"]["k"]
+    # Raw ROUGE prefers the placeholder; without placeholders, the name costs only its own token.
+    assert tagged["main"] == pytest.approx(100) and named["main"] < tagged["main"]
+    assert tagged["main_without_placeholders"] == pytest.approx(100)
+    assert named["main_without_placeholders"] > named["main"]
+
+
 def test_score_reports_null_where_no_reference_exists():
     out = score.score(
         {
@@ -119,6 +132,7 @@ def test_score_reports_null_where_no_reference_exists():
     assert k1["looping"] is False
     assert k2["main"] == pytest.approx(100 * (1 / 6 + 1 / 3))  # two tokens: no trigram, R3 = 0
     assert k2["chrf"] is not None and 0 < k2["chrf"] < 100
+    assert k1["main_without_placeholders"] is None and k2["main_without_placeholders"] == k2["main"]
     assert set(out["versions"]) == {"rouge-score", "sacrebleu", "lingua-language-detector", "langid"}
 
 

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import {describe, test} from "node:test";
 import {pairedDifference} from "../../bench/pairedDifference";
-import {compareWithLcpp, compareWithRun} from "../../bench/scoring";
+import {compareWithBaseline, compareWithLcpp, compareWithRun} from "../../bench/scoring";
 import type {Method} from "../../engine/compose/methods";
 
 describe("paired bootstrap difference (bench)", () => {
@@ -108,4 +108,19 @@ test("a run is compared with a baseline run method by method, on the inputs both
     assert.equal(lcpp?.n, 3, "only a, b and c are in both runs");
     assert.equal(lcpp?.mean, 10);
     assert.equal(lcpp?.verdict, "ahead");
+});
+
+test("against a baseline, the placeholder-free scores are compared too, when both runs have them", () => {
+    const perInput = {"summarize+translate:es": {"lc++": {a: 20, b: 21, c: 19}}};
+    const before = {"summarize+translate:es": {"lc++": {a: 25, b: 26, c: 24}}};
+    const current = {
+        perInput,
+        perInputWithoutPlaceholders: {"summarize+translate:es": {"lc++": {a: 30, b: 31, c: 29}}},
+    };
+    const both = compareWithBaseline("old.json", current, {perInput: before, perInputWithoutPlaceholders: before});
+    assert.equal(both.byVariant["summarize+translate:es"]?.["lc++"]?.verdict, "behind");
+    assert.equal(both.byVariantWithoutPlaceholders?.["summarize+translate:es"]?.["lc++"]?.mean, 5);
+    assert.equal(both.byVariantWithoutPlaceholders?.["summarize+translate:es"]?.["lc++"]?.verdict, "ahead");
+    const older = compareWithBaseline("old.json", current, {perInput: before});
+    assert.equal(older.byVariantWithoutPlaceholders, null, "an older baseline has no such scores");
 });

@@ -324,3 +324,25 @@ test("auto on a one-pass summary composite keeps multi-step, to write a copied s
     assert.equal(buildRecipe(sumFr, "auto", {adapters: [summarize, french], calibrations: []}).stepsFallback, null);
     assert.equal(buildRecipe(sumFr, "auto", {adapters: [summarize, jointSumFr], calibrations: []}).stepsFallback, null);
 });
+
+test("auto runs a reply, then its translation, in two passes even with a calibration installed", () => {
+    const replyFr = parseTaskChain("reply,translate:fr");
+    const lcppReplyFr = calibration("lc++", "reply+translate:fr", [reply, french], [1, 1]);
+    const inventory: Inventory = {...full, calibrations: [...full.calibrations, lcppReplyFr]};
+    const recipe = buildRecipe(replyFr, "auto", inventory);
+    assert.equal(recipe.method, "multi-step");
+    assert.deepEqual(
+        recipe.passes.map((p) => [p.does, p.adapters.map((u) => u.adapter), p.calibration]),
+        [
+            ["reply", [reply], null],
+            ["translate:fr", [french], null],
+        ],
+    );
+    assert.deepEqual(recipe.notes, [], "a choice, not a fallback");
+    assert.equal(chainCapability(replyFr, inventory).method, "multi-step");
+    // Asked for by name, the calibration runs; a reply in a tone keeps its one pass.
+    assert.equal(buildRecipe(replyFr, "lc++", inventory).method, "lc++");
+    const replyCasual = parseTaskChain("reply,tone:casual");
+    const lcppCasual = calibration("lc++", "reply+tone:casual", [reply, casual], [1, 1]);
+    assert.equal(buildRecipe(replyCasual, "auto", {...full, calibrations: [lcppCasual]}).method, "lc++");
+});

@@ -23,6 +23,9 @@
   two (a short wrong-language answer to an English command can pass). Confusions inside the set
   still count as errors.
 With several references the best-scoring one counts (rouge-score's `score_multi` convention).
+Without placeholders: the same score with DialogSum's anonymised speakers ("#Person1#", "#Persona2#",
+"Person1") taken out of the references and the output, so a summary that names people or says
+"a customer" is not marked down against references that keep the data set's convention.
 """
 
 from __future__ import annotations
@@ -32,6 +35,19 @@ from collections.abc import Callable
 from functools import cache
 
 LANGID_CANDIDATES = ("en", "es", "fr", "de", "it", "pt", "nl")
+
+
+# DialogSum's placeholders as references and outputs write them: "#Person1#", "#Persona2#", "Personne 1",
+# "Person1" (the hashes dropped), and its others ("#PhoneNumber#").
+_PLACEHOLDER = re.compile(r"#?\b(?:person|persona|personne|persön)\s?\d+\b#?|#\w{1,20}#", re.IGNORECASE)
+
+
+def has_placeholder(text: str) -> bool:
+    return _PLACEHOLDER.search(text) is not None
+
+
+def without_placeholders(text: str) -> str:
+    return _PLACEHOLDER.sub(" ", text)
 
 
 @cache

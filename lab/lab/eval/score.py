@@ -3,11 +3,13 @@
 Input:  {"items": [{"key": str, "output": str, "metric": "rougeL" | "wrouge",
                     "references": [str], "human_references": [str], "language": "fr",
                     "tone": "casual" | ... | "paraphrase" | null}]}
-Output: {"items": {key: {"main": float | null, "chrf": float | null, "language": "fr",
+Output: {"items": {key: {"main": float | null, "main_without_placeholders": float | null,
+                         "chrf": float | null, "language": "fr",
                          "language_ok": bool, "looping": bool, "tone": label | null, "tone_ok": bool | null}},
          "versions": {...}, "langid_candidates": [...], "tone_classifier": lab.eval.tone.evaluate() | null}
 `main` is ROUGE-L F1 or weighted ROUGE against the composite references (null when there are
-none); `chrf` against human references (null when there are none). All scores in %. Tone: the lab's
+none); `main_without_placeholders` the same with DialogSum's speaker placeholders taken out of
+references and output (lab.eval.metrics) where a reference has one, else `main`; `chrf` against human references (null when there are none). All scores in %. Tone: the lab's
 classifier (lab.eval.tone) on outputs of tone variants ("paraphrase" asks for "neutral"); null when the
 variant has no tone or the classifier's data is missing.
 """
@@ -18,7 +20,17 @@ import json
 import sys
 
 from lab.eval import tone
-from lab.eval.metrics import LANGID_CANDIDATES, chrf, language, looping, rouge_l, versions, weighted_rouge
+from lab.eval.metrics import (
+    LANGID_CANDIDATES,
+    chrf,
+    has_placeholder,
+    language,
+    looping,
+    rouge_l,
+    versions,
+    weighted_rouge,
+    without_placeholders,
+)
 
 
 def score_item(item: dict) -> dict:
@@ -28,12 +40,15 @@ def score_item(item: dict) -> dict:
     metric = item["metric"]
     if metric not in ("rougeL", "wrouge"):
         raise ValueError(f"unknown metric {metric!r}")
-    main = None
-    if refs:
-        main = rouge_l(output, refs) if metric == "rougeL" else weighted_rouge(output, refs)
+    measure = rouge_l if metric == "rougeL" else weighted_rouge
+    main = measure(output, refs) if refs else None
+    main_without = main
+    if any(has_placeholder(ref) for ref in refs):
+        main_without = measure(without_placeholders(output), [without_placeholders(ref) for ref in refs])
     lang = language(output, item["language"])
     return {
         "main": main,
+        "main_without_placeholders": main_without,
         "chrf": chrf(output, human) if human else None,
         "language": lang,
         "language_ok": lang == item["language"],
