@@ -94,9 +94,19 @@ def test_looping_flags_degenerate_repetition_only():
 
 def test_placeholders_are_taken_out_of_both_sides_where_a_reference_has_them():
     assert metrics.without_placeholders("#Persona1# invita a Bill.").split() == ["invita", "a", "Bill."]
-    assert metrics.without_placeholders("Person1 le dice a Personne 2 #PhoneNumber#.").split() == ["le", "dice", "a", "."]
+    assert metrics.without_placeholders("Person1 le dice a Personne 2 #PhoneNumber#.").split() == [
+        "le",
+        "dice",
+        "a",
+        ".",
+    ]
     assert not metrics.has_placeholder("Una persona invita a Bill a las 2.")
-    item = {"key": "k", "metric": "rougeL", "references": ["#Persona1# invita a Bill al cine."], "language": "es"}
+    item = {
+        "key": "k",
+        "metric": "rougeL",
+        "references": ["#Persona1# invita a Bill al cine."],
+        "language": "es",
+    }
     named = score.score({"items": [{**item, "output": "Ana invita a Bill al cine."}]})["items"]["k"]
     tagged = score.score({"items": [{**item, "output": "#Persona1# invita a Bill al cine."}]})["items"]["k"]
     # Raw ROUGE prefers the placeholder; without placeholders, the name costs only its own token.

@@ -9,8 +9,9 @@ Output: {"items": {key: {"main": float | null, "main_without_placeholders": floa
          "versions": {...}, "langid_candidates": [...], "tone_classifier": lab.eval.tone.evaluate() | null}
 `main` is ROUGE-L F1 or weighted ROUGE against the composite references (null when there are
 none); `main_without_placeholders` the same with DialogSum's speaker placeholders taken out of
-references and output (lab.eval.metrics) where a reference has one, else `main`; `chrf` against human references (null when there are none). All scores in %. Tone: the lab's
-classifier (lab.eval.tone) on outputs of tone variants ("paraphrase" asks for "neutral"); null when the
+references and output (lab.eval.metrics) where a reference has one, else `main`; `chrf` against
+human references (null when there are none). All scores in %. Tone: the lab's classifier
+(lab.eval.tone) on outputs of tone variants ("paraphrase" asks for "neutral"); null when the
 variant has no tone or the classifier's data is missing.
 """
 
