@@ -118,9 +118,10 @@ async function main() {
     writeFileSync(join(workspace, "email-fr.txt"), EMAIL);
     // For the in-host suite (its own folder).
     writeFileSync(join(work, "email.txt"), EMAIL);
-    // Long enough (about 1,300 prompt tokens) that a generation is still running when Cancel is clicked.
+    // Long enough (about 5,200 prompt tokens, read in parts) that a generation is still running when
+    // Cancel is clicked: at 1,300 tokens a quiet machine with AMX finished before the button showed.
     const dialogue = readFileSync(join(root, "samples", "dialogue.txt"), "utf8").trim();
-    writeFileSync(join(workspace, "long.md"), `${Array(10).fill(dialogue).join("\n\n")}\n`);
+    writeFileSync(join(workspace, "long.md"), `${Array(40).fill(dialogue).join("\n\n")}\n`);
 
     log("crafting adapters and calibrations");
     execFileSync(process.execPath, [join(root, "dist", "test", "e2e", "prepare.js"), work, home], {
