@@ -1,5 +1,5 @@
 // The commands that run a task chain on the selection: single tasks, any chain by key, the
-// calibrated composite shortcuts, Compose... (quick picks) and saved actions. Each one ends in
+// composite shortcuts, Compose... (quick picks) and saved actions. Each one ends in
 // the review flow; what the menus offer comes from chainMenu.ts (pure, unit tested).
 
 import * as vscode from "vscode";
@@ -19,12 +19,12 @@ import type {EngineService} from "../engineService";
 import {OUTPUT_MODES, type OutputMode} from "../review/outputPlan";
 import type {ReviewController, RunOutcome} from "../review/reviewController";
 import {
-    calibratedComposites,
-    calibratedContextValues,
     chainTitle,
     compositeCommandId,
     contributedComposites,
     nextTaskOptions,
+    offeredComposites,
+    offeredContextValues,
     parseSavedActions,
 } from "./chainMenu";
 
@@ -99,15 +99,15 @@ export function registerChainCommands(
     });
 
     // Composite shortcuts: a contributed command per main x auxiliary pair, shown in the palette
-    // only while a calibration makes it one pass (see chainMenu.ts), plus a quick pick over
-    // every calibrated chain whatever its length.
+    // only while it runs as trained, not as a fallback (see chainMenu.ts), plus a quick pick over
+    // every such chain whatever its length.
     for (const chain of contributedComposites()) register(compositeCommandId(chain), () => run(chain));
     const syncContext = () => {
-        for (const [key, value] of calibratedContextValues(engine.capabilities))
+        for (const [key, value] of offeredContextValues(engine.capabilities))
             void vscode.commands.executeCommand("setContext", key, value);
     };
     register("composer.runComposite", async () => {
-        const items = calibratedComposites(engine.capabilities);
+        const items = offeredComposites(engine.capabilities);
         if (items.length === 0) {
             const manage = vscode.l10n.t("Manage Adapters");
             const choice = await vscode.window.showInformationMessage(
@@ -120,7 +120,10 @@ export function registerChainCommands(
         const picked = await vscode.window.showQuickPick(
             items.map((item) => ({
                 label: item.label,
-                description: vscode.l10n.t("one pass · {0}", item.method),
+                description:
+                    item.passes === 1
+                        ? vscode.l10n.t("one pass · {0}", item.method)
+                        : vscode.l10n.t("{0} passes (multi-step)", item.passes),
                 detail: item.detail,
                 item,
             })),

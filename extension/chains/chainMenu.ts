@@ -63,8 +63,8 @@ export function compositeCommandId(chain: TaskChain): string {
     return `composer.composite.${chainTasks(chain).map(idPart).join(".")}`;
 }
 
-export function calibratedContextKey(chain: TaskChain): string {
-    return `composer.calibrated.${chainTasks(chain).map(idPart).join(".")}`;
+export function offeredContextKey(chain: TaskChain): string {
+    return `composer.offered.${chainTasks(chain).map(idPart).join(".")}`;
 }
 
 /** Every main x auxiliary pair: the composites that have a contributed palette command. */
@@ -78,10 +78,15 @@ export interface CompositeItem {
     readonly label: string;
     readonly detail: string;
     readonly method: Method;
+    readonly passes: number;
 }
 
-/** Composite chains that run in one pass with what is installed (a calibration or joint expert). */
-export function calibratedComposites(capabilities: readonly ChainCapability[]): CompositeItem[] {
+/**
+ * Composite chains that run as trained with what is installed: in one pass (a calibration or a
+ * joint expert), or in the passes "auto" chooses because they write better (a reply, then its
+ * translation or tone). Not fallbacks: a multi-step for want of a calibration, or zero-shot.
+ */
+export function offeredComposites(capabilities: readonly ChainCapability[]): CompositeItem[] {
     const items: CompositeItem[] = [];
     for (const capability of capabilities) {
         let chain: TaskChain;
@@ -90,24 +95,24 @@ export function calibratedComposites(capabilities: readonly ChainCapability[]): 
         } catch {
             continue; // a chain this build does not know; the engine is newer than the extension
         }
-        if (!isComposite(chain) || !capability.onePass) continue;
+        // The capability's note says why a fallback runs; a chosen method has none.
+        if (!isComposite(chain) || capability.note !== null) continue;
         items.push({
             chain,
             key: chainKey(chain),
             label: chainTitle(chain),
             detail: capability.title,
             method: capability.method,
+            passes: capability.passes,
         });
     }
     return items.sort((a, b) => a.label.localeCompare(b.label));
 }
 
-/** Context keys to set: true for each contributed pair that is calibrated, false for the rest. */
-export function calibratedContextValues(capabilities: readonly ChainCapability[]): Map<string, boolean> {
-    const calibrated = new Set(calibratedComposites(capabilities).map((item) => item.key));
-    return new Map(
-        contributedComposites().map((chain) => [calibratedContextKey(chain), calibrated.has(chainKey(chain))]),
-    );
+/** Context keys to set: true for each contributed pair that is offered, false for the rest. */
+export function offeredContextValues(capabilities: readonly ChainCapability[]): Map<string, boolean> {
+    const offered = new Set(offeredComposites(capabilities).map((item) => item.key));
+    return new Map(contributedComposites().map((chain) => [offeredContextKey(chain), offered.has(chainKey(chain))]));
 }
 
 /** The tasks that may still be appended to a chain being built (Compose... and the builder). */

@@ -226,13 +226,22 @@ def _next_adapter(task: str, rank: int, n_train: int, steps: int) -> Artifact:
     return _adapter(task, rank, n_train, steps, extra=extra)
 
 
+# Reply + a tone is asked of emails: its LC++ trains on every teacher email reply once beside half as
+# many human turns (lab.data.sources._emails_first), rewritten in the tone. On 12 real emails it then
+# answered 5-6 where the +emails mix answered 3-4 (TRAINING.md, "Reply + a tone on emails"; the
+# engine's `auto` runs these replies in two passes, which answer about 9). Its LC keeps the mix; so
+# does reply + paraphrase (not retrained).
+NEXT_LCPP_DATA = {f"reply+tone:{tone}": "email-replies+turns" for tone in ("casual", "witty", "professional")}
+
+
 def _next_calibrations(
     chain: str, n_train: int = 400, lcpp_steps: int = 100, lc_steps: int = 50
 ) -> list[Artifact]:
     main = chain.split("+")[0]
     extra = [*_FAST, *NEXT_LENGTHS.get(main, [])]
+    lcpp_data = NEXT_LCPP_DATA.get(chain, NEXT_DATA[main])
     return [
-        _calibration(chain, "lc++", n_train, 50, lcpp_steps, extra=extra, data=NEXT_DATA[main]),
+        _calibration(chain, "lc++", n_train, 50, lcpp_steps, extra=extra, data=lcpp_data),
         _calibration(chain, "lc", n_train, 50, lc_steps, extra=extra, data=NEXT_DATA[main]),
     ]
 
@@ -351,6 +360,11 @@ def exports(a: Artifact, layout: Layout = SHIPPED) -> list[Path]:
     return list(root.glob("calibrations/*/*.gguf"))
 
 
+# Data sets whose teacher answers are email-length: 4 sequences decoded together garble those
+# ("II hope this email email finds you"; TRAINING.md, the email pilot), one at a time does not.
+ONE_SEQUENCE_DATA = frozenset({"email-replies+turns"})
+
+
 def teacher_request(teacher: dict, pack: list[Artifact] = PACK) -> dict:
     """One targets file per chain, so ask for the most any of its artifacts (on the same data) trains
     on; from the main tasks' thousands of examples the seeded sample of n is a prefix of the sample
@@ -375,6 +389,8 @@ def teacher_targets(teacher: dict | None, pack: list[Artifact] = PACK, rehearsal
         t |= {"n_train": int(REHEARSAL_SIZES["--n-train"]), "n_dev": int(REHEARSAL_SIZES["--n-dev"])}
     cmd = [PY, "-m", "lab.teacher", "generate", "--chain", t["chain"]]
     cmd += ["--n-train", str(t["n_train"]), "--n-dev", str(t["n_dev"]), *_data_flags(t.get("data"))]
+    if t.get("data") in ONE_SEQUENCE_DATA:
+        cmd += ["--parallel", "1"]
     subprocess.run(cmd, cwd=LAB, check=True)
 
 

@@ -12,7 +12,9 @@ from lab.train_pack import (
     NEXT_ADAPTER_DATA,
     NEXT_DATA,
     NEXT_KEPT,
+    NEXT_LCPP_DATA,
     NEXT_PACK,
+    ONE_SEQUENCE_DATA,
     PACK,
     command,
     find,
@@ -42,10 +44,13 @@ def test_the_next_pack_retrains_shipped_artifacts_on_the_named_data_sets():
         main = a.name.split(" ")[0].split("+")[0]
         if main in NEXT_DATA:
             task_adapter = a.kind == "adapter" and "+" not in a.name  # not a joint expert
-            data = NEXT_ADAPTER_DATA if task_adapter else NEXT_DATA
-            assert flag(a.args, "--data") == [data[main]], a.name
+            chain, kind = (a.name.split(" ") + [None])[:2]
+            data = NEXT_ADAPTER_DATA[main] if task_adapter else NEXT_DATA[main]
+            if kind == "lc++":
+                data = NEXT_LCPP_DATA.get(chain, data)
+            assert flag(a.args, "--data") == [data], a.name
             if a.teacher:
-                assert a.teacher["data"] == NEXT_DATA[main]
+                assert a.teacher["data"] == data
         else:  # "translate, casual tone": CoCoA-MT's human translations, as shipped
             assert a.name.startswith("tone:casual+translate:") and not flag(a.args, "--data")
     assert int(flag(find("summarize", NEXT_PACK).args, "--n-train")[0]) >= 4000
@@ -140,12 +145,28 @@ def calibration(path, adapters: dict[str, str]) -> None:
 
 
 @pytest.mark.data("dialogsum", "synthetic-persona-chat", "ntrex", "cocoa-mt")
+def test_reply_in_a_tone_calibrates_on_email_replies_written_one_sequence_at_a_time(monkeypatch):
+    from lab import train_pack
+    from lab.data import sources
+
+    assert set(NEXT_LCPP_DATA) == {f"reply+tone:{t}" for t in ("casual", "witty", "professional")}
+    for chain, data in NEXT_LCPP_DATA.items():
+        assert find(f"{chain} lc++", NEXT_PACK).teacher["data"] == data
+        assert find(f"{chain} lc", NEXT_PACK).teacher["data"] == NEXT_DATA["reply"]
+        assert data in sources.data_names(chain) and data in ONE_SEQUENCE_DATA
+    commands = []
+    monkeypatch.setattr(train_pack.subprocess, "run", lambda cmd, **kw: commands.append(cmd))
+    train_pack.teacher_targets(find("reply+tone:witty lc++", NEXT_PACK).teacher, NEXT_PACK)
+    train_pack.teacher_targets(find("reply+tone:witty lc", NEXT_PACK).teacher, NEXT_PACK)
+    assert [flag(c, "--parallel") for c in commands] == [["1"], []]
+
+
 def test_a_rehearsal_asks_the_teacher_for_a_prefix_of_what_the_real_run_asks():
     from lab.teacher import pick
     from lab.train_pack import REHEARSAL_SIZES
 
     small = int(REHEARSAL_SIZES["--n-train"])
-    for chain in ("summarize+translate:fr", "reply+tone:casual"):
+    for chain in ("summarize+translate:fr", "reply+translate:fr"):
         t = teacher_request(find(f"{chain} lc++", NEXT_PACK).teacher, NEXT_PACK)
         full = [e.id for e in pick(chain, "train", t["n_train"], t["data"])]
         assert [e.id for e in pick(chain, "train", small, t["data"])] == full[:small]

@@ -177,6 +177,22 @@ def test_email_data_sets_add_the_checked_examples_repeated_in_train_only(monkeyp
     assert "dialogsum-names+emails" in sources.data_names("summarize")
 
 
+def test_emails_first_keeps_every_email_once_beside_half_as_many_human_examples(monkeypatch):
+    from lab.data import sources
+    from lab.data.sources import EMAILS_FIRST_MIN_HUMAN, Example
+
+    human = {s: [Example(f"h:{s}:{i}", "a", "b") for i in range(500)] for s in ("train", "dev")}
+    made = {"train": [Example(f"email:train_{i}", "Hi Anna", "Hi Tom") for i in range(140)], "dev": []}
+    monkeypatch.setattr(te, "training_examples", lambda stage, split, n_train_seeds: made[split])
+    train = sources._emails_first(human.get, "replies", "train")
+    assert train[:140] == made["train"] and len(train) == 140 + 70
+    assert {e.id for e in train[140:]} <= {e.id for e in human["train"]}
+    assert train == sources._emails_first(human.get, "replies", "train")  # seeded
+    dev = sources._emails_first(human.get, "replies", "dev")
+    assert len(dev) == EMAILS_FIRST_MIN_HUMAN and all(e.id.startswith("h:dev:") for e in dev)
+    assert "email-replies+turns" in sources.data_names("reply")
+
+
 def test_email_repeats_reach_the_share_and_keep_every_email_at_least_once():
     from lab.data.sources import email_repeats
 

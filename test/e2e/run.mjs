@@ -421,7 +421,11 @@ async function uiFlows(browser, url, workspace, work) {
             const main = await frame.locator("#main-task").evaluate((node) => node.value);
             check(main === "reply", `the main task is "reply", got "${main}"`);
             await frame.locator("#aux-tone-casual").click();
-            await frame.locator("#verdict[data-one-pass=true]").waitFor({timeout: 10_000});
+            // A reply in a tone runs as the reply, then its rewrite: two passes, chosen, not a fallback.
+            const verdict = frame.locator("#verdict[data-one-pass=false][data-chain='reply+tone:casual']");
+            await verdict.waitFor({timeout: 10_000});
+            const says = await verdict.textContent();
+            check(/2 passes/.test(says) && !/No calibration/.test(says), `the verdict says why two passes: ${says}`);
             await shot("1-built");
             await frame.locator("#run").click();
             await frame.locator("#status[data-state=review]").waitFor({timeout: 120_000});

@@ -6,13 +6,13 @@ import type {InstalledAdapter, Inventory} from "../../engine/compose/recipe";
 import {capabilities} from "../../engine/compose/recipe";
 import {parseTaskChain} from "../../engine/compose/taskChain";
 import {
-    calibratedComposites,
-    calibratedContextKey,
-    calibratedContextValues,
     chainTitle,
     compositeCommandId,
     contributedComposites,
     nextTaskOptions,
+    offeredComposites,
+    offeredContextKey,
+    offeredContextValues,
     parseSavedActions,
 } from "../../extension/chains/chainMenu";
 import {testAdapter, testCalibration} from "../support/inventory";
@@ -52,31 +52,41 @@ test("every main x auxiliary pair has a contributed command id and context key",
     assert.equal(pairs.length, 14);
     const sumFr = parseTaskChain("summarize+translate:fr");
     assert.equal(compositeCommandId(sumFr), "composer.composite.summarize.translate-fr");
-    assert.equal(calibratedContextKey(sumFr), "composer.calibrated.summarize.translate-fr");
+    assert.equal(offeredContextKey(sumFr), "composer.offered.summarize.translate-fr");
     assert.equal(new Set(pairs.map(compositeCommandId)).size, 14);
 });
 
-test("composites are offered only when they run in one pass, whatever their length", () => {
+test("composites are offered when they run as trained, in one pass or in the passes auto chooses", () => {
     assert.deepEqual(
-        calibratedComposites(installed).map((item) => [item.label, item.method]),
+        offeredComposites(installed).map((item) => [item.label, item.method, item.passes]),
         [
-            ["Reply in a Professional Tone", "joint-expert"],
-            ["Reply to German in a Casual Tone", "lc"],
-            ["Summarize to French", "lc++"],
+            ["Reply in a Casual Tone", "multi-step", 2],
+            ["Reply in a Professional Tone", "joint-expert", 1],
+            ["Reply to French", "multi-step", 2],
+            ["Reply to German", "multi-step", 2],
+            ["Reply to German in a Casual Tone", "lc", 1],
+            ["Summarize to French", "lc++", 1],
         ],
     );
-    // Multi-step (reply + casual) and zero-shot fallbacks (reply + witty) are not offered.
+    // Fallbacks are not offered: multi-step for want of a calibration (summarize + casual) and
+    // zero-shot for want of an adapter (reply + witty).
     const byChain = new Map(installed.map((c) => [c.chain as string, c]));
-    assert.equal(byChain.get("reply+tone:casual")?.method, "multi-step");
+    assert.equal(byChain.get("summarize+tone:casual")?.method, "multi-step");
     assert.equal(byChain.get("reply+tone:witty")?.method, "zero-shot");
 });
 
-test("context keys are true exactly for the calibrated contributed pairs", () => {
-    const values = calibratedContextValues(installed);
+test("context keys are true exactly for the offered contributed pairs", () => {
+    const values = offeredContextValues(installed);
     assert.equal(values.size, 14);
     assert.deepEqual(
         [...values].filter(([, on]) => on).map(([key]) => key),
-        ["composer.calibrated.summarize.translate-fr", "composer.calibrated.reply.tone-professional"],
+        [
+            "composer.offered.summarize.translate-fr",
+            "composer.offered.reply.translate-fr",
+            "composer.offered.reply.translate-de",
+            "composer.offered.reply.tone-professional",
+            "composer.offered.reply.tone-casual",
+        ],
     );
 });
 
@@ -85,7 +95,7 @@ test("a chain this build does not know is skipped, not guessed at", () => {
     assert.ok(known);
     const unknown = {...known, chain: "summarize+translate:xx" as typeof known.chain};
     assert.deepEqual(
-        calibratedComposites([known, unknown]).map((item) => item.key),
+        offeredComposites([known, unknown]).map((item) => item.key),
         ["summarize+translate:fr"],
     );
 });

@@ -8,10 +8,10 @@ import {join} from "node:path";
 import {test} from "node:test";
 import {DEFAULT_ENGINE_LIMITS} from "../../engine/limits";
 import {
-    calibratedContextKey,
     chainTitle,
     compositeCommandId,
     contributedComposites,
+    offeredContextKey,
 } from "../../extension/chains/chainMenu";
 import {OUTPUT_MODES} from "../../extension/review/outputPlan";
 import {DEFAULT_SETTINGS} from "../../extension/settings";
@@ -31,7 +31,7 @@ const root = repoRoot();
 const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as Manifest;
 const nls = JSON.parse(readFileSync(join(root, "package.nls.json"), "utf8")) as Record<string, string>;
 
-test("every composite pair is contributed with its title and shown only when calibrated", () => {
+test("every composite pair is contributed with its title and shown only when offered", () => {
     const commands = new Map(manifest.contributes.commands.map((c) => [c.command, c.title]));
     const palette = new Map(manifest.contributes.menus.commandPalette.map((m) => [m.command, m.when]));
     for (const chain of contributedComposites()) {
@@ -39,7 +39,7 @@ test("every composite pair is contributed with its title and shown only when cal
         const title = commands.get(id);
         assert.ok(title, `${id} is contributed`);
         assert.equal(nls[title.slice(1, -1)], chainTitle(chain));
-        assert.equal(palette.get(id), calibratedContextKey(chain));
+        assert.equal(palette.get(id), offeredContextKey(chain));
     }
 });
 

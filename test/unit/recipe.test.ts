@@ -229,9 +229,9 @@ test("a joint expert runs its chain in one pass", () => {
 });
 
 test("a composite without a calibration falls back to one pass per task, and says why", () => {
-    const capability = chainCapability(parseTaskChain("reply,tone:casual"), full);
+    const capability = chainCapability(parseTaskChain("summarize,tone:casual"), full);
     assert.deepEqual([capability.method, capability.passes, capability.onePass], ["multi-step", 2, false]);
-    assert.match(capability.note ?? "", /No calibration for "Suggest a reply → casual tone": running 2 passes/);
+    assert.match(capability.note ?? "", /No calibration for "Summarize → casual tone": running 2 passes/);
 });
 
 test("a zero-shot fallback is one generation but never labelled one pass", () => {
@@ -325,24 +325,30 @@ test("auto on a one-pass summary composite keeps multi-step, to write a copied s
     assert.equal(buildRecipe(sumFr, "auto", {adapters: [summarize, jointSumFr], calibrations: []}).stepsFallback, null);
 });
 
-test("auto runs a reply, then its translation, in two passes even with a calibration installed", () => {
-    const replyFr = parseTaskChain("reply,translate:fr");
+test("auto runs a reply, then its translation or tone, in two passes even with a calibration installed", () => {
     const lcppReplyFr = calibration("lc++", "reply+translate:fr", [reply, french], [1, 1]);
-    const inventory: Inventory = {...full, calibrations: [...full.calibrations, lcppReplyFr]};
-    const recipe = buildRecipe(replyFr, "auto", inventory);
-    assert.equal(recipe.method, "multi-step");
-    assert.deepEqual(
-        recipe.passes.map((p) => [p.does, p.adapters.map((u) => u.adapter), p.calibration]),
-        [
-            ["reply", [reply], null],
-            ["translate:fr", [french], null],
-        ],
-    );
-    assert.deepEqual(recipe.notes, [], "a choice, not a fallback");
-    assert.equal(chainCapability(replyFr, inventory).method, "multi-step");
-    // Asked for by name, the calibration runs; a reply in a tone keeps its one pass.
-    assert.equal(buildRecipe(replyFr, "lc++", inventory).method, "lc++");
-    const replyCasual = parseTaskChain("reply,tone:casual");
-    const lcppCasual = calibration("lc++", "reply+tone:casual", [reply, casual], [1, 1]);
-    assert.equal(buildRecipe(replyCasual, "auto", {...full, calibrations: [lcppCasual]}).method, "lc++");
+    const lcppReplyCasual = calibration("lc++", "reply+tone:casual", [reply, casual], [1, 1]);
+    const inventory: Inventory = {...full, calibrations: [...full.calibrations, lcppReplyFr, lcppReplyCasual]};
+    for (const [chain, rewrite] of [
+        ["reply,translate:fr", french],
+        ["reply,tone:casual", casual],
+    ] as const) {
+        const recipe = buildRecipe(parseTaskChain(chain), "auto", inventory);
+        assert.equal(recipe.method, "multi-step", chain);
+        assert.deepEqual(
+            recipe.passes.map((p) => [p.adapters.map((u) => u.adapter), p.calibration]),
+            [
+                [[reply], null],
+                [[rewrite], null],
+            ],
+        );
+        assert.deepEqual(recipe.notes, [], "a choice, not a fallback");
+        assert.equal(chainCapability(parseTaskChain(chain), inventory).method, "multi-step");
+        // Asked for by name, the calibration runs.
+        assert.equal(buildRecipe(parseTaskChain(chain), "lc++", inventory).method, "lc++");
+    }
+    // A summary in a tone keeps its one pass.
+    const lcppSumCasual = calibration("lc++", "summarize+tone:casual", [summarize, casual], [1, 1]);
+    const sumCasual = parseTaskChain("summarize,tone:casual");
+    assert.equal(buildRecipe(sumCasual, "auto", {...full, calibrations: [lcppSumCasual]}).method, "lc++");
 });

@@ -233,6 +233,9 @@ EMAIL_SHARE = 0.10
 # while the teacher goes on writing. Raise it, once the teacher has written that far, before
 # training an artifact on more.
 EMAIL_TRAIN_SEEDS = 450
+# The emails-first data sets keep at least this many human examples (a dev split with no teacher
+# emails is still a dev split).
+EMAILS_FIRST_MIN_HUMAN = 50
 
 
 def email_repeats(n_human: int, n_emails: int, share: float = EMAIL_SHARE) -> int:
@@ -263,6 +266,20 @@ def _with_emails_and_news(human, split: str) -> list[Example]:
     return with_emails + _repeated(teacher_news.training_examples(split), len(people), split)
 
 
+def _emails_first(human, stage: str, split: str) -> list[Example]:
+    """Every checked email answer of the teacher (stage) once, beside a seeded sample of the human
+    set half as large (at least EMAILS_FIRST_MIN_HUMAN): for the calibrations of a composite that
+    users mostly ask of an email (reply + a tone), which learn from a few hundred teacher rewrites.
+    In the +emails mix those rewrites held 26-48 emails of ~700, and the calibrations answered most
+    emails with a one-line chat reply (TRAINING.md, "Reply + a tone on emails")."""
+    from lab import teacher_emails
+
+    emails = teacher_emails.training_examples(stage, split, EMAIL_TRAIN_SEEDS)
+    people = human(split)
+    n = min(len(people), max(len(emails) // 2, EMAILS_FIRST_MIN_HUMAN))
+    return emails + random.Random(f"{SEED}:emails-first:{stage}:{split}").sample(people, n)
+
+
 def _repeated(examples: list[Example], n_human: int, split: str) -> list[Example]:
     """Teacher examples as a train split takes them (each repeated to EMAIL_SHARE beside n_human
     human examples) or a dev split (once each)."""
@@ -287,6 +304,7 @@ def data_sets() -> dict[str, dict]:
         "reply": {
             "dialogsum-turns+persona-chat": dialogues.reply_mix,
             "dialogsum-turns+persona-chat+emails": partial(_with_emails, dialogues.reply_mix, "replies"),
+            "email-replies+turns": partial(_emails_first, dialogues.reply_mix, "replies"),
         },
         **{
             f"translate:{lang}": {
