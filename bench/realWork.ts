@@ -1,7 +1,8 @@
 // The real work, timed: what a user waits for on held-out real text with the engine's defaults.
-// An email summarized to French and a casual reply to an email, each one pass (method auto: the
-// calibrated composite) next to two passes (multi-step) and next to the lab's PyTorch path (the
-// same calibrated composite, lab/lab/eval/peer.py), and the longest held-out document summarized
+// An email summarized to French (method auto: the calibrated composite, one pass) next to two
+// passes (multi-step), and a casual reply to an email (auto: the reply, then the tone, since
+// 2026-12-06) next to the calibrated one pass (LC++); each next to the lab's PyTorch path of the
+// calibrated composite (lab/lab/eval/peer.py); and the longest held-out document summarized
 // (in parts). Per run: the time to the first text the user sees (summaries and replies stream a
 // sentence at a time, so this is the first sentence) and to the whole answer.
 
@@ -21,7 +22,7 @@ export interface WorkItem {
     readonly genre: "email" | "long";
     /** Methods timed side by side on the same inputs; the first is what users get. */
     readonly methods: readonly MethodChoice[];
-    /** Also time the lab's PyTorch implementation of the first method's one pass. */
+    /** Also time the lab's PyTorch implementation of the calibrated composite's one pass (LC++). */
     readonly pytorch: boolean;
 }
 
@@ -37,7 +38,7 @@ export const WORK: readonly WorkItem[] = [
         name: "a casual reply to an email",
         chain: "reply+tone:casual" as ChainKey,
         genre: "email",
-        methods: ["auto", "multi-step"],
+        methods: ["auto", "lc++"],
         pytorch: true,
     },
     // The PyTorch path has no summary in parts (the lab summarizes what fits one prompt).
@@ -142,14 +143,14 @@ function side(method: string, runs: readonly WorkRun[]): WorkSide {
     };
 }
 
-/** The lab's PyTorch path on the same one pass: prompt, adapters, calibration, budget and threads. */
+/** The lab's PyTorch path on the engine's LC++ pass: prompt, adapters, calibration, budget and threads. */
 async function pytorchSide(
     engine: Engine,
     item: WorkItem,
     inputs: readonly {id: string; text: string}[],
     options: RealWorkOptions,
 ): Promise<WorkSide> {
-    const [pass, ...more] = buildRecipe(parseTaskChain(item.chain), "auto", engine.installed).passes;
+    const [pass, ...more] = buildRecipe(parseTaskChain(item.chain), "lc++", engine.installed).passes;
     if (pass === undefined || more.length > 0 || pass.budget.kind !== "bounded")
         throw new Error(`${item.chain}: the PyTorch path needs a one-pass recipe with a bounded budget`);
     const peer = await runPythonJson<{

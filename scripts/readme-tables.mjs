@@ -155,14 +155,19 @@ function startupLine(run) {
     return `From the engine's start on ${machine(run)} (VS Code starts it once it has started): ready in ${s(prepared.readyMs)}; ${run.results.startup.chain} of an email asked at once has its first token ${s(atOnce.firstTokenMs)} after the start (${s(firstEver.firstTokenMs)} on the first start after installing), and ${s(prepared.requestToFirstTokenMs)} after the request once the engine has prepared.`;
 }
 
-/** The real work timed (bench/realWork.ts): what users wait for, one pass next to two. */
+/** The real work timed (bench/realWork.ts): what users wait for, next to the engine's other way of running it. */
 function workLines(run) {
     const s = (ms) => `${(ms / 1000).toFixed(2)} s`;
+    const how = (side) => {
+        const ran = side.runs[0]?.ranAs ?? side.method;
+        return ran === "multi-step" ? "two passes" : `one pass, ${ran}`;
+    };
     return run.results.work.items.map((item) => {
         const [mine, ...others] = item.sides;
-        const two = others.find((side) => side.method === "multi-step");
+        const engine = others.filter((side) => side.method !== "pytorch");
         const words = item.inputs.length === 1 ? ` (${item.inputs[0].words} words)` : "";
-        return `- ${item.item.name}${words}: first text ${s(mine.firstTextMs.median)}, whole answer ${s(mine.totalMs.median)}${two === undefined ? "" : ` (two passes: ${s(two.totalMs.median)})`}`;
+        const next = engine.map((side) => `; ${how(side)}: ${s(side.totalMs.median)}`).join("");
+        return `- ${item.item.name}${words}: first text ${s(mine.firstTextMs.median)}, whole answer ${s(mine.totalMs.median)}${engine.length === 0 ? "" : ` (${how(mine)}${next})`}`;
     });
 }
 
