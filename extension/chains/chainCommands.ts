@@ -120,10 +120,7 @@ export function registerChainCommands(
         const picked = await vscode.window.showQuickPick(
             items.map((item) => ({
                 label: item.label,
-                description:
-                    item.passes === 1
-                        ? vscode.l10n.t("one pass · {0}", item.method)
-                        : vscode.l10n.t("{0} passes (multi-step)", item.passes),
+                description: howItRuns(item.capability).description,
                 detail: item.detail,
                 item,
             })),

@@ -1,11 +1,10 @@
 // What the command palette and quick picks offer, derived from the engine's capabilities. Pure:
 // no VS Code here, so it is unit tested. The palette cannot gain entries at run time (only
 // package.json `contributes` adds them), so every main x auxiliary pair the engine knows has a
-// contributed command that is shown only while a calibration for it is installed (a context key
-// per pair); any other calibrated chain (three tasks, a future task) is reached through
+// contributed command that is shown only while it runs as trained, not as a fallback (a context
+// key per pair); any other such chain (three tasks, a future task) is reached through
 // "Run Composite Task...", which lists whatever is installed.
 
-import type {Method} from "../../engine/compose/methods";
 import type {ChainCapability} from "../../engine/compose/recipe";
 import {
     AUX_TASKS,
@@ -77,8 +76,8 @@ export interface CompositeItem {
     readonly key: string;
     readonly label: string;
     readonly detail: string;
-    readonly method: Method;
-    readonly passes: number;
+    /** How "auto" runs it (method, passes). */
+    readonly capability: ChainCapability;
 }
 
 /**
@@ -102,8 +101,7 @@ export function offeredComposites(capabilities: readonly ChainCapability[]): Com
             key: chainKey(chain),
             label: chainTitle(chain),
             detail: capability.title,
-            method: capability.method,
-            passes: capability.passes,
+            capability,
         });
     }
     return items.sort((a, b) => a.label.localeCompare(b.label));

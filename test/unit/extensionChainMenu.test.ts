@@ -58,7 +58,7 @@ test("every main x auxiliary pair has a contributed command id and context key",
 
 test("composites are offered when they run as trained, in one pass or in the passes auto chooses", () => {
     assert.deepEqual(
-        offeredComposites(installed).map((item) => [item.label, item.method, item.passes]),
+        offeredComposites(installed).map((item) => [item.label, item.capability.method, item.capability.passes]),
         [
             ["Reply in a Casual Tone", "multi-step", 2],
             ["Reply in a Professional Tone", "joint-expert", 1],
