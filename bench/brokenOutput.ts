@@ -3,6 +3,7 @@
 // the benchmark's language ID found). Used by the real-text section of the benchmark.
 
 import {copiedShare, textWords as words} from "../engine/compose/copying";
+import {lostFact} from "../engine/compose/facts";
 import {taskInstruction} from "../engine/compose/prompt";
 import {firstForeignLetter, wordStart} from "../engine/compose/scripts";
 import {ALL_TASKS, type AuxTaskId, type TaskChain} from "../engine/compose/taskChain";
@@ -17,6 +18,8 @@ export const BROKEN_REASONS = [
     "placeholder",
     "echo",
     "copied",
+    "unchanged",
+    "facts-changed",
 ] as const;
 export type BrokenReason = (typeof BROKEN_REASONS)[number];
 
@@ -213,6 +216,28 @@ function copiedInput(command: TaskChain, input: string, output: string): string 
         : null;
 }
 
+/**
+ * A tone rewrite (into English: no translation in the chain) that keeps this share of its words in
+ * 6-word runs of an input of 8+ words gave the input back: at most about one word in ten changed,
+ * with at most one change in any six words. A rewrite that changes the wording of its sentences
+ * (the teacher's casual rewrite of an email: 0.75-0.85) stays below.
+ */
+const UNCHANGED_SHARE = 0.9;
+
+function unchangedRewrite(command: TaskChain, input: string, output: string): string | null {
+    if (command.main !== null || !command.aux.every((task) => task.startsWith("tone:"))) return null;
+    const inputWords = words(input);
+    if (inputWords.length < CONTENT_MIN_INPUT_WORDS) return null;
+    const share = copiedShare(words(output), inputWords);
+    return share >= UNCHANGED_SHARE ? `${Math.round(share * 100)}% of its words in 6-word runs of the input` : null;
+}
+
+/** A tone rewrite (into English) that lost a number, a name or a "not" of its input (engine/compose/facts.ts). */
+function changedFacts(command: TaskChain, input: string, output: string): string | null {
+    if (command.main !== null || !command.aux.every((task) => task.startsWith("tone:"))) return null;
+    return lostFact(input, output);
+}
+
 // ---- placeholders, speaker tags, echoed prompts ----
 
 /** DialogSum's anonymised names: #Person1#, #Person2#, #PhoneNumber#, "#1#". */
@@ -244,7 +269,7 @@ const clip = (text: string, max = 60) => (text.length > max ? `${text.slice(0, m
 
 /**
  * Why `output` of `command` on `input` is broken, or [] when nothing is found. Order: error,
- * empty, cut, loop, wrong-language, content-dropped, placeholder, echo, copied. An error or an empty
+ * empty, cut, loop, wrong-language, content-dropped, placeholder, echo, copied, unchanged, facts-changed. An error or an empty
  * output is reported with the stop reasons only (nothing else can be judged).
  */
 export function brokenReasons(command: TaskChain, input: string, output: string, facts: GenerationFacts): Finding[] {
@@ -321,5 +346,10 @@ export function brokenReasons(command: TaskChain, input: string, output: string,
 
     const copied = copiedInput(command, input, output);
     if (copied !== null) found.push({reason: "copied", detail: copied});
+    const unchanged = unchangedRewrite(command, input, output);
+    if (unchanged !== null) found.push({reason: "unchanged", detail: unchanged});
+    // Facts are compared within one language: a rewrite in the wrong one is broken already.
+    const changed = found.some((f) => f.reason === "wrong-language") ? null : changedFacts(command, input, output);
+    if (changed !== null) found.push({reason: "facts-changed", detail: changed});
     return found;
 }

@@ -12,6 +12,7 @@ import {appendFile, mkdir, readFile} from "node:fs/promises";
 import {dirname} from "node:path";
 import {FUSED_MIX_VERSION} from "../engine/calibrations/fusedMix";
 import {passForm, STEPS_FALLBACK_CHECKS} from "../engine/compose/composer";
+import {KEEPS_FACTS_VERSION} from "../engine/compose/facts";
 import {LANGUAGE_CHECK_VERSION} from "../engine/compose/language";
 import {REWRITE_READING, SUMMARY_READING} from "../engine/compose/length";
 import type {Pass, Recipe} from "../engine/compose/recipe";
@@ -81,6 +82,8 @@ export function recipeConfigHash(
         // Present only for rewrites, so summaries and replies keep their keys.
         ...(pass.reads === "segments" ? {rewriteReading: REWRITE_READING} : {}),
         ...(pass.reads === "segments" && runawayRetries.length > 0 ? {runawayRetries} : {}),
+        // Present only for tone rewrites into English, so translations keep their keys.
+        ...(pass.keepsFacts ? {keepsFacts: KEEPS_FACTS_VERSION} : {}),
         // A fused pass computes the same sum in another float order, which can flip a greedy
         // near-tie. Present only where a pass is fused, so other generations keep their keys.
         ...(passForm(pass, "fused") === "fused" ? {form: FUSED_MIX_VERSION} : {}),

@@ -58,7 +58,9 @@ export function realTextSection(r: RealTextResults | null): string[] {
             "**loop** the same word sequence back to back (3+ copies and 8+ words, or a 10+ word stretch twice), the same 4+ word sentence 3+ times, or the lab's character tail loop, unless the input repeats it as often; " +
             "**wrong-language** (3+ words) not identified as the target language (English for the rest) by the benchmark's language ID (Lingua for es / fr / de; English when langid or Lingua says so) on each of its sentences once, or letters of a script that neither the input nor the target language uses (Cyrillic in a French translation of English); " +
             `**content-dropped** a translation or tone rewrite shorter than ${r.contentFloor.translate} (translation) / ${r.contentFloor.tone} (tone) of its input's characters (inputs of 8+ words); ` +
-            "**placeholder** DialogSum tags (#Person1#) or speaker labels (Person 1:) the input did not have; **echo** the prompt's instruction or turn markers in the output; **copied** a summary or reply that is its input's own text (90%+ of its words in 6-word runs of the input, and 0.4+ of the input's words for a summary, 6+ words for a reply).",
+            "**placeholder** DialogSum tags (#Person1#) or speaker labels (Person 1:) the input did not have; **echo** the prompt's instruction or turn markers in the output; **copied** a summary or reply that is its input's own text (90%+ of its words in 6-word runs of the input, and 0.4+ of the input's words for a summary, 6+ words for a reply); " +
+            "**unchanged** a tone rewrite that gives its input (8+ words) back: 90%+ of its words in 6-word runs of the input; " +
+            '**facts-changed** a tone rewrite that lost a number or a name of its input, or has more or fewer "not"s ("was not due to" -> "was due to").',
         "",
         "### Broken outputs per command and genre",
         "",

@@ -8,6 +8,7 @@ import {type ContextMix, type ContextPool, ContextWaitCancelledError} from "../r
 import type {Decoding, Sampling} from "../runtime/decoding";
 import {type Generation, GenerationCancelledError, generate} from "../runtime/generate";
 import {isCopiedSummary} from "./copying";
+import {lostFact} from "./facts";
 import {writtenIn} from "./language";
 import {
     FRAGMENT_BUDGET,
@@ -154,6 +155,8 @@ export async function runRecipe(
     const reports: PassReport[] = [];
     const notes = [...recipe.notes];
     let cutAtBudget = false;
+    /** Sentences of a tone rewrite given back as they were, their rewrite having lost a fact (facts.ts). */
+    let keptAsWritten = 0;
     const lastPass = recipe.passes.length - 1;
     const form = options.loraForm ?? "fused";
     /** Each pass's mix, made once per request (a rewrite runs its pass once per sentence). */
@@ -255,11 +258,17 @@ export async function runRecipe(
         // A rewrite's sentence streams once settled: its first try may yet be set aside.
         const first = await generateOn(pass, index, text, limits, stream && !rewrite);
         const generation = rewrite ? await settleRunaway(pass, index, text, limits, first) : first;
-        const output = generation.text.trim();
+        let output = generation.text.trim();
         if (output.length === 0) throw new EmptyOutputError(pass.does, index, recipe.passes.length, generation);
+        const givenBack = rewrite && pass.keepsFacts && lostFact(text, output) !== null;
+        if (givenBack) {
+            keptAsWritten += 1;
+            output = text;
+        }
         // Only the answer's own generations (the last pass, streamed) can cut it; a chunk summary
-        // that filled its budget kept whole sentences and is read again by the final summary.
-        if (generation.stopReason === "max-tokens" && stream) cutAtBudget = true;
+        // that filled its budget kept whole sentences and is read again by the final summary, and
+        // a sentence given back as it was is whole.
+        if (generation.stopReason === "max-tokens" && stream && !givenBack) cutAtBudget = true;
         if (rewrite && stream) options.onText?.(output, index);
         return output;
     };
@@ -376,6 +385,10 @@ export async function runRecipe(
         cutAtBudget ||= translated.cut;
         notes.push(`The answer came back in English; it was translated in a second pass (${repair.does}).`);
     }
+    if (keptAsWritten > 0)
+        notes.push(
+            `${keptAsWritten === 1 ? "1 sentence was" : `${keptAsWritten} sentences were`} kept as written: the rewrite lost a name, a number or a "not".`,
+        );
     if (cutAtBudget)
         notes.push(
             options.maxTokens === undefined

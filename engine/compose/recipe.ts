@@ -75,6 +75,11 @@ export interface Pass {
     readonly reads: Reading;
     /** Only for a pass that reads segments. */
     readonly fragments: FragmentHandling;
+    /**
+     * A tone rewrite into English keeps a sentence as it was when its rewrite lost a number, a name
+     * or a "not" (facts.ts); a translation's facts are in another language.
+     */
+    readonly keepsFacts: boolean;
 }
 
 export interface Recipe {
@@ -157,12 +162,13 @@ function fragmentsFor(chain: TaskChain): FragmentHandling {
 }
 
 /** A pass doing `chain`; its budget and reading follow from what it does. */
-function pass(chain: TaskChain, use: Omit<Pass, "does" | "budget" | "reads" | "fragments">): Pass {
+function pass(chain: TaskChain, use: Omit<Pass, "does" | "budget" | "reads" | "fragments" | "keepsFacts">): Pass {
     return {
         does: chainKey(chain),
         budget: budgetFor(chain),
         reads: readingFor(chain),
         fragments: fragmentsFor(chain),
+        keepsFacts: chain.main === null && chain.aux.every((task) => task.startsWith("tone:")),
         ...use,
     };
 }

@@ -97,7 +97,7 @@ test("lists, emphasis and repetitions the input already has are not loops", () =
 - Review the open issues from the last call.
 - Review the budget for the October meeting.
 Please send any other items by Wednesday.`;
-    assert.deepEqual(reasons("tone:professional", agenda, agenda), []);
+    assert.deepEqual(reasons("tone:professional", agenda, agenda), ["unchanged"], "given back, but no loop");
     const steps =
         "To build it: run make, then run make test, then run make install. If make test fails, run make clean and run make test again.";
     assert.equal(wordLoop(steps, ""), null);
@@ -262,8 +262,47 @@ test("a summary or reply that is the input's own text is copied; a lead sentence
         ),
         [],
     );
-    // Rewrites keep their input's words by design.
-    assert.deepEqual(reasons("tone:paraphrase", EMAIL, EMAIL), []);
+    // A rewrite keeps its input's words by design: not a copy (but see "unchanged").
+    assert.deepEqual(reasons("tone:paraphrase", EMAIL, EMAIL), ["unchanged"]);
+});
+
+test("a tone rewrite that gives its input back is unchanged; one that rewords it, or a translation, is not", () => {
+    const input =
+        "I would like to inform you that the meeting has been postponed until next week due to unforeseen circumstances.";
+    // Its last word changed: 18 of its 19 words lie in 6-word runs of the input.
+    assert.deepEqual(
+        reasons(
+            "tone:casual",
+            input,
+            "I would like to inform you that the meeting has been postponed until next week due to unforeseen issues.",
+        ),
+        ["unchanged"],
+    );
+    assert.deepEqual(reasons("tone:witty", input, input), ["unchanged"]);
+    assert.deepEqual(
+        reasons("tone:casual", input, "Heads up: the meeting got pushed to next week because something came up."),
+        [],
+    );
+    // A short input leaves little to change; a translated rewrite is judged by its language.
+    assert.deepEqual(reasons("tone:casual", "Thanks, see you then.", "Thanks, see you then."), []);
+    assert.deepEqual(reasons("tone:casual+translate:fr", input, input), ["wrong-language"]);
+});
+
+test("a tone rewrite that drops a name or a number, or a 'not', changed the facts; new wording does not", () => {
+    const input =
+        "Hi Maloy,\n\nDid you run the unit tests in Eclipse? The build from March 3 does not work for me.\n\nThanks,\nCarl";
+    const casual =
+        "Hey Maloy,\n\nDid you run the unit tests in Eclipse? The March 3 build doesn't work for me.\n\nCheers,\nCarl";
+    assert.deepEqual(reasons("tone:casual", input, casual), []);
+    assert.deepEqual(reasons("tone:casual", input, casual.replace(" in Eclipse", " in your editor")), [
+        "facts-changed",
+    ]);
+    assert.deepEqual(reasons("tone:casual", input, casual.replace("March 3", "March")), ["facts-changed"]);
+    assert.deepEqual(reasons("tone:professional", input, casual.replace("doesn't work", "works")), ["facts-changed"]);
+    // "I", a sentence's first word and a line's first word are not names; summaries are judged otherwise.
+    const lines = "Kai: Is this seat taken?\nInes: No. Please sit down, I insist.";
+    assert.deepEqual(reasons("tone:casual", lines, "Kai: Anyone sitting here?\nInes: Nope. Have a seat, really."), []);
+    assert.deepEqual(reasons("summarize", input, "Carl asks Maloy about the tests."), []);
 });
 
 test("errors and empty outputs are reported as such", () => {
