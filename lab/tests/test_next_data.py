@@ -239,3 +239,49 @@ def test_paragraph_pairs_join_consecutive_sentences_with_their_own_translations(
     for x in paragraph_pairs("de", "dev"):
         first, last = (int(n) for n in x.id.rsplit(":", 1)[1].split("-"))
         assert set(range(first, last + 1)) <= dev_lines
+
+
+@pytest.mark.data("dialogsum", "synthetic-persona-chat", "paradetox")
+def test_paraphrase_pairs_are_the_teachers_rewrites_of_human_text_minus_near_copies(tmp_path, monkeypatch):
+    from lab.data import sources
+
+    monkeypatch.setattr(sources, "TARGETS_DIR", tmp_path)
+    plain = [
+        e
+        for e in sources.load_task("summarize", "dev", "dialogsum-names")
+        if not re.search(r"\d|\bnot\b|n't|\bno\b", e.target)
+    ]
+    reworded, copied = plain[:2]
+    # The same people, in other words.
+    paraphrase = "In brief, this concerns " + " and ".join(sorted(sources._names(reworded.target))) + "."
+    (tmp_path / "summarize+tone-paraphrase.jsonl").write_text(
+        f'{{"id": "{reworded.id}", "target": "{paraphrase}"}}\n'
+        f'{{"id": "{copied.id}", "target": "{copied.target.rstrip(".")}!"}}\n'
+    )
+    pairs = sources.load_task("tone:paraphrase", "dev", "teacher-paraphrases+paradetox")
+    teacher = [e for e in pairs if e.id.startswith("paraphrase:")]
+    # The human summary in, the teacher's paraphrase out; the one that only changed a mark is left out.
+    assert [(e.id, e.input, e.target) for e in teacher] == [
+        (f"paraphrase:{reworded.id}", reworded.target, paraphrase)
+    ]
+    # As many ParaDetox pairs, none of them the same sentence in nearly the same words.
+    paradetox = [e for e in pairs if e.id.startswith("paradetox:")]
+    assert len(paradetox) == 1
+    assert all(sources.word_similarity(e.input, e.target) < sources.REWRITE_MAX_SIMILARITY for e in paradetox)
+    assert sources.word_similarity("I am so excited for work today", "I am excited for work today.") >= 0.8
+
+
+def test_a_rewrite_that_changes_more_than_the_wording_is_not_training_data():
+    from lab.data.sources import rewrite_changes
+
+    source = "Anna invites Tom to the party on May 3, but Tom can't come."
+    assert rewrite_changes(source, "Anna asks Tom to the May 3 party, but Tom can't make it.") is None
+    assert (
+        rewrite_changes(source, "Sure, Anna asks Tom to the May 3 party, but Tom can't make it.")
+        == "opening word"
+    )
+    assert rewrite_changes(source, "Hey Tom, come to my party on May 3! Tom can't, though.") == "opening word"
+    assert rewrite_changes(source, "I invite Tom to the May 3 party, but Tom can't make it.") == "person"
+    assert rewrite_changes(source, "Anna asks Tom to the party in May, but Tom can't make it.") == "number"
+    assert rewrite_changes(source, "Anna asks him to the May 3 party, but he can't make it.") == "name"
+    assert rewrite_changes(source, "Anna asks Tom to the May 3 party, and Tom can make it.") == "negation"

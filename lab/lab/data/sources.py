@@ -280,6 +280,77 @@ def _emails_first(human, stage: str, split: str) -> list[Example]:
     return emails + random.Random(f"{SEED}:emails-first:{stage}:{split}").sample(people, n)
 
 
+# Pairs that say the same in so much the same words (difflib ratio over words) teach a rewrite to give
+# its input back: ParaDetox's two human rewrites of one sentence are that close for half its rows, the
+# teacher's casual rewrites of summaries and replies for 45%.
+REWRITE_MAX_SIMILARITY = 0.8
+
+
+def word_similarity(a: str, b: str) -> float:
+    from difflib import SequenceMatcher
+
+    return SequenceMatcher(None, *(re.findall(r"[\w']+", t.lower()) for t in (a, b))).ratio()
+
+
+_OPENING_WORD = re.compile(r"^\W*(sure|hey|oh|yeah|well|yay|wow|so|hi)\b", re.IGNORECASE)
+_FIRST_OR_SECOND_PERSON = re.compile(
+    r"\b(i|i'm|i've|i'll|i'd|me|my|we|we're|we've|us|our|you|you're|you've|your)\b", re.IGNORECASE
+)
+_NEGATION = re.compile(r"\b(not|no|never|nothing|none|nobody|neither|nor|without)\b|n't\b", re.IGNORECASE)
+
+
+def _names(text: str) -> set[str]:
+    """Capitalized words not opening a sentence: people, places, products."""
+    return {
+        word.lower().strip(".'")
+        for sentence in re.split(r"(?<=[.!?])\s+", text)
+        for word in re.findall(r"[\w'.-]+", sentence)[1:]
+        if word[0].isupper()
+    }
+
+
+def rewrite_changes(source: str, rewrite: str) -> str | None:
+    """What a rewrite changed besides the wording, or None: it opens with "Sure,"/"Hey" where the
+    source did not, speaks in a person the source did not (the teacher turns "Anna invites Tom"
+    into "Hey Tom, ..."), drops a number or a name, or has more or fewer negations."""
+    if _OPENING_WORD.match(rewrite) and not _OPENING_WORD.match(source):
+        return "opening word"
+    if len(_FIRST_OR_SECOND_PERSON.findall(rewrite)) > len(_FIRST_OR_SECOND_PERSON.findall(source)):
+        return "person"
+    if not set(re.findall(r"\d+", source)) <= set(re.findall(r"\d+", rewrite)):
+        return "number"
+    if any(name not in rewrite.lower() for name in _names(source)):
+        return "name"
+    if len(_NEGATION.findall(source)) != len(_NEGATION.findall(rewrite)):
+        return "negation"
+    return None
+
+
+def _rewrites_only(source: str, rewrite: str) -> bool:
+    return (
+        word_similarity(source, rewrite) < REWRITE_MAX_SIMILARITY and rewrite_changes(source, rewrite) is None
+    )
+
+
+def _rewrites(tone: str, split: str) -> list[Example]:
+    """A tone adapter's data beyond one-line chat: the teacher's rewrites in the tone of the named
+    human summaries and replies (the summarize+ and reply+<tone> targets; input: the human text the
+    teacher rewrote), then the adapter's shipped pairs (ParaDetox for paraphrase, the teacher's
+    sentence rewrites for the others), as many at most; pairs in nearly the same words are left out.
+    On their shipped pairs alone the paraphrase and casual adapters gave back 26 and 14 of 26
+    real-text inputs unchanged (TRAINING.md, "Rewrites that rewrite")."""
+    name = tone.split(":")[1]
+    teacher: dict[str, Example] = {}
+    for main, data in (("summarize", "dialogsum-names"), ("reply", "dialogsum-turns+persona-chat")):
+        human = {e.id: e.target for e in load_task(main, split, data)}
+        for e in load_task(f"{main}+{tone}", split, data):
+            if e.id in human and _rewrites_only(human[e.id], e.target):
+                teacher[e.id] = Example(f"{name}:{e.id}", human[e.id], e.target)
+    different = [e for e in load_task(tone, split) if _rewrites_only(e.input, e.target)]
+    sample = random.Random(f"{SEED}:{name}s:{split}").sample(different, min(len(teacher), len(different)))
+    return [*teacher.values(), *sample]
+
+
 def _repeated(examples: list[Example], n_human: int, split: str) -> list[Example]:
     """Teacher examples as a train split takes them (each repeated to EMAIL_SHARE beside n_human
     human examples) or a dev split (once each)."""
@@ -306,6 +377,8 @@ def data_sets() -> dict[str, dict]:
             "dialogsum-turns+persona-chat+emails": partial(_with_emails, dialogues.reply_mix, "replies"),
             "email-replies+turns": partial(_emails_first, dialogues.reply_mix, "replies"),
         },
+        "tone:paraphrase": {"teacher-paraphrases+paradetox": partial(_rewrites, "tone:paraphrase")},
+        "tone:casual": {"teacher-rewrites+sentences": partial(_rewrites, "tone:casual")},
         **{
             f"translate:{lang}": {
                 "ntrex-paragraphs+sentences": partial(paragraphs.paragraphs_and_sentences, lang)
