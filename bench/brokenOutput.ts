@@ -6,7 +6,7 @@ import {copiedShare, textWords as words} from "../engine/compose/copying";
 import {lostFact} from "../engine/compose/facts";
 import {taskInstruction} from "../engine/compose/prompt";
 import {firstForeignLetter, wordStart} from "../engine/compose/scripts";
-import {ALL_TASKS, type AuxTaskId, type TaskChain} from "../engine/compose/taskChain";
+import {ALL_TASKS, type AuxTaskId, isToneRewrite, type TaskChain} from "../engine/compose/taskChain";
 
 export const BROKEN_REASONS = [
     "error",
@@ -225,7 +225,7 @@ function copiedInput(command: TaskChain, input: string, output: string): string 
 const UNCHANGED_SHARE = 0.9;
 
 function unchangedRewrite(command: TaskChain, input: string, output: string): string | null {
-    if (command.main !== null || !command.aux.every((task) => task.startsWith("tone:"))) return null;
+    if (!isToneRewrite(command)) return null;
     const inputWords = words(input);
     if (inputWords.length < CONTENT_MIN_INPUT_WORDS) return null;
     const share = copiedShare(words(output), inputWords);
@@ -234,8 +234,7 @@ function unchangedRewrite(command: TaskChain, input: string, output: string): st
 
 /** A tone rewrite (into English) that lost a number, a name or a "not" of its input (engine/compose/facts.ts). */
 function changedFacts(command: TaskChain, input: string, output: string): string | null {
-    if (command.main !== null || !command.aux.every((task) => task.startsWith("tone:"))) return null;
-    return lostFact(input, output);
+    return isToneRewrite(command) ? lostFact(input, output) : null;
 }
 
 // ---- placeholders, speaker tags, echoed prompts ----
@@ -269,8 +268,9 @@ const clip = (text: string, max = 60) => (text.length > max ? `${text.slice(0, m
 
 /**
  * Why `output` of `command` on `input` is broken, or [] when nothing is found. Order: error,
- * empty, cut, loop, wrong-language, content-dropped, placeholder, echo, copied, unchanged, facts-changed. An error or an empty
- * output is reported with the stop reasons only (nothing else can be judged).
+ * empty, cut, loop, wrong-language, content-dropped, placeholder, echo, copied, unchanged,
+ * facts-changed. An error or an empty output is reported with the stop reasons only (nothing else
+ * can be judged).
  */
 export function brokenReasons(command: TaskChain, input: string, output: string, facts: GenerationFacts): Finding[] {
     if (facts.error !== null) return [{reason: "error", detail: clip(facts.error, 120)}];

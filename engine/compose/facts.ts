@@ -3,8 +3,8 @@
 // "guests who want to stay" into "guests who don't want to stay" or "someting like Eclipse" into
 // "something similar" (the real-text runs of 2026-12-06); the composer then keeps the sentence as
 // it was (composer.ts). The benchmark's judge of broken outputs calls a rewrite that lost one of
-// these "facts-changed" (bench/brokenOutput.ts), and the lab leaves such pairs out of the tone
-// adapters' training data (lab/lab/data/sources.py, rewrite_changes).
+// these "facts-changed" (bench/brokenOutput.ts); the lab's filter of the tone adapters' training
+// pairs checks these and more (lab/lab/data/sources.py, rewrite_changes).
 
 const NEGATION = /\b(?:not|cannot|never)\b|n't\b/giu;
 /** Where a sentence, a line or a quote starts: its first word is capitalized whatever it is. */

@@ -18,6 +18,7 @@ import {
     chainTasks,
     describeChain,
     isComposite,
+    isToneRewrite,
     LANGUAGES,
     MAIN_TASKS,
     type MainTaskId,
@@ -168,7 +169,7 @@ function pass(chain: TaskChain, use: Omit<Pass, "does" | "budget" | "reads" | "f
         budget: budgetFor(chain),
         reads: readingFor(chain),
         fragments: fragmentsFor(chain),
-        keepsFacts: chain.main === null && chain.aux.every((task) => task.startsWith("tone:")),
+        keepsFacts: isToneRewrite(chain),
         ...use,
     };
 }

@@ -117,6 +117,11 @@ export function isComposite(chain: TaskChain): boolean {
     return chainTasks(chain).length > 1;
 }
 
+/** A chain that rewrites English in a tone and nothing else: no main task, no translation. */
+export function isToneRewrite(chain: TaskChain): boolean {
+    return chain.main === null && chain.aux.every((task) => task.startsWith("tone:"));
+}
+
 const MAIN_TASK_NAMES: Readonly<Record<MainTaskId, string>> = {summarize: "Summarize", reply: "Suggest a reply"};
 
 /** "Summarize", "Suggest a reply", "French", "casual tone", "paraphrase". */

@@ -352,3 +352,16 @@ test("auto runs a reply, then its translation or tone, in two passes even with a
     const sumCasual = parseTaskChain("summarize,tone:casual");
     assert.equal(buildRecipe(sumCasual, "auto", {...full, calibrations: [lcppSumCasual]}).method, "lc++");
 });
+
+test("only a tone rewrite into English keeps its sentences' facts; translations and main tasks do not", () => {
+    const keeps = (chain: string, method: "auto" | "multi-step" = "auto") =>
+        buildRecipe(parseTaskChain(chain), method, full).passes.map((p) => [p.does, p.keepsFacts]);
+    assert.deepEqual(keeps("tone:casual"), [["tone:casual", true]]);
+    assert.deepEqual(keeps("translate:fr"), [["translate:fr", false]]);
+    // Run step by step, a reply's casual pass is a tone rewrite of the reply.
+    assert.deepEqual(keeps("reply,tone:casual", "multi-step"), [
+        ["reply", false],
+        ["tone:casual", true],
+    ]);
+    assert.deepEqual(keeps("summarize,translate:fr"), [["summarize+translate:fr", false]]);
+});
