@@ -271,6 +271,14 @@ def test_paraphrase_pairs_are_the_teachers_rewrites_of_human_text_minus_near_cop
     assert sources.word_similarity("I am so excited for work today", "I am excited for work today.") >= 0.8
 
 
+def test_every_tone_adapter_can_train_on_the_teachers_rewrites():
+    from lab.data.sources import data_names
+
+    for tone in ("casual", "professional", "witty"):
+        assert "teacher-rewrites+sentences" in data_names(f"tone:{tone}")
+    assert "teacher-paraphrases+paradetox" in data_names("tone:paraphrase")
+
+
 def test_a_rewrite_that_changes_more_than_the_wording_is_not_training_data():
     from lab.data.sources import rewrite_changes
 

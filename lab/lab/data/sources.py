@@ -379,7 +379,10 @@ def data_sets() -> dict[str, dict]:
             "email-replies+turns": partial(_emails_first, dialogues.reply_mix, "replies"),
         },
         "tone:paraphrase": {"teacher-paraphrases+paradetox": partial(_rewrites, "tone:paraphrase")},
-        "tone:casual": {"teacher-rewrites+sentences": partial(_rewrites, "tone:casual")},
+        **{
+            f"tone:{tone}": {"teacher-rewrites+sentences": partial(_rewrites, f"tone:{tone}")}
+            for tone in ("casual", "professional", "witty")
+        },
         **{
             f"translate:{lang}": {
                 "ntrex-paragraphs+sentences": partial(paragraphs.paragraphs_and_sentences, lang)
