@@ -7,8 +7,8 @@
 import {type ContextMix, type ContextPool, ContextWaitCancelledError} from "../runtime/contextPool";
 import type {Decoding, Sampling} from "../runtime/decoding";
 import {type Generation, GenerationCancelledError, generate} from "../runtime/generate";
-import {isCopiedSummary} from "./copying";
-import {lostFact} from "./facts";
+import {isCopiedSummary, isGivenBack, keepsLength} from "./copying";
+import {changedFact, lostFact, QUOTATION} from "./facts";
 import {writtenIn} from "./language";
 import {
     FRAGMENT_BUDGET,
@@ -127,6 +127,13 @@ type GenerationLimits = {readonly maxTokens: number; readonly maxSentences?: num
 export const STEPS_FALLBACK_CHECKS = "copied-or-off-script-v1";
 
 /**
+ * For whatever caches outputs: bump with any change to when a tone rewrite's sentence is written
+ * again with the copy penalty and when that try is kept (settleCopy, isGivenBack, keepsLength,
+ * changedFact, the copy penalty's free tokens).
+ */
+export const COPY_RETRY_VERSION = "given-back-no-quote-strict-facts-length-word-starts-v3";
+
+/**
  * Why a one-pass summary's answer is not one (Recipe.stepsFallback), or null: it is the input's
  * own sentences, or a generation stopped where it turned to another writing system, which leaves
  * the answer cut ("Steve quiere una fiesta coordinada en", summarize + Spanish on a real email).
@@ -174,7 +181,7 @@ export async function runRecipe(
         text: string,
         limits: GenerationLimits,
         stream: boolean,
-        sampling?: Sampling,
+        variation: {readonly sampling?: Sampling; readonly avoidCopying?: boolean} = {},
     ): Promise<Generation> => {
         const contextStarted = performance.now();
         const mix = await mixOf(pass);
@@ -198,7 +205,7 @@ export async function runRecipe(
                         signal: options.signal,
                         ownText: pass.budget.kind === "bounded",
                         decoding: runner.decoding,
-                        ...(sampling === undefined ? {} : {sampling}),
+                        ...variation,
                         onText: stream ? (piece) => options.onText?.(piece, index) : undefined,
                         onPrompt: (evaluated, total) => options.onPrompt?.(evaluated, total, index),
                     });
@@ -235,7 +242,7 @@ export async function runRecipe(
         const tries = [greedy];
         let kept = greedy;
         for (const sampling of runner.decoding.runawayRetries) {
-            const retry = await generateOn(pass, index, text, limits, false, sampling);
+            const retry = await generateOn(pass, index, text, limits, false, {sampling});
             tries.push(retry);
             if (retry.stopReason === "eog") {
                 kept = retry;
@@ -248,6 +255,38 @@ export async function runRecipe(
         return kept;
     };
 
+    /**
+     * A tone rewrite's sentence that came back as it was, written again with copying it penalised
+     * (Decoding.copyPenalty); a quotation is someone's words and is not. That try is kept when it
+     * ends by itself, rewrites the sentence, keeps about its length (forced off the copy, the model
+     * went on with text of its own, or ended early and dropped the rest) and changes none of its
+     * facts (facts.ts, changedFact); otherwise it is set aside in the report and the first stays.
+     */
+    const settleCopy = async (
+        pass: Pass,
+        index: number,
+        text: string,
+        limits: GenerationLimits,
+        first: Generation,
+    ): Promise<Generation> => {
+        const given = runner.decoding.copyPenalty !== null && pass.keepsFacts && isGivenBack(first.text, text);
+        if (!given || QUOTATION.test(text)) return first;
+        const retry = await generateOn(pass, index, text, limits, false, {avoidCopying: true});
+        const rewritten = retry.text.trim();
+        const kept =
+            retry.stopReason === "eog" &&
+            rewritten.length > 0 &&
+            !isGivenBack(rewritten, text) &&
+            keepsLength(rewritten, text) &&
+            changedFact(text, rewritten) === null
+                ? retry
+                : first;
+        const setAside = kept === retry ? first : retry;
+        for (const [i, report] of reports.entries())
+            if (report.generation === setAside) reports[i] = {...report, setAside: true};
+        return kept;
+    };
+
     /** A pass's text for one piece: the whole input, a chunk, or one sentence of a rewrite. */
     const run = async (pass: Pass, index: number, text: string, stream: boolean): Promise<string> => {
         const rewrite = pass.reads === "segments";
@@ -257,7 +296,9 @@ export async function runRecipe(
         };
         // A rewrite's sentence streams once settled: its first try may yet be set aside.
         const first = await generateOn(pass, index, text, limits, stream && !rewrite);
-        const generation = rewrite ? await settleRunaway(pass, index, text, limits, first) : first;
+        const generation = rewrite
+            ? await settleCopy(pass, index, text, limits, await settleRunaway(pass, index, text, limits, first))
+            : first;
         let output = generation.text.trim();
         if (output.length === 0) throw new EmptyOutputError(pass.does, index, recipe.passes.length, generation);
         const givenBack = rewrite && pass.keepsFacts && lostFact(text, output) !== null;

@@ -1,9 +1,10 @@
 // One greedy generation on a context: prompt in, streamed text out, stoppable at any token.
 
-import type {LlamaContext, LlamaModel, Token} from "node-llama-cpp";
+import {type LlamaContext, type LlamaModel, type Token, TokenBias} from "node-llama-cpp";
 import {type PromptTemplate, splitTemplate} from "../compose/prompt";
 import {foreignLetters, wordStart} from "../compose/scripts";
 import {endAfterSentences, finishedSentencesEnd} from "../compose/sentences";
+import {copyPenalties} from "./copyPenalty";
 import {DECODING, type Decoding, type Sampling} from "./decoding";
 import {lengthWithoutRepeats, repeatingTail, restatedSentenceStart} from "./loopGuard";
 import {StopStringFilter} from "./stopStrings";
@@ -31,6 +32,8 @@ export interface GenerateOptions {
     readonly decoding?: Decoding;
     /** Sample instead of the decoding's temperature (a runaway's retry); everything else as the decoding says. */
     readonly sampling?: Sampling;
+    /** Penalise copying the input word for word (the decoding's copyPenalty; a rewrite that gave its input back). */
+    readonly avoidCopying?: boolean;
 }
 
 /**
@@ -160,12 +163,28 @@ async function generateOnSequence(
     // Only a stream that holds back an unfinished sentence can drop the word a new script began.
     const bySentence = wholeSentences || maxSentences !== undefined;
     let foreign = decoding.scriptGuard && bySentence ? foreignLetters(input) : null;
+    const copyPenalty = options.avoidCopying === true ? decoding.copyPenalty : null;
+    const source = copyPenalty === null ? [] : model.tokenize(input, false);
+    // Only a token that starts a word pays: forced off a copy inside a word, the model misspelt it
+    // ("opinon", "that't"); punctuation is free too.
+    const free = new Set(source.filter((token) => !/^\s+[\p{L}\p{N}]/u.test(model.detokenize([token]))));
     const evaluation = sequence.evaluate(promptTokens.slice(fed), {
         temperature: options.sampling?.temperature ?? decoding.temperature,
         ...(options.sampling === undefined ? {} : {seed: options.sampling.seed}),
         ...(decoding.dry === null
             ? {}
             : {dryRepeatPenalty: {...decoding.dry, sequenceBreakers: [...decoding.dry.sequenceBreakers]}}),
+        ...(copyPenalty === null
+            ? {}
+            : {
+                  // Called before each token is picked, with the tokens picked so far.
+                  tokenBias: () => {
+                      const bias = new TokenBias(model.tokenizer);
+                      for (const [token, penalty] of copyPenalties(source, generated, copyPenalty, free))
+                          bias.set(token, {logit: -penalty});
+                      return bias;
+                  },
+              }),
         // Without this the generator just ends on an end-of-turn token, indistinguishable from a
         // budget cut.
         yieldEogToken: true,

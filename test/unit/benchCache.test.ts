@@ -167,8 +167,8 @@ test("a fused (multi-LoRA) pass has a key of its own; a one-LoRA pass keeps the 
     );
 });
 
-test("runaway retries key the rewrites they act on, and nothing else", () => {
-    const recipeOf = (key: string, reads: "segments" | "chunks"): Recipe => {
+test("runaway retries and the copy penalty key the rewrites they act on, and nothing else", () => {
+    const recipeOf = (key: string, reads: "segments" | "chunks", keepsFacts = false): Recipe => {
         const chain = parseTaskChain(key);
         const adapter: InstalledAdapter = {
             id: key,
@@ -190,7 +190,7 @@ test("runaway retries key the rewrites they act on, and nothing else", () => {
                     budget: reads === "segments" ? REWRITE_BUDGET : OWN_TEXT_BUDGET,
                     reads,
                     fragments: "keep",
-                    keepsFacts: false,
+                    keepsFacts,
                 },
             ],
             notes: [],
@@ -214,6 +214,20 @@ test("runaway retries key the rewrites they act on, and nothing else", () => {
         recipeConfigHash(summary, model, null, withoutRetries),
         "a summary never retries: its cached outputs stay valid",
     );
+    const withoutCopyPenalty = {...DECODING, copyPenalty: null};
+    const toneRewrite = recipeOf("tone:casual", "segments", true);
+    assert.ok(DECODING.copyPenalty !== null);
+    assert.notEqual(
+        recipeConfigHash(toneRewrite, model, null, DECODING),
+        recipeConfigHash(toneRewrite, model, null, withoutCopyPenalty),
+        "a tone rewrite's output may change with the copy penalty",
+    );
+    for (const recipe of [rewrite, summary])
+        assert.equal(
+            recipeConfigHash(recipe, model, null, DECODING),
+            recipeConfigHash(recipe, model, null, withoutCopyPenalty),
+            "only tone rewrites into English are written again when they copy: translations and summaries keep their keys",
+        );
 });
 
 test("medians, quartiles and rotation", () => {

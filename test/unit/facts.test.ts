@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import {test} from "node:test";
-import {lostFact, namesIn} from "../../engine/compose/facts";
+import {changedFact, lostFact, namesIn, QUOTATION} from "../../engine/compose/facts";
 
 test("names are capitalized words inside a sentence, a line or a quote, never 'I'", () => {
     assert.deepEqual(
@@ -23,4 +23,46 @@ test("a rewrite that keeps the numbers, names and nots keeps the facts, whatever
         lostFact("Guests who want to stay pay a deposit.", "Guests who don't want to stay pay a deposit."),
         "1 negations where the input has 0",
     );
+});
+
+test("a rewrite forced off its input must not add facts, recase names, drop links or flip a word", () => {
+    const source = "Check the archive at <https://lists.wikimedia.org/pipermail/wikimedia-l/> before the IESG review.";
+    const reworded =
+        "Look at the archive at <https://lists.wikimedia.org/pipermail/wikimedia-l/> before the IESG review.";
+    assert.equal(changedFact(source, reworded), null);
+    assert.equal(changedFact(source, reworded.replace("IESG", "iESG")), 'the name "IESG" is not written as it was');
+    assert.equal(
+        changedFact(source, reworded.replace("wikimedia-l/", "attachments/index.html")),
+        "the address https://lists.wikimedia.org/pipermail/wikimedia-l/ is gone",
+    );
+    assert.equal(changedFact(source, `${reworded} Ask Tim.`), 'the name "tim" is new');
+    assert.equal(changedFact(source, reworded.replace("review", "review on May 2")), "the number 2 is new");
+    assert.equal(
+        changedFact("I won't disagree that they grandstand.", "I won't agree that they grandstand."),
+        '"disagree" became "agree"',
+    );
+    assert.equal(changedFact("It is possible.", "It is impossible."), '"possible" became "impossible"');
+    assert.equal(
+        changedFact(
+            "Jon cracked it after we cracked it for Jdevine.",
+            "Jon cracked it after I cracked it for Jdevine.",
+        ),
+        "about i where the input is about we",
+    );
+    assert.equal(
+        changedFact("It's 150 yuan per day.", "It's 150 a month."),
+        "the units month where the input has day, yuan",
+    );
+    assert.equal(changedFact("It takes 5 minutes.", "It takes only 5 minutes, folks."), null);
+    assert.equal(
+        changedFact(source, source.replace("IESG", "board")),
+        'the name "iesg" is gone',
+        "lostFact's facts too",
+    );
+});
+
+test("a quotation is double quotes, or single quotes that are not apostrophes", () => {
+    assert.ok(QUOTATION.test('"Today the situation is stable," he said.'));
+    assert.ok(QUOTATION.test("He is 'done with battlefields and horses'."));
+    assert.equal(QUOTATION.test("Sam's view is that we don't meet, and it's 'cause of time."), false);
 });
