@@ -8,7 +8,7 @@ import {mkdtemp, rm} from "node:fs/promises";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {after, before, describe, test} from "node:test";
-import {EmptyInputError} from "../../engine/compose/composer";
+import {type ComposeResult, EmptyInputError} from "../../engine/compose/composer";
 import {REWRITE_MAX_SENTENCES, SUMMARY_CHUNK_TOKENS, SUMMARY_MAX_PARAGRAPHS} from "../../engine/compose/length";
 import {firstForeignLetter} from "../../engine/compose/scripts";
 import {splitSentences} from "../../engine/compose/sentences";
@@ -118,23 +118,35 @@ describe("the engine on users' text, with the bundled pack", () => {
     });
 
     test("a summary that turns to another script is stopped where it turned, and auto writes it again in steps", async () => {
-        // A real email (the talk-us list, held out) on which summarize + Spanish wrote "Steve quiere
-        // una fiesta coordinada en", then turned to another script. Where greedy decoding turns
-        // depends on the pack and the CPU's kernels: with the pack before issue 16, translate:fr
-        // turned on a news sentence on a machine without AMX and on an email on one with it.
-        const input = [
-            "Hm",
-            "How about we have a coordinated mapping party weekend across the US in something like September? Aim to get a party in every state?",
-            "That gives us a nice goal, a long time to organize plus we could coordinate for national press if we're clever.",
-            "Thoughts?",
-            "Steve",
-        ].join("\n\n");
+        // Inputs on which summarize + Spanish (LC++) turned to another script. Where greedy
+        // decoding turns depends on the pack and the CPU's kernels: with this pack it turned on a
+        // real email (the talk-us list, held out: "Steve quiere una fiesta coordinada en") on an
+        // Intel Xeon with AMX, and on none of the 84 real emails but on this news paragraph on an
+        // AMD EPYC ("...y el prensa", then another script). The test takes the first that turns here.
+        const turning = [
+            [
+                "Hm",
+                "How about we have a coordinated mapping party weekend across the US in something like September? Aim to get a party in every state?",
+                "That gives us a nice goal, a long time to organize plus we could coordinate for national press if we're clever.",
+                "Thoughts?",
+                "Steve",
+            ].join("\n\n"),
+            // NTREX-128, newstest2019 document guardian.221756 (CC BY-SA 4.0).
+            'Sanders said the scarcity of briefings was not due to a distaste for TV reporters "grandstanding," although she said: "I won\'t disagree with the fact that they grandstand." She then suggested direct contact between Trump and the press will increase. "The president does more Q&A sessions than any president has prior to him," she said, adding without citing evidence: "We\'ve looked at those numbers." Briefings will still happen, Sanders said, but "if the press has the chance to ask the president of the United States questions directly, that\'s infinitely better than talking to me. We try to do that a lot and you\'ve seen us do that a lot over the last few weeks and that\'s going to take the place of a press briefing when you can talk to the president of the United States." Trump regularly takes questions when leaving the White House or participating in open sessions or press conferences with visiting dignitaries. Solo press conferences are rare. In New York this week the president perhaps demonstrated why, making a freewheeling and at times bizarre appearance before gathered reporters.',
+        ];
         const chain = parseTaskChain("summarize,translate:es");
-        const onePass = await engine.compose({chain, method: "lc++", input});
-        assert.ok(
-            onePass.passes.some((report) => report.generation.stopReason === "off-script"),
-            `the guard was not exercised: ${onePass.text}`,
-        );
+        let input = "";
+        let onePass: ComposeResult | undefined;
+        const answers: string[] = [];
+        for (const candidate of turning) {
+            const result = await engine.compose({chain, method: "lc++", input: candidate});
+            answers.push(result.text);
+            if (result.passes.some((report) => report.generation.stopReason === "off-script")) {
+                [input, onePass] = [candidate, result];
+                break;
+            }
+        }
+        assert.ok(onePass !== undefined, `the guard was not exercised: ${answers.join(" / ")}`);
         assert.equal(firstForeignLetter(onePass.text, input), null, onePass.text);
         assert.equal(onePass.cutAtBudget, false);
 
