@@ -75,8 +75,9 @@ export function lostFact(source: string, rewrite: string): string | null {
  * `source`'s facts, or null. Stricter than lostFact, because such a rewrite writes what the model
  * found second likeliest: it also must not add a number or a name, change a name's case
  * ("Valentino" -> "valentino", "IESG" -> "iESG"), lose a link or a mail address, change who the
- * sentence is about ("after we cracked it" -> "after I cracked it"), change a unit ("150 yuan per day" -> "$150 a month"), or turn a word into its
- * opposite by a prefix ("I won't disagree" -> "I won't agree").
+ * sentence is about ("after we cracked it" -> "after I cracked it"), change a unit ("150 yuan per
+ * day" -> "$150 a month"), or turn a word into its opposite by a prefix ("I won't disagree" ->
+ * "I won't agree").
  */
 export function changedFact(source: string, rewrite: string): string | null {
     const lost = lostFact(source, rewrite);

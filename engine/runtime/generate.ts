@@ -166,7 +166,7 @@ async function generateOnSequence(
     const copyPenalty = options.avoidCopying === true ? decoding.copyPenalty : null;
     const source = copyPenalty === null ? [] : model.tokenize(input, false);
     // Only a token that starts a word pays: forced off a copy inside a word, the model misspelt it
-    // ("opinon", "that't"); punctuation is free too.
+    // ("that's" -> "that't"); punctuation is free too.
     const free = new Set(source.filter((token) => !/^\s+[\p{L}\p{N}]/u.test(model.detokenize([token]))));
     const evaluation = sequence.evaluate(promptTokens.slice(fed), {
         temperature: options.sampling?.temperature ?? decoding.temperature,
