@@ -53,16 +53,25 @@ const UNIT =
 /** Prefixes that turn a word into its opposite ("disagree", "unhappy", "impossible"). */
 const NEGATING_PREFIXES = ["dis", "un", "in", "im", "il", "ir", "non"];
 
+/** A number of `text` that `other` does not have. */
+const numberNotIn = (text: string, other: string) => {
+    const others = numbersIn(other);
+    return [...numbersIn(text)].find((n) => !others.has(n));
+};
+/** A name of `text` (lowercased) that `other` does not hold, whatever its case. */
+const nameNotIn = (text: string, other: string) => {
+    const lower = other.toLowerCase();
+    return [...namesIn(text)].find((n) => !lower.includes(n));
+};
+
 /**
  * What `rewrite` lost of `source`'s facts, or null: a number, a name (compared without case, so
  * "AD reviews" -> "ad reviews" keeps it), or as many "not" / "cannot" / "n't" / "never" as it had.
  */
 export function lostFact(source: string, rewrite: string): string | null {
-    const kept = numbersIn(rewrite);
-    const number = [...numbersIn(source)].find((n) => !kept.has(n));
+    const number = numberNotIn(source, rewrite);
     if (number !== undefined) return `the number ${number} is gone`;
-    const lower = rewrite.toLowerCase();
-    const name = [...namesIn(source)].find((n) => !lower.includes(n));
+    const name = nameNotIn(source, rewrite);
     if (name !== undefined) return `the name "${name}" is gone`;
     const negations = (text: string) => text.match(NEGATION)?.length ?? 0;
     if (negations(source) !== negations(rewrite))
@@ -82,11 +91,9 @@ export function lostFact(source: string, rewrite: string): string | null {
 export function changedFact(source: string, rewrite: string): string | null {
     const lost = lostFact(source, rewrite);
     if (lost !== null) return lost;
-    const sourceNumbers = numbersIn(source);
-    const number = [...numbersIn(rewrite)].find((n) => !sourceNumbers.has(n));
+    const number = numberNotIn(rewrite, source);
     if (number !== undefined) return `the number ${number} is new`;
-    const sourceLower = source.toLowerCase();
-    const added = [...namesIn(rewrite)].find((n) => !sourceLower.includes(n));
+    const added = nameNotIn(rewrite, source);
     if (added !== undefined) return `the name "${added}" is new`;
     const recased = [...writtenNamesIn(source)].find((n) => !rewrite.includes(n));
     if (recased !== undefined) return `the name "${recased}" is not written as it was`;
