@@ -233,16 +233,27 @@ export class Engine {
         options: {readonly replace?: boolean; readonly signal?: AbortSignal; readonly onLog?: InventoryLog} = {},
     ): Promise<ValidAdapterSummary> {
         const {replace = false, signal, onLog} = options;
+        // Logged because a refusal's notification goes away; the log keeps what was tried and why.
+        const from = source.kind === "folder" ? source.path : source.url;
+        onLog?.("info", `Installing the adapter from ${from}`);
         let installed: ValidatedAdapter;
-        if (source.kind === "folder") installed = await this.adapters.install(source.path, this.base, {replace});
-        else {
-            const fetched = await fetchAdapter(source.url, source.sha256, {scratchRoot: this.config.cacheDir, signal});
-            try {
-                signal?.throwIfAborted();
-                installed = await this.adapters.install(fetched.dir, this.base, {replace});
-            } finally {
-                await fetched.cleanup();
+        try {
+            if (source.kind === "folder") installed = await this.adapters.install(source.path, this.base, {replace});
+            else {
+                const fetched = await fetchAdapter(source.url, source.sha256, {
+                    scratchRoot: this.config.cacheDir,
+                    signal,
+                });
+                try {
+                    signal?.throwIfAborted();
+                    installed = await this.adapters.install(fetched.dir, this.base, {replace});
+                } finally {
+                    await fetched.cleanup();
+                }
             }
+        } catch (error) {
+            onLog?.("warn", `The adapter from ${from} was not installed: ${(error as Error).message ?? error}`);
+            throw error;
         }
         await this.refresh(onLog);
         return this.summarizeInstalled(installed);

@@ -10,6 +10,7 @@ import {
     existsSync,
     mkdirSync,
     mkdtempSync,
+    readdirSync,
     readFileSync,
     rmSync,
     statSync,
@@ -32,6 +33,7 @@ import {
     diffRowCount,
     launchBrowser,
     notification,
+    notificationTexts,
     openFile,
     pickPathInDialog,
     progressCancelButton,
@@ -231,6 +233,32 @@ async function hostSuite(browser, url, port, workspace, extensionDir) {
     writeFileSync(join(results, "host-suite.log"), lines.join("\n"));
     if (code !== 0) log(`in-host suite FAILED (exit ${code})`);
     return code === 0;
+}
+
+/**
+ * The Composer output log of the window opened last: each window has its own extension host,
+ * logging to <user-data>/logs/<session>/exthost<N>/composer-lc.composer-lc/Composer.log.
+ */
+function newestComposerLog(userData) {
+    const order = (path) => {
+        const [, session, host] = /logs\/([^/]+)\/exthost(\d+)\//.exec(path) ?? [];
+        return [session ?? "", Number(host ?? 0)];
+    };
+    const logs = [];
+    const walk = (dir) => {
+        for (const entry of readdirSync(dir, {withFileTypes: true})) {
+            const path = join(dir, entry.name);
+            if (entry.isDirectory()) walk(path);
+            else if (entry.name === "Composer.log") logs.push(path);
+        }
+    };
+    walk(join(userData, "logs"));
+    logs.sort((a, b) => {
+        const [sessionA, hostA] = order(a);
+        const [sessionB, hostB] = order(b);
+        return sessionA === sessionB ? hostA - hostB : sessionA < sessionB ? -1 : 1;
+    });
+    return logs.length === 0 ? "" : readFileSync(logs.at(-1), "utf8");
 }
 
 async function uiFlow(browser, url, workspace, name, fn) {
@@ -466,8 +494,20 @@ async function uiFlows(browser, url, workspace, work) {
     );
     results.push(
         await uiFlow(browser, url, workspace, "corrupt-adapter", async (page, shot) => {
-            await runFromPalette(page, "Composer: Install Adapter from File...");
-            await pickPathInDialog(page, join(work, "pack", "test.corrupt", "manifest.json"));
+            // The engine logs each install it is asked for. Should the file dialog have closed
+            // without handing the path over (seen once on a loaded machine), ask again, once.
+            const corrupt = join(work, "pack", "test.corrupt", "manifest.json");
+            const asked = () =>
+                newestComposerLog(join(work, "user-data")).includes(`Installing the adapter from ${corrupt}`);
+            for (let attempt = 1; ; attempt++) {
+                await runFromPalette(page, "Composer: Install Adapter from File...");
+                await pickPathInDialog(page, corrupt);
+                const deadline = Date.now() + 30_000;
+                while (!asked() && Date.now() < deadline) await page.waitForTimeout(500);
+                if (asked()) break;
+                if (attempt >= 2) throw new Error(`the engine was never asked to install ${corrupt}`);
+                log("the install request did not reach the engine; running the command again");
+            }
             // Validation hashes the file first, which takes a while on a loaded machine; reopen the
             // notification center until the error is there.
             const error = notification(page, "sha256-mismatch");
@@ -480,7 +520,12 @@ async function uiFlows(browser, url, workspace, work) {
                     )
                 )
                     break;
-                if (attempt >= 10) throw new Error("the sha256-mismatch error never appeared in the notifications");
+                if (attempt >= 20)
+                    throw new Error(
+                        `the sha256-mismatch error never appeared in the notifications: ${JSON.stringify(await notificationTexts(page))}\n` +
+                            `file dialog open: ${await page.locator(".quick-input-widget").isVisible()}\n` +
+                            `the window's Composer log:\n${newestComposerLog(join(work, "user-data"))}`,
+                    );
             }
             await shot("1-refused");
             const text = await error.innerText();

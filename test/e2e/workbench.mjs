@@ -149,6 +149,11 @@ export async function showNotifications(page) {
     await center.waitFor({timeout: 10_000});
 }
 
+/** The texts of every notification in the center (for a failure's message). */
+export async function notificationTexts(page) {
+    return page.locator(".notifications-center .notification-list-item").allInnerTexts();
+}
+
 /** A notification in the center by its text. */
 export function notification(page, text) {
     return page.locator(".notifications-center .notification-list-item", {hasText: text}).first();
@@ -192,7 +197,12 @@ export async function pickPathInDialog(page, path, {attempts = 10} = {}) {
             () => true,
             () => false,
         );
-        if (closed) return;
+        // The dialog can hide for a moment while it resolves the path and then show again: only a
+        // dialog that stays closed has handed the path over.
+        if (closed) {
+            await page.waitForTimeout(1_000);
+            if (!(await widget.isVisible())) return;
+        }
         if (attempt >= attempts) throw new Error(`the file dialog did not accept ${path}`);
     }
 }

@@ -33,6 +33,7 @@ function refusedWith(code: string, message: RegExp) {
 describe("adapters through the engine process", () => {
     let work: string;
     let client: EngineClient;
+    const engineLog: string[] = [];
     let server: Server;
     let baseUrl: string;
     let manifestBytes: Buffer;
@@ -88,6 +89,7 @@ describe("adapters through the engine process", () => {
         client = new EngineClient({
             hostScript: hostScriptPath(repoRoot()),
             config: engineConfig(await realModelPath(), packIn(work), {threads: 1, contextSize: 256, maxContexts: 1}),
+            onLog: (level, message) => engineLog.push(`${level}: ${message}`),
         });
     });
 
@@ -129,16 +131,21 @@ describe("adapters through the engine process", () => {
         await assert.rejects(client.verifyAdapter(ADAPTER_ID), refusedWith("not-found", /No adapter/));
     });
 
-    test("a corrupt adapter is refused with the validator's code and nothing is installed", async () => {
+    test("a corrupt adapter is refused with the validator's code, the log says why, and nothing is installed", async () => {
         const copy = join(work, "corrupt", ADAPTER_ID);
         await cp(bundledAdapter(), copy, {recursive: true});
         const file = await open(join(copy, "adapter.gguf"), "r+");
         await file.write(Buffer.from([0xff]), 0, 1, 4096);
         await file.close();
+        engineLog.length = 0;
         await assert.rejects(
             client.installAdapter({kind: "folder", path: copy}),
             refusedWith("sha256-mismatch", /sha256/),
         );
+        const [asked, refused, ...more] = engineLog.filter((line) => line.includes(copy));
+        assert.equal(asked, `info: Installing the adapter from ${copy}`);
+        assert.match(refused ?? "", /^warn: The adapter from .* was not installed: .*sha256 is [0-9a-f]{64} but/);
+        assert.deepEqual(more, []);
         assert.deepEqual(await userAdapters(), []);
         assert.equal((await client.status()).adapters, 0);
     });
