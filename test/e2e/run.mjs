@@ -494,8 +494,9 @@ async function uiFlows(browser, url, workspace, work) {
     );
     results.push(
         await uiFlow(browser, url, workspace, "corrupt-adapter", async (page, shot) => {
-            // The engine logs each install it is asked for. Should the file dialog have closed
-            // without handing the path over (seen once on a loaded machine), ask again, once.
+            // The engine logs each install it is asked for. Should the file dialog close without
+            // handing the path over (what one CI failure looked like: no request in the engine's
+            // log), ask again, once.
             const corrupt = join(work, "pack", "test.corrupt", "manifest.json");
             const asked = () =>
                 newestComposerLog(join(work, "user-data")).includes(`Installing the adapter from ${corrupt}`);
