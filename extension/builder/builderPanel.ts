@@ -199,6 +199,7 @@ function html(webview: vscode.Webview, extensionUri: vscode.Uri): string {
         "outcome.failed": t("Failed; see the Composer log."),
         "outcome.refused": t("Not applied: the text changed meanwhile."),
         "outcome.nothing": t("Select text in an editor first."),
+        "outcome.unchanged": t("Nothing to change: the text came back as it was."),
         noSelection: t("Select text in an editor first; the whole document is used otherwise."),
     };
     return `<!DOCTYPE html>

@@ -29,7 +29,7 @@ export type RunOutcome =
       }
     | {readonly state: "applied" | "inserted" | "opened"; readonly text: string; readonly method: string}
     | {
-          readonly state: "cancelled" | "rejected" | "refused" | "failed" | "nothing" | "empty";
+          readonly state: "cancelled" | "rejected" | "refused" | "failed" | "nothing" | "empty" | "unchanged";
           readonly message: string;
       };
 
@@ -225,6 +225,18 @@ export class ReviewController implements vscode.Disposable {
             void vscode.window.showErrorMessage(message);
             await this.end(session, "failed");
             return {state: "failed", message};
+        }
+        if (result.text.trim() === session.original.trim()) {
+            // A rewrite that gave the text back (a tone adapter that found nothing to change, lines
+            // kept as they were): a diff without a difference would ask to accept nothing.
+            const message = vscode.l10n.t(
+                "{0} found nothing to change: the text came back as it was. The document was not changed.",
+                session.request.title,
+            );
+            this.log.info(message);
+            void vscode.window.showInformationMessage(message);
+            await this.end(session, "unchanged");
+            return {state: "unchanged", message};
         }
         session.proposal = result.text;
         session.method = result.method;

@@ -319,6 +319,21 @@ test("the output mode setting overrides the task's place: review makes a reply r
     }
 });
 
+test("a tone rewrite that gives the text back says so and opens no review", async () => {
+    // A sign-off is lines that are not sentences, which a tone rewrite keeps as they are
+    // (engine/compose/segments.ts): the engine answers with the text itself.
+    const signOff = "Best regards,\nSimon";
+    const editor = await openSample(`Thanks for the notes.\n\n${signOff}\n`);
+    select(editor, signOff);
+    const version = editor.document.version;
+    const outcome = await runChain("tone:professional");
+    assert.ok(outcome.state === "unchanged" && /nothing to change/.test(outcome.message), JSON.stringify(outcome));
+    assert.equal(diffTabs().length, 0, "no diff without a difference");
+    assert.equal(editor.document.version, version, "not even touched");
+    const nothing = (await vscode.commands.executeCommand("composer.review.accept")) as RunOutcome;
+    assert.equal(nothing.state, "nothing", "nothing is left to accept");
+});
+
 test("an empty or whitespace-only selection is refused with a clear message before any engine request", async () => {
     const compose = api.engine.compose;
     let requests = 0;
