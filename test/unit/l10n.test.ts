@@ -29,6 +29,9 @@ interface Message {
 }
 
 const CALL = /\bl10n\.t\(\s*/g;
+/** In a file that names it `t` (builderPanel.ts: the webview's strings), a bare `t(` is the same call. */
+const ALIAS = /\bconst t = vscode\.l10n\.t;/;
+const ALIASED_CALL = /(?:\bl10n\.t|(?<![\w.$])t)\(\s*/g;
 // A plain string literal: "..." or '...' on one line, or `...` without ${} substitutions.
 const LITERAL = /^(?:"((?:[^"\\\n]|\\.)*)"|'((?:[^'\\\n]|\\.)*)'|`((?:[^`\\$]|\\.)*)`)/;
 
@@ -37,7 +40,7 @@ function l10nMessages(): Message[] {
     const messages: Message[] = [];
     for (const file of sourceFiles(join(root, "extension"))) {
         const source = readFileSync(file, "utf8");
-        for (const call of source.matchAll(CALL)) {
+        for (const call of source.matchAll(ALIAS.test(source) ? ALIASED_CALL : CALL)) {
             const start = (call.index ?? 0) + call[0].length;
             const line = source.slice(0, start).split("\n").length;
             const where = `${relative(root, file)}:${line}`;
@@ -67,6 +70,8 @@ test("the extension's messages are found, multi-line calls included", () => {
     // A call whose message is on the line after "vscode.l10n.t(" (modelCommands.ts).
     assert.ok(texts.has("Download {0} ({1}) to {2}? Free disk space there: {3}."));
     assert.ok(texts.has('Saved "{0}": run it with "Composer: Run Saved Action...".'));
+    // The builder's strings, through its `t` alias.
+    assert.ok(texts.has("Rejected; the document is unchanged."));
 });
 
 test("package.json points VS Code at the l10n bundles", () => {
