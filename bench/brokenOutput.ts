@@ -232,7 +232,7 @@ function unchangedRewrite(command: TaskChain, input: string, output: string): st
     return share >= UNCHANGED_SHARE ? `${Math.round(share * 100)}% of its words in 6-word runs of the input` : null;
 }
 
-/** A tone rewrite (into English) that lost a number, a name or a "not" of its input (engine/compose/facts.ts). */
+/** A tone rewrite (into English) that lost a number, a name, a "not" or an "if" of its input (engine/compose/facts.ts). */
 function changedFacts(command: TaskChain, input: string, output: string): string | null {
     return isToneRewrite(command) ? lostFact(input, output) : null;
 }

@@ -60,7 +60,7 @@ export function realTextSection(r: RealTextResults | null): string[] {
             `**content-dropped** a translation or tone rewrite shorter than ${r.contentFloor.translate} (translation) / ${r.contentFloor.tone} (tone) of its input's characters (inputs of 8+ words); ` +
             "**placeholder** DialogSum tags (#Person1#) or speaker labels (Person 1:) the input did not have; **echo** the prompt's instruction or turn markers in the output; **copied** a summary or reply that is its input's own text (90%+ of its words in 6-word runs of the input, and 0.4+ of the input's words for a summary, 6+ words for a reply); " +
             "**unchanged** a tone rewrite that gives its input (8+ words) back: 90%+ of its words in 6-word runs of the input; " +
-            '**facts-changed** a tone rewrite that lost a number or a name of its input, or has more or fewer "not"s ("was not due to" -> "was due to").',
+            '**facts-changed** a tone rewrite that lost a number or a name of its input, or has more or fewer "not"s ("was not due to" -> "was due to") or "if"s ("if there is something to discuss I will set up the meeting" -> "I will set up the meeting").',
         "",
         "### Broken outputs per command and genre",
         "",

@@ -428,7 +428,7 @@ export async function runRecipe(
     }
     if (keptAsWritten > 0)
         notes.push(
-            `${keptAsWritten === 1 ? "1 sentence was" : `${keptAsWritten} sentences were`} kept as written: the rewrite lost a name, a number or a "not".`,
+            `${keptAsWritten === 1 ? "1 sentence was" : `${keptAsWritten} sentences were`} kept as written: the rewrite lost a name, a number, a "not" or an "if".`,
         );
     if (cutAtBudget)
         notes.push(

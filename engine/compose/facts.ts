@@ -1,12 +1,21 @@
 // What a tone rewrite must keep of its input besides the meaning a reader checks: its numbers, its
-// names and its "not"s. The tone adapters rewrite one sentence at a time and sometimes turn
-// "guests who want to stay" into "guests who don't want to stay" or "someting like Eclipse" into
-// "something similar" (the real-text runs of 2026-12-06); the composer then keeps the sentence as
-// it was (composer.ts). The benchmark's judge of broken outputs calls a rewrite that lost one of
-// these "facts-changed" (bench/brokenOutput.ts); the lab's filter of the tone adapters' training
-// pairs checks these and more (lab/lab/data/sources.py, rewrite_changes).
+// names, its "not"s and its "if"s. The tone adapters rewrite one sentence at a time and sometimes
+// turn "guests who want to stay" into "guests who don't want to stay", "someting like Eclipse"
+// into "something similar", or "if there is something we should discuss I will set up the
+// meeting" into "I will be setting up the meeting" (the real-text runs of 2026-12-06); the
+// composer then keeps the sentence as it was (composer.ts). The benchmark's judge of broken outputs
+// calls a rewrite that lost one of these "facts-changed" (bench/brokenOutput.ts); the lab's filter
+// of the tone adapters' training pairs checks all but the conditions, and more
+// (lab/lab/data/sources.py, rewrite_changes).
 
 const NEGATION = /\b(?:not|cannot|never)\b|n't\b/giu;
+/**
+ * An "if" or "unless" that makes a statement conditional. Not an "if" that asks ("let me know if it
+ * works", "I wonder if") or is a courtesy ("I'd be grateful if you could confirm"), nor "as if" and
+ * "what if": a rewrite turns those into "does it work?" or "could you confirm?" and loses nothing.
+ */
+const CONDITION =
+    /(?<!\b(?:know|knows|knew|ask|asks|asked|asking|wonder|wondering|wondered|see|check|confirm|tell|sure|unsure|doubt|appreciate it|appreciated it|grateful|glad|happy|great|nice|helpful|mind|as|what)(?:\s+(?:me|us|him|her|them|you))?[\s,]+)\b(?:if|unless)\b/giu;
 /** Where a sentence, a line or a quote starts: its first word is capitalized whatever it is. */
 const OPENING = /(?<=[.!?:;"“”(])\s+|\s+(?=["“(])|\n+/u;
 
@@ -66,7 +75,8 @@ const nameNotIn = (text: string, other: string) => {
 
 /**
  * What `rewrite` lost of `source`'s facts, or null: a number, a name (compared without case, so
- * "AD reviews" -> "ad reviews" keeps it), or as many "not" / "cannot" / "n't" / "never" as it had.
+ * "AD reviews" -> "ad reviews" keeps it), as many "not" / "cannot" / "n't" / "never" as it had, or
+ * as many conditions (a condition dropped states as certain what was not).
  */
 export function lostFact(source: string, rewrite: string): string | null {
     const number = numberNotIn(source, rewrite);
@@ -76,6 +86,9 @@ export function lostFact(source: string, rewrite: string): string | null {
     const negations = (text: string) => text.match(NEGATION)?.length ?? 0;
     if (negations(source) !== negations(rewrite))
         return `${negations(rewrite)} negations where the input has ${negations(source)}`;
+    const conditions = (text: string) => text.match(CONDITION)?.length ?? 0;
+    if (conditions(source) !== conditions(rewrite))
+        return `${conditions(rewrite)} conditions where the input has ${conditions(source)}`;
     return null;
 }
 
@@ -129,4 +142,4 @@ export function changedFact(source: string, rewrite: string): string | null {
 }
 
 /** For whatever caches outputs: bump when lostFact or what it reads changes. */
-export const KEEPS_FACTS_VERSION = "numbers-names-not-v2";
+export const KEEPS_FACTS_VERSION = "numbers-names-not-conditions-v3";

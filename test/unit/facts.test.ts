@@ -25,6 +25,24 @@ test("a rewrite that keeps the numbers, names and nots keeps the facts, whatever
     );
 });
 
+test("a rewrite that drops a condition states as certain what was not", () => {
+    const source = "However, if there is something we should discuss I will set up the meeting.";
+    // Real-emails email-21, tone:professional on 2026-12-06.
+    assert.equal(lostFact(source, "I will be setting up the meeting."), "0 conditions where the input has 1");
+    assert.equal(lostFact(source, "But if we need to talk about anything, I'll set up the meeting."), null);
+    assert.equal(
+        lostFact(
+            "Feelings weren't allowed in mine either unless they were anger.",
+            "Feelings weren't allowed in mine either.",
+        ),
+        "0 conditions where the input has 1",
+    );
+    // An "if" that asks or is a courtesy is not a condition: the rewrite may turn it into a question.
+    assert.equal(lostFact("Let me know if it works.", "Does it work?"), null);
+    assert.equal(lostFact("I'd be grateful if you could confirm the date.", "Could you confirm the date?"), null);
+    assert.equal(lostFact("Let me know when we get to the stop.", "Tell me if we get to the stop."), null);
+});
+
 test("a rewrite forced off its input must not add facts, recase names, drop links or flip a word", () => {
     const source = "Check the archive at <https://lists.wikimedia.org/pipermail/wikimedia-l/> before the IESG review.";
     const reworded =
