@@ -37,9 +37,25 @@ export async function downloadModel(uri: string, options: DownloadOptions): Prom
             options.onProgress?.({downloadedBytes: reported, totalBytes: totalSize});
         },
     });
-    const path = await downloader.download({signal: options.signal});
+    // node-llama-cpp's own signal handling starts closing the files and does not wait for it, so a
+    // cancelled download could reject before its partial file was on disk (a resume then started
+    // from zero): the cancel is ours, and awaited.
+    let closing: Promise<void> | null = null;
+    const onAbort = () => {
+        closing = downloader.cancel({deleteTempFile: false});
+    };
+    const {signal} = options;
+    if (signal?.aborted) throw new ModelDownloadCancelledError(`The download of ${uri} was cancelled.`);
+    signal?.addEventListener("abort", onAbort, {once: true});
+    let path: string;
+    try {
+        path = await downloader.download();
+    } finally {
+        signal?.removeEventListener("abort", onAbort);
+        await closing;
+    }
     // The downloader resolves normally when cancelled mid-way; a cancel must not look like success.
-    if (options.signal?.aborted) throw new ModelDownloadCancelledError(`The download of ${uri} was cancelled.`);
+    if (signal?.aborted) throw new ModelDownloadCancelledError(`The download of ${uri} was cancelled.`);
     if (options.expectedSha256 !== undefined) {
         const actual = await sha256File(path);
         if (actual !== options.expectedSha256) {
