@@ -226,9 +226,10 @@ export class ReviewController implements vscode.Disposable {
             await this.end(session, "failed");
             return {state: "failed", message};
         }
-        if (result.text.trim() === session.original.trim()) {
-            // A rewrite that gave the text back (a tone adapter that found nothing to change, lines
-            // kept as they were): a diff without a difference would ask to accept nothing.
+        if (session.request.chain.main === null && result.text.trim() === session.original.trim()) {
+            // A rewrite (tone, translation) that gave the text back: a tone adapter that found
+            // nothing to change, lines kept as they were. A diff without a difference would ask to
+            // accept nothing. (A summary or reply that is the text itself stays a proposal to reject.)
             const message = vscode.l10n.t(
                 "{0} found nothing to change: the text came back as it was. The document was not changed.",
                 session.request.title,
