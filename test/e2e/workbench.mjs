@@ -146,6 +146,14 @@ export async function showNotifications(page) {
         await center.waitFor({state: "hidden", timeout: 10_000});
     }
     await bell.click();
+    // A click can be lost while the palette closes (a fresh-clone run on 2026-12-06 waited 10 s for
+    // the center after "Summarize to French"): one more, only if the center is still not open.
+    const opened = await center
+        .waitFor({timeout: 5_000})
+        .then(() => true)
+        .catch(() => false);
+    if (opened) return;
+    if (!(await center.isVisible())) await bell.click();
     await center.waitFor({timeout: 10_000});
 }
 
