@@ -5,7 +5,10 @@
 // Each context has one sequence and serves one generation at a time: requests for a mix that is
 // busy wait their turn (first come, first served), so every request gets exactly the text it
 // would get alone (greedy), and concurrent requests never run out of sequences. Requests for
-// different mixes run side by side in different contexts.
+// different mixes run side by side in different contexts. Several sequences per context, for a
+// rewrite's sentences side by side, were measured (2026-12-06, 16 sentences, tone:casual, 2
+// threads): no faster (13.5-16.4 s alone, 14.0-18.2 s with 4 or 8), and some sentences came out
+// garbled, as the lab's teacher did with 4 sequences (lab/TRAINING.md).
 //
 // Memory: every context is charged what it holds once it has read its largest prompt
 // (contextMemory.ts), and every LoRA file its size (llama.cpp reads it whole). The contexts and
