@@ -21,7 +21,7 @@ from lab import distributed
 from lab.batching import encode
 from lab.data import load_task
 from lab.data.sources import SHIPPED
-from lab.loop import LoopConfig, has_checkpoint, train
+from lab.loop import LoopConfig, has_checkpoint, precision_for, train
 from lab.lora import PEFT_TARGETS, LoraWeights
 from lab.prompts import STOP_STRINGS, prompt_template
 
@@ -73,6 +73,13 @@ def add_common_args(ap: argparse.ArgumentParser) -> None:
 
 
 def loop_config(args) -> LoopConfig:
+    precision = precision_for(args.precision, args.device)
+    if precision != args.precision:
+        print(
+            f"--precision {args.precision} asked, but this CPU has no bfloat16 instructions (AVX512-BF16, AMX): "
+            f"training in {precision} (emulated bf16 ran about 45x slower)",
+            flush=True,
+        )
     return LoopConfig(
         steps=args.steps,
         lr=args.lr,
@@ -83,7 +90,7 @@ def loop_config(args) -> LoopConfig:
         seed=args.seed,
         device=args.device,
         bucket_steps=args.bucket_steps,
-        precision=args.precision,
+        precision=precision,
         stop_at=args.stop_at,
     )
 

@@ -144,3 +144,25 @@ def test_the_precision_decides_the_matmul_dtype():
         assert linear(x).dtype == torch.float32
     with pytest.raises(ValueError, match="fp32 or bf16"):
         autocast(LoopConfig(precision="fp16"))
+
+
+def test_a_cpu_without_bfloat16_instructions_trains_in_fp32(monkeypatch, capsys):
+    import argparse
+
+    import lab.loop
+    from lab.loop import precision_for
+    from lab.train_lora import add_common_args, loop_config
+
+    assert precision_for("bf16", "cpu", cpu_has_bf16=False) == "fp32"
+    assert precision_for("bf16", "cpu", cpu_has_bf16=True) == "bf16"
+    assert precision_for("bf16", "cuda:0", cpu_has_bf16=False) == "bf16"
+    assert precision_for("fp32", "cpu", cpu_has_bf16=True) == "fp32"
+
+    ap = argparse.ArgumentParser()
+    add_common_args(ap)
+    args = ap.parse_args(["--precision", "bf16", "--device", "cpu", "--run", "unused"])
+    monkeypatch.setattr(lab.loop, "cpu_multiplies_bf16", lambda: False)
+    assert loop_config(args).precision == "fp32"
+    assert "no bfloat16 instructions" in capsys.readouterr().out
+    monkeypatch.setattr(lab.loop, "cpu_multiplies_bf16", lambda: True)
+    assert loop_config(args).precision == "bf16"
