@@ -60,11 +60,20 @@ export const SUMMARY_CHUNK_TOKENS = 1200;
  */
 export const SUMMARY_MAX_PARAGRAPHS = 6;
 
+/**
+ * How many times a part whose summary filled its budget is cut in two (composer.ts,
+ * summarizePart). Once: on the 6 long NTREX documents of two real-text draws it left 1 of 3 cut
+ * summaries cut, and cutting twice did not mend that one (the summarizer copies news sentences,
+ * and a quarter of ~300 tokens still filled 128) while it made the paragraph longer.
+ */
+export const SUMMARY_PART_SPLITS = 1;
+
 /** How a summary reads a long text, for whatever caches outputs: bump `layout` when it changes. */
 export const SUMMARY_READING = {
-    layout: "paragraph-per-part-v2",
+    layout: "paragraph-per-part-v3-answer-halves",
     chunkTokens: SUMMARY_CHUNK_TOKENS,
     maxParagraphs: SUMMARY_MAX_PARAGRAPHS,
+    partSplits: SUMMARY_PART_SPLITS,
 } as const;
 
 export function budgetFor(chain: TaskChain): TokenBudget {

@@ -176,6 +176,34 @@ export function chunksForSummary(text: string, countTokens: (text: string) => nu
     return chunks;
 }
 
+/**
+ * A chunk cut in two, for a part whose summary filled its budget: at the line break that best
+ * balances their tokens when one leaves each side a quarter or more (a story, a paragraph stays
+ * whole), else at the best-balanced sentence boundary; null for a single sentence.
+ */
+export function halvesForSummary(text: string, countTokens: (text: string) => number): [string, string] | null {
+    const {segments} = splitForRewrite(text);
+    if (segments.length < 2) return null;
+    const tokens = segments.map((segment) => countTokens(segment.text));
+    const total = tokens.reduce((sum, n) => sum + n, 0);
+    const cuts: {at: number; gap: number; atBreak: boolean}[] = [];
+    let before = 0;
+    for (let at = 1; at < segments.length; at++) {
+        before += tokens[at - 1] ?? 0;
+        const atBreak =
+            (segments[at - 1]?.after ?? "").includes("\n") && before >= total / 4 && before <= (3 * total) / 4;
+        cuts.push({at, gap: Math.abs(total - 2 * before), atBreak});
+    }
+    const breaks = cuts.filter((cut) => cut.atBreak);
+    const best = (breaks.length > 0 ? breaks : cuts).reduce((a, b) => (b.gap < a.gap ? b : a));
+    const join = (part: readonly Segment[]) =>
+        part
+            .map((segment) => segment.text + segment.after)
+            .join("")
+            .trim();
+    return [join(segments.slice(0, best.at)), join(segments.slice(best.at))];
+}
+
 /** The indices 0..count-1 in at most `maxGroups` consecutive groups whose sizes differ by at most one. */
 export function groupConsecutive(count: number, maxGroups: number): number[][] {
     const groups = Math.min(count, maxGroups);

@@ -1,7 +1,8 @@
 // The engine with the bundled pack on text as users select it: empty input refused, a literal
 // control-token spelling kept, a rewrite covering every sentence and stopping after its own, a
 // summary stopped where it turns to another script and written again in steps, truthful stop
-// reasons and budget notes, and a text longer than one summary summarized part by part.
+// reasons and budget notes, and a text longer than one summary summarized part by part (a part
+// whose summary fills its budget in halves).
 
 import assert from "node:assert/strict";
 import {mkdtemp, rm} from "node:fs/promises";
@@ -204,6 +205,76 @@ describe("the engine on users' text, with the bundled pack", () => {
             result.cutAtBudget,
             result.passes.some((report) => report.generation.stopReason === "max-tokens"),
             "each paragraph is part of the answer, so any of them can cut it",
+        );
+    });
+
+    /** `count` action items, a line each, every one a different person, task, city or date. */
+    const actionItems = (count: number) => {
+        const people = [
+            "Anna",
+            "Bilal",
+            "Chen",
+            "Dolores",
+            "Emeka",
+            "Farah",
+            "Goran",
+            "Hiro",
+            "Ines",
+            "Jonas",
+            "Kavya",
+        ];
+        const tasks = [
+            "book the venue for the spring conference",
+            "renew the insurance of the delivery vans",
+            "interview three candidates for the support team",
+            "fix the broken heating in the second-floor office",
+            "send the signed contract back to the printing company",
+            "plan the budget for next year's training courses",
+            "order new laptops for the design department",
+            "call the landlord about the leaking roof",
+            "translate the safety manual into Portuguese",
+            "collect feedback from the pilot customers in Ohio",
+            "prepare the slides for the board meeting",
+            "clean up the shared drive before the audit",
+        ];
+        const cities = ["Lisbon", "Nairobi", "Osaka", "Quito", "Tallinn", "Perth", "Lyon", "Accra", "Busan", "Krakow"];
+        const months = ["March", "April", "May", "June", "July", "August", "September"];
+        return Array.from(
+            {length: count},
+            (_, i) =>
+                `${people[i % 11]} will ${tasks[(i * 5) % 12]} in ${cities[(i * 7) % 10]} by ${months[i % 7]} ${((i * 3) % 27) + 1}.`,
+        ).join("\n");
+    };
+
+    test("a part whose summary fills its budget is summarized again in two halves", async () => {
+        // The summarizer copies action items one after another: a part of ~1,200 tokens of them
+        // fills its 128 tokens with the first few and leaves the rest unsaid.
+        const result = await engine.compose({
+            chain: parseTaskChain("summarize"),
+            method: "auto",
+            input: actionItems(200),
+        });
+        const halved = result.passes.flatMap((report, i) => (report.setAside ? [i] : []));
+        assert.ok(halved.length >= 1, "no part filled its budget");
+        for (const i of halved) {
+            const [whole, first, second] = result.passes.slice(i, i + 3).map((report) => report.generation);
+            assert.equal(whole?.stopReason, "max-tokens", "only a part that filled its budget is halved");
+            assert.ok(first !== undefined && second !== undefined && !result.passes[i + 1]?.setAside);
+            for (const half of [first, second])
+                assert.ok(
+                    half.promptTokens < whole.promptTokens * 0.8,
+                    `${half.promptTokens} of ${whole.promptTokens}`,
+                );
+        }
+        const parts = result.passes.length - 2 * halved.length;
+        assert.equal(result.text.split("\n\n").length, parts, "a part's halves make one paragraph");
+        assert.ok(
+            result.notes.some((note) =>
+                note.includes(
+                    `reached the length limit; ${halved.length === 1 ? "it was" : "each was"} summarized again in halves`,
+                ),
+            ),
+            result.notes.join("; "),
         );
     });
 

@@ -3,6 +3,7 @@ import {test} from "node:test";
 import {
     chunksForSummary,
     groupConsecutive,
+    halvesForSummary,
     isFragmentAnswer,
     joinSegments,
     splitForRewrite,
@@ -175,6 +176,25 @@ test("summary chunks cover the whole text in order, each within the limit", () =
     assert.equal(chunks.length, 5);
     for (const chunk of chunks) assert.ok(words(chunk) <= 14);
     assert.equal(chunks.join("\n\n"), paragraphs.join("\n\n"));
+});
+
+test("a part cut in halves: at a line break that leaves each side a quarter, else the balanced sentence", () => {
+    assert.equal(halvesForSummary("Only one sentence here.", words), null);
+    // Sentences of 4 words; a sentence cut after the third would balance 12 / 12, but the line
+    // break after the second (8 / 16) keeps the paragraph whole.
+    const story = "One two three four. Five six seven eight.\n\nA b c d. E f g h. I j k l. M n o p.";
+    assert.deepEqual(halvesForSummary(story, words), [
+        "One two three four. Five six seven eight.",
+        "A b c d. E f g h. I j k l. M n o p.",
+    ]);
+    // A break that leaves less than a quarter on one side is not taken.
+    const lopsided = "One two three four.\nA b c d. E f g h. I j k l. M n o p. Q r s t.";
+    assert.deepEqual(halvesForSummary(lopsided, words), [
+        "One two three four.\nA b c d. E f g h.",
+        "I j k l. M n o p. Q r s t.",
+    ]);
+    const [first, second] = halvesForSummary(lopsided, words) ?? ["", ""];
+    assert.equal(words(first) + words(second), words(lopsided), "every word in one half");
 });
 
 test("a long text's parts go to at most the paragraph limit, consecutive and near-equal", () => {
