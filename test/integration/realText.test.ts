@@ -2,7 +2,7 @@
 // control-token spelling kept, a rewrite covering every sentence and stopping after its own, a
 // summary stopped where it turns to another script and written again in steps, truthful stop
 // reasons and budget notes, and a text longer than one summary summarized part by part (a part
-// whose summary fills its budget in halves).
+// whose summary fills its budget summarized again in halves).
 
 import assert from "node:assert/strict";
 import {mkdtemp, rm} from "node:fs/promises";
