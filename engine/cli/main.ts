@@ -103,11 +103,7 @@ async function compose(args: string[]): Promise<void> {
     const killEngine = () => client.kill("SIGKILL");
     process.on("SIGINT", interrupted);
     process.on("exit", killEngine);
-    // The answer streams to a terminal as it is written. A part written again afterwards (a long
-    // text's part summarized in halves, a one-pass answer redone in steps) replaces what was
-    // shown, so the final text follows when it differs; a pipe gets the final text alone.
-    const live = !values.json && process.stdout.isTTY === true;
-    let shown = "";
+    let streamed = false;
     try {
         const maxTokens = positiveInt(values["max-tokens"], "max-tokens", 4096);
         const result = await client.compose({
@@ -117,23 +113,17 @@ async function compose(args: string[]): Promise<void> {
             signal: controller.signal,
             ...(maxTokens === undefined ? {} : {maxTokens}),
             // Only the answer streams (a multi-step run's last pass); progress goes to stderr.
-            onText: live
-                ? (text) => {
-                      shown += text;
+            onText: values.json
+                ? undefined
+                : (text) => {
+                      streamed = true;
                       process.stdout.write(text);
-                  }
-                : undefined,
+                  },
             onStep: values.json ? undefined : (done, total) => process.stderr.write(`(${done}/${total} parts done)\n`),
         });
         if (values.json) {
             process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
             return;
-        }
-        if (!live) process.stdout.write(result.text);
-        else if (shown.trim() !== result.text.trim()) {
-            process.stdout.write("\n");
-            process.stderr.write("note: the text above was written again; the answer is:\n");
-            process.stdout.write(result.text);
         }
         process.stdout.write("\n");
         const tokens = result.passes.reduce((sum, pass) => sum + pass.generation.generatedTokens, 0);
@@ -142,7 +132,7 @@ async function compose(args: string[]): Promise<void> {
         for (const note of result.notes) process.stderr.write(`note: ${note}\n`);
         process.stderr.write(`(${summary})\n`);
     } catch (error) {
-        if (shown.length === 0) throw error;
+        if (!streamed) throw error;
         // Part of an answer is already on stdout: end its line and say it is incomplete.
         process.stdout.write("\n");
         throw new Error(`${(error as Error).message} (the text printed above is incomplete)`);

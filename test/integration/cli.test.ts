@@ -13,7 +13,6 @@ import {readGgufHeader} from "../../engine/gguf";
 import {DEFAULT_MODEL} from "../../engine/model/catalog";
 import {describeBaseModel} from "../../engine/model/fingerprint";
 import {realModelPath, repoRoot} from "../support/realModel";
-import {actionItems} from "../support/texts";
 
 const run = promisify(execFile);
 
@@ -94,21 +93,6 @@ describe("the composer command line", () => {
         assert.equal(parsed.passes[0].generation.generatedTokens, 4);
         assert.ok(parsed.passes[0].generation.promptTokens > 10);
         assert.ok(parsed.totalMs > 0);
-    });
-
-    test("a pipe gets the final answer, not the part the engine wrote again", async () => {
-        // A part whose summary fills its budget streams, then is summarized again in halves.
-        const file = join(home, "action-items.txt");
-        await writeFile(file, actionItems(200));
-        const plain = await cli("compose", "--chain", "summarize", "--file", file, "--threads", "2");
-        const json = await cli("compose", "--chain", "summarize", "--file", file, "--threads", "2", "--json");
-        assert.equal(plain.code, 0, plain.stderr);
-        const parsed = JSON.parse(json.stdout) as {text: string; notes: string[]};
-        assert.ok(
-            parsed.notes.some((note) => note.includes("summarized again in halves")),
-            parsed.notes.join("; "),
-        );
-        assert.equal(plain.stdout.trim(), parsed.text.trim());
     });
 
     test("limits out of range are refused with the option's own name", async () => {
