@@ -19,7 +19,7 @@ import {chainsCommand} from "./chains";
 const USAGE = `composer: one-pass composite writing tasks on a local model
 
   composer compose --chain summarize,translate:fr [--method auto|zero-shot|main-lora|aux-lora|linear-merge|multi-step|joint-expert|lc|lc++]
-                   [--file in.txt | --text "..." | stdin] [--max-tokens N] [--json]
+                   [--file in.txt | --text "..." | stdin] [--max-tokens N] [--json] [--stream]
   composer chains [chain] [--one-pass] [--json]   how each chain runs with what is installed
   composer adapters list | install <dir|manifest.json> [--replace] | remove <id> | verify [id]
   composer calibrations list | verify
@@ -64,6 +64,7 @@ async function compose(args: string[]): Promise<void> {
             file: {type: "string"},
             text: {type: "string"},
             json: {type: "boolean", default: false},
+            stream: {type: "boolean"},
             "max-tokens": {type: "string"},
             model: {type: "string"},
             threads: {type: "string"},
@@ -103,7 +104,12 @@ async function compose(args: string[]): Promise<void> {
     const killEngine = () => client.kill("SIGKILL");
     process.on("SIGINT", interrupted);
     process.on("exit", killEngine);
-    let streamed = false;
+    // A terminal (or --stream) sees the answer as it is written. A part written again afterwards
+    // (a long text's part summarized in halves, a one-pass answer redone in steps, an answer in
+    // the wrong language translated again) replaces what was shown, so the final text follows
+    // when it differs. Otherwise (a pipe, a file) stdout gets the final text alone.
+    const live = !values.json && (values.stream ?? process.stdout.isTTY === true);
+    let shown = "";
     try {
         const maxTokens = positiveInt(values["max-tokens"], "max-tokens", 4096);
         const result = await client.compose({
@@ -113,17 +119,23 @@ async function compose(args: string[]): Promise<void> {
             signal: controller.signal,
             ...(maxTokens === undefined ? {} : {maxTokens}),
             // Only the answer streams (a multi-step run's last pass); progress goes to stderr.
-            onText: values.json
-                ? undefined
-                : (text) => {
-                      streamed = true;
+            onText: live
+                ? (text) => {
+                      shown += text;
                       process.stdout.write(text);
-                  },
+                  }
+                : undefined,
             onStep: values.json ? undefined : (done, total) => process.stderr.write(`(${done}/${total} parts done)\n`),
         });
         if (values.json) {
             process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
             return;
+        }
+        if (!live) process.stdout.write(result.text);
+        else if (shown.trim() !== result.text.trim()) {
+            process.stdout.write("\n");
+            process.stderr.write("note: part of the text above was written again; the answer is:\n");
+            process.stdout.write(result.text);
         }
         process.stdout.write("\n");
         const tokens = result.passes.reduce((sum, pass) => sum + pass.generation.generatedTokens, 0);
@@ -132,7 +144,7 @@ async function compose(args: string[]): Promise<void> {
         for (const note of result.notes) process.stderr.write(`note: ${note}\n`);
         process.stderr.write(`(${summary})\n`);
     } catch (error) {
-        if (!streamed) throw error;
+        if (shown.length === 0) throw error;
         // Part of an answer is already on stdout: end its line and say it is incomplete.
         process.stdout.write("\n");
         throw new Error(`${(error as Error).message} (the text printed above is incomplete)`);

@@ -189,6 +189,8 @@ describe("the command line never leaves an engine behind", () => {
                 "400",
                 "--threads",
                 "1",
+                // Its first streamed text says generation has begun (a pipe gets only the end).
+                "--stream",
             ],
             {env, stdio: ["ignore", "pipe", "pipe"]},
         );

@@ -13,6 +13,7 @@ import {readGgufHeader} from "../../engine/gguf";
 import {DEFAULT_MODEL} from "../../engine/model/catalog";
 import {describeBaseModel} from "../../engine/model/fingerprint";
 import {realModelPath, repoRoot} from "../support/realModel";
+import {actionItems} from "../support/texts";
 
 const run = promisify(execFile);
 
@@ -93,6 +94,29 @@ describe("the composer command line", () => {
         assert.equal(parsed.passes[0].generation.generatedTokens, 4);
         assert.ok(parsed.passes[0].generation.promptTokens > 10);
         assert.ok(parsed.totalMs > 0);
+    });
+
+    test("a pipe gets the final answer; --stream shows the first try, then the answer", async () => {
+        // A part whose summary fills its budget streams, then is summarized again in halves.
+        const file = join(home, "action-items.txt");
+        await writeFile(file, actionItems(200));
+        const args = ["compose", "--chain", "summarize", "--file", file, "--threads", "2"];
+        const [plain, streamed, json] = [
+            await cli(...args),
+            await cli(...args, "--stream"),
+            await cli(...args, "--json"),
+        ];
+        assert.equal(plain.code, 0, plain.stderr);
+        assert.equal(streamed.code, 0, streamed.stderr);
+        const parsed = JSON.parse(json.stdout) as {text: string; notes: string[]};
+        assert.ok(
+            parsed.notes.some((note) => note.includes("summarized again in halves")),
+            parsed.notes.join("; "),
+        );
+        assert.equal(plain.stdout.trim(), parsed.text.trim());
+        assert.match(streamed.stderr, /part of the text above was written again/);
+        assert.ok(streamed.stdout.trim().endsWith(parsed.text.trim()), streamed.stdout);
+        assert.ok(streamed.stdout.length > parsed.text.length, "the first try was shown before the answer");
     });
 
     test("limits out of range are refused with the option's own name", async () => {

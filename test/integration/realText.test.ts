@@ -19,7 +19,7 @@ import {Engine} from "../../engine/engine";
 import {cachePaths} from "../../engine/model/paths";
 import {DECODING} from "../../engine/runtime/decoding";
 import {realModelPath, repoRoot} from "../support/realModel";
-import {SHORT_EMAIL} from "../support/texts";
+import {actionItems, SHORT_EMAIL} from "../support/texts";
 
 describe("the engine on users' text, with the bundled pack", () => {
     let home: string;
@@ -207,44 +207,6 @@ describe("the engine on users' text, with the bundled pack", () => {
             "each paragraph is part of the answer, so any of them can cut it",
         );
     });
-
-    /** `count` action items, a line each, every one a different person, task, city or date. */
-    const actionItems = (count: number) => {
-        const people = [
-            "Anna",
-            "Bilal",
-            "Chen",
-            "Dolores",
-            "Emeka",
-            "Farah",
-            "Goran",
-            "Hiro",
-            "Ines",
-            "Jonas",
-            "Kavya",
-        ];
-        const tasks = [
-            "book the venue for the spring conference",
-            "renew the insurance of the delivery vans",
-            "interview three candidates for the support team",
-            "fix the broken heating in the second-floor office",
-            "send the signed contract back to the printing company",
-            "plan the budget for next year's training courses",
-            "order new laptops for the design department",
-            "call the landlord about the leaking roof",
-            "translate the safety manual into Portuguese",
-            "collect feedback from the pilot customers in Ohio",
-            "prepare the slides for the board meeting",
-            "clean up the shared drive before the audit",
-        ];
-        const cities = ["Lisbon", "Nairobi", "Osaka", "Quito", "Tallinn", "Perth", "Lyon", "Accra", "Busan", "Krakow"];
-        const months = ["March", "April", "May", "June", "July", "August", "September"];
-        return Array.from(
-            {length: count},
-            (_, i) =>
-                `${people[i % 11]} will ${tasks[(i * 5) % 12]} in ${cities[(i * 7) % 10]} by ${months[i % 7]} ${((i * 3) % 27) + 1}.`,
-        ).join("\n");
-    };
 
     test("a part whose summary fills its budget is summarized again in two halves", async () => {
         // The summarizer copies action items one after another: a part of ~1,200 tokens of them
