@@ -266,6 +266,17 @@ def _with_emails_and_news(human, split: str) -> list[Example]:
     return with_emails + _repeated(teacher_news.training_examples(split), len(people), split)
 
 
+def _with_emails_and_lists(human, split: str) -> list[Example]:
+    """The replies of `dialogsum-turns+persona-chat+emails` plus the teacher's checked replies to
+    emails sent to a group's list (lab.teacher_list_emails), repeated to EMAIL_SHARE of the human
+    examples' count as well."""
+    from lab import teacher_list_emails
+
+    people = human(split)
+    with_emails = _with_emails(human, "replies", split)
+    return with_emails + _repeated(teacher_list_emails.training_examples(split), len(people), split)
+
+
 def _emails_first(human, stage: str, split: str) -> list[Example]:
     """Every checked email answer of the teacher (stage) once, beside a seeded sample of the human
     set half as large (at least EMAILS_FIRST_MIN_HUMAN): for the calibrations of a composite that
@@ -278,6 +289,22 @@ def _emails_first(human, stage: str, split: str) -> list[Example]:
     people = human(split)
     n = min(len(people), max(len(emails) // 2, EMAILS_FIRST_MIN_HUMAN))
     return emails + random.Random(f"{SEED}:emails-first:{stage}:{split}").sample(people, n)
+
+
+def _replies_to_emails_first(human, split: str) -> list[Example]:
+    """Every checked teacher reply to an email, the DialogSum emails' (lab.teacher_emails) and the
+    group lists' (lab.teacher_list_emails), once each, beside a seeded sample of the human reply mix
+    half as large (at least EMAILS_FIRST_MIN_HUMAN): a second stage for the reply adapter, which
+    answered most real emails with a chat line when emails were a tenth of its data."""
+    from lab import teacher_emails, teacher_list_emails
+
+    emails = [
+        *teacher_emails.training_examples("replies", split, EMAIL_TRAIN_SEEDS),
+        *teacher_list_emails.training_examples(split),
+    ]
+    people = human(split)
+    n = min(len(people), max(len(emails) // 2, EMAILS_FIRST_MIN_HUMAN))
+    return emails + random.Random(f"{SEED}:replies-to-emails-first:{split}").sample(people, n)
 
 
 # Pairs that say the same in so much the same words (difflib ratio over words) teach a rewrite to give
@@ -376,7 +403,9 @@ def data_sets() -> dict[str, dict]:
         "reply": {
             "dialogsum-turns+persona-chat": dialogues.reply_mix,
             "dialogsum-turns+persona-chat+emails": partial(_with_emails, dialogues.reply_mix, "replies"),
+            "dialogsum-turns+persona-chat+emails+lists": partial(_with_emails_and_lists, dialogues.reply_mix),
             "email-replies+turns": partial(_emails_first, dialogues.reply_mix, "replies"),
+            "email-and-list-replies+turns": partial(_replies_to_emails_first, dialogues.reply_mix),
         },
         "tone:paraphrase": {"teacher-paraphrases+paradetox": partial(_rewrites, "tone:paraphrase")},
         **{
