@@ -104,13 +104,23 @@ def email_problems(email: str, seed: EmailSeed) -> list[str]:
     speakers = {seed.sender, seed.recipient}
     if any(line.split(":", 1)[0] in speakers for line in lines if ":" in line):
         problems.append("copies dialogue lines")
-    sentences = _sentences(email)
-    if len(sentences) != len(set(sentences)):
+    if says_a_sentence_twice(email):
         problems.append("says a sentence twice")
     words = len(email.split())
     if not EMAIL_WORDS[0] <= words <= EMAIL_WORDS[1]:
         problems.append(f"{words} words (asked for 60-150; kept {EMAIL_WORDS[0]}-{EMAIL_WORDS[1]})")
     return problems
+
+
+def says_a_sentence_twice(text: str) -> bool:
+    return len(_sentences(text)) != len(set(_sentences(text)))
+
+
+def copies_email(answer: str, email: str) -> bool:
+    """Half or more of the answer's sentences (of REPEAT_MIN_WORDS words or more) are the email's own."""
+    mine = _sentences(answer)
+    theirs = set(_sentences(email))
+    return bool(mine) and sum(sentence in theirs for sentence in mine) * 2 >= len(mine)
 
 
 def _sentences(text: str) -> list[str]:
@@ -147,9 +157,7 @@ def reply_problems(reply: str, seed: EmailSeed, email: str) -> list[str]:
     words = len(reply.split())
     if words > REPLY_MAX_WORDS:
         problems.append(f"{words} words (kept up to {REPLY_MAX_WORDS}: the engine's reply budget)")
-    mine = _sentences(reply)
-    copied = set(_sentences(email))
-    if mine and sum(sentence in copied for sentence in mine) * 2 >= len(mine):
+    if copies_email(reply, email):
         problems.append("copies the email")
     return problems
 

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from lab.data.sources import SEED, TARGETS_DIR, Example, read_targets
 from lab.teacher import GGUF_PATH, run_teacher
+from lab.teacher_emails import copies_email, says_a_sentence_twice
 
 # What the email does: the kinds of mail a list carries (the real-email set's kinds, as any list's).
 KINDS = {
@@ -113,7 +114,6 @@ REPLY_PROMPT = (
 )
 MAX_TOKENS = {"emails": 320, "replies": 160}
 DEV_SEEDS = 24
-REPEAT_MIN_WORDS = 6
 EMAIL_WORDS = (40, 220)
 # The engine lets a reply write 128 tokens (lab.teacher_emails.REPLY_MAX_WORDS says why 80).
 REPLY_WORDS = (12, 80)
@@ -199,14 +199,6 @@ def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.strip().splitlines() if line.strip()]
 
 
-def _sentences(text: str) -> list[str]:
-    return [
-        " ".join(part.lower().split())
-        for part in re.split(r"(?<=[.!?])\s+", text)
-        if len(part.split()) >= REPEAT_MIN_WORDS
-    ]
-
-
 def email_problems(email: str, s: ListEmailSeed) -> list[str]:
     """Why a teacher email is not training data (empty: it is)."""
     problems = []
@@ -217,8 +209,7 @@ def email_problems(email: str, s: ListEmailSeed) -> list[str]:
         problems.append("does not greet the member it is addressed to")
     if _PLACEHOLDER.search(email):
         problems.append("has a placeholder")
-    sentences = _sentences(email)
-    if len(sentences) != len(set(sentences)):
+    if says_a_sentence_twice(email):
         problems.append("says a sentence twice")
     words = len(email.split())
     if not EMAIL_WORDS[0] <= words <= EMAIL_WORDS[1]:
@@ -253,9 +244,7 @@ def reply_problems(reply: str, s: ListEmailSeed, email: str) -> list[str]:
     words = len(reply.split())
     if not REPLY_WORDS[0] <= words <= REPLY_WORDS[1]:
         problems.append(f"{words} words (kept {REPLY_WORDS[0]}-{REPLY_WORDS[1]}: the engine's reply budget)")
-    mine = _sentences(reply)
-    copied = set(_sentences(email))
-    if mine and sum(sentence in copied for sentence in mine) * 2 >= len(mine):
+    if copies_email(reply, email):
         problems.append("copies the email")
     return problems
 
