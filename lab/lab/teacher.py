@@ -287,10 +287,14 @@ def work_dir(out: Path) -> Path:
 
 
 def _run_node(req: dict, work: Path) -> None:
+    """Runs one request; named by its jobs, so that shards writing one targets file side by side
+    (e.g. lab.teacher_list_emails --shard) do not read each other's request."""
     work.mkdir(parents=True, exist_ok=True)
-    (work / "request.json").write_text(json.dumps(req, ensure_ascii=False))
+    jobs_tag = hashlib.sha256(json.dumps([j["id"] for j in req["jobs"]]).encode()).hexdigest()[:8]
+    request = work / f"request-{jobs_tag}.json"
+    request.write_text(json.dumps(req, ensure_ascii=False))
     subprocess.run(
-        ["node", str(REPO / "lab/node/teacher_generate.mjs"), str(work / "request.json")],
+        ["node", str(REPO / "lab/node/teacher_generate.mjs"), str(request)],
         cwd=REPO,
         check=True,
     )

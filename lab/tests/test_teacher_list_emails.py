@@ -117,3 +117,94 @@ def test_reply_data_sets_add_the_list_replies(monkeypatch):
     assert len(sources._replies_to_emails_first(human.get, "dev")) == EMAILS_FIRST_MIN_HUMAN
     names = sources.data_names("reply")
     assert "dialogsum-turns+persona-chat+emails+lists" in names and "email-and-list-replies+turns" in names
+
+
+def test_round_two_is_list_mail_as_it_is_and_leaves_round_one_as_it_was():
+    first, second = tl.seeds(1), tl.seeds(2)
+    assert len(second) == (len(tl.KINDS) + len(tl.EXTRA_KINDS)) * len(tl.COMMUNITIES)
+    assert {s.id.split(":")[0] for s in second} == {"list2"} and {s.id.split(":")[0] for s in first} == {
+        "list"
+    }
+    assert all(s.round == 1 and s.form == "plain" and s.signed and s.greets for s in first)
+    # Most group emails are sent without their greeting; an addressed one still greets its member.
+    group = [s for s in second if not s.member]
+    assert 0.6 < sum(not s.greets for s in group) / len(group) < 0.9
+    assert all(s.greets and s.greeting == f"Hi {s.member}," for s in second if s.member)
+    assert {s.form for s in second} == set(tl.FORMS) and not all(s.signed for s in second)
+    bare = next(s for s in second if not s.greets and not s.signed and s.form == "list")
+    prompt = tl.email_prompt(bare)
+    # The teacher is asked for a greeting and a name all the same: as_sent takes them off.
+    assert (
+        f'Start with the line "{bare.greeting}"' in prompt and f'end with the line "{bare.writer}"' in prompt
+    )
+    assert "numbered list" in prompt and tl.EXTRA_KINDS.get(bare.kind, tl.KINDS.get(bare.kind)) in prompt
+    # The writer did not sign, so the reply cannot greet them by name.
+    reply_prompt = tl.reply_prompt(bare, "EMAIL", short=True)
+    assert bare.writer not in reply_prompt and "20-60 words" in reply_prompt
+    assert "30-80 words" in tl.reply_prompt(first[0], "EMAIL")
+
+
+SENT = "Should we move the meeting to the library?\n\n" + BODY
+
+
+def test_as_sent_takes_off_the_subject_greeting_and_sign_off_the_seed_leaves_out():
+    bare = next(s for s in tl.seeds(2) if not s.greets and not s.signed)
+    written = f"Subject: The printer\n\nHi all,\n\nI hope this email finds you well. {SENT}\n\nBest regards,\n\n{bare.writer}"
+    assert tl.as_sent(written, bare) == SENT
+    kept = dataclasses.replace(bare, greets=True, signed=True)
+    assert tl.as_sent(written, kept) == written.split("\n\n", 1)[1]
+    # A greeting that is the message's first sentence stays; round 1 is as written.
+    assert tl.as_sent(f"Hi all, the printer is broken again.\n\n{bare.writer}", bare) == (
+        "Hi all, the printer is broken again."
+    )
+    assert tl.as_sent(written, tl.seeds(1)[0]) == written
+
+
+def test_a_reply_to_an_unsigned_email_need_not_greet_anyone_by_name():
+    unsigned = next(s for s in tl.seeds(2) if not s.member and not s.signed)
+    reply = "Hi,\n\nI know that model. I will look at the rollers on Tuesday."
+    assert tl.reply_problems(reply, unsigned, SENT) == []
+    assert tl.reply_problems(reply, dataclasses.replace(unsigned, signed=True), SENT) == [
+        "does not greet the writer"
+    ]
+
+
+def test_a_second_try_is_asked_only_where_no_first_reply_passed_and_is_used_when_it_does(tmp_path):
+    import json
+
+    train = [s for s in tl.seeds() if s.split == "train" and not s.member][:2]
+    emails = {s.id: f"{s.greeting}\n\n{BODY}\n\n{s.writer}" for s in train}
+    good = "Hi {},\n\nI can look at it on Tuesday morning before the meeting.\n\nBest,"
+    replies = {train[0].id: good.format(train[0].writer), train[1].id: "Hi."}
+    for stage, rows in (("emails", emails), ("replies", replies)):
+        lines = [json.dumps({"id": i, "target": t}) for i, t in rows.items()]
+        tl.targets_path(stage, tmp_path).write_text("\n".join(lines) + "\n")
+    written = tl._written(1, tmp_path)
+    jobs = tl.jobs_for("short-replies", train, written, short=True)
+    assert [j["id"] for j in jobs] == [train[1].id] and "20-60 words" in jobs[0]["text"]
+    second = {train[1].id: good.format(train[1].writer)}
+    tl.targets_path("short-replies", tmp_path).write_text(
+        json.dumps({"id": train[1].id, "target": second[train[1].id]}) + "\n"
+    )
+    assert [e.id for e in tl.training_examples("train", tmp_path)] == [s.id for s in train]
+    assert tl.report(tmp_path)["pairs"] == 2
+
+
+def test_a_reply_over_the_budget_keeps_its_greeting_first_paragraphs_and_closing():
+    seed = _seed(None)
+    thanks = "Thank you for the report."
+    answer = "I know that model well and will look at the rollers on Tuesday."
+    again = " ".join(["The printer on the second floor has jammed every morning this week."] * 7)
+    reply = f"Hi Rosa,\n\n{thanks}\n\n{answer}\n\n{again}\n\nBest regards,\n\n[Your Name]"
+    assert tl.reply_target(reply, seed) == f"Hi Rosa,\n\n{thanks}\n\n{answer}\n\nBest regards,"
+    reply = f"Hi Rosa,\n\n{answer}\n\n{again}\n\nBest regards,\n\n[Your Name]"
+    assert tl.reply_target(reply, seed) == f"Hi Rosa,\n\n{answer}\n\nBest regards,"
+    assert tl.reply_problems(tl.reply_target(reply, seed), seed, f"Hi all,\n\n{BODY}\n\nRosa") == []
+    named = _seed("Liam")
+    assert tl.reply_target(reply.replace("[Your Name]", "Liam"), named).endswith(
+        f"{answer}\n\nBest regards,\n\nLiam"
+    )
+    # Within the budget, or one long paragraph: as it is (the latter then fails the budget).
+    short = f"Hi Rosa,\n\n{answer}\n\nBest regards,"
+    assert tl.reply_target(short, seed) == short
+    assert tl.reply_target(f"Hi Rosa,\n\n{again}", seed) == f"Hi Rosa,\n\n{again}"

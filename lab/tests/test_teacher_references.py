@@ -86,9 +86,8 @@ def test_references_command_runs_a_real_model_on_the_work_list_into_any_folder(t
 
     lines = [json.loads(x) for x in (out / "summarize+translate-fr.jsonl").read_text().splitlines()]
     assert sorted(x["id"] for x in lines) == ["dialogsum:new_1", "dialogsum:new_2"]
-    request = json.loads(
-        (teacher.work_dir(out / "summarize+translate-fr.jsonl") / "request.json").read_text()
-    )
+    (request_file,) = teacher.work_dir(out / "summarize+translate-fr.jsonl").glob("request-*.json")
+    request = json.loads(request_file.read_text())
     assert {j["id"]: j["text"] for j in request["jobs"]} == {
         "dialogsum:new_1": "They meet at noon.",
         "dialogsum:new_2": "It is dry.",
