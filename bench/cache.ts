@@ -16,6 +16,7 @@ import {KEEPS_FACTS_VERSION} from "../engine/compose/facts";
 import {LANGUAGE_CHECK_VERSION} from "../engine/compose/language";
 import {REWRITE_READING, SUMMARY_READING} from "../engine/compose/length";
 import type {Pass, Recipe} from "../engine/compose/recipe";
+import {SIGN_OFF_VERSION} from "../engine/compose/signOff";
 import type {Decoding} from "../engine/runtime/decoding";
 
 export interface CachedPass {
@@ -106,6 +107,8 @@ export function recipeConfigHash(
         ...(recipe.stepsFallback === null
             ? {}
             : {stepsFallback: recipe.stepsFallback.map(describePass), fallbackChecks: STEPS_FALLBACK_CHECKS}),
+        // Present only for replies, whose answer loses a borrowed sign-off name (signOff.ts).
+        ...(recipe.chain.main === "reply" ? {signOff: SIGN_OFF_VERSION} : {}),
     };
     return createHash("sha256").update(JSON.stringify(description)).digest("hex").slice(0, 16);
 }

@@ -29,6 +29,7 @@ import {
     joinSegments,
     splitForRewrite,
 } from "./segments";
+import {withoutBorrowedSignature} from "./signOff";
 import {type ChainKey, chainKey} from "./taskChain";
 
 export interface ComposeOptions {
@@ -490,6 +491,13 @@ export async function runRecipe(
         text = translated.text;
         cutAtBudget ||= translated.cut;
         notes.push(`The answer came back in English; it was translated in a second pass (${repair.does}).`);
+    }
+    if (recipe.chain.main === "reply") {
+        const unsigned = withoutBorrowedSignature(text, input);
+        if (unsigned !== text) {
+            text = unsigned;
+            notes.push("The reply was signed with a name it cannot know; the name was left out for you to sign.");
+        }
     }
     if (partsHalved > 0)
         notes.push(
