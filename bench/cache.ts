@@ -12,6 +12,7 @@ import {appendFile, mkdir, readFile} from "node:fs/promises";
 import {dirname} from "node:path";
 import {FUSED_MIX_VERSION} from "../engine/calibrations/fusedMix";
 import {COPY_RETRY_VERSION, passForm, STEPS_FALLBACK_CHECKS} from "../engine/compose/composer";
+import {COPIED_REPLY_CHECK} from "../engine/compose/copying";
 import {KEEPS_FACTS_VERSION} from "../engine/compose/facts";
 import {LANGUAGE_CHECK_VERSION} from "../engine/compose/language";
 import {REWRITE_READING, SUMMARY_READING} from "../engine/compose/length";
@@ -107,8 +108,11 @@ export function recipeConfigHash(
         ...(recipe.stepsFallback === null
             ? {}
             : {stepsFallback: recipe.stepsFallback.map(describePass), fallbackChecks: STEPS_FALLBACK_CHECKS}),
-        // Present only for replies, whose answer loses a borrowed sign-off name (signOff.ts).
-        ...(recipe.chain.main === "reply" ? {signOff: SIGN_OFF_VERSION} : {}),
+        // Present only for replies: a copied reply is written again with the copy penalty, and the
+        // answer loses a borrowed sign-off name (copying.ts, signOff.ts).
+        ...(recipe.chain.main === "reply"
+            ? {signOff: SIGN_OFF_VERSION, copiedReply: COPIED_REPLY_CHECK, copyPenalty}
+            : {}),
     };
     return createHash("sha256").update(JSON.stringify(description)).digest("hex").slice(0, 16);
 }

@@ -7,7 +7,7 @@
 import {type ContextMix, type ContextPool, ContextWaitCancelledError} from "../runtime/contextPool";
 import type {Decoding, Sampling} from "../runtime/decoding";
 import {type Generation, GenerationCancelledError, generate} from "../runtime/generate";
-import {isCopiedSummary, isGivenBack, keepsLength} from "./copying";
+import {isCopiedReply, isCopiedSummary, isGivenBack, keepsLength} from "./copying";
 import {changedFact, lostFact, QUOTATION} from "./facts";
 import {writtenIn} from "./language";
 import {
@@ -301,6 +301,28 @@ export async function runRecipe(
     };
 
     /**
+     * A reply that is mostly the email's own words (copying.ts, isCopiedReply), written again with
+     * copying them penalised (Decoding.copyPenalty). That try is kept when it ends by itself and is
+     * not a copy too; otherwise it is set aside in the report and the first stays.
+     */
+    const settleCopiedReply = async (
+        pass: Pass,
+        index: number,
+        text: string,
+        limits: GenerationLimits,
+        first: Generation,
+    ): Promise<Generation> => {
+        if (runner.decoding.copyPenalty === null || !isCopiedReply(first.text, text)) return first;
+        const retry = await generateOn(pass, index, text, limits, false, {avoidCopying: true});
+        const kept =
+            retry.stopReason === "eog" && retry.text.trim().length > 0 && !isCopiedReply(retry.text, text)
+                ? retry
+                : first;
+        setAside(kept === retry ? first : retry);
+        return kept;
+    };
+
+    /**
      * A pass's text for one piece: the whole input, a chunk, or one sentence of a rewrite, with the
      * generation it kept and whether that cut the answer (a generation of the answer's own, streamed,
      * that stopped at its budget).
@@ -318,9 +340,13 @@ export async function runRecipe(
         };
         // A rewrite's sentence streams once settled: its first try may yet be set aside.
         const first = await generateOn(pass, index, text, limits, stream && !rewrite);
+        // The first pass of a reply writes the reply (alone, or in a tone or a language at once).
+        const writesReply = recipe.chain.main === "reply" && index === 0;
         const generation = rewrite
             ? await settleCopy(pass, index, text, limits, await settleRunaway(pass, index, text, limits, first))
-            : first;
+            : writesReply
+              ? await settleCopiedReply(pass, index, text, limits, first)
+              : first;
         let output = generation.text.trim();
         if (output.length === 0) throw new EmptyOutputError(pass.does, index, recipe.passes.length, generation);
         const givenBack = rewrite && pass.keepsFacts && lostFact(text, output) !== null;

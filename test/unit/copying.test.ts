@@ -3,7 +3,14 @@
 
 import assert from "node:assert/strict";
 import {test} from "node:test";
-import {copiedShare, isCopiedSummary, isGivenBack, keepsLength, textWords} from "../../engine/compose/copying";
+import {
+    copiedShare,
+    isCopiedReply,
+    isCopiedSummary,
+    isGivenBack,
+    keepsLength,
+    textWords,
+} from "../../engine/compose/copying";
 import {NEWS_PARAGRAPH as NEWS} from "../support/texts";
 
 test("a summary made of the input's first sentences, half its length, is a copy", () => {
@@ -65,4 +72,15 @@ test("a rewrite keeps its sentence's length: at most 3 words or a quarter more, 
         "text of its own added",
     );
     assert.equal(keepsLength("Editors should treat these comments.", sentence), false, "the rest dropped");
+});
+
+test("a reply mostly in the email's own words is a copy; one that picks up a word or two is not", () => {
+    const email =
+        "Hi folks, I've attached tonight's notes. If anyone feels that there needs to be more detail added, please write something suitable and send it in to me. I'll try to get a final copy of the notes out to everyone on Monday (or maybe Sunday night).";
+    assert.ok(isCopiedReply("I'll try to get a final copy of the notes out to everyone on Monday.", email));
+    // Half its words in the email's runs: in the writer's voice.
+    assert.ok(isCopiedReply("Sure. Please write something suitable and send it in to me by Friday.", email));
+    assert.equal(isCopiedReply("I'll do that. Thank you for your help.", email), false);
+    assert.equal(isCopiedReply("Thanks for the notes; I will send a line on the budget item by Sunday.", email), false);
+    assert.equal(isCopiedReply("Out to everyone on Monday.", email), false, "too short to tell");
 });
