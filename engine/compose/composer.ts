@@ -142,6 +142,36 @@ export const STEPS_FALLBACK_CHECKS = "copied-or-off-script-v1";
  */
 export const COPY_RETRY_VERSION = "given-back-no-quote-strict-facts-length-word-starts-v3";
 
+/** When a first try copied its input, and which try written again with the copy penalty is kept. */
+interface CopyCheck {
+    readonly copied: (output: string, input: string) => boolean;
+    readonly accepted: (output: string, input: string) => boolean;
+}
+
+/**
+ * A tone rewrite's sentence that came back as it was (a quotation is someone's words and is not).
+ * Its try is kept when it rewrites the sentence, keeps about its length (forced off the copy, the
+ * model went on with text of its own, or ended early and dropped the rest) and changes none of its
+ * facts (facts.ts, changedFact).
+ */
+const REWRITE_COPY: CopyCheck = {
+    copied: (output, sentence) => isGivenBack(output, sentence) && !QUOTATION.test(sentence),
+    accepted: (output, sentence) =>
+        !isGivenBack(output, sentence) && keepsLength(output, sentence) && changedFact(sentence, output) === null,
+};
+
+/** A reply that is mostly the email's own words (copying.ts); its try is kept when it is not a copy too. */
+const REPLY_COPY: CopyCheck = {copied: isCopiedReply, accepted: (output, email) => !isCopiedReply(output, email)};
+
+/**
+ * How a pass's first try is checked for copying: a tone rewrite's sentences into English, and the
+ * reply itself (the first pass of a reply chain writes it, alone or in a tone or a language at once).
+ */
+function copyCheckOf(recipe: Recipe, pass: Pass, index: number): CopyCheck | null {
+    if (pass.reads === "segments") return pass.keepsFacts ? REWRITE_COPY : null;
+    return recipe.chain.main === "reply" && index === 0 ? REPLY_COPY : null;
+}
+
 /**
  * Why a one-pass summary's answer is not one (Recipe.stepsFallback), or null: it is the input's
  * own sentences, or a generation stopped where it turned to another writing system, which leaves
@@ -271,11 +301,9 @@ export async function runRecipe(
     };
 
     /**
-     * A tone rewrite's sentence that came back as it was, written again with copying it penalised
-     * (Decoding.copyPenalty); a quotation is someone's words and is not. That try is kept when it
-     * ends by itself, rewrites the sentence, keeps about its length (forced off the copy, the model
-     * went on with text of its own, or ended early and dropped the rest) and changes none of its
-     * facts (facts.ts, changedFact); otherwise it is set aside in the report and the first stays.
+     * A first try that copied its input (`check.copied`), written again with copying penalised
+     * (Decoding.copyPenalty). The try is kept when it ends by itself and `check.accepted` takes it;
+     * otherwise it is set aside in the report and the first stays.
      */
     const settleCopy = async (
         pass: Pass,
@@ -283,41 +311,13 @@ export async function runRecipe(
         text: string,
         limits: GenerationLimits,
         first: Generation,
+        check: CopyCheck,
     ): Promise<Generation> => {
-        const given = runner.decoding.copyPenalty !== null && pass.keepsFacts && isGivenBack(first.text, text);
-        if (!given || QUOTATION.test(text)) return first;
+        if (runner.decoding.copyPenalty === null || !check.copied(first.text, text)) return first;
         const retry = await generateOn(pass, index, text, limits, false, {avoidCopying: true});
         const rewritten = retry.text.trim();
         const kept =
-            retry.stopReason === "eog" &&
-            rewritten.length > 0 &&
-            !isGivenBack(rewritten, text) &&
-            keepsLength(rewritten, text) &&
-            changedFact(text, rewritten) === null
-                ? retry
-                : first;
-        setAside(kept === retry ? first : retry);
-        return kept;
-    };
-
-    /**
-     * A reply that is mostly the email's own words (copying.ts, isCopiedReply), written again with
-     * copying them penalised (Decoding.copyPenalty). That try is kept when it ends by itself and is
-     * not a copy too; otherwise it is set aside in the report and the first stays.
-     */
-    const settleCopiedReply = async (
-        pass: Pass,
-        index: number,
-        text: string,
-        limits: GenerationLimits,
-        first: Generation,
-    ): Promise<Generation> => {
-        if (runner.decoding.copyPenalty === null || !isCopiedReply(first.text, text)) return first;
-        const retry = await generateOn(pass, index, text, limits, false, {avoidCopying: true});
-        const kept =
-            retry.stopReason === "eog" && retry.text.trim().length > 0 && !isCopiedReply(retry.text, text)
-                ? retry
-                : first;
+            retry.stopReason === "eog" && rewritten.length > 0 && check.accepted(rewritten, text) ? retry : first;
         setAside(kept === retry ? first : retry);
         return kept;
     };
@@ -340,13 +340,10 @@ export async function runRecipe(
         };
         // A rewrite's sentence streams once settled: its first try may yet be set aside.
         const first = await generateOn(pass, index, text, limits, stream && !rewrite);
-        // The first pass of a reply writes the reply (alone, or in a tone or a language at once).
-        const writesReply = recipe.chain.main === "reply" && index === 0;
-        const generation = rewrite
-            ? await settleCopy(pass, index, text, limits, await settleRunaway(pass, index, text, limits, first))
-            : writesReply
-              ? await settleCopiedReply(pass, index, text, limits, first)
-              : first;
+        const copyCheck = copyCheckOf(recipe, pass, index);
+        const settled = rewrite ? await settleRunaway(pass, index, text, limits, first) : first;
+        const generation =
+            copyCheck === null ? settled : await settleCopy(pass, index, text, limits, settled, copyCheck);
         let output = generation.text.trim();
         if (output.length === 0) throw new EmptyOutputError(pass.does, index, recipe.passes.length, generation);
         const givenBack = rewrite && pass.keepsFacts && lostFact(text, output) !== null;
