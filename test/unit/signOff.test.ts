@@ -37,15 +37,31 @@ test("a reply signed with the email's own signature loses it, closing or not", (
     );
 });
 
-test("the email's own reader signs as themselves; a reply with no closing and name is as it was", () => {
+test("a reply ending with a name, a dashed name or a placeholder after its last sentence loses it", () => {
+    const cases: [string, string][] = [
+        ["I look forward to hearing from you soon. Tim", "I look forward to hearing from you soon."],
+        ["Thanks for the report.\nMichael Duke, K5XU", "Thanks for the report."],
+        ["If you have questions, ask me.\n\nGood luck,\n-Chris", "If you have questions, ask me.\n\nGood luck,"],
+        ["I am open to hearing your thoughts.\n\n- ajax", "I am open to hearing your thoughts."],
+        ["I will follow up soon.\n\nSincerely,\n[email address]", "I will follow up soon.\n\nSincerely,"],
+        ["We met on Monday.\nSee you then.\nJohn", "We met on Monday.\nSee you then."],
+    ];
+    for (const [reply, unsigned] of cases) assert.equal(withoutBorrowedSignature(reply, EMAIL), unsigned);
+});
+
+test("the email's own reader signs as themselves; a reply ending in words, a closing or a list item is as it was", () => {
     const toMaloy = "Hi Maloy,\n\nDid you see the code I sent yesterday?\n\nThanks,\nCarl";
     const signed = "Hi Carl,\n\nYes, I ran the unit tests and they pass.\n\nThanks,\nMaloy";
     assert.equal(withoutBorrowedSignature(signed, toMaloy), signed);
     for (const reply of [
         "I'd love to. I'm sure it would be a lot of fun.",
         "Thanks for the report.\n\nBest regards,",
-        "We met on Monday.\nSee you then.\nJohn",
         "Best regards,\nThe meeting is on Monday at noon.",
+        "I'll see you there.\n\nThanks Barry",
+        "I agree.\nCheers",
+        "We need to:\n- Fix the build",
+        "Let's meet on Monday",
+        "The office is in the U.S",
     ])
         assert.equal(withoutBorrowedSignature(reply, EMAIL), reply);
 });
