@@ -17,7 +17,6 @@ import {KEEPS_FACTS_VERSION} from "../engine/compose/facts";
 import {LANGUAGE_CHECK_VERSION} from "../engine/compose/language";
 import {REWRITE_READING, SUMMARY_READING} from "../engine/compose/length";
 import type {Pass, Recipe} from "../engine/compose/recipe";
-import {REPLY_OPENING_VERSION} from "../engine/compose/replyOpening";
 import {SIGN_OFF_VERSION} from "../engine/compose/signOff";
 import type {Decoding} from "../engine/runtime/decoding";
 
@@ -114,8 +113,6 @@ export function recipeConfigHash(
         ...(recipe.chain.main === "reply"
             ? {signOff: SIGN_OFF_VERSION, copiedReply: COPIED_REPLY_CHECK, copyPenalty}
             : {}),
-        // Present only where a pass writes a plain reply, which begins an email's reply (replyOpening.ts).
-        ...(recipe.passes.some((pass) => pass.does === "reply") ? {replyOpening: REPLY_OPENING_VERSION} : {}),
     };
     return createHash("sha256").update(JSON.stringify(description)).digest("hex").slice(0, 16);
 }

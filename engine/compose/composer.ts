@@ -21,7 +21,6 @@ import {
 import type {Method} from "./methods";
 import type {PromptTemplate} from "./prompt";
 import type {Pass, Recipe} from "./recipe";
-import {isEmail, REPLY_OPENING} from "./replyOpening";
 import {
     chunksForSummary,
     groupConsecutive,
@@ -174,14 +173,6 @@ function copyCheckOf(recipe: Recipe, pass: Pass, index: number): CopyCheck | nul
 }
 
 /**
- * The words a reply to an email begins with (replyOpening.ts), for the pass that writes a plain
- * reply; a pass that replies in a tone or a language at once begins in its own words.
- */
-function openingOf(pass: Pass, index: number, text: string): string | undefined {
-    return index === 0 && pass.does === "reply" && isEmail(text) ? REPLY_OPENING : undefined;
-}
-
-/**
  * Why a one-pass summary's answer is not one (Recipe.stepsFallback), or null: it is the input's
  * own sentences, or a generation stopped where it turned to another writing system, which leaves
  * the answer cut ("Steve quiere una fiesta coordinada en", summarize + Spanish on a real email).
@@ -231,12 +222,11 @@ export async function runRecipe(
         text: string,
         limits: GenerationLimits,
         stream: boolean,
-        variation: {readonly sampling?: Sampling; readonly avoidCopying?: boolean; readonly opening?: string} = {},
+        variation: {readonly sampling?: Sampling; readonly avoidCopying?: boolean} = {},
     ): Promise<Generation> => {
         const contextStarted = performance.now();
         const mix = await mixOf(pass);
-        const opening = variation.opening;
-        const tokens = runner.promptTokens(pass.prompt, text) + runner.countTokens(opening ?? "") + limits.maxTokens;
+        const tokens = runner.promptTokens(pass.prompt, text) + limits.maxTokens;
         // One request at a time per context: a busy mix waits its turn (see ContextPool.use).
         const generation = await runner.pool
             .use(mix, {signal: options.signal, tokens}, async ({context, created}) => {
@@ -251,14 +241,12 @@ export async function runRecipe(
                     setAside: false,
                 });
                 try {
-                    if (stream && opening !== undefined) options.onText?.(opening, index);
                     const generation = await generate(context, pass.prompt, text, {
                         ...limits,
                         signal: options.signal,
                         ownText: pass.budget.kind === "bounded",
                         decoding: runner.decoding,
                         ...variation,
-                        opening,
                         onText: stream ? (piece) => options.onText?.(piece, index) : undefined,
                         onPrompt: (evaluated, total) => options.onPrompt?.(evaluated, total, index),
                     });
@@ -324,35 +312,14 @@ export async function runRecipe(
         limits: GenerationLimits,
         first: Generation,
         check: CopyCheck,
-        opening: string | undefined,
     ): Promise<Generation> => {
         if (runner.decoding.copyPenalty === null || !check.copied(first.text, text)) return first;
-        const retry = await generateOn(pass, index, text, limits, false, {avoidCopying: true, opening});
+        const retry = await generateOn(pass, index, text, limits, false, {avoidCopying: true});
         const rewritten = retry.text.trim();
         const kept =
             retry.stopReason === "eog" && rewritten.length > 0 && check.accepted(rewritten, text) ? retry : first;
         setAside(kept === retry ? first : retry);
         return kept;
-    };
-
-    /**
-     * A first try, begun with an email's opening where the pass writes a reply to one (openingOf).
-     * A try that ended with the opening (the model took it for the whole reply: 1 of 53 real
-     * emails) is set aside and the reply written again from the prompt alone, not streamed. The
-     * generation kept, and the opening it goes on from.
-     */
-    const firstTry = async (
-        pass: Pass,
-        index: number,
-        text: string,
-        limits: GenerationLimits,
-        stream: boolean,
-    ): Promise<{generation: Generation; opening: string | undefined}> => {
-        const opening = openingOf(pass, index, text);
-        const first = await generateOn(pass, index, text, limits, stream, {opening});
-        if (opening === undefined || first.text.trim().length > 0) return {generation: first, opening};
-        setAside(first);
-        return {generation: await generateOn(pass, index, text, limits, false), opening: undefined};
     };
 
     /**
@@ -372,15 +339,13 @@ export async function runRecipe(
             ...(rewrite ? {maxSentences: REWRITE_MAX_SENTENCES} : {}),
         };
         // A rewrite's sentence streams once settled: its first try may yet be set aside.
-        const {generation: first, opening} = await firstTry(pass, index, text, limits, stream && !rewrite);
+        const first = await generateOn(pass, index, text, limits, stream && !rewrite);
         const copyCheck = copyCheckOf(recipe, pass, index);
         const settled = rewrite ? await settleRunaway(pass, index, text, limits, first) : first;
         const generation =
-            copyCheck === null ? settled : await settleCopy(pass, index, text, limits, settled, copyCheck, opening);
-        if (generation.text.trim().length === 0)
-            throw new EmptyOutputError(pass.does, index, recipe.passes.length, generation);
-        // A reply begun with an email's opening is that opening and what the model wrote on from it.
-        let output = `${opening ?? ""}${generation.text}`.trim();
+            copyCheck === null ? settled : await settleCopy(pass, index, text, limits, settled, copyCheck);
+        let output = generation.text.trim();
+        if (output.length === 0) throw new EmptyOutputError(pass.does, index, recipe.passes.length, generation);
         const givenBack = rewrite && pass.keepsFacts && lostFact(text, output) !== null;
         if (givenBack) {
             keptAsWritten += 1;

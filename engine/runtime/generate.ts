@@ -34,12 +34,6 @@ export interface GenerateOptions {
     readonly sampling?: Sampling;
     /** Penalise copying the input word for word (the decoding's copyPenalty; a rewrite that gave its input back). */
     readonly avoidCopying?: boolean;
-    /**
-     * Words the answer begins with, read as if the model had written them (plain text after the
-     * prompt): the model goes on from there. Not part of Generation.text nor streamed: the caller
-     * puts them before the text.
-     */
-    readonly opening?: string;
 }
 
 /**
@@ -124,10 +118,7 @@ async function generateOnSequence(
     input: string,
     options: GenerateOptions,
 ): Promise<Generation> {
-    const promptTokens = [
-        ...tokenizePrompt(model, prompt, input),
-        ...(options.opening === undefined ? [] : model.tokenize(options.opening, false)),
-    ];
+    const promptTokens = tokenizePrompt(model, prompt, input);
     if (promptTokens.length + options.maxTokens > sequence.context.contextSize)
         throw new Error(
             `The input is too long: ${promptTokens.length} prompt tokens + ${options.maxTokens} to generate exceed the context size of ${sequence.context.contextSize} tokens.`,
