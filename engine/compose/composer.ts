@@ -7,7 +7,7 @@
 import {type ContextMix, type ContextPool, ContextWaitCancelledError} from "../runtime/contextPool";
 import type {Decoding, Sampling} from "../runtime/decoding";
 import {type Generation, GenerationCancelledError, generate} from "../runtime/generate";
-import {isCopiedReply, isCopiedSummary, isGivenBack, keepsLength} from "./copying";
+import {isCopiedReply, isCopiedSummary, isGivenBack, keepsLength, withoutCopiedParagraphs} from "./copying";
 import {changedFact, lostFact, QUOTATION} from "./facts";
 import {writtenIn} from "./language";
 import {
@@ -205,6 +205,8 @@ export async function runRecipe(
     let keptAsWritten = 0;
     /** Parts of a long text whose summary filled its budget, summarized again in two halves. */
     let partsHalved = 0;
+    /** Paragraphs of a reply that were the email's own words, left out (copying.ts). */
+    let copiedParagraphs = 0;
     const lastPass = recipe.passes.length - 1;
     const form = options.loraForm ?? "fused";
     /** Each pass's mix, made once per request (a rewrite runs its pass once per sentence). */
@@ -346,6 +348,11 @@ export async function runRecipe(
             copyCheck === null ? settled : await settleCopy(pass, index, text, limits, settled, copyCheck);
         let output = generation.text.trim();
         if (output.length === 0) throw new EmptyOutputError(pass.does, index, recipe.passes.length, generation);
+        if (copyCheck === REPLY_COPY) {
+            const unrepeated = withoutCopiedParagraphs(output, text);
+            if (unrepeated !== output) copiedParagraphs += 1;
+            output = unrepeated;
+        }
         const givenBack = rewrite && pass.keepsFacts && lostFact(text, output) !== null;
         if (givenBack) {
             keptAsWritten += 1;
@@ -522,6 +529,7 @@ export async function runRecipe(
             notes.push("The reply was signed with a name it cannot know; the name was left out for you to sign.");
         }
     }
+    if (copiedParagraphs > 0) notes.push("A paragraph of the reply repeated the email's own words; it was left out.");
     if (partsHalved > 0)
         notes.push(
             `${partsHalved === 1 ? "1 part's summary" : `${partsHalved} parts' summaries`} reached the length limit; ${partsHalved === 1 ? "it was" : "each was"} summarized again in halves.`,

@@ -50,8 +50,11 @@ export function isCopiedSummary(summary: string, input: string): boolean {
     );
 }
 
-/** For whatever caches outputs: bump with any change to isCopiedReply or how the composer retries it. */
-export const COPIED_REPLY_CHECK = "half-in-runs-v1";
+/**
+ * For whatever caches outputs: bump with any change to isCopiedReply, withoutCopiedParagraphs or
+ * how the composer uses them.
+ */
+export const COPIED_REPLY_CHECK = "half-in-runs-v2-paragraphs";
 
 /** A reply made of the email's own runs for this share of its words speaks in the writer's voice. */
 const REPLY_COPY_SHARE = 0.5;
@@ -64,6 +67,19 @@ const REPLY_COPY_SHARE = 0.5;
 export function isCopiedReply(reply: string, email: string): boolean {
     const replyWords = textWords(reply);
     return replyWords.length >= COPY_RUN_WORDS && copiedShare(replyWords, textWords(email)) >= REPLY_COPY_SHARE;
+}
+
+/**
+ * The reply without the paragraphs after its first that are the email's own words (isCopiedReply):
+ * a reply that answers, then goes on with a paragraph of the email ("... I will definitely check
+ * the calendar system.\n\nA quick word on the room bookings. Bear with me please.", 1 of 53
+ * shipped replies to real emails). A reply that is a copy as a whole is written again instead
+ * (composer.ts). Returns the reply as it was when nothing is left out.
+ */
+export function withoutCopiedParagraphs(reply: string, email: string): string {
+    const paragraphs = reply.trim().split(/\n\s*\n/);
+    const kept = paragraphs.filter((paragraph, i) => i === 0 || !isCopiedReply(paragraph, email));
+    return kept.length === paragraphs.length ? reply : kept.join("\n\n");
 }
 
 /**

@@ -10,6 +10,7 @@ import {
     isGivenBack,
     keepsLength,
     textWords,
+    withoutCopiedParagraphs,
 } from "../../engine/compose/copying";
 import {NEWS_PARAGRAPH as NEWS} from "../support/texts";
 
@@ -83,4 +84,18 @@ test("a reply mostly in the email's own words is a copy; one that picks up a wor
     assert.equal(isCopiedReply("I'll do that. Thank you for your help.", email), false);
     assert.equal(isCopiedReply("Thanks for the notes; I will send a line on the budget item by Sunday.", email), false);
     assert.equal(isCopiedReply("Out to everyone on Monday.", email), false, "too short to tell");
+});
+
+test("a reply's paragraph after its first that repeats the email is left out; its first and short ones stay", () => {
+    const email =
+        "Hi everyone,\n\nA quick word on room bookings. Bear with me please.\n\nThe calendar is the record of who has booked the space and when.\n\nThanks\nMartin";
+    const reply =
+        "Hi Martin,\n\nThank you. I will check the calendar before I book.\n\nA quick word on the room bookings. Bear with me please.\n\nBest regards,";
+    assert.equal(
+        withoutCopiedParagraphs(reply, email),
+        "Hi Martin,\n\nThank you. I will check the calendar before I book.\n\nBest regards,",
+    );
+    const answer = "The calendar is the record of who has booked the space and when.\n\nI will check it first.";
+    assert.equal(withoutCopiedParagraphs(answer, email), answer, "the first paragraph is the retry's business");
+    assert.equal(withoutCopiedParagraphs("Thanks, will do.", email), "Thanks, will do.");
 });
