@@ -3,10 +3,11 @@
 // model took from the email or made up: read blind on 40 real emails, the reply adapter signed
 // replies as the person the email asks to remove, as its writer, or as a colleague it names
 // (lab/TRAINING.md, "Emails as lists send them"). The reply keeps its closing and the user signs
-// it. A name the email greets ("Hi Maloy,") is its reader's: it stays.
+// it. A name the email greets ("Hi Maloy,") is its reader's: it stays. So does a name a sentence
+// ends by addressing ("Thank you, Sarah."): that is the writer, spoken to.
 
 /** For whatever caches outputs: bump with any change to withoutBorrowedSignature. */
-export const SIGN_OFF_VERSION = "signature-tail-v2";
+export const SIGN_OFF_VERSION = "signature-tail-v3-address";
 
 /**
  * What a reply's last words are when they sign it: after a sentence's end or on a line of their
@@ -18,12 +19,14 @@ const SIGNATURE_TAIL =
 /** A closing's first word: "Thanks", "Cheers Barry" end a reply as words, not as a signature. */
 const CLOSING_WORD =
     /^(?:thanks|thank|cheers|regards|best|sincerely|yours|love|ciao|merci|cordialement|gracias|saludos|danke|grüße|gruß)\b/iu;
+/** A sentence that ends by addressing someone: ", Sarah." is a vocative, not a signature. */
+const ADDRESS = /^,[^\S\n]+\p{Lu}[\p{L}'’-]*(?: \p{Lu}[\p{L}'’-]*){0,2}[.!?]$/u;
 /** The email's greeting line, and whom it greets. */
 const GREETING = /^\s*(?:hi|hello|hey|dear)\s+([^,\n]{1,40}),/iu;
 
 /**
  * The reply without the signature it ends with (SIGNATURE_TAIL), unless that is the name the
- * email greets, and without a last line that is the email's own signature (the reply is not from
+ * email greets or a sentence's last word addresses (ADDRESS), and without a last line that is the email's own signature (the reply is not from
  * its writer); else as it was. A reply that is nothing but a name is left to the other checks.
  */
 export function withoutBorrowedSignature(reply: string, email: string): string {
@@ -36,6 +39,7 @@ export function withoutBorrowedSignature(reply: string, email: string): string {
         tail !== null &&
         tail[1] !== undefined &&
         !CLOSING_WORD.test(tail[1]) &&
+        !ADDRESS.test(trimmed.slice(tail.index - 1)) &&
         GREETING.exec(email)?.[1]?.trim() !== tail[1].replace(/^-\s?/u, "");
     const cut = signed ? tail.index : lastLine === writer && lines.length > 1 ? trimmed.lastIndexOf("\n") : -1;
     if (cut <= 0) return reply;

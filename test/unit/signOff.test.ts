@@ -58,6 +58,8 @@ test("the email's own reader signs as themselves; a reply ending in words, a clo
         "Thanks for the report.\n\nBest regards,",
         "Best regards,\nThe meeting is on Monday at noon.",
         "I'll see you there.\n\nThanks Barry",
+        "Thank you, Sarah.",
+        "I look forward to hearing from you, Tim Berners-Lee!",
         "I agree.\nCheers",
         "We need to:\n- Fix the build",
         "Let's meet on Monday",
