@@ -2,7 +2,7 @@
 // carries native binaries and is ESM-only); only the extension is CommonJS, as VS Code
 // loads it with require().
 
-import {copyFileSync, mkdirSync, readdirSync, readFileSync, statSync} from "node:fs";
+import {copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync} from "node:fs";
 import {join} from "node:path";
 import {build} from "esbuild";
 
@@ -24,6 +24,10 @@ const common = {
     packages: "external",
     logLevel: "warning",
 };
+
+// The tests are found by listing dist/test (scripts/test.mjs): a test deleted from test/ must
+// not go on running from an earlier build.
+rmSync("dist/test", {recursive: true, force: true});
 
 await Promise.all([
     build({
