@@ -80,6 +80,8 @@ export interface ValidAdapterSummary extends AdapterPlace {
     /** The base model's name its manifest records. */
     readonly base: string;
     readonly sha256: string;
+    /** Installed for its calibrations; the task runs on another adapter when one is installed. */
+    readonly keptForCalibrations: boolean;
 }
 
 /** An adapter folder that failed validation, with the reason (code: AdapterValidationError's). */
@@ -93,7 +95,14 @@ export type AdapterSummary = ValidAdapterSummary | InvalidAdapterSummary;
 
 function summarizeValid(place: AdapterPlace, adapter: ValidatedAdapter): ValidAdapterSummary {
     const {manifest, sha256} = adapter;
-    return {...place, valid: true, task: manifest.chainKey, base: manifest.base.name, sha256};
+    return {
+        ...place,
+        valid: true,
+        task: manifest.chainKey,
+        base: manifest.base.name,
+        sha256,
+        keptForCalibrations: manifest.keptForCalibrations,
+    };
 }
 
 function summarize(entry: AdapterEntry): AdapterSummary {

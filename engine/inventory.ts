@@ -32,6 +32,8 @@ export async function loadInventory(
             sha256,
             version,
             prompt: promptTemplate(manifest.promptTemplate, manifest.stopStrings),
+            bundled: entry.bundled,
+            keptForCalibrations: manifest.keptForCalibrations,
         });
     }
     const {verified, refused} = await calibrationStore.verifiedFor(base, adapters);

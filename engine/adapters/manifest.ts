@@ -54,6 +54,11 @@ export interface AdapterManifest {
     readonly licence: string | undefined;
     /** Free-form record of how it was made. */
     readonly training: Readonly<Record<string, unknown>>;
+    /**
+     * Installed for the calibrations trained on it (they bind it by sha256): the task itself runs on
+     * another adapter for it when one is installed (compose/recipe.ts, adapterFor). Default false.
+     */
+    readonly keptForCalibrations: boolean;
 }
 
 const KNOWN_FIELDS = new Set([
@@ -70,6 +75,7 @@ const KNOWN_FIELDS = new Set([
     "sha256",
     "licence",
     "training",
+    "keptForCalibrations",
 ]);
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -180,6 +186,10 @@ export function parseAdapterManifest(json: unknown, source: string): AdapterMani
         training = json.training;
     }
 
+    const keptForCalibrations = json.keptForCalibrations ?? false;
+    if (typeof keptForCalibrations !== "boolean")
+        throw invalid("keptForCalibrations", `must be true or false, got ${show(keptForCalibrations)}`);
+
     return {
         formatVersion: ADAPTER_MANIFEST_FORMAT_VERSION,
         id,
@@ -195,5 +205,6 @@ export function parseAdapterManifest(json: unknown, source: string): AdapterMani
         sha256,
         licence,
         training,
+        keptForCalibrations,
     };
 }

@@ -57,6 +57,7 @@ async function adaptersCommand(args: string[]): Promise<number> {
                                       task: e.adapter.manifest.chainKey,
                                       dir: e.dir,
                                       bundled: e.bundled,
+                                      keptForCalibrations: e.adapter.manifest.keptForCalibrations,
                                       sha256: e.adapter.sha256,
                                   }
                                 : {id: e.id, status: e.status, dir: e.dir, bundled: e.bundled, error: e.error.message},
@@ -72,7 +73,8 @@ async function adaptersCommand(args: string[]): Promise<number> {
                 const where = entry.bundled ? "bundled" : "user";
                 if (entry.status === "valid") {
                     const {manifest} = entry.adapter;
-                    out(`${entry.id}  ${manifest.chainKey}  rank ${manifest.rank}  (${where})`);
+                    const kept = manifest.keptForCalibrations ? ", kept for calibrations" : "";
+                    out(`${entry.id}  ${manifest.chainKey}  rank ${manifest.rank}  (${where}${kept})`);
                 } else out(`${entry.id}  INVALID (${where}): ${entry.error.message}`);
             }
             return entries.some((e) => e.status === "invalid") ? 1 : 0;

@@ -33,6 +33,10 @@ export interface InstalledAdapter extends HashedFile {
     /** The chain it was trained for: one task, or a composite for a joint expert. */
     readonly chain: TaskChain;
     readonly prompt: PromptTemplate;
+    /** From the bundled pack, not installed by the user. */
+    readonly bundled: boolean;
+    /** Its manifest's keptForCalibrations: installed for the calibrations bound to it. */
+    readonly keptForCalibrations: boolean;
 }
 
 /** A calibration bound to the installed adapters it merges (calibrations/verified.ts), with its prompt. */
@@ -127,8 +131,20 @@ function sameChain(a: TaskChain, b: TaskChain): boolean {
     return chainKey(a) === chainKey(b);
 }
 
+/**
+ * The adapter that runs `chain` when several are installed for it: one the user installed before a
+ * bundled one (they chose it), and one kept for its calibrations (the bundled paraphrase adapter
+ * the summary and reply calibrations were trained on) only when there is no other; then by id.
+ * A calibration binds its own adapters by sha256 whichever runs the task (calibrations/verified.ts).
+ */
 function adapterFor(inventory: Inventory, chain: TaskChain): InstalledAdapter | undefined {
-    return inventory.adapters.find((adapter) => sameChain(adapter.chain, chain));
+    const rank = (adapter: InstalledAdapter) => (adapter.keptForCalibrations ? 2 : 0) + (adapter.bundled ? 1 : 0);
+    return inventory.adapters
+        .filter((adapter) => sameChain(adapter.chain, chain))
+        .reduce<InstalledAdapter | undefined>(
+            (best, adapter) => (best === undefined || rank(adapter) < rank(best) ? adapter : best),
+            undefined,
+        );
 }
 
 function singleTaskAdapter(inventory: Inventory, task: MainTaskId | AuxTaskId): InstalledAdapter | undefined {
@@ -201,15 +217,13 @@ function buildExplicit(chain: TaskChain, method: Method, inventory: Inventory): 
             return recipe(chain, method, pass(chain, {adapters, calibration: null, prompt}));
         }
         case "linear-merge": {
-            const adapters = tasks.map((task) => requireAdapter(inventory, task, method));
-            // Prefer the weights a calibration was trained on, so merge vs. LC is a clean ablation.
+            // A calibration's own adapters at the weights it was trained on, so that merge vs. LC is a
+            // clean ablation (an adapter kept for calibrations is not the one that runs its task alone).
             const trained = usableCalibration(inventory, chain, "lc++") ?? usableCalibration(inventory, chain, "lc");
-            const weights = trained
-                ? adapters.map(
-                      (a) => trained.adapters.find((bound) => bound.adapter.sha256 === a.sha256)?.mergeWeight ?? 0,
-                  )
-                : defaultMergeWeights(adapters.length);
-            const uses = adapters.map((adapter, i) => ({adapter, scale: weights[i] ?? 0}));
+            const weights = defaultMergeWeights(tasks.length);
+            const uses =
+                trained?.adapters.map((bound) => ({adapter: bound.adapter, scale: bound.mergeWeight})) ??
+                tasks.map((task, i) => ({adapter: requireAdapter(inventory, task, method), scale: weights[i] ?? 0}));
             return recipe(chain, method, pass(chain, {adapters: uses, calibration: null, prompt}));
         }
         case "multi-step": {

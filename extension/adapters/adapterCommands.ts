@@ -124,7 +124,9 @@ export async function manageAdapters(engine: EngineService): Promise<void> {
     const picked = await vscode.window.showQuickPick(
         rows.map((row) => ({
             label: `${row.valid ? "$(check)" : "$(error)"} ${row.id}`,
-            description: `${row.valid ? `${row.task} · ${row.base}` : "? · ?"}${row.bundled ? ` · ${vscode.l10n.t("bundled")}` : ""}`,
+            description: `${row.valid ? `${row.task} · ${row.base}` : "? · ?"}${row.bundled ? ` · ${vscode.l10n.t("bundled")}` : ""}${
+                row.valid && row.keptForCalibrations ? ` · ${vscode.l10n.t("kept for calibrations")}` : ""
+            }`,
             detail: row.valid ? row.dir : `${row.code}: ${row.reason}`,
             row,
         })),

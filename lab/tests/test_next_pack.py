@@ -129,6 +129,47 @@ def test_kept_adapters_are_carried_and_a_finished_pack_ships_over_the_shipped_fi
         train_pack.ship(layout)
 
 
+def test_an_adapter_shipped_alone_goes_beside_the_shipped_one_and_its_calibrations_stay(
+    tmp_path, monkeypatch
+):
+    shipped_adapters, shipped_calibrations = tmp_path / "adapters", tmp_path / "calibrations"
+    monkeypatch.setattr(train_pack, "ADAPTERS", shipped_adapters)
+    monkeypatch.setattr(train_pack, "CALIBRATIONS", shipped_calibrations)
+    old, new = "gemma3-270m.tone-paraphrase", "gemma3-270m.tone-paraphrase.rewrites"
+    (shipped_adapters / old).mkdir(parents=True)
+    (shipped_adapters / old / "manifest.json").write_text(json.dumps({"id": old, "sha256": "11" * 32}))
+    (shipped_adapters / old / "adapter.gguf").write_bytes(b"shipped")
+    layout = train_pack.Layout.under(tmp_path / "next")
+    adapters = {"gemma3-270m.summarize": "22" * 32, old: "33" * 32}
+    for adapter, sha256 in adapters.items():
+        (layout.adapters / adapter).mkdir(parents=True)
+        (layout.adapters / adapter / "manifest.json").write_text(
+            json.dumps({"id": adapter, "sha256": sha256})
+        )
+        (layout.adapters / adapter / "adapter.gguf").write_bytes(sha256.encode())
+    over_new = layout.calibrations / "e1ca81aad5d9" / "summarize+tone-paraphrase.lcpp.gguf"
+    calibration(over_new, adapters)
+    shipped = train_pack.ship(layout, alone={"tone:paraphrase": new})
+    assert (shipped_adapters / old / "adapter.gguf").read_bytes() == b"shipped"
+    assert json.loads((shipped_adapters / old / "manifest.json").read_text()) == {
+        "id": old,
+        "sha256": "11" * 32,
+        "keptForCalibrations": True,
+    }
+    assert (shipped_adapters / new / "adapter.gguf").read_bytes() == ("33" * 32).encode()
+    assert json.loads((shipped_adapters / new / "manifest.json").read_text()) == {
+        "id": new,
+        "sha256": "33" * 32,
+    }
+    assert not (shipped_calibrations / over_new.relative_to(layout.calibrations)).exists()
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in shipped) == [
+        "adapters/gemma3-270m.summarize/adapter.gguf",
+        "adapters/gemma3-270m.summarize/manifest.json",
+        f"adapters/{new}/adapter.gguf",
+        f"adapters/{new}/manifest.json",
+    ]
+
+
 def calibration(path, adapters: dict[str, str]) -> None:
     """A real (tiny, untrained) calibration file over `adapters` (id -> sha256)."""
     from conftest import tiny_model

@@ -24,14 +24,17 @@ export function testAdapter(
     task: string,
     sha256: string,
     prompt = promptTemplate(`<${task}>{input}</${task}>`, ["</s>"]),
+    place: {readonly id?: string; readonly bundled?: boolean; readonly keptForCalibrations?: boolean} = {},
 ): InstalledAdapter {
     return {
-        id: `test.${task}`,
+        id: place.id ?? `test.${task}`,
         chain: parseTaskChain(task),
-        filePath: `/adapters/${task}/adapter.gguf`,
+        filePath: `/adapters/${place.id ?? task}/adapter.gguf`,
         sha256,
         version: UNREAD_VERSION,
         prompt,
+        bundled: place.bundled ?? true,
+        keptForCalibrations: place.keptForCalibrations ?? false,
     };
 }
 

@@ -200,6 +200,7 @@ test("manifest-invalid: each bad field is named", async () => {
         ["sha256", "ABC", /"sha256" must be 64 lower-case hex digits/],
         ["licence", 3, /"licence" must be a non-empty string/],
         ["training", [1], /"training" must be an object/],
+        ["keptForCalibrations", "yes", /"keptForCalibrations" must be true or false, got "yes"/],
         ["targetModule", ["attn_q"], /"targetModule" is not part of formatVersion 1/],
     ];
     for (const [field, value, message] of cases) {
@@ -218,6 +219,8 @@ test("manifest-invalid: each bad field is named", async () => {
             `${field} = ${JSON.stringify(value)}`,
         );
     }
+    assert.equal(parseAdapterManifest(valid, "m.json").keptForCalibrations, false, "absent: false");
+    assert.equal(parseAdapterManifest({...valid, keptForCalibrations: true}, "m.json").keptForCalibrations, true);
     assert.throws(() => parseAdapterManifest([], "m.json"), {
         code: "manifest-invalid",
         message: /must be a JSON object/,

@@ -70,6 +70,8 @@ test("the config hash follows adapter bytes, scales, prompts and the token budge
         sha256,
         version: UNREAD_VERSION,
         prompt: chainPrompt(chain),
+        bundled: true,
+        keptForCalibrations: false,
     });
     const recipe = (sha: string, scale: number): Recipe => ({
         chain,
@@ -128,6 +130,8 @@ test("a fused (multi-LoRA) pass has a key of its own; a one-LoRA pass keeps the 
         sha256,
         version: UNREAD_VERSION,
         prompt: chainPrompt(chain),
+        bundled: true,
+        keptForCalibrations: false,
     });
     const recipe = (shas: readonly string[]): Recipe => ({
         chain,
@@ -177,6 +181,8 @@ test("runaway retries and the copy penalty key the rewrites they act on, and not
             sha256: key,
             version: UNREAD_VERSION,
             prompt: chainPrompt(chain),
+            bundled: true,
+            keptForCalibrations: false,
         };
         return {
             chain,

@@ -365,3 +365,44 @@ test("only a tone rewrite into English keeps its sentences' facts; translations 
     ]);
     assert.deepEqual(keeps("summarize,translate:fr"), [["summarize+translate:fr", false]]);
 });
+
+test("with two adapters for a task, it runs alone on the one not kept for calibrations; the calibration keeps its own", () => {
+    // The bundled paraphrase adapter the composites were calibrated on, and the one that rewrites.
+    const calibrated = adapter("tone:paraphrase", "1".repeat(64), undefined, {keptForCalibrations: true});
+    const rewrites = adapter("tone:paraphrase", "2".repeat(64), undefined, {id: "test.tone:paraphrase-v2"});
+    const onIt = calibration("lc++", "summarize+tone:paraphrase", [summarize, calibrated]);
+    const inventory: Inventory = {adapters: [summarize, calibrated, rewrites], calibrations: [onIt]};
+    const paraphrase = parseTaskChain("tone:paraphrase");
+    const alone = buildRecipe(paraphrase, "auto", inventory);
+    assert.deepEqual(
+        alone.passes.map((p) => p.adapters.map((u) => u.adapter.sha256)),
+        [[rewrites.sha256]],
+        "the task alone runs on the adapter that is not kept for calibrations, though its id sorts after",
+    );
+    const steps = buildRecipe(parseTaskChain("summarize,tone:paraphrase"), "multi-step", inventory);
+    assert.equal(steps.passes[1]?.adapters[0]?.adapter, rewrites, "so does an uncalibrated composite's pass");
+    const onePass = buildRecipe(parseTaskChain("summarize,tone:paraphrase"), "lc++", inventory);
+    assert.deepEqual(
+        onePass.passes[0]?.adapters.map((u) => u.adapter),
+        [summarize, calibrated],
+        "the calibration runs on the adapter it was trained on",
+    );
+    const merge = buildRecipe(parseTaskChain("summarize,tone:paraphrase"), "linear-merge", inventory);
+    assert.deepEqual(
+        merge.passes[0]?.adapters.map((u) => [u.adapter, u.scale]),
+        [
+            [summarize, 1],
+            [calibrated, 1],
+        ],
+        "so does the merge of its chain: LC minus the correction",
+    );
+    const onlyKept = buildRecipe(paraphrase, "auto", {adapters: [calibrated], calibrations: []});
+    assert.equal(onlyKept.passes[0]?.adapters[0]?.adapter, calibrated, "alone, the kept adapter still runs the task");
+});
+
+test("a task runs on the adapter the user installed before a bundled one for it", () => {
+    const bundled = adapter("tone:casual", "3".repeat(64), undefined, {id: "a.bundled"});
+    const users = adapter("tone:casual", "4".repeat(64), undefined, {id: "z.users", bundled: false});
+    const recipe = buildRecipe(parseTaskChain("tone:casual"), "auto", {adapters: [bundled, users], calibrations: []});
+    assert.equal(recipe.passes[0]?.adapters[0]?.adapter, users);
+});
