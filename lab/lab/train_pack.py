@@ -217,13 +217,26 @@ NEXT_DATA = {
 # the composite's teacher targets, which are built from the human DialogSum references.
 NEXT_ADAPTER_DATA = {**NEXT_DATA, "summarize": "dialogsum-names+emails"}
 NEXT_KEPT = ("tone:professional", "tone:witty")
+
+
 # Adapters that ship beside the shipped adapter for their task instead of over it: the task alone
 # runs on the new one, while the shipped one stays, marked keptForCalibrations (docs/formats.md
 # section 2), under the calibrations trained on it; the next pack's calibrations over the new one
 # do not ship. The retrained paraphrase rewrites real text the shipped one gave back (26 real texts:
 # 4 unchanged against 10), but its summarize + paraphrase LC++ fell 3.6 ROUGE-L behind the shipped
 # pack's (TRAINING.md, "Paraphrase alone on the adapter that rewrites").
-NEXT_ALONE = {"tone:paraphrase": "gemma3-270m.tone-paraphrase.rewrites"}
+@dataclass(frozen=True)
+class Alone:
+    """An adapter that ships under `id` beside the shipped adapter for its task; `source` is its
+    folder, relative to the pack's root (e.g. lab/next-pack)."""
+
+    id: str
+    source: str
+
+
+NEXT_ALONE = {
+    "tone:paraphrase": Alone("gemma3-270m.tone-paraphrase.rewrites", "adapters/gemma3-270m.tone-paraphrase"),
+}
 _FAST = ["--precision", "bf16", "--save-every", "25"]
 _LONG = [*_FAST, "--eval-every", "100"]
 # Longer sequences where the data needs them: at --max-len 320, 17% of the named DialogSum dialogues
@@ -545,38 +558,45 @@ def stale_calibrations(layout: Layout) -> list[str]:
     return stale
 
 
-def ship(layout: Layout, alone: dict[str, str] = NEXT_ALONE) -> list[Path]:
+def ship(layout: Layout, alone: dict[str, Alone] = NEXT_ALONE) -> list[Path]:
     """Copies a finished pack's adapters and calibrations (e.g. the next pack's) over the shipped ones,
-    once every calibration sits on the pack's own adapter files. An adapter in `alone` (task -> id)
-    ships under that id beside the shipped adapter, which is marked kept for its calibrations; the
-    pack's calibrations over it stay behind."""
+    once every calibration sits on the pack's own adapter files. An adapter in `alone` ships under its
+    own id beside the shipped adapter for its task, which is marked kept for its calibrations; the
+    pack's adapter files and calibrations with the alone adapter's bytes stay behind."""
     from lab.export.calibration import read_calibration_gguf
 
-    alone_ids = {adapter_id(task): new_id for task, new_id in alone.items()}
     stale = stale_calibrations(layout)
     if stale:
         raise SystemExit(
             "not installed: train these calibrations again over the pack's adapters first "
             f"(train --fresh --only NAME): {'; '.join(stale)}"
         )
+    sources = {task: layout.runs.parent / a.source for task, a in alone.items()}
+    alone_shas = {_manifest(folder)["sha256"] for folder in sources.values()}
     done = []
-    for src in sorted(p for p in layout.adapters.rglob("*") if p.is_file()):
-        folder = src.relative_to(layout.adapters).parts[0]
-        dst = ADAPTERS / alone_ids.get(folder, folder) / src.relative_to(layout.adapters / folder)
+
+    def copy(src: Path, dst: Path) -> None:
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src, dst)
-        if folder in alone_ids and src.name == "manifest.json":
-            _rewrite_manifest(dst, id=alone_ids[folder])
-            _rewrite_manifest(ADAPTERS / folder / "manifest.json", keptForCalibrations=True)
         done.append(dst)
+
+    for folder in sorted(p for p in layout.adapters.iterdir() if p.is_dir()):
+        if _manifest(folder).get("sha256") not in alone_shas:
+            for src in sorted(p for p in folder.rglob("*") if p.is_file()):
+                copy(src, ADAPTERS / src.relative_to(layout.adapters))
+    for task, folder in sources.items():
+        for src in sorted(p for p in folder.rglob("*") if p.is_file()):
+            copy(src, ADAPTERS / alone[task].id / src.relative_to(folder))
+        _rewrite_manifest(ADAPTERS / alone[task].id / "manifest.json", id=alone[task].id)
+        _rewrite_manifest(ADAPTERS / adapter_id(task) / "manifest.json", keptForCalibrations=True)
     for src in sorted(layout.calibrations.rglob("*.gguf")):
-        if alone_ids.keys() & set(read_calibration_gguf(src)[1]["calibration.adapter_ids"]):
-            continue
-        dst = CALIBRATIONS / src.relative_to(layout.calibrations)
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src, dst)
-        done.append(dst)
+        if not alone_shas & set(read_calibration_gguf(src)[1]["calibration.adapter_sha256"]):
+            copy(src, CALIBRATIONS / src.relative_to(layout.calibrations))
     return done
+
+
+def _manifest(folder: Path) -> dict:
+    return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
 
 
 def _rewrite_manifest(path: Path, **fields) -> None:

@@ -118,7 +118,7 @@ def test_kept_adapters_are_carried_and_a_finished_pack_ships_over_the_shipped_fi
         )
     new = layout.calibrations / "e1ca81aad5d9" / "summarize+translate-fr.lcpp.gguf"
     calibration(new, adapters)
-    shipped = train_pack.ship(layout)
+    shipped = train_pack.ship(layout, alone={})
     assert (shipped_calibrations / new.relative_to(layout.calibrations)).read_bytes() == new.read_bytes()
     assert len(shipped) == len(NEXT_KEPT) + 3
     # summarize retrained after the calibration: the pack is not shipped until it is trained again
@@ -126,7 +126,7 @@ def test_kept_adapters_are_carried_and_a_finished_pack_ships_over_the_shipped_fi
     with pytest.raises(
         SystemExit, match=r"summarize\+translate-fr\.lcpp\.gguf \(over an older gemma3-270m\.summarize\)"
     ):
-        train_pack.ship(layout)
+        train_pack.ship(layout, alone={})
 
 
 def test_an_adapter_shipped_alone_goes_beside_the_shipped_one_and_its_calibrations_stay(
@@ -135,39 +135,53 @@ def test_an_adapter_shipped_alone_goes_beside_the_shipped_one_and_its_calibratio
     shipped_adapters, shipped_calibrations = tmp_path / "adapters", tmp_path / "calibrations"
     monkeypatch.setattr(train_pack, "ADAPTERS", shipped_adapters)
     monkeypatch.setattr(train_pack, "CALIBRATIONS", shipped_calibrations)
-    old, new = "gemma3-270m.tone-paraphrase", "gemma3-270m.tone-paraphrase.rewrites"
-    (shipped_adapters / old).mkdir(parents=True)
-    (shipped_adapters / old / "manifest.json").write_text(json.dumps({"id": old, "sha256": "11" * 32}))
-    (shipped_adapters / old / "adapter.gguf").write_bytes(b"shipped")
     layout = train_pack.Layout.under(tmp_path / "next")
-    adapters = {"gemma3-270m.summarize": "22" * 32, old: "33" * 32}
-    for adapter, sha256 in adapters.items():
-        (layout.adapters / adapter).mkdir(parents=True)
-        (layout.adapters / adapter / "manifest.json").write_text(
-            json.dumps({"id": adapter, "sha256": sha256})
-        )
-        (layout.adapters / adapter / "adapter.gguf").write_bytes(sha256.encode())
+
+    def adapter(root, folder, sha256, id=None):
+        (root / folder).mkdir(parents=True)
+        (root / folder / "manifest.json").write_text(json.dumps({"id": id or folder, "sha256": sha256}))
+        (root / folder / "adapter.gguf").write_bytes(sha256.encode())
+
+    para, witty = "gemma3-270m.tone-paraphrase", "gemma3-270m.tone-witty"
+    adapter(shipped_adapters, para, "11" * 32)
+    adapter(shipped_adapters, witty, "44" * 32)
+    # paraphrase: retrained in the pack's own adapters; witty: the shipped adapter carried into the
+    # pack, and a retrained one in a run's export
+    adapter(layout.adapters, "gemma3-270m.summarize", "22" * 32)
+    adapter(layout.adapters, para, "33" * 32)
+    adapter(layout.adapters, witty, "44" * 32)
+    adapter(layout.runs / "tone-witty-r8" / "export", witty, "55" * 32)
+    pack = {"gemma3-270m.summarize": "22" * 32, para: "33" * 32, witty: "44" * 32}
     over_new = layout.calibrations / "e1ca81aad5d9" / "summarize+tone-paraphrase.lcpp.gguf"
-    calibration(over_new, adapters)
-    shipped = train_pack.ship(layout, alone={"tone:paraphrase": new})
-    assert (shipped_adapters / old / "adapter.gguf").read_bytes() == b"shipped"
-    assert json.loads((shipped_adapters / old / "manifest.json").read_text()) == {
-        "id": old,
-        "sha256": "11" * 32,
-        "keptForCalibrations": True,
+    calibration(over_new, {k: pack[k] for k in ("gemma3-270m.summarize", para)})
+    over_shipped = layout.calibrations / "e1ca81aad5d9" / "summarize+tone-witty.lcpp.gguf"
+    calibration(over_shipped, {k: pack[k] for k in ("gemma3-270m.summarize", witty)})
+    alone = {
+        "tone:paraphrase": train_pack.Alone(f"{para}.rewrites", f"adapters/{para}"),
+        "tone:witty": train_pack.Alone(f"{witty}.rewrites", f"runs/tone-witty-r8/export/{witty}"),
     }
-    assert (shipped_adapters / new / "adapter.gguf").read_bytes() == ("33" * 32).encode()
-    assert json.loads((shipped_adapters / new / "manifest.json").read_text()) == {
-        "id": new,
-        "sha256": "33" * 32,
-    }
-    assert not (shipped_calibrations / over_new.relative_to(layout.calibrations)).exists()
+    shipped = train_pack.ship(layout, alone=alone)
+
+    def manifest(folder):
+        return json.loads((shipped_adapters / folder / "manifest.json").read_text())
+
+    assert (shipped_adapters / para / "adapter.gguf").read_bytes() == ("11" * 32).encode()
+    assert manifest(para) == {"id": para, "sha256": "11" * 32, "keptForCalibrations": True}
+    assert manifest(witty) == {"id": witty, "sha256": "44" * 32, "keptForCalibrations": True}
+    assert manifest(f"{para}.rewrites") == {"id": f"{para}.rewrites", "sha256": "33" * 32}
+    assert manifest(f"{witty}.rewrites") == {"id": f"{witty}.rewrites", "sha256": "55" * 32}
+    assert (shipped_adapters / f"{witty}.rewrites" / "adapter.gguf").read_bytes() == ("55" * 32).encode()
     assert sorted(p.relative_to(tmp_path).as_posix() for p in shipped) == [
         "adapters/gemma3-270m.summarize/adapter.gguf",
         "adapters/gemma3-270m.summarize/manifest.json",
-        f"adapters/{new}/adapter.gguf",
-        f"adapters/{new}/manifest.json",
-    ]
+        f"adapters/{para}.rewrites/adapter.gguf",
+        f"adapters/{para}.rewrites/manifest.json",
+        f"adapters/{witty}.rewrites/adapter.gguf",
+        f"adapters/{witty}.rewrites/manifest.json",
+        f"adapters/{witty}/adapter.gguf",
+        f"adapters/{witty}/manifest.json",
+        "calibrations/e1ca81aad5d9/summarize+tone-witty.lcpp.gguf",
+    ], "the calibration over the retrained paraphrase stays behind; the one over the shipped witty ships"
 
 
 def calibration(path, adapters: dict[str, str]) -> None:
