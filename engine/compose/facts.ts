@@ -8,7 +8,14 @@
 // of the tone adapters' training pairs checks all but the conditions, and more
 // (lab/lab/data/sources.py, rewrite_changes).
 
-const NEGATION = /\b(?:not|cannot|never)\b|n't\b/giu;
+/**
+ * The words that negate, as the lab's filter of training pairs counts them (lab/lab/data/sources.py,
+ * _NEGATION), with "cannot" and the casual "nope" / "nah" ("No." -> "Nope." keeps the answer).
+ * "not" / "n't" / "never" alone let "I don't doubt Darcy's report at all, nor do I doubt Javier's"
+ * become "Darcy's report was not accurate, and I doubt Javier's" (one negation each; a real
+ * paraphrase of 2026-12-07).
+ */
+const NEGATION = /\b(?:not|cannot|no|nope|nah|never|nothing|none|nobody|neither|nor|without)\b|n't\b/giu;
 /**
  * An "if" or "unless" that makes a statement conditional. Not an "if" that asks ("let me know if it
  * works", "I wonder if") or is a courtesy ("I'd be grateful if you could confirm"), nor "as if" and
@@ -75,7 +82,7 @@ const nameNotIn = (text: string, other: string) => {
 
 /**
  * What `rewrite` lost of `source`'s facts, or null: a number, a name (compared without case, so
- * "AD reviews" -> "ad reviews" keeps it), as many "not" / "cannot" / "n't" / "never" as it had, or
+ * "AD reviews" -> "ad reviews" keeps it), as many negations (NEGATION) as it had, or
  * as many conditions (a condition dropped states as certain what was not).
  */
 export function lostFact(source: string, rewrite: string): string | null {
@@ -142,4 +149,4 @@ export function changedFact(source: string, rewrite: string): string | null {
 }
 
 /** For whatever caches outputs: bump when lostFact or what it reads changes. */
-export const KEEPS_FACTS_VERSION = "numbers-names-not-conditions-v3";
+export const KEEPS_FACTS_VERSION = "numbers-names-negations-conditions-v4";

@@ -26,8 +26,9 @@ const GREETING = /^\s*(?:hi|hello|hey|dear)\s+([^,\n]{1,40}),/iu;
 
 /**
  * The reply without the signature it ends with (SIGNATURE_TAIL), unless that is the name the
- * email greets or a sentence's last word addresses (ADDRESS), and without a last line that is the email's own signature (the reply is not from
- * its writer); else as it was. A reply that is nothing but a name is left to the other checks.
+ * email greets or a sentence's last word addresses (ADDRESS), and without a last line that is the
+ * email's own signature (the reply is not from its writer); else as it was. A reply that is
+ * nothing but a name is left to the other checks.
  */
 export function withoutBorrowedSignature(reply: string, email: string): string {
     const trimmed = reply.trimEnd();

@@ -23,6 +23,20 @@ test("a rewrite that keeps the numbers, names and nots keeps the facts, whatever
         lostFact("Guests who want to stay pay a deposit.", "Guests who don't want to stay pay a deposit."),
         "1 negations where the input has 0",
     );
+    const darcy =
+        "I just wanted to clarify that point -- I don't doubt Darcy's report at all, nor do I doubt Javier's report.";
+    assert.equal(
+        lostFact(
+            darcy,
+            "I just wanted to clarify the point that Darcy's report was not accurate, and I doubt Javier's.",
+        ),
+        "1 negations where the input has 2",
+    );
+    assert.equal(
+        lostFact(darcy, "To be clear: I don't doubt Darcy's report at all, and I don't doubt Javier's either."),
+        null,
+    );
+    assert.equal(lostFact("There is no problem with it.", "It's fine."), "0 negations where the input has 1");
 });
 
 test("a rewrite that drops a condition states as certain what was not", () => {
