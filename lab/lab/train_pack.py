@@ -219,12 +219,6 @@ NEXT_ADAPTER_DATA = {**NEXT_DATA, "summarize": "dialogsum-names+emails"}
 NEXT_KEPT = ("tone:professional", "tone:witty")
 
 
-# Adapters that ship beside the shipped adapter for their task instead of over it: the task alone
-# runs on the new one, while the shipped one stays, marked keptForCalibrations (docs/formats.md
-# section 2), under the calibrations trained on it; the next pack's calibrations over the new one
-# do not ship. The retrained paraphrase rewrites real text the shipped one gave back (26 real texts:
-# 4 unchanged against 10), but its summarize + paraphrase LC++ fell 3.6 ROUGE-L behind the shipped
-# pack's (TRAINING.md, "Paraphrase alone on the adapter that rewrites").
 @dataclass(frozen=True)
 class Alone:
     """An adapter that ships under `id` beside the shipped adapter for its task; `source` is its
@@ -234,6 +228,12 @@ class Alone:
     source: str
 
 
+# Adapters that ship beside the shipped adapter for their task instead of over it: the task alone
+# runs on the new one, while the shipped one stays, marked keptForCalibrations (docs/formats.md
+# section 2), under the calibrations trained on it; the next pack's calibrations over the new one
+# do not ship. The retrained paraphrase rewrites real text the shipped one gave back (26 real texts:
+# 4 unchanged against 10), but its summarize + paraphrase LC++ fell 3.6 ROUGE-L behind the shipped
+# pack's (TRAINING.md, "Paraphrase alone on the adapter that rewrites").
 NEXT_ALONE = {
     "tone:paraphrase": Alone("gemma3-270m.tone-paraphrase.rewrites", "adapters/gemma3-270m.tone-paraphrase"),
 }
@@ -600,8 +600,8 @@ def _manifest(folder: Path) -> dict:
 
 
 def _rewrite_manifest(path: Path, **fields) -> None:
-    manifest = json.loads(path.read_text(encoding="utf-8"))
-    path.write_text(json.dumps({**manifest, **fields}, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    manifest = {**_manifest(path.parent), **fields}
+    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def main(argv=None) -> None:
@@ -669,9 +669,8 @@ def main(argv=None) -> None:
         if pack is NEXT_PACK:
             if args.only:
                 raise SystemExit("install --pack next copies the whole finished pack; --only does not apply")
-            carry_kept_adapters(
-                NEXT
-            )  # not committed there: the calibrations over them are checked against them
+            # Not committed there, and the calibrations over them are checked against them.
+            carry_kept_adapters(NEXT)
             for p in ship(NEXT):
                 print(f"installed {p}", flush=True)
         else:
