@@ -11,7 +11,7 @@ import {existsSync} from "node:fs";
 import {appendFile, mkdir, readFile} from "node:fs/promises";
 import {dirname} from "node:path";
 import {FUSED_MIX_VERSION} from "../engine/calibrations/fusedMix";
-import {COPY_RETRY_VERSION, passForm, STEPS_FALLBACK_CHECKS} from "../engine/compose/composer";
+import {passForm, STEPS_FALLBACK_CHECKS} from "../engine/compose/composer";
 import {COPIED_REPLY_CHECK} from "../engine/compose/copying";
 import {KEEPS_FACTS_VERSION} from "../engine/compose/facts";
 import {LANGUAGE_CHECK_VERSION} from "../engine/compose/language";
@@ -73,7 +73,7 @@ export function recipeConfigHash(
     decoding: Decoding,
 ): string {
     // Retries act only where a rewrite ran away: keyed with the rewrites, so other generations keep their keys.
-    // Likewise the copy penalty, which acts only where a tone rewrite gave a sentence back.
+    // Likewise the copy penalty, which acts only on a reply that copied its email.
     const {runawayRetries, copyPenalty, ...everyPassDecoding} = decoding;
     const describePass = (pass: Pass) => ({
         adapters: pass.adapters.map((use) => [use.adapter.sha256, use.scale]),
@@ -87,7 +87,6 @@ export function recipeConfigHash(
         ...(pass.reads === "segments" && runawayRetries.length > 0 ? {runawayRetries} : {}),
         // Present only for tone rewrites into English, so translations keep their keys.
         ...(pass.keepsFacts ? {keepsFacts: KEEPS_FACTS_VERSION} : {}),
-        ...(pass.keepsFacts && copyPenalty !== null ? {copyPenalty, copyRetry: COPY_RETRY_VERSION} : {}),
         // A fused pass computes the same sum in another float order, which can flip a greedy
         // near-tie. Present only where a pass is fused, so other generations keep their keys.
         ...(passForm(pass, "fused") === "fused" ? {form: FUSED_MIX_VERSION} : {}),

@@ -16,9 +16,6 @@ const COPY_MIN_SHARE_OF_INPUT = 0.4;
 /** Shorter inputs are left alone: their summary may well be their one sentence. */
 const COPY_MIN_INPUT_WORDS = 8;
 
-/** A rewrite of a shorter sentence may well be that sentence ("Thanks."). */
-const GIVEN_BACK_MIN_WORDS = 3;
-
 /** Whitespace-separated words, lowercased, without the punctuation around them ("n/a," -> "n/a"). */
 export function textWords(text: string): string[] {
     return text
@@ -80,33 +77,4 @@ export function withoutCopiedParagraphs(reply: string, email: string): string {
     const paragraphs = reply.trim().split(/\n\s*\n/);
     const kept = paragraphs.filter((paragraph, i) => i === 0 || !isCopiedReply(paragraph, email));
     return kept.length === paragraphs.length ? reply : kept.join("\n\n");
-}
-
-/**
- * True when a rewrite of one sentence is that sentence again: its words, or runs of them for
- * COPY_SHARE of its words (a tone adapter that changed a comma). Sentences shorter than
- * GIVEN_BACK_MIN_WORDS words are never given back.
- */
-export function isGivenBack(rewrite: string, sentence: string): boolean {
-    const rewriteWords = textWords(rewrite);
-    const sentenceWords = textWords(sentence);
-    if (sentenceWords.length < GIVEN_BACK_MIN_WORDS) return false;
-    return rewriteWords.join(" ") === sentenceWords.join(" ") || copiedShare(rewriteWords, sentenceWords) >= COPY_SHARE;
-}
-
-/**
- * A rewrite of a sentence may be this many words longer, or this share of its words if more, and
- * as short as this share of its words. The teacher's and ParaDetox's rewrites that the tone
- * adapters train on (lab/lab/data/sources.py, `_rewrites`; sentences of 5+ words) have 0.7-0.8
- * of their input's words at the 10th percentile and 1.2-1.3 at the 90th (professional, casual,
- * paraphrase; witty up to 1.7).
- */
-const REWRITE_LENGTH = {moreWords: 3, moreShare: 0.25, leastShare: 0.7} as const;
-
-/** True when a rewrite of one sentence is about as long: neither text of its own added nor the sentence's dropped. */
-export function keepsLength(rewrite: string, sentence: string): boolean {
-    const length = textWords(sentence).length;
-    const rewritten = textWords(rewrite).length;
-    const most = length + Math.max(REWRITE_LENGTH.moreWords, REWRITE_LENGTH.moreShare * length);
-    return rewritten <= most && rewritten >= REWRITE_LENGTH.leastShare * length;
 }

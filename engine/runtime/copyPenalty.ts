@@ -1,12 +1,13 @@
-// A logit penalty on copying the input word for word, for a tone rewrite that gave its sentence
-// back as it was. The tone adapters copy most sentences they were not trained to change (news,
-// customer lines); sampling such a sentence again wandered off its meaning ("Voters will vote
-// Sunday" -> "Polluters will cast their vote Sunday", docs/method.md). This stays greedy and lets
-// the model copy a few tokens (names, numbers, "the"), then makes each further copied token cost
-// more, as DRY does for the output's own phrases: the model leaves the input's wording where it
-// has a near alternative, and keeps it where it has none. Only a token that starts a word pays
-// (generate.ts): a penalised full stop after a copied ending made the model go on with text of its
-// own (", as he has previously stated."), and a penalised piece of a word made it misspell the word.
+// A logit penalty on copying the input word for word, for a reply that gave back its email's own
+// words ("I'll try to get a final copy of the notes out to everyone on Monday." to the email that
+// says so; compose/composer.ts, REPLY_COPY). Sampling again wanders off the meaning; this stays
+// greedy and lets the model copy a few tokens (names, numbers, "the"), then makes each further
+// copied token cost more, as DRY does for the output's own phrases: the model leaves the input's
+// wording where it has a near alternative, and keeps it where it has none. Only a token that starts
+// a word pays (generate.ts): a penalised full stop after a copied ending made the model go on with
+// text of its own (", as he has previously stated."), and a penalised piece of a word made it
+// misspell the word. Built for the tone rewrites' sentences given back, where it is no longer used
+// (docs/method.md).
 
 import type {Token} from "node-llama-cpp";
 

@@ -41,11 +41,10 @@ export interface Decoding {
      */
     readonly runawayRetries: readonly Sampling[];
     /**
-     * A sentence of a tone rewrite that came back as it was is written again, still greedy, with
-     * copying it penalised (copyPenalty.ts); the composer keeps that try when it rewrote the
-     * sentence and kept its length and facts. Null: a sentence given back stays given back. On
-     * real text it took unchanged tone outputs from 60 to 23 of 104, and 9 of 40 sentences it
-     * wrote read wrong, against 4 of 40 of the adapters' own rewrites (docs/method.md).
+     * A reply that is mostly its email's own words is written again, still greedy, with copying
+     * the email penalised (copyPenalty.ts); the composer keeps that try when it is not a copy too.
+     * Null: a copied reply stays. Tone rewrites do not use it: the sentences it forced off the
+     * adapters' copies read wrong more often than not (docs/method.md).
      */
     readonly copyPenalty: CopyPenaltyOptions | null;
 }

@@ -230,10 +230,17 @@ export class ReviewController implements vscode.Disposable {
             // A rewrite (tone, translation) that gave the text back: a tone adapter that found
             // nothing to change, lines kept as they were. A diff without a difference would ask to
             // accept nothing. (A summary or reply that is the text itself stays a proposal to reject.)
-            const message = vscode.l10n.t(
-                "{0} found nothing to change: the text came back as it was. The document was not changed.",
-                session.request.title,
-            );
+            // Where the adapter did rewrite but each rewrite changed a fact, "nothing to change" would mislead.
+            const message =
+                result.keptAsWritten > 0
+                    ? vscode.l10n.t(
+                          "{0} kept the text as you wrote it: its rewrites changed a fact (a number, a name, a negation, a condition, a hedge, a question, a quotation or who it is about). The document was not changed.",
+                          session.request.title,
+                      )
+                    : vscode.l10n.t(
+                          "{0} found nothing to change: the text came back as it was. The document was not changed.",
+                          session.request.title,
+                      );
             this.log.info(message);
             void vscode.window.showInformationMessage(message);
             await this.end(session, "unchanged");

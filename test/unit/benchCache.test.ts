@@ -171,7 +171,7 @@ test("a fused (multi-LoRA) pass has a key of its own; a one-LoRA pass keeps the 
     );
 });
 
-test("runaway retries and the copy penalty key the rewrites they act on, and nothing else", () => {
+test("runaway retries and the copy penalty key the generations they act on, and nothing else", () => {
     const recipeOf = (key: string, reads: "segments" | "chunks", keepsFacts = false): Recipe => {
         const chain = parseTaskChain(key);
         const adapter: InstalledAdapter = {
@@ -221,18 +221,18 @@ test("runaway retries and the copy penalty key the rewrites they act on, and not
         "a summary never retries: its cached outputs stay valid",
     );
     const withoutCopyPenalty = {...DECODING, copyPenalty: null};
-    const toneRewrite = recipeOf("tone:casual", "segments", true);
+    const reply = recipeOf("reply", "chunks");
     assert.ok(DECODING.copyPenalty !== null);
     assert.notEqual(
-        recipeConfigHash(toneRewrite, model, null, DECODING),
-        recipeConfigHash(toneRewrite, model, null, withoutCopyPenalty),
-        "a tone rewrite's output may change with the copy penalty",
+        recipeConfigHash(reply, model, null, DECODING),
+        recipeConfigHash(reply, model, null, withoutCopyPenalty),
+        "a reply's output may change with the copy penalty",
     );
-    for (const recipe of [rewrite, summary])
+    for (const recipe of [rewrite, summary, recipeOf("tone:casual", "segments", true)])
         assert.equal(
             recipeConfigHash(recipe, model, null, DECODING),
             recipeConfigHash(recipe, model, null, withoutCopyPenalty),
-            "only tone rewrites into English are written again when they copy: translations and summaries keep their keys",
+            "only a reply is written again when it copies: rewrites and summaries keep their keys",
         );
 });
 

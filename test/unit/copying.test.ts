@@ -7,8 +7,6 @@ import {
     copiedShare,
     isCopiedReply,
     isCopiedSummary,
-    isGivenBack,
-    keepsLength,
     textWords,
     withoutCopiedParagraphs,
 } from "../../engine/compose/copying";
@@ -45,34 +43,6 @@ test("the share counts the words in six-word runs of the input, whatever the cas
     assert.equal(copiedShare(textWords("Two, THREE four five six seven!"), input), 1);
     assert.equal(copiedShare(textWords("two three four five six nine"), input), 0, "five words in a row are not a run");
     assert.equal(copiedShare([], input), 0);
-});
-
-test("a rewrite of a sentence is given back when it is its words again, whatever the case and punctuation", () => {
-    const sentence = "Voters will go to the polls on Sunday to elect a new council.";
-    assert.ok(isGivenBack(sentence, sentence));
-    assert.ok(isGivenBack("voters will go to the polls on Sunday, to elect a new council!", sentence));
-    assert.ok(
-        isGivenBack("Voters will go to the polls on Sunday to elect a new council, folks.", sentence),
-        "a word added",
-    );
-    assert.equal(isGivenBack("On Sunday, voters pick a new council.", sentence), false);
-    assert.ok(isGivenBack("See you soon!", "See you soon."));
-    assert.equal(isGivenBack("Thanks!", "Thanks."), false, "a sentence this short may well be its own rewrite");
-});
-
-test("a rewrite keeps its sentence's length: at most 3 words or a quarter more, at least 0.7 of it", () => {
-    const sentence = "Document editors should treat these comments just like any other last call comments.";
-    assert.ok(keepsLength("Editors should treat these comments as any other comments, please.", sentence));
-    assert.ok(keepsLength(`${sentence.slice(0, -1)}, folks, for sure.`, sentence), "three words more");
-    assert.equal(
-        keepsLength(
-            "Document editors should treat these comments as any other last call comments, as they are all considered as a last call comment.",
-            sentence,
-        ),
-        false,
-        "text of its own added",
-    );
-    assert.equal(keepsLength("Editors should treat these comments.", sentence), false, "the rest dropped");
 });
 
 test("a reply mostly in the email's own words is a copy; one that picks up a word or two is not", () => {

@@ -334,6 +334,22 @@ test("a tone rewrite that gives the text back says so and opens no review", asyn
     assert.equal(nothing.state, "nothing", "nothing is left to accept");
 });
 
+test("a tone rewrite whose every rewrite changed a fact keeps the text and says why", async () => {
+    // The bundled professional adapter answers "Good afternoon." with a sentence about "I" and
+    // "you" (engine/compose/facts.ts): the engine keeps the greeting as written.
+    const editor = await openSample("Good afternoon.\n");
+    select(editor, "Good afternoon.");
+    const version = editor.document.version;
+    const outcome = await runChain("tone:professional");
+    assert.ok(
+        outcome.state === "unchanged" &&
+            /kept the text as you wrote it: its rewrites changed a fact/.test(outcome.message),
+        JSON.stringify(outcome),
+    );
+    assert.equal(diffTabs().length, 0, "no diff without a difference");
+    assert.equal(editor.document.version, version, "not even touched");
+});
+
 test("an empty or whitespace-only selection is refused with a clear message before any engine request", async () => {
     const compose = api.engine.compose;
     let requests = 0;
