@@ -137,24 +137,15 @@ type GenerationLimits = {readonly maxTokens: number; readonly maxSentences?: num
 /** For whatever caches outputs: bump when onePassFailure or what it calls (copying.ts) changes. */
 export const STEPS_FALLBACK_CHECKS = "copied-or-off-script-v1";
 
-/** When a first try copied its input, and which try written again with the copy penalty is kept. */
-interface CopyCheck {
-    readonly copied: (output: string, input: string) => boolean;
-    readonly accepted: (output: string, input: string) => boolean;
-}
-
-/** A reply that is mostly the email's own words (copying.ts); its try is kept when it is not a copy too. */
-const REPLY_COPY: CopyCheck = {copied: isCopiedReply, accepted: (output, email) => !isCopiedReply(output, email)};
-
 /**
- * How a pass's first try is checked for copying: the reply itself (the first pass of a reply chain
- * writes it, alone or in a tone or a language at once). Not a tone rewrite's sentence given back:
- * written again with the copy penalty, such sentences came out wrong more often than not, and read
- * blind the outputs without those tries were the better on 38 of 148 real texts, the worse on 5
- * (docs/method.md, 2026-12-07).
+ * Whether a pass writes a reply, to be written again if it copies the email (copying.ts,
+ * isCopiedReply): the first pass of a reply chain, alone or in a tone or a language at once. Not a
+ * tone rewrite's sentence given back: written again with the copy penalty, such sentences came out
+ * wrong more often than not, and read blind the outputs without those tries were the better on 38
+ * of 148 real texts, the worse on 5 (docs/method.md, 2026-12-07).
  */
-function copyCheckOf(recipe: Recipe, pass: Pass, index: number): CopyCheck | null {
-    return recipe.chain.main === "reply" && index === 0 && pass.reads !== "segments" ? REPLY_COPY : null;
+function writesReply(recipe: Recipe, pass: Pass, index: number): boolean {
+    return recipe.chain.main === "reply" && index === 0 && pass.reads !== "segments";
 }
 
 /**
@@ -288,23 +279,22 @@ export async function runRecipe(
     };
 
     /**
-     * A first try that copied its input (`check.copied`), written again with copying penalised
-     * (Decoding.copyPenalty). The try is kept when it ends by itself and `check.accepted` takes it;
-     * otherwise it is set aside in the report and the first stays.
+     * A reply that copied its email, written again with copying penalised (Decoding.copyPenalty).
+     * The try is kept when it ends by itself and is not a copy too; otherwise it is set aside in the
+     * report and the first stays.
      */
     const settleCopy = async (
         pass: Pass,
         index: number,
-        text: string,
+        email: string,
         limits: GenerationLimits,
         first: Generation,
-        check: CopyCheck,
     ): Promise<Generation> => {
-        if (runner.decoding.copyPenalty === null || !check.copied(first.text, text)) return first;
-        const retry = await generateOn(pass, index, text, limits, false, {avoidCopying: true});
+        if (runner.decoding.copyPenalty === null || !isCopiedReply(first.text, email)) return first;
+        const retry = await generateOn(pass, index, email, limits, false, {avoidCopying: true});
         const rewritten = retry.text.trim();
         const kept =
-            retry.stopReason === "eog" && rewritten.length > 0 && check.accepted(rewritten, text) ? retry : first;
+            retry.stopReason === "eog" && rewritten.length > 0 && !isCopiedReply(rewritten, email) ? retry : first;
         setAside(kept === retry ? first : retry);
         return kept;
     };
@@ -327,13 +317,12 @@ export async function runRecipe(
         };
         // A rewrite's sentence streams once settled: its first try may yet be set aside.
         const first = await generateOn(pass, index, text, limits, stream && !rewrite);
-        const copyCheck = copyCheckOf(recipe, pass, index);
+        const reply = writesReply(recipe, pass, index);
         const settled = rewrite ? await settleRunaway(pass, index, text, limits, first) : first;
-        const generation =
-            copyCheck === null ? settled : await settleCopy(pass, index, text, limits, settled, copyCheck);
+        const generation = reply ? await settleCopy(pass, index, text, limits, settled) : settled;
         let output = generation.text.trim();
         if (output.length === 0) throw new EmptyOutputError(pass.does, index, recipe.passes.length, generation);
-        if (copyCheck === REPLY_COPY) {
+        if (reply) {
             const unrepeated = withoutCopiedParagraphs(output, text);
             if (unrepeated !== output) copiedParagraphs += 1;
             output = unrepeated;

@@ -1,6 +1,6 @@
 // A logit penalty on copying the input word for word, for a reply that gave back its email's own
 // words ("I'll try to get a final copy of the notes out to everyone on Monday." to the email that
-// says so; compose/composer.ts, REPLY_COPY). Sampling again wanders off the meaning; this stays
+// says so; compose/composer.ts, settleCopy). Sampling again wanders off the meaning; this stays
 // greedy and lets the model copy a few tokens (names, numbers, "the"), then makes each further
 // copied token cost more, as DRY does for the output's own phrases: the model leaves the input's
 // wording where it has a near alternative, and keeps it where it has none. Only a token that starts
