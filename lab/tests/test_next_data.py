@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import random
 import re
+import shutil
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -269,6 +271,60 @@ def test_paraphrase_pairs_are_the_teachers_rewrites_of_human_text_minus_near_cop
     assert len(paradetox) == 1
     assert all(sources.word_similarity(e.input, e.target) < sources.REWRITE_MAX_SIMILARITY for e in paradetox)
     assert sources.word_similarity("I am so excited for work today", "I am excited for work today.") >= 0.8
+
+
+needs_node = pytest.mark.skipif(
+    shutil.which("node") is None
+    or not (Path(__file__).resolve().parents[2] / "node_modules/esbuild").exists(),
+    reason="node or node_modules (esbuild) missing: the engine's check cannot run",
+)
+
+
+@needs_node
+def test_the_lab_asks_the_engine_what_a_rewrite_lost():
+    from lab.data.sources import engine_lost_facts
+
+    assert engine_lost_facts(
+        [
+            ("Anna asks Tom to the May 3 party.", "Anna invites Tom to the party on May 3."),
+            ("I think the fix works.", "The fix works."),
+            ("Did you see the code?", "Sure, I saw the code."),
+            ('"It is stable," he said.', "It is stable."),
+        ]
+    ) == [
+        None,
+        "0 hedges where the input has 1",
+        "0 questions where the input asks 1",
+        "a quotation lost its quotation marks",
+    ]
+
+
+@needs_node
+@pytest.mark.data("dialogsum", "synthetic-persona-chat", "paradetox")
+def test_checked_tone_pairs_are_those_the_engine_would_keep(tmp_path, monkeypatch):
+    from lab.data import sources
+
+    monkeypatch.setattr(sources, "TARGETS_DIR", tmp_path)
+
+    def reworded(summary: str, tail: str = "") -> str:
+        return "In brief, this concerns " + " and ".join(sorted(sources._names(summary))) + tail + "."
+
+    summaries = sources.load_task("summarize", "dev", "dialogsum-names")[:40]
+    verdicts = sources.engine_lost_facts([(e.target, reworded(e.target)) for e in summaries])
+    kept, made_up = [e for e, lost in zip(summaries, verdicts, strict=True) if lost is None][:2]
+    # Both reword their summary; the second makes up a number, which the older filter does not see.
+    (tmp_path / "summarize+tone-paraphrase.jsonl").write_text(
+        f'{{"id": "{kept.id}", "target": "{reworded(kept.target)}"}}\n'
+        f'{{"id": "{made_up.id}", "target": "{reworded(made_up.target, ", 3 times over")}"}}\n'
+    )
+    everything = sources.load_task("tone:paraphrase", "dev", "teacher-paraphrases+paradetox")
+    checked = sources.load_task("tone:paraphrase", "dev", "teacher-paraphrases+paradetox-checked")
+    teacher = [e.id for e in everything if e.id.startswith("paraphrase:")]
+    assert teacher == [f"paraphrase:{kept.id}", f"paraphrase:{made_up.id}"]
+    assert [e.id for e in checked if e.id.startswith("paraphrase:")] == [f"paraphrase:{kept.id}"]
+    # As many ParaDetox pairs as teacher pairs, and none the engine would give back.
+    assert len(checked) == 2
+    assert sources.engine_lost_facts([(e.input, e.target) for e in checked]) == [None, None]
 
 
 def test_every_tone_adapter_can_train_on_the_teachers_rewrites():
