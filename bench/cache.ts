@@ -16,6 +16,7 @@ import {COPIED_REPLY_CHECK} from "../engine/compose/copying";
 import {KEEPS_FACTS_VERSION} from "../engine/compose/facts";
 import {LANGUAGE_CHECK_VERSION} from "../engine/compose/language";
 import {REWRITE_READING, SUMMARY_READING} from "../engine/compose/length";
+import {NEWEST_MESSAGE_VERSION} from "../engine/compose/mailParts";
 import type {Pass, Recipe} from "../engine/compose/recipe";
 import {SIGN_OFF_VERSION} from "../engine/compose/signOff";
 import type {Decoding} from "../engine/runtime/decoding";
@@ -107,10 +108,16 @@ export function recipeConfigHash(
         ...(recipe.stepsFallback === null
             ? {}
             : {stepsFallback: recipe.stepsFallback.map(describePass), fallbackChecks: STEPS_FALLBACK_CHECKS}),
-        // Present only for replies: a copied reply is written again with the copy penalty, and the
-        // answer loses a borrowed sign-off name (copying.ts, signOff.ts).
+        // Present only for replies: a reply reads the email's newest message, a copied reply is
+        // written again with the copy penalty, and the answer loses a borrowed sign-off name
+        // (mailParts.ts, copying.ts, signOff.ts).
         ...(recipe.chain.main === "reply"
-            ? {signOff: SIGN_OFF_VERSION, copiedReply: COPIED_REPLY_CHECK, copyPenalty}
+            ? {
+                  newestMessage: NEWEST_MESSAGE_VERSION,
+                  signOff: SIGN_OFF_VERSION,
+                  copiedReply: COPIED_REPLY_CHECK,
+                  copyPenalty,
+              }
             : {}),
     };
     return createHash("sha256").update(JSON.stringify(description)).digest("hex").slice(0, 16);

@@ -18,6 +18,7 @@ import {
     SUMMARY_PART_SPLITS,
     tokensAllowed,
 } from "./length";
+import {newestMessage} from "./mailParts";
 import type {Method} from "./methods";
 import type {PromptTemplate} from "./prompt";
 import type {Pass, Recipe} from "./recipe";
@@ -176,6 +177,11 @@ export async function runRecipe(
     const started = performance.now();
     const reports: PassReport[] = [];
     const notes = [...recipe.notes];
+    // A reply answers the email's newest message, not the earlier ones it quotes (mailParts.ts).
+    const email = recipe.chain.main === "reply" ? newestMessage(input) : null;
+    if (email?.leftOut)
+        notes.push("The reply answers the newest message; the earlier messages it quotes were left out.");
+    const read = email?.text ?? input;
     let cutAtBudget = false;
     /** Sentences of a tone rewrite given back as they were, their rewrite having lost a fact (facts.ts). */
     let keptAsWritten = 0;
@@ -442,7 +448,7 @@ export async function runRecipe(
     const runPass = async (pass: Pass, index: number, text: string): Promise<string> => {
         const stream = index === lastPass;
         if (pass.reads === "segments") {
-            const {leading, segments} = splitForRewrite(text);
+            const {leading, segments} = splitForRewrite(text, pass.quotes);
             const [only] = segments;
             if (segments.length === 1 && only?.kind === "sentence") return run(pass, index, only.text, stream);
             const rewritten: string[] = [];
@@ -477,14 +483,14 @@ export async function runRecipe(
         return {text, cut};
     };
 
-    let text = input;
+    let text = read;
     for (const [index, pass] of recipe.passes.entries()) text = await runPass(pass, index, text);
     // Neither is streamed: the review replaces the answer it showed when the new one is done.
     const fallback = recipe.stepsFallback;
     const repair = recipe.languageRepair;
-    const failure = fallback === null ? null : onePassFailure(text, input, recipe.passes[0].does, reports);
+    const failure = fallback === null ? null : onePassFailure(text, read, recipe.passes[0].does, reports);
     if (fallback !== null && failure !== null) {
-        const again = await runAfterwards(fallback, input);
+        const again = await runAfterwards(fallback, read);
         text = again.text;
         cutAtBudget = again.cut;
         notes.push(
@@ -497,7 +503,7 @@ export async function runRecipe(
         notes.push(`The answer came back in English; it was translated in a second pass (${repair.does}).`);
     }
     if (recipe.chain.main === "reply") {
-        const unsigned = withoutBorrowedSignature(text, input);
+        const unsigned = withoutBorrowedSignature(text, read);
         if (unsigned !== text) {
             text = unsigned;
             notes.push("The reply was signed with a name it cannot know; the name was left out for you to sign.");

@@ -43,7 +43,7 @@ export const FRAGMENT_BUDGET: TokenBudget = {kind: "follows-input", perInputToke
  * `segments` when segments.ts or sentences.ts split differently.
  */
 export const REWRITE_READING = {
-    segments: "sentences-v4",
+    segments: "sentences-v5-mail-parts",
     maxSentences: REWRITE_MAX_SENTENCES,
     fragmentBudget: FRAGMENT_BUDGET,
 } as const;

@@ -11,6 +11,7 @@ import type {HashedFile} from "../files/sha256";
 import {budgetFor, type TokenBudget} from "./length";
 import {type CalibrationKind, METHODS, type Method, type MethodChoice} from "./methods";
 import {chainPrompt, type PromptTemplate} from "./prompt";
+import type {QuoteHandling} from "./segments";
 import {
     type AuxTaskId,
     type ChainKey,
@@ -80,6 +81,8 @@ export interface Pass {
     readonly reads: Reading;
     /** Only for a pass that reads segments. */
     readonly fragments: FragmentHandling;
+    /** Only for a pass that reads segments: an email's quoted lines (segments.ts). */
+    readonly quotes: QuoteHandling;
     /**
      * A tone rewrite into English keeps a sentence as it was when its rewrite lost a number, a name
      * or a "not" (facts.ts); a translation's facts are in another language.
@@ -174,17 +177,20 @@ function readingFor(chain: TaskChain): Reading {
     return chain.main === "summarize" ? "chunks" : "whole";
 }
 
-function fragmentsFor(chain: TaskChain): FragmentHandling {
-    return chain.aux.some((task) => task.startsWith("translate:")) ? "translate" : "keep";
-}
+/** Whether a rewrite translates the lines a tone rewrite keeps as they are (fragments, quotes). */
+const translates = (chain: TaskChain): boolean => chain.aux.some((task) => task.startsWith("translate:"));
 
 /** A pass doing `chain`; its budget and reading follow from what it does. */
-function pass(chain: TaskChain, use: Omit<Pass, "does" | "budget" | "reads" | "fragments" | "keepsFacts">): Pass {
+function pass(
+    chain: TaskChain,
+    use: Omit<Pass, "does" | "budget" | "reads" | "fragments" | "quotes" | "keepsFacts">,
+): Pass {
     return {
         does: chainKey(chain),
         budget: budgetFor(chain),
         reads: readingFor(chain),
-        fragments: fragmentsFor(chain),
+        fragments: translates(chain) ? "translate" : "keep",
+        quotes: translates(chain) ? "translate" : "keep",
         keepsFacts: isToneRewrite(chain),
         ...use,
     };

@@ -7,6 +7,7 @@
 // sentences of their own (real-text benchmark, 2026-12-04: 3 of 5 French translations cut at
 // the budget mid-invention); given one sentence at a time they end where it ends.
 
+import {attributionLines, isQuoted, isSignatureDelimiter, QUOTE_MARKS} from "./mailParts";
 import {endsOnSentenceMark, type Sentence, splitSentences} from "./sentences";
 
 export interface Segment {
@@ -117,8 +118,22 @@ function logicalLines(text: string): Sentence[] {
     return lines;
 }
 
-/** The input as segments (a sentence or a line each); leading whitespace is kept in `leading`. */
-export function splitForRewrite(text: string): {leading: string; segments: Segment[]} {
+/**
+ * What a rewrite does with the lines an email quotes from an earlier message (mailParts.ts): a
+ * translation translates them, a tone rewrite keeps them, as they are someone else's words. Their
+ * quoting marks ("> ") and the "On ..., Alex wrote:" line above them are kept either way, and so is
+ * a signature block under its "-- " line.
+ */
+export type QuoteHandling = "translate" | "keep";
+
+/**
+ * The input as segments (a sentence or a line each); leading whitespace is kept in `leading`.
+ * Quoted lines as `quotes` says.
+ */
+export function splitForRewrite(
+    text: string,
+    quotes: QuoteHandling = "translate",
+): {leading: string; segments: Segment[]} {
     const leading = text.match(/^\s*/u)?.[0] ?? "";
     const segments: Segment[] = [];
     const addSpacing = (spacing: string) => {
@@ -127,18 +142,30 @@ export function splitForRewrite(text: string): {leading: string; segments: Segme
     };
     const lines = logicalLines(text.slice(leading.length));
     const labelled = lines.filter((line) => LABEL.test(line.text)).length >= 2;
-    for (const line of lines) {
+    const attributions = attributionLines(lines.map((line) => line.text));
+    // A selection that is all quotation is the text to rewrite: the user chose it.
+    const ownWords = lines.some((line, k) => /\p{L}/u.test(line.text) && !attributions.has(k) && !isQuoted(line.text));
+    const keepQuoted = quotes === "keep" && ownWords;
+    const signature = lines.findIndex((line) => isSignatureDelimiter(line.text));
+    for (const [k, line] of lines.entries()) {
         const trailing = line.text.match(/\s*$/u)?.[0] ?? "";
         let content = line.text.slice(0, line.text.length - trailing.length);
-        const label = labelled ? LABEL.exec(content)?.[0] : undefined;
+        const marks = QUOTE_MARKS.exec(content)?.[0];
+        const signed = signature >= 0 && k > signature && marks === undefined;
+        const kept = attributions.has(k) || signed || (marks !== undefined && keepQuoted);
+        if (kept && content.length > 0) {
+            segments.push({text: content, after: trailing + line.after, kind: "verbatim"});
+            continue;
+        }
+        const label = marks ?? (labelled ? LABEL.exec(content)?.[0] : undefined);
         if (label !== undefined) {
             const name = label.trimEnd();
             segments.push({text: name, after: label.slice(name.length), kind: "verbatim"});
             content = content.slice(label.length);
         }
         if (content.length === 0) {
-            // A blank line belongs to the previous segment's spacing.
-            addSpacing(line.text + line.after);
+            // A blank line (or a quoted one) belongs to the previous segment's spacing.
+            addSpacing(label === undefined ? line.text + line.after : trailing + line.after);
             continue;
         }
         for (const sentence of splitSentences(content))

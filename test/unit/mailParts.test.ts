@@ -1,0 +1,101 @@
+import assert from "node:assert/strict";
+import {test} from "node:test";
+import {newestMessage} from "../../engine/compose/mailParts";
+import {joinSegments, splitForRewrite} from "../../engine/compose/segments";
+
+const NEW = "Sounds good to me, I will bring the maps on Saturday.\n\nCheers,\nBen";
+const QUOTED =
+    "> Could someone bring the trail maps? I forgot mine at the office.\n>\n> We meet at 9 at the north gate.";
+const THREAD = `${NEW}\n\nOn Tue, Oct 8, 2019 at 10:12 AM Alex Moreno <alex@example.org> wrote:\n${QUOTED}\n`;
+
+test("a reply reads the newest message, without the message it quotes and the line that introduces it", () => {
+    assert.deepEqual(newestMessage(THREAD), {text: NEW, leftOut: true});
+});
+
+test("an attribution wrapped onto two lines, or in French, German or Spanish, goes with its quote", () => {
+    const wrapped = `${NEW}\n\nOn Tue, Oct 8, 2019 at 10:12 AM Alex Moreno <\nalex@example.org> wrote:\n\n${QUOTED}`;
+    assert.equal(newestMessage(wrapped).text, NEW);
+    for (const line of [
+        "Le mar. 8 oct. 2019 à 10:12, Alex Moreno <alex@example.org> a écrit :",
+        "Am Di., 8. Okt. 2019 um 10:12 Uhr schrieb Alex Moreno <alex@example.org>:",
+        "El mar, 8 oct 2019 a las 10:12, Alex Moreno (<alex@example.org>) escribió:",
+    ])
+        assert.equal(newestMessage(`${NEW}\n\n${line}\n${QUOTED}`).text, NEW, line);
+});
+
+test("an earlier message below an Outlook separator or header block is left out", () => {
+    const earlier =
+        "From: Alex Moreno\nSent: Tuesday, October 8, 2019 10:12 AM\nTo: Ben\nSubject: Maps\n\nCould someone bring the trail maps?";
+    assert.deepEqual(newestMessage(`${NEW}\n\n${earlier}`), {text: NEW, leftOut: true});
+    assert.equal(newestMessage(`${NEW}\n\n-----Original Message-----\n${earlier}`).text, NEW);
+});
+
+test("a writer's lines between quoted ones stay; an email without quotes is read whole", () => {
+    const inline = "> Could someone bring the maps?\nI will.\n> We meet at 9.\nSee you there.";
+    assert.deepEqual(newestMessage(inline), {text: "I will.\nSee you there.", leftOut: true});
+    const plain = "Here is what she wrote:\nThe plan is fine.\n\nFrom: the committee, with thanks.";
+    assert.deepEqual(newestMessage(plain), {text: plain, leftOut: false});
+});
+
+test("a selection that is all quotation is that message, its marks taken off", () => {
+    assert.deepEqual(newestMessage(QUOTED), {
+        text: "Could someone bring the trail maps? I forgot mine at the office.\n\nWe meet at 9 at the north gate.",
+        leftOut: false,
+    });
+});
+
+test("a tone rewrite keeps quoted lines and their attribution; a translation translates the quote, not its marks", () => {
+    const kept = splitForRewrite(THREAD, "keep");
+    const rewritable = (split: typeof kept) =>
+        split.segments.filter((s) => s.kind === "sentence" || s.kind === "fragment").map((s) => s.text);
+    assert.deepEqual(rewritable(kept), ["Sounds good to me, I will bring the maps on Saturday.", "Cheers,", "Ben"]);
+    const translated = splitForRewrite(THREAD, "translate");
+    assert.deepEqual(rewritable(translated), [
+        "Sounds good to me, I will bring the maps on Saturday.",
+        "Cheers,",
+        "Ben",
+        "Could someone bring the trail maps?",
+        "I forgot mine at the office.",
+        "We meet at 9 at the north gate.",
+    ]);
+    // Every piece rewritten (here: upper-cased) comes back in place, marks and attribution as they were.
+    for (const split of [kept, translated]) {
+        const rewritten = split.segments.map((s) => (s.kind === "verbatim" ? s.text : s.text.toUpperCase()));
+        const joined = joinSegments(split.leading, split.segments, rewritten);
+        assert.match(joined, /\nOn Tue, Oct 8, 2019 at 10:12 AM Alex Moreno <alex@example.org> wrote:\n> /u);
+        assert.equal(joined.split("\n").filter((line) => line.startsWith(">")).length, 3);
+        assert.equal(joined.toLowerCase(), THREAD.toLowerCase());
+    }
+});
+
+test("a selection that is all quotation is rewritten under its marks, even in a tone", () => {
+    const {segments} = splitForRewrite(QUOTED, "keep");
+    assert.deepEqual(
+        segments.filter((s) => s.kind === "sentence").map((s) => s.text),
+        ["Could someone bring the trail maps?", "I forgot mine at the office.", "We meet at 9 at the north gate."],
+    );
+    assert.deepEqual(
+        segments.filter((s) => s.kind === "verbatim").map((s) => s.text),
+        [">", ">", ">"],
+    );
+});
+
+test("a rewrite keeps the signature block under its '-- ' line as it is", () => {
+    const signed =
+        "The ride is cancelled because of the rain.\n\nThanks,\nBill\n\n-- \nBill Hartley\nRide Coordinator, Westlake Cycling Club\nwww.westlakecycling.org | 555-0142\n";
+    for (const quotes of ["keep", "translate"] as const) {
+        const {segments} = splitForRewrite(signed, quotes);
+        assert.deepEqual(
+            segments.filter((s) => s.kind !== "verbatim").map((s) => s.text),
+            ["The ride is cancelled because of the rain.", "Thanks,", "Bill"],
+        );
+        assert.equal(
+            joinSegments(
+                "",
+                segments,
+                segments.map((s) => s.text),
+            ),
+            signed,
+        );
+    }
+});
