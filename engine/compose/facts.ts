@@ -7,7 +7,8 @@
 // (composer.ts). The benchmark's judge of broken outputs calls a rewrite that lost one of these
 // "facts-changed" (bench/brokenOutput.ts); the lab's filter of the tone adapters' training pairs
 // checks some of them (numbers and names lost, negations, a person added) and more
-// (lab/lab/data/sources.py, rewrite_changes).
+// (lab/lab/data/sources.py, rewrite_changes), and its "-checked" data sets ask lostFact itself
+// (lab/node/lost_facts.mjs).
 
 /**
  * The words that negate, as the lab's filter of training pairs counts them (lab/lab/data/sources.py,
