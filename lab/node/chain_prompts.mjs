@@ -4,11 +4,7 @@
 // compares all of it with lab/lab/prompts.py, so the two halves cannot drift apart unnoticed.
 // The engine's TypeScript is bundled in memory by esbuild (node_modules, no build needed).
 // Usage (from anywhere): node lab/node/chain_prompts.mjs
-import {dirname} from "node:path";
-import {fileURLToPath} from "node:url";
-import {build} from "esbuild";
-
-const root = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
+import {engineModule} from "./engine_module.mjs";
 
 const entry = `
 import {calibrationFileName} from "./engine/calibrations/format";
@@ -50,15 +46,5 @@ export const result = {
 };
 `;
 
-const bundle = await build({
-    stdin: {contents: entry, resolveDir: root, sourcefile: "chain-prompts-entry.ts", loader: "ts"},
-    bundle: true,
-    write: false,
-    format: "esm",
-    platform: "node",
-    packages: "external",
-    logLevel: "error",
-});
-const code = bundle.outputFiles[0].text;
-const {result} = await import(`data:text/javascript;base64,${Buffer.from(code).toString("base64")}`);
+const {result} = await engineModule(entry, "chain-prompts");
 process.stdout.write(`${JSON.stringify(result, null, 1)}\n`);
