@@ -16,7 +16,7 @@ import {COPIED_REPLY_CHECK} from "../engine/compose/copying";
 import {KEEPS_FACTS_VERSION} from "../engine/compose/facts";
 import {LANGUAGE_CHECK_VERSION} from "../engine/compose/language";
 import {REWRITE_READING, SUMMARY_READING} from "../engine/compose/length";
-import {NEWEST_MESSAGE_VERSION} from "../engine/compose/mailParts";
+import {NEWEST_MESSAGE_VERSION, THREAD_PARTS_VERSION} from "../engine/compose/mailParts";
 import type {Pass, Recipe} from "../engine/compose/recipe";
 import {SIGN_OFF_VERSION} from "../engine/compose/signOff";
 import type {Decoding} from "../engine/runtime/decoding";
@@ -98,8 +98,9 @@ export function recipeConfigHash(
         decoding: everyPassDecoding,
         passes: recipe.passes.map(describePass),
         chunkSummary: recipe.chunkSummary === null ? null : describePass(recipe.chunkSummary),
-        // Only a recipe that can summarize a long text in parts (composer.ts) reads by these rules.
-        ...(recipe.chunkSummary === null ? {} : {summaryReading: SUMMARY_READING}),
+        // Only a recipe that can summarize in parts (a long text, a thread's writers: composer.ts)
+        // reads by these rules.
+        ...(recipe.chunkSummary === null ? {} : {summaryReading: SUMMARY_READING, threadParts: THREAD_PARTS_VERSION}),
         // Present only where "auto" may translate an English answer, so other recipes keep their keys.
         ...(recipe.languageRepair === null
             ? {}

@@ -18,7 +18,7 @@ import {
     SUMMARY_PART_SPLITS,
     tokensAllowed,
 } from "./length";
-import {newestMessage} from "./mailParts";
+import {newestMessage, threadByWriter, writerTurn} from "./mailParts";
 import type {Method} from "./methods";
 import type {PromptTemplate} from "./prompt";
 import type {Pass, Recipe} from "./recipe";
@@ -398,31 +398,39 @@ export async function runRecipe(
     };
 
     /**
-     * A summary of a text longer than one generation reads: a paragraph per part, so that a document
-     * of several stories keeps each of them (one summary of the parts' summaries kept mostly one).
-     * The summarizer reads the parts itself; a composite (summarize in French, casually) writes its
-     * paragraphs from the summarizer's English summaries of the parts, short inputs like those its
-     * calibration was trained on (given 1,200 tokens of news it looped and wrote stray tokens).
-     * Past SUMMARY_MAX_PARAGRAPHS parts, each paragraph is written from the summaries of several
-     * consecutive parts.
+     * A summary in parts, a paragraph each: a text longer than one generation reads, so that a
+     * document of several stories keeps each of them (one summary of the parts' summaries kept
+     * mostly one), and an email with its thread, a writer each (mailParts.ts, threadByWriter), so
+     * that each is told apart. The summarizer reads the parts itself; a composite (summarize in
+     * French, casually) writes its paragraphs from the summarizer's English summaries of the
+     * parts, short inputs like those its calibration was trained on (given 1,200 tokens of news it
+     * looped and wrote stray tokens). Past SUMMARY_MAX_PARAGRAPHS parts, each paragraph is written
+     * from the summaries of several consecutive parts.
      */
     const runInParts = async (
         pass: Pass,
         chunkSummary: Pass,
         index: number,
-        text: string,
+        chunks: readonly string[],
+        of: "long text" | "thread",
         stream: boolean,
     ): Promise<string> => {
-        const chunks = chunksForSummary(text, runner.countTokens, SUMMARY_CHUNK_TOKENS);
         const groups = groupConsecutive(chunks.length, SUMMARY_MAX_PARAGRAPHS);
         const fromSummaries = groups.length < chunks.length || pass.does !== chunkSummary.does;
         const total = (fromSummaries ? chunks.length : 0) + groups.length;
         let done = 0;
         const step = () => options.onStep?.(++done, total);
+        const parts = `${chunks.length} parts`;
+        const how = fromSummaries
+            ? `, then ${groups.length} paragraphs written from those summaries.`
+            : ", a paragraph each.";
+        const tooLong = "The text is too long to summarize at once";
         notes.push(
-            fromSummaries
-                ? `The text is too long to summarize at once: its ${chunks.length} parts were summarized, then ${groups.length} paragraphs written from those summaries.`
-                : `The text is too long to summarize at once: summarized in ${chunks.length} parts, a paragraph each.`,
+            of === "thread"
+                ? `The email quotes earlier messages: each writer's part was summarized apart (${parts})${how}`
+                : fromSummaries
+                  ? `${tooLong}: its ${parts} were summarized${how}`
+                  : `${tooLong}: summarized in ${parts}${how}`,
         );
         const summaries: string[] = [];
         if (fromSummaries)
@@ -467,8 +475,18 @@ export async function runRecipe(
             }
             return joinSegments(leading, segments, rewritten).trim();
         }
-        if (pass.reads === "chunks" && recipe.chunkSummary !== null && runner.countTokens(text) > SUMMARY_CHUNK_TOKENS)
-            return runInParts(pass, recipe.chunkSummary, index, text, stream);
+        if (pass.reads === "chunks" && recipe.chunkSummary !== null) {
+            const chunksOf = (text: string) => chunksForSummary(text, runner.countTokens, SUMMARY_CHUNK_TOKENS);
+            const writers = threadByWriter(text);
+            if (writers !== null) {
+                const turns = writers.flatMap(({writer, text}) =>
+                    chunksOf(text).map((chunk) => writerTurn(writer, chunk)),
+                );
+                return runInParts(pass, recipe.chunkSummary, index, turns, "thread", stream);
+            }
+            if (runner.countTokens(text) > SUMMARY_CHUNK_TOKENS)
+                return runInParts(pass, recipe.chunkSummary, index, chunksOf(text), "long text", stream);
+        }
         return run(pass, index, text, stream);
     };
 

@@ -12,7 +12,7 @@
 // Club", a translation made the coordinator a "Routenfahrer".
 
 /** For whatever caches outputs: bump with any change to newestMessage or what it reads. */
-export const NEWEST_MESSAGE_VERSION = "quote-marks-attribution-original-message-v1";
+export const NEWEST_MESSAGE_VERSION = "quote-marks-attribution-original-message-v2-said";
 
 /** A quoted line's marks: "> ", ">> ", "> > ". */
 export const QUOTE_MARKS = /^[ \t]*>(?:[ \t]*>)*[ \t]?/u;
@@ -22,7 +22,7 @@ export const QUOTE_MARKS = /^[ \t]*>(?:[ \t]*>)*[ \t]?/u;
  * Oct 8, 2019 at 10:12 AM Alex <alex@example.org> wrote:", "Le mar. 8 oct. 2019, Alex a écrit :",
  * "Am 08.10.2019 um 10:12 schrieb Alex:", "El mar, 8 oct 2019 a las 10:12, Alex escribió:".
  */
-const ATTRIBUTION = /(?:\bwrote|\ba écrit|\bschrieb\b.*|\bescribió)\s*:\s*$/iu;
+const ATTRIBUTION = /(?:\bwrote|\bwrites|\bsaid|\ba écrit|\bschrieb\b.*|\bescribió)\s*:\s*$/iu;
 /** Its first half, when a client wrapped the line before the address: "On Tue, ... Alex Moreno <". */
 const ATTRIBUTION_START = /^\s*(?:On|Le|Am|El)\s+\S/u;
 /** Where an earlier message starts without quoting marks (Outlook and forwarding clients). */
@@ -94,4 +94,228 @@ export function newestMessage(email: string): NewestMessage {
         .join("\n")
         .trim();
     return {text: unquoted, leftOut: false};
+}
+
+/** For whatever caches outputs: bump with any change to threadByWriter or writerTurn. */
+export const THREAD_PARTS_VERSION = "writer-paragraphs-v1";
+
+/** One message of a thread: who wrote it, when the email says, and what they wrote. */
+export interface ThreadMessage {
+    readonly writer: string | null;
+    /** Whether it is an earlier message the email quotes (or carries below a separator). */
+    readonly earlier: boolean;
+    readonly text: string;
+}
+
+/** How deep a line is quoted: 0 for the writer's own, 1 for "> ", 2 for ">> " or "> > ". */
+const quoteDepth = (line: string): number => (QUOTE_MARKS.exec(line)?.[0].match(/>/gu) ?? []).length;
+const unquoted = (line: string): string => line.replace(QUOTE_MARKS, "");
+
+/**
+ * The writer an attribution line names: "On Tue, ... 10:12 AM Alex Moreno <alex@example.org>
+ * wrote:" -> "Alex Moreno". Null for a line that names no one by a name ("alex@example.org
+ * wrote:") and for a document's "As Knuth wrote:", which introduces a quotation, not a message.
+ */
+export function attributedWriter(line: string): string | null {
+    const german = /\bschrieb\s+(.*?)\s*:\s*$/iu.exec(line);
+    let rest = german?.[1] ?? line.replace(/(?:\bwrote|\bwrites|\bsaid|\ba écrit|\bescribió)\s*:\s*$/iu, "");
+    // Without addresses, and without the list a rewritten sender came through ("Stuart Ward via Sclug").
+    rest = rest.replace(/\(?<[^>]*>\)?|\([^)]*@[^)]*\)|\S+@\S+|\s+via\s+\S+\s*$/gu, " ");
+    // The name follows the date: after its last comma or its time ("10:12 AM", "10:12 Uhr").
+    const parts = rest.split(/,|\b\d{1,2}:\d{2}(?::\d{2})?(?:\s*(?:[AaPp]\.?[Mm]\.?|Uhr))?/u);
+    const name = (parts.at(-1) ?? "").replace(/^\s*(?:On|Le|Am|El)\s+/u, "").trim();
+    return isName(name) && !/^As\s/u.test(name) ? name : null;
+}
+
+/**
+ * One to four capitalized words ("Alex Moreno", "Mark P. Conmy", "David W"), or one word as people
+ * sign ("ajax", "Bill"), not in capitals ("IRC" ends an agenda).
+ */
+const isName = (text: string): boolean =>
+    (/^\p{L}(?:[\p{L}'’.-]*\p{L})?$/u.test(text) && !/^\p{Lu}{2,}$/u.test(text)) ||
+    /^\p{Lu}[\p{L}'’.-]*(?: \p{Lu}[\p{L}'’.-]*){0,2} \p{Lu}(?:[\p{L}'’-]*\p{L})?$/u.test(text);
+
+/** A closing's first word, never a name: "Thanks", "Cheers", "Best". */
+const CLOSING =
+    /^(?:thanks|thank you|thx|cheers|regards|best|sincerely|yours|love|ciao|merci|cordialement|gracias|saludos|danke|grüße|gruß)\b/iu;
+
+/**
+ * The name a message is signed with, and its text without the signature: a last line of its own
+ * that is a name ("Robert Wall", "-- Bill", "- ajax", "Ben.", "Mike Duke, K5XU", "Jim Doane - CVC Red
+ * Ride Captain"), or the first line of a signature block under "-- ".
+ */
+export function signedBy(text: string): {readonly writer: string; readonly text: string} | null {
+    const lines = text.trimEnd().split("\n");
+    const delimiter = lines.map(isSignatureDelimiter).lastIndexOf(true);
+    const at = delimiter >= 0 ? delimiter + 1 : lines.length - 1;
+    const line = lines[at]?.trim() ?? "";
+    const match = /^(?:-{1,2}\s?)?([^,]+?)(?:,\s*[^,]{1,40}|\s+-\s+.{1,60})?$/u.exec(line);
+    const name = (match?.[1]?.trim() ?? "").replace(/(?<=\p{L})\.$/u, "");
+    // On a line of its own: after a blank line, a sentence's end or a closing, or behind a dash;
+    // not the last word of a paragraph wrapped onto its own line ("... before the\nmeeting.").
+    const before = lines[at - 1]?.trim() ?? "";
+    const ownLine = /^-/u.test(line) || before === "" || /[.!?:)]$/u.test(before) || CLOSING.test(before);
+    const looksSigned = isName(name) && !CLOSING.test(name) && at > 0 && ownLine;
+    if (!looksSigned) return null;
+    const rest = lines
+        .slice(0, delimiter >= 0 ? delimiter : at)
+        .join("\n")
+        .trimEnd();
+    return /\p{L}/u.test(rest) ? {writer: name, text: rest} : null;
+}
+
+/** A message's greeting and whom it greets: "Hello Avri,", "Hi Wayne --". */
+const GREETING =
+    /^\s*(?:[Hh]i|[Hh]ello|[Hh]ey|[Dd]ear)\s+(\p{Lu}[\p{L}'’-]*(?: \p{Lu}[\p{L}'’-]*)?)\s*(?:,|!|-{1,2}|$)/u;
+
+/** The earlier message under an Outlook separator or header block, its writer from "From:". */
+function earlierMessages(lines: readonly string[]): ThreadMessage[] {
+    let i = ORIGINAL_MESSAGE.test(lines[0] ?? "") ? 1 : 0;
+    while (i < lines.length && lines[i]?.trim() === "") i++;
+    let writer: string | null = null;
+    for (; i < lines.length && HEADER_LINE.test(lines[i] ?? ""); i++) writer = headerWriter(lines[i] ?? "") ?? writer;
+    return threadMessagesOf(lines.slice(i), writer);
+}
+
+/** A line of an Outlook header block: "From: ...", "Sent: ...", "To: ...", "Subject: ...". */
+const HEADER_LINE = /^\s*[\p{L} ]{2,20}:\s/u;
+
+/** The writer a header block's "From:" line names ("Lofton Henderson [mailto:...]"), else null. */
+function headerWriter(line: string): string | null {
+    const from = /^\s*(?:From|De|Von):\s*(.*)$/iu.exec(line)?.[1];
+    const name = from?.replace(/\[mailto:[^\]]*\]|\[\]|<[^>]*>|\S+@\S+|"/gu, " ").trim() ?? "";
+    return isName(name) ? name : null;
+}
+
+function threadMessagesOf(all: readonly string[], newestWriter: string | null): ThreadMessage[] {
+    const start = earlierMessageStart(all);
+    const lines = start >= 0 ? all.slice(0, start) : all;
+    const earlier = start >= 0 ? earlierMessages(all.slice(start)) : [];
+    /** Runs of lines at one depth, in the email's order, each with the writer its attribution names. */
+    const runs: {depth: number; writer: string | null; lines: string[]}[] = [];
+    const writers = new Map<number, string | null>();
+    /** Quoted messages that carry an earlier one below a separator or header block: its writer, by depth. */
+    const carried = new Map<number, string | null>();
+    let header: number | null = null;
+    for (const [i, line] of lines.entries()) {
+        const quoted = quoteDepth(line);
+        const own = unquoted(line);
+        if (
+            quoted > 0 &&
+            (ORIGINAL_MESSAGE.test(own) || (HEADER_FROM.test(own) && HEADER_SENT.test(unquoted(lines[i + 1] ?? ""))))
+        ) {
+            carried.set(quoted, null);
+            header = quoted;
+            if (ORIGINAL_MESSAGE.test(own)) continue;
+        }
+        if (header === quoted && HEADER_LINE.test(own)) {
+            carried.set(quoted, headerWriter(own) ?? carried.get(quoted) ?? null);
+            continue;
+        }
+        header = null;
+        // The carried message is older than the one carrying it: read as quoted half a level deeper.
+        const depth = carried.has(quoted) ? quoted + 0.5 : quoted;
+        if (carried.has(quoted)) writers.set(depth, carried.get(quoted) ?? null);
+        const next = lines.slice(i + 1).find((l) => unquoted(l).trim().length > 0);
+        if (ATTRIBUTION.test(own) && next !== undefined && quoteDepth(next) > depth) {
+            // A client that wrapped the line put the name on the line before ("On Tue, ... Alex <").
+            const before = unquoted(lines[i - 1] ?? "");
+            const wrapped = !ATTRIBUTION_START.test(own) && ATTRIBUTION_START.test(before);
+            writers.set(depth + 1, attributedWriter(wrapped ? `${before} ${own}` : own));
+            continue;
+        }
+        if (ATTRIBUTION_START.test(own) && next !== undefined && ATTRIBUTION.test(unquoted(next))) continue;
+        const last = runs.at(-1);
+        if (own.trim() === "" && last !== undefined) last.lines.push("");
+        else if (last?.depth === depth) last.lines.push(own);
+        else if (own.trim() !== "")
+            runs.push({depth, writer: depth === 0 ? null : (writers.get(depth) ?? null), lines: [own]});
+    }
+    // Top- and bottom-posted threads read oldest first; a writer answering between the quoted lines
+    // (own text after one quote and before another) is read in the email's order.
+    const firstQuote = runs.findIndex((r) => r.depth > 0);
+    const lastQuote = runs.map((r) => r.depth > 0).lastIndexOf(true);
+    const inline = runs.some((r, i) => r.depth === 0 && i > firstQuote && i < lastQuote);
+    const ordered = inline ? runs : [...runs].sort((a, b) => b.depth - a.depth);
+    // A message's last run may end with the name it is signed with: its writer where no
+    // attribution line (or "From:") names one, and no words of the message.
+    const signatures = new Map<number, ReturnType<typeof signedBy>>();
+    for (const run of runs) signatures.set(run.depth, signedBy(run.lines.join("\n").trim()));
+    // A message no line names is often greeted by the one answering it ("Hello Avri,"), whose
+    // greeting, alone on its lines, is no turn of the dialogue.
+    const greeted = new Map<number, string>();
+    for (const run of runs) {
+        const name = GREETING.exec(run.lines.join("\n"))?.[1];
+        if (name !== undefined && !greeted.has(run.depth + 1)) greeted.set(run.depth + 1, name);
+    }
+    const messages: {depth: number; writer: string | null; text: string}[] = [];
+    for (const [i, run] of ordered.entries()) {
+        const text = run.lines.join("\n").trim();
+        if (GREETING.test(text) && text.split(/\s+/u).length <= 4) continue;
+        const signature = ordered.slice(i + 1).some((r) => r.depth === run.depth) ? null : signatures.get(run.depth);
+        const writer =
+            (run.depth === 0 ? newestWriter : run.writer) ??
+            signatures.get(run.depth)?.writer ??
+            greeted.get(run.depth) ??
+            null;
+        const body = signature?.text ?? text;
+        const previous = messages.at(-1);
+        if (previous?.depth === run.depth && previous.writer === writer) previous.text += `\n\n${body}`;
+        else messages.push({depth: run.depth, writer, text: body});
+    }
+    return [
+        ...earlier.map((message) => ({...message, earlier: true})),
+        ...messages.map(({depth, writer, text}) => ({writer, earlier: depth > 0, text})),
+    ];
+}
+
+/**
+ * The messages of an email with its thread, oldest first: the messages it quotes, each with the
+ * writer its attribution line or "From:" names, then the newest, with the name it is signed with
+ * ("Alex Moreno", "Robert Wall"), or null where the email names none. One message when it quotes
+ * none.
+ */
+export const threadMessages = (email: string): ThreadMessage[] => threadMessagesOf(email.split(/\r?\n/u), null);
+
+/** One writer's part of a thread: all they wrote in it. */
+export interface WriterPart {
+    readonly writer: string | null;
+    readonly text: string;
+}
+
+/**
+ * An email with its thread by writer: each writer's messages together, in the order the writers
+ * first wrote (oldest first). Given the thread as selected, or as one named dialogue, the
+ * summarizer gave one writer's words to another in most of 24 real list threads read blind
+ * (docs/method.md); each writer summarized apart keeps who said what. Null for an email that
+ * quotes nothing, or no writer it names: "> " lines under no name are a document's blockquotes.
+ */
+export function threadByWriter(email: string): WriterPart[] | null {
+    const messages = threadMessages(email);
+    if (messages.every((m) => !m.earlier || m.writer === null)) return null;
+    const parts = new Map<string, {writer: string | null; texts: string[]}>();
+    for (const m of messages) {
+        const key = m.writer ?? (m.earlier ? "\u0000earlier" : "\u0000newest");
+        const part = parts.get(key) ?? {writer: m.writer, texts: []};
+        part.texts.push(withoutClosing(m.text));
+        parts.set(key, part);
+    }
+    return [...parts.values()].map(({writer, texts}) => ({writer, text: texts.join("\n\n")}));
+}
+
+/** A closing line ("Cheers,", "Best regards,") says nothing a summary reports. */
+function withoutClosing(text: string): string {
+    const lines = text.split("\n");
+    const last = lines.at(-1)?.trim() ?? "";
+    return lines.length > 1 && CLOSING.test(last) && last.length <= 30 ? lines.slice(0, -1).join("\n").trimEnd() : text;
+}
+
+/**
+ * What the summarizer reads of a writer's words: a turn of a named dialogue, as it was trained on
+ * ("Alex Moreno: Could someone bring the maps? ..."), so that its summary names the writer; an
+ * unnamed writer's words as they are.
+ */
+export function writerTurn(writer: string | null, text: string): string {
+    const oneLine = text.replace(/\s+/gu, " ").trim();
+    return writer === null ? oneLine : `${writer}: ${oneLine}`;
 }

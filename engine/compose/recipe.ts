@@ -57,8 +57,8 @@ export interface AdapterUse {
 
 /**
  * How a pass reads its input: a rewrite goes segment by segment so that every part of a long
- * input is rewritten; a summary of a text longer than it can read is written chunk by chunk,
- * a paragraph each; a reply reads the whole text.
+ * input is rewritten; a summary of a text longer than it can read is written chunk by chunk, and
+ * one of an email with its thread writer by writer, a paragraph each; a reply reads the whole text.
  */
 export type Reading = "segments" | "chunks" | "whole";
 

@@ -1,6 +1,6 @@
 // An email selected with the thread it answers: the reply answers the newest message, a tone
-// rewrite leaves the quoted message as its writer wrote it, and a translation keeps the quoting
-// marks (engine/compose/mailParts.ts). Real list emails from bench/realtext/emails.jsonl: before,
+// rewrite leaves the quoted message as its writer wrote it, a translation keeps the quoting marks,
+// and a summary has a paragraph for each writer, summarized apart (engine/compose/mailParts.ts). Real list emails from bench/realtext/emails.jsonl: before,
 // the reply to mail-027 with mail-034 quoted under it answered mail-034.
 
 import assert from "node:assert/strict";
@@ -9,6 +9,7 @@ import {mkdtemp, rm} from "node:fs/promises";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {after, before, describe, test} from "node:test";
+import {threadByWriter, writerTurn} from "../../engine/compose/mailParts";
 import {parseTaskChain} from "../../engine/compose/taskChain";
 import {engineConfig, packIn} from "../../engine/config";
 import {Engine} from "../../engine/engine";
@@ -80,6 +81,28 @@ describe("an email with its quoted thread (bundled pack)", () => {
             quotedLines.join(" "),
             /\b(?:la|le|les|nous|vous|pourriez)\b/iu,
             `the quote in French: ${result.text}`,
+        );
+    });
+
+    test("a summary of a thread has a paragraph for each writer, summarized apart under their name", async () => {
+        const message = EMAILS.get("mail-027");
+        const quoted = EMAILS.get("mail-034");
+        assert.ok(message && quoted, "mail-027 and mail-034 in bench/realtext/emails.jsonl");
+        const input = thread(message, quoted);
+        const parts = threadByWriter(input);
+        assert.deepEqual(
+            parts?.map((part) => part.writer),
+            ["Alex Moreno", "Ben"],
+        );
+        const chain = parseTaskChain("summarize");
+        const summary = await engine.compose({chain, method: "auto", input});
+        const apart: string[] = [];
+        for (const part of parts ?? [])
+            apart.push((await engine.compose({chain, method: "auto", input: writerTurn(part.writer, part.text)})).text);
+        assert.equal(summary.text, apart.join("\n\n"));
+        assert.ok(
+            summary.notes.some((note) => note.includes("each writer's part was summarized apart")),
+            summary.notes.join(" | "),
         );
     });
 });
