@@ -97,7 +97,7 @@ export function newestMessage(email: string): NewestMessage {
 }
 
 /** For whatever caches outputs: bump with any change to threadByWriter or writerTurn. */
-export const THREAD_PARTS_VERSION = "writer-paragraphs-v1";
+export const THREAD_PARTS_VERSION = "writer-paragraphs-v2-someone";
 
 /** One message of a thread: who wrote it, when the email says, and what they wrote. */
 export interface ThreadMessage {
@@ -312,10 +312,13 @@ function withoutClosing(text: string): string {
 
 /**
  * What the summarizer reads of a writer's words: a turn of a named dialogue, as it was trained on
- * ("Alex Moreno: Could someone bring the maps? ..."), so that its summary names the writer; an
- * unnamed writer's words as they are.
+ * ("Alex Moreno: Could someone bring the maps? ..."), so that its summary names the writer. A
+ * writer the email does not name is "Someone": read alone, their words came back in the first
+ * person ("I would personally lean toward option 1") or as a decision ("We decide to meet") more
+ * often (12 unnamed parts of real threads read blind: faithful 6 against 4, clear about who speaks
+ * 6 against 4, the best of three 4 times against once; "The sender" was clearer, 8, but kept
+ * the gist less often, 5 against 7).
  */
 export function writerTurn(writer: string | null, text: string): string {
-    const oneLine = text.replace(/\s+/gu, " ").trim();
-    return writer === null ? oneLine : `${writer}: ${oneLine}`;
+    return `${writer ?? "Someone"}: ${text.replace(/\s+/gu, " ").trim()}`;
 }

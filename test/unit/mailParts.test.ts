@@ -157,7 +157,7 @@ test("a thread reads oldest first, each message with its writer, bottom- or top-
         ],
     );
     assert.equal(threadByWriter(NEW), null);
-    assert.equal(writerTurn(null, "Count me\nin."), "Count me in.");
+    assert.equal(writerTurn(null, "Count me\nin."), "Someone: Count me in.");
     const wrapped = `${NEW}\n\nOn Tue, Oct 8, 2019 at 10:12 AM Alex Moreno <\nalex@example.org> wrote:\n${QUOTED}`;
     assert.deepEqual(threadMessages(wrapped), expected);
     // A document's blockquote under "As Knuth wrote:" is read as the document it is.
