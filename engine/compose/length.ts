@@ -43,7 +43,7 @@ export const FRAGMENT_BUDGET: TokenBudget = {kind: "follows-input", perInputToke
  * `segments` when segments.ts or sentences.ts split differently.
  */
 export const REWRITE_READING = {
-    segments: "sentences-v6-mail-parts-said",
+    segments: "sentences-v7-mail-parts-said-pgp",
     maxSentences: REWRITE_MAX_SENTENCES,
     fragmentBudget: FRAGMENT_BUDGET,
 } as const;

@@ -12,7 +12,7 @@
 // Club", a translation made the coordinator a "Routenfahrer".
 
 /** For whatever caches outputs: bump with any change to newestMessage or what it reads. */
-export const NEWEST_MESSAGE_VERSION = "quote-marks-attribution-original-message-v2-said";
+export const NEWEST_MESSAGE_VERSION = "quote-marks-attribution-original-message-v3-said-pgp";
 
 /** A quoted line's marks: "> ", ">> ", "> > ". */
 export const QUOTE_MARKS = /^[ \t]*>(?:[ \t]*>)*[ \t]?/u;
@@ -39,6 +39,30 @@ export const isQuoted = (line: string): boolean => QUOTE_MARKS.test(line);
  * also type above a closing ("--\nBest regards,\nCarl") that a translation should translate.
  */
 export const isSignatureDelimiter = (line: string): boolean => line === "-- ";
+
+/**
+ * The lines of an OpenPGP-signed email (RFC 4880, section 7) that are no one's prose: the
+ * "-----BEGIN PGP SIGNED MESSAGE-----" line and its "Hash: SHA256" header, and the signature from
+ * "-----BEGIN PGP SIGNATURE-----" to its END line (and its "Version: GnuPG ..." line where an
+ * archive dropped the rest), also when quoted. A summary made "Hash" a person
+ * who "tells the audience that SHA1 will still be around" (a real Debian-style thread). Returned as
+ * line indices.
+ */
+export function signingArmor(lines: readonly string[]): Set<number> {
+    const found = new Set<number>();
+    let inSignature = false;
+    for (const [i, line] of lines.entries()) {
+        const own = line.replace(QUOTE_MARKS, "").trim();
+        if (own === "-----BEGIN PGP SIGNATURE-----") inSignature = true;
+        if (inSignature || ARMOR_LINE.test(own)) found.add(i);
+        if (own === "-----END PGP SIGNATURE-----") inSignature = false;
+    }
+    return found;
+}
+
+/** A signed message's armor line outside its signature block. */
+const ARMOR_LINE =
+    /^-----BEGIN PGP SIGNED MESSAGE-----$|^Hash: [A-Z0-9]{3,10}(?:, ?[A-Z0-9]{3,10})*$|^Version: GnuPG\b/u;
 
 /**
  * The lines of `lines` that introduce a quoted message: a line ending in "wrote:" (or its French,
@@ -82,14 +106,16 @@ export function newestMessage(email: string): NewestMessage {
     const start = earlierMessageStart(all);
     const lines = start >= 0 ? all.slice(0, start) : all;
     const attributions = attributionLines(lines);
-    const own = lines.filter((line, i) => !isQuoted(line) && !attributions.has(i));
+    const armor = signingArmor(all);
+    const own = lines.filter((line, i) => !isQuoted(line) && !attributions.has(i) && !armor.has(i));
     const text = own
         .join("\n")
         .replace(/\n{3,}/gu, "\n\n")
         .trim();
-    if (/\p{L}/u.test(text)) return {text, leftOut: own.length < all.length};
+    const quotes = start >= 0 || lines.some((line, i) => isQuoted(line) || attributions.has(i));
+    if (/\p{L}/u.test(text)) return {text, leftOut: quotes};
     const unquoted = all
-        .filter((_line, i) => !attributions.has(i))
+        .filter((_line, i) => !attributions.has(i) && !armor.has(i))
         .map((line) => line.replace(QUOTE_MARKS, ""))
         .join("\n")
         .trim();
@@ -97,7 +123,7 @@ export function newestMessage(email: string): NewestMessage {
 }
 
 /** For whatever caches outputs: bump with any change to threadByWriter or writerTurn. */
-export const THREAD_PARTS_VERSION = "writer-paragraphs-v2-someone";
+export const THREAD_PARTS_VERSION = "writer-paragraphs-v3-someone-pgp";
 
 /** One message of a thread: who wrote it, when the email says, and what they wrote. */
 export interface ThreadMessage {
@@ -187,7 +213,9 @@ function headerWriter(line: string): string | null {
     return isName(name) ? name : null;
 }
 
-function threadMessagesOf(all: readonly string[], newestWriter: string | null): ThreadMessage[] {
+function threadMessagesOf(signed: readonly string[], newestWriter: string | null): ThreadMessage[] {
+    const armor = signingArmor(signed);
+    const all = signed.filter((_line, i) => !armor.has(i));
     const start = earlierMessageStart(all);
     const lines = start >= 0 ? all.slice(0, start) : all;
     const earlier = start >= 0 ? earlierMessages(all.slice(start)) : [];

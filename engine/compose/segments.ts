@@ -7,7 +7,7 @@
 // sentences of their own (real-text benchmark, 2026-12-04: 3 of 5 French translations cut at
 // the budget mid-invention); given one sentence at a time they end where it ends.
 
-import {attributionLines, isQuoted, isSignatureDelimiter, QUOTE_MARKS} from "./mailParts";
+import {attributionLines, isQuoted, isSignatureDelimiter, QUOTE_MARKS, signingArmor} from "./mailParts";
 import {endsOnSentenceMark, type Sentence, splitSentences} from "./sentences";
 
 export interface Segment {
@@ -147,12 +147,13 @@ export function splitForRewrite(
     const ownWords = lines.some((line, k) => /\p{L}/u.test(line.text) && !attributions.has(k) && !isQuoted(line.text));
     const keepQuoted = quotes === "keep" && ownWords;
     const signature = lines.findIndex((line) => isSignatureDelimiter(line.text));
+    const armor = signingArmor(lines.map((line) => line.text));
     for (const [k, line] of lines.entries()) {
         const trailing = line.text.match(/\s*$/u)?.[0] ?? "";
         let content = line.text.slice(0, line.text.length - trailing.length);
         const marks = QUOTE_MARKS.exec(content)?.[0];
         const signed = signature >= 0 && k > signature && marks === undefined;
-        const kept = attributions.has(k) || signed || (marks !== undefined && keepQuoted);
+        const kept = attributions.has(k) || signed || armor.has(k) || (marks !== undefined && keepQuoted);
         if (kept && content.length > 0) {
             segments.push({text: content, after: trailing + line.after, kind: "verbatim"});
             continue;

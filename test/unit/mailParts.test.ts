@@ -207,3 +207,31 @@ test("nested quotes, inline answers and an Outlook header block each keep their 
         ],
     );
 });
+
+test("an OpenPGP-signed email's armor is no one's prose: replies and summaries leave it out, rewrites keep it", () => {
+    const armored = `-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\n${NEW}\n-----BEGIN PGP SIGNATURE-----\n\niQEzBAEBCAAdFiEE\n=kq2N\n-----END PGP SIGNATURE-----\n`;
+    // Nothing quoted was left out: no note says so.
+    assert.deepEqual(newestMessage(armored), {text: NEW, leftOut: false});
+    // As archives show it, without the BEGIN and END lines.
+    assert.equal(newestMessage(`Hash: SHA1\n\n${NEW}\nVersion: GnuPG v1.4.6 (GNU/Linux)`).text, NEW);
+    const quoted = `${NEW}\n\nOn Tue, Oct 8, 2019 at 10:12 AM Alex Moreno <alex@example.org> wrote:\n> Hash: SHA1\n>\n${QUOTED}`;
+    assert.deepEqual(
+        threadByWriter(quoted)?.map((part) => part.text.split("\n")[0]),
+        [
+            "Could someone bring the trail maps? I forgot mine at the office.",
+            "Sounds good to me, I will bring the maps on Saturday.",
+        ],
+    );
+    const {segments} = splitForRewrite(armored, "keep");
+    assert.deepEqual(
+        segments.filter((s) => s.kind === "verbatim").map((s) => s.text),
+        [
+            "-----BEGIN PGP SIGNED MESSAGE-----",
+            "Hash: SHA256",
+            "-----BEGIN PGP SIGNATURE-----",
+            "iQEzBAEBCAAdFiEE",
+            "=kq2N",
+            "-----END PGP SIGNATURE-----",
+        ],
+    );
+});
