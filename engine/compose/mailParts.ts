@@ -161,9 +161,9 @@ const isName = (text: string): boolean =>
     (/^\p{L}(?:[\p{L}'’.-]*\p{L})?$/u.test(text) && !/^\p{Lu}{2,}$/u.test(text)) ||
     /^\p{Lu}[\p{L}'’.-]*(?: \p{Lu}[\p{L}'’.-]*){0,2} \p{Lu}(?:[\p{L}'’-]*\p{L})?$/u.test(text);
 
-/** A closing's first word, never a name: "Thanks", "Cheers", "Best". */
-const CLOSING =
-    /^(?:thanks|thank you|thx|cheers|regards|best|sincerely|yours|love|ciao|merci|cordialement|gracias|saludos|danke|grüße|gruß)\b/iu;
+/** A closing's first word, never a name: "Thanks", "Cheers Barry", "Best regards". */
+export const CLOSING =
+    /^(?:thanks|thank|cheers|regards|best|sincerely|yours|love|ciao|merci|cordialement|gracias|saludos|danke|grüße|gruß)\b/iu;
 
 /**
  * The name a message is signed with, and its text without the signature: a last line of its own
@@ -225,6 +225,12 @@ function threadMessagesOf(signed: readonly string[], newestWriter: string | null
     /** Quoted messages that carry an earlier one below a separator or header block: its writer, by depth. */
     const carried = new Map<number, string | null>();
     let header: number | null = null;
+    /** Each line's next line with words (blank and empty quoted lines skipped), found in one pass. */
+    const nextWords: (string | undefined)[] = [];
+    for (let i = lines.length - 1, seen: string | undefined; i >= 0; i--) {
+        nextWords[i] = seen;
+        if (unquoted(lines[i] ?? "").trim().length > 0) seen = lines[i];
+    }
     for (const [i, line] of lines.entries()) {
         const quoted = quoteDepth(line);
         const own = unquoted(line);
@@ -244,7 +250,7 @@ function threadMessagesOf(signed: readonly string[], newestWriter: string | null
         // The carried message is older than the one carrying it: read as quoted half a level deeper.
         const depth = carried.has(quoted) ? quoted + 0.5 : quoted;
         if (carried.has(quoted)) writers.set(depth, carried.get(quoted) ?? null);
-        const next = lines.slice(i + 1).find((l) => unquoted(l).trim().length > 0);
+        const next = nextWords[i];
         if (ATTRIBUTION.test(own) && next !== undefined && quoteDepth(next) > depth) {
             // A client that wrapped the line put the name on the line before ("On Tue, ... Alex <").
             const before = unquoted(lines[i - 1] ?? "");
@@ -269,8 +275,8 @@ function threadMessagesOf(signed: readonly string[], newestWriter: string | null
     // attribution line (or "From:") names one, and no words of the message.
     const signatures = new Map<number, ReturnType<typeof signedBy>>();
     for (const run of runs) signatures.set(run.depth, signedBy(run.lines.join("\n").trim()));
-    // A message no line names is often greeted by the one answering it ("Hello Avri,"), whose
-    // greeting, alone on its lines, is no turn of the dialogue.
+    // A message no line names is often greeted by the one answering it ("Hello Avri,"); that
+    // greeting, alone on its lines, is no message to report.
     const greeted = new Map<number, string>();
     for (const run of runs) {
         const name = GREETING.exec(run.lines.join("\n"))?.[1];
@@ -319,6 +325,8 @@ export interface WriterPart {
  * quotes nothing, or no writer it names: "> " lines under no name are a document's blockquotes.
  */
 export function threadByWriter(email: string): WriterPart[] | null {
+    // Most texts quote nothing: no line to read twice.
+    if (!/^[ \t]*>/mu.test(email) && earlierMessageStart(email.split(/\r?\n/u)) < 0) return null;
     const messages = threadMessages(email);
     if (messages.every((m) => !m.earlier || m.writer === null)) return null;
     const parts = new Map<string, {writer: string | null; texts: string[]}>();

@@ -6,6 +6,8 @@
 // it. A name the email greets ("Hi Maloy,") is its reader's: it stays. So does a name a sentence
 // ends by addressing ("Thank you, Sarah."): that is the writer, spoken to.
 
+import {CLOSING} from "./mailParts";
+
 /** For whatever caches outputs: bump with any change to withoutBorrowedSignature. */
 export const SIGN_OFF_VERSION = "signature-tail-v3-address";
 
@@ -16,9 +18,6 @@ export const SIGN_OFF_VERSION = "signature-tail-v3-address";
  */
 const SIGNATURE_TAIL =
     /(?:^\s*|(?<=[.!?:,)])\s+)((?:\p{Lu}[\p{L}'’.-]*(?: \p{Lu}[\p{L}'’.-]*){0,2}(?:, ?[\p{Lu}\p{N}]{2,10})?)|-\s?\p{L}[\p{L}'’.-]*|\[[^\]\n]{1,30}\])\s*$/u;
-/** A closing's first word: "Thanks", "Cheers Barry" end a reply as words, not as a signature. */
-const CLOSING_WORD =
-    /^(?:thanks|thank|cheers|regards|best|sincerely|yours|love|ciao|merci|cordialement|gracias|saludos|danke|grüße|gruß)\b/iu;
 /** A sentence that ends by addressing someone: ", Sarah." is a vocative, not a signature. */
 const ADDRESS = /^,[^\S\n]+\p{Lu}[\p{L}'’-]*(?: \p{Lu}[\p{L}'’-]*){0,2}[.!?]$/u;
 /** The email's greeting line, and whom it greets. */
@@ -39,7 +38,7 @@ export function withoutBorrowedSignature(reply: string, email: string): string {
     const signed =
         tail !== null &&
         tail[1] !== undefined &&
-        !CLOSING_WORD.test(tail[1]) &&
+        !CLOSING.test(tail[1]) && // "Thanks", "Cheers Barry" end a reply as words, not as a signature
         !ADDRESS.test(trimmed.slice(tail.index - 1)) &&
         GREETING.exec(email)?.[1]?.trim() !== tail[1].replace(/^-\s?/u, "");
     const cut = signed ? tail.index : lastLine === writer && lines.length > 1 ? trimmed.lastIndexOf("\n") : -1;
