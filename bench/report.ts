@@ -321,7 +321,7 @@ function efficiencySection(e: Efficiency): string[] {
 function afterStartRows(after: AfterStart | undefined): string[] {
     if (after === undefined) return [];
     return [
-        `| first use after start, prepared in the background (first request for each of 2 composites) | ${spread(after.firstUseMs)} |`,
+        `| first use after start, prepared in the background (first request for each of 2 composites, method auto, every pass's context) | ${spread(after.firstUseMs)} |`,
         `| warm, the same 2 composites alternating in that engine | ${spread(after.warmMs)} |`,
     ];
 }
