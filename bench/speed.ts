@@ -464,9 +464,11 @@ export async function runSpeed(options: SpeedOptions, progress: Progress): Promi
 /**
  * A fresh engine in a work folder of its own (so it makes its fused LoRAs itself) prepares in the
  * background and is then asked for two composites, one after the other, then alternates them warm.
- * Each is asked as the editor asks (method auto: what the engine prepares for), and a request's
- * time is its passes' context acquisitions together: a reply composite runs as two passes under
- * auto, and asked as lc++ it met an LC++ fusion that nothing prepares (~200 ms more).
+ * Each is asked as the editor asks (method auto: what the engine prepares for; asked as lc++, a
+ * reply composite met an LC++ fusion that nothing prepares, ~200 ms more), and a request's time
+ * is its passes' context acquisitions together. With one new token a reply composite runs its
+ * reply pass only: its tone or language pass (one more context of a single adapter, ~20 ms
+ * cold) is not in this figure.
  */
 async function firstUseAfterStart(
     options: SpeedOptions,
