@@ -5,7 +5,7 @@ import {homedir} from "node:os";
 import {join} from "node:path";
 const root = process.cwd();
 const {build} = await import(join(root, "node_modules/esbuild/lib/main.js"));
-const bundled = join(root, ".probe-engine.mjs");
+const bundled = join(root, "dist", "formprobe-engine.mjs"); // dist/ is ignored by git
 await build({stdin: {contents: 'export {Engine} from "./engine/engine"; export {engineConfig, packIn} from "./engine/config"; export {parseTaskChain} from "./engine/compose/taskChain";', resolveDir: root, loader: "ts"},
     bundle: true, outfile: bundled, format: "esm", platform: "node", packages: "external", logLevel: "error"});
 const {Engine, engineConfig, packIn, parseTaskChain} = await import(bundled);
