@@ -28,6 +28,17 @@ import {AdapterChangedError} from "./errors";
 /** Ranks are padded to a multiple of this (llama.cpp's AVX-512 path for B(Ax) wants K % 16 == 0). */
 export const RANK_PADDING = 16;
 
+/**
+ * How B_f is stored. A_f is always F32: ggml converts a matmul's input to the weight's type, so
+ * an F16 A_f would round every module's input x to F16, which cost LC++ 0.84 points on the paper
+ * suite; an F16 B_f rounds B and the rank-R intermediate A_f x only, and halves the bytes read
+ * per token for B (bench/results/2026-12-07-fused-f16).
+ */
+export type FusedBType = "F32" | "F16";
+
+/** F16's largest finite value: a B_f tensor with a value beyond it is written in F32 instead. */
+const F16_LARGEST = 65504;
+
 /** One low-rank term on one base weight: factor * B A, with A [rank][nIn] and B [nOut][rank] row-major. */
 export interface LoraTerm {
     readonly a: Float32Array;
@@ -145,7 +156,7 @@ export function fusedRank(lora: LoraTerms): number {
 }
 
 /** The GGUF tensors of the fused LoRA, sorted by name, with alpha = the returned rank. */
-export function fusedLoraTensors(lora: LoraTerms): {rank: number; tensors: GgufTensorToWrite[]} {
+export function fusedLoraTensors(lora: LoraTerms, bType: FusedBType): {rank: number; tensors: GgufTensorToWrite[]} {
     const rank = fusedRank(lora);
     const tensors: GgufTensorToWrite[] = [];
     for (const [baseName, list] of [...lora.terms.entries()].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) {
@@ -161,14 +172,24 @@ export function fusedLoraTensors(lora: LoraTerms): {rank: number; tensors: GgufT
             offset += term.rank;
         }
         tensors.push({name: `${baseName}.lora_a`, ne: [nIn, rank], type: "F32", data: a});
-        tensors.push({name: `${baseName}.lora_b`, ne: [rank, nOut], type: "F32", data: b});
+        tensors.push({name: `${baseName}.lora_b`, ne: [rank, nOut], type: fitsF16(b) ? bType : "F32", data: b});
     }
     return {rank, tensors};
 }
 
+function fitsF16(values: Float32Array): boolean {
+    for (const value of values) if (!(Math.abs(value) <= F16_LARGEST)) return false;
+    return true;
+}
+
 /** Writes `lora` as one llama.cpp LoRA file to be loaded at scale 1; returns its rank. */
-export async function writeFusedLora(filePath: string, lora: LoraTerms, name: string): Promise<number> {
-    const {rank, tensors} = fusedLoraTensors(lora);
+export async function writeFusedLora(
+    filePath: string,
+    lora: LoraTerms,
+    options: {readonly name: string; readonly bType: FusedBType},
+): Promise<number> {
+    const {name, bType} = options;
+    const {rank, tensors} = fusedLoraTensors(lora, bType);
     await writeGguf(filePath, {
         metadata: [
             ["general.type", ggufString("adapter")],

@@ -69,7 +69,11 @@ export async function expandCalibration(
                 ? await Promise.all(calibration.adapters.map((bound) => readHashedLoraTerms(bound.adapter)))
                 : [];
         const terms = calibrationTerms(calibration, adapterTerms, base);
-        await writeFusedLora(temporary, terms, `calibration ${calibration.kind} ${calibration.sha256}`);
+        // F32: the separate form is the reference the fused one is measured against.
+        await writeFusedLora(temporary, terms, {
+            name: `calibration ${calibration.kind} ${calibration.sha256}`,
+            bType: "F32",
+        });
     });
     return filePath;
 }

@@ -17,6 +17,7 @@ import {
     paddedRank,
     readHashedLoraTerms,
     readLoraTerms,
+    scaleLoraTerms,
     writeFusedLora,
 } from "../../engine/adapters/fuse";
 import {calibrationTerms} from "../../engine/calibrations/expand";
@@ -27,7 +28,7 @@ import {verifyCalibration} from "../../engine/calibrations/verified";
 import {writeCalibration} from "../../engine/calibrations/write";
 import {parseTaskChain} from "../../engine/compose/taskChain";
 import {hashFile} from "../../engine/files/sha256";
-import {type GgufHeader, metaNumber, readGgufHeader, readTensorF32, writeGguf} from "../../engine/gguf";
+import {type GgufHeader, ggmlTypeName, metaNumber, readGgufHeader, readTensorF32, writeGguf} from "../../engine/gguf";
 
 let work: string;
 let tiny: TinyBase;
@@ -79,6 +80,24 @@ async function fileDelta(header: GgufHeader, baseName: string, nIn: number, nOut
     return out;
 }
 
+/** sum |factor B| |A| per weight: what rounding each B value by a relative 2^-11 (F16) can move it by, x 2^11. */
+function absoluteDelta(lora: LoraTerms, baseName: string, nIn: number, nOut: number): Float64Array {
+    const out = new Float64Array(nOut * nIn);
+    for (const term of lora.terms.get(baseName) ?? [])
+        addProduct(out, term.a.map(Math.abs), term.b.map(Math.abs), term.rank, nIn, nOut, Math.abs(term.factor));
+    return out;
+}
+
+/** The largest |x - y| beyond F16's rounding of B (half an ulp: 2^-11 relative, 2^-25 for subnormals). */
+function beyondF16RoundingOfB(x: Float64Array, y: Float64Array, absolute: Float64Array, largestA: number): number {
+    let max = 0;
+    for (let i = 0; i < x.length; i++) {
+        const allowed = 2 ** -11 * (absolute[i] as number) + 32 * 2 ** -25 * largestA;
+        max = Math.max(max, Math.abs((x[i] as number) - (y[i] as number)) - allowed);
+    }
+    return max;
+}
+
 function maxDifference(x: Float64Array, y: Float64Array): number {
     let max = 0;
     for (let i = 0; i < x.length; i++) max = Math.max(max, Math.abs((x[i] as number) - (y[i] as number)));
@@ -110,7 +129,7 @@ describe("fusing LoRA terms", () => {
         assert.equal(inputs[2]?.terms.get("blk.0.attn_q.weight")?.[0]?.factor, 1.3, "alpha 0: the scale alone");
         const combined = combineLoraTerms(inputs);
         const filePath = join(work, "fused.gguf");
-        const rank = await writeFusedLora(filePath, combined, "test");
+        const rank = await writeFusedLora(filePath, combined, {name: "test", bType: "F32"});
         assert.equal(rank, 16, "4 + 8 + 3 = 15, padded to 16");
         const header = await readGgufHeader(filePath);
         assert.equal(metaNumber(header, "adapter.lora.alpha"), 16);
@@ -127,6 +146,43 @@ describe("fusing LoRA terms", () => {
             checked++;
         }
         assert.equal(checked, 3 * 7);
+    });
+
+    test("B in F16: A stays F32, B is rounded to F16 and nothing else moves; a B beyond F16's range stays F32", async () => {
+        const inputs = [
+            await readLoraTerms(await writeAdapter("h0.gguf", {rank: 4, alpha: 8, seed: 21}), 0.9),
+            await readLoraTerms(await writeAdapter("h1.gguf", {rank: 8, alpha: 4, seed: 22}), 0.5),
+        ];
+        const combined = combineLoraTerms(inputs);
+        const filePath = join(work, "fused-f16.gguf");
+        await writeFusedLora(filePath, combined, {name: "test", bType: "F16"});
+        const header = await readGgufHeader(filePath);
+        const typeOf = (name: string) => ggmlTypeName(header.tensors.find((t) => t.name === name)?.type ?? -1);
+        let checked = 0;
+        for (const [name, [nIn = 0, nOut = 0]] of tiny.base.tensors) {
+            if (!LINEAR.test(name)) continue;
+            assert.equal(typeOf(`${name}.lora_a`), "F32");
+            assert.equal(typeOf(`${name}.lora_b`), "F16");
+            const written = await fileDelta(header, name, nIn, nOut);
+            const expected = expectedDelta(combined, name, nIn, nOut);
+            const largestA = Math.max(...(combined.terms.get(name) ?? []).flatMap((term) => [...term.a].map(Math.abs)));
+            const beyond = beyondF16RoundingOfB(written, expected, absoluteDelta(combined, name, nIn, nOut), largestA);
+            assert.ok(beyond <= 0, `${name}: ${beyond} beyond F16's rounding of B`);
+            assert.ok(maxDifference(written, expected) > 0, `${name}: B was not rounded`);
+            checked++;
+        }
+        assert.equal(checked, 3 * 7);
+
+        // Folded scales can leave F16's range (merge weights up to 10, alpha / r unbounded):
+        // such a tensor is written in F32 rather than as infinity.
+        const strong = combineLoraTerms([scaleLoraTerms(inputs[0] as LoraTerms, 1e7)]);
+        const strongPath = join(work, "fused-strong.gguf");
+        await writeFusedLora(strongPath, strong, {name: "test", bType: "F16"});
+        const strongHeader = await readGgufHeader(strongPath);
+        const bTypes = strongHeader.tensors.filter((t) => t.name.endsWith(".lora_b")).map((t) => ggmlTypeName(t.type));
+        assert.deepEqual(new Set(bTypes), new Set(["F32"]));
+        const b = await readTensorF32(strongHeader, "blk.0.attn_q.weight.lora_b");
+        assert.ok(b.every(Number.isFinite) && b.some((value) => Math.abs(value) > 65504));
     });
 
     test("ranks pad to a multiple of 16; inputs that disagree are refused", async () => {
@@ -183,7 +239,7 @@ describe("a pass's fused mix file", () => {
         mix = {adapters, calibration: await boundCalibration(adapters, 13)};
     });
 
-    test("equals the adapters at their scales plus the expanded calibration, at rank 16 + 8 + 4 -> 32", async () => {
+    test("equals the adapters at their scales plus the expanded calibration, B in F16, at rank 16 + 8 + 4 -> 32", async () => {
         const cacheDir = join(work, "cache-exact");
         const {filePath, built} = await fuseMix(mix, tiny.base, cacheDir);
         assert.ok(built);
@@ -197,11 +253,14 @@ describe("a pass's fused mix file", () => {
         assert.equal(unfused.terms.get("blk.2.ffn_down.weight")?.length, 3);
         for (const [name, [nIn = 0, nOut = 0]] of tiny.base.tensors) {
             if (!LINEAR.test(name)) continue;
-            const difference = maxDifference(
+            const largestA = Math.max(...(unfused.terms.get(name) ?? []).flatMap((term) => [...term.a].map(Math.abs)));
+            const beyond = beyondF16RoundingOfB(
                 await fileDelta(header, name, nIn, nOut),
                 expectedDelta(unfused, name, nIn, nOut),
+                absoluteDelta(unfused, name, nIn, nOut),
+                largestA,
             );
-            assert.ok(difference < 1e-6, `${name}: max |diff| ${difference}`);
+            assert.ok(beyond <= 0, `${name}: ${beyond} beyond F16's rounding of B`);
         }
         assert.equal(header.tensors.length, 2 * 3 * MODULE_TYPES.length);
     });
