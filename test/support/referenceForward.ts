@@ -8,13 +8,25 @@ import type {LoraAdapterValues, TinyLlama} from "./tinyLlama";
 /** An additive change to a linear layer's output: `h = W x + delta(name, x)`; null when it does not apply. */
 export type LinearDelta = (weightName: string, x: Float64Array) => Float64Array | null;
 
+/**
+ * Where llama.cpp rounds a low-rank term to F16: nowhere (both halves F32), or, when B is stored
+ * in F16 with its factor folded in (the engine's fused file), B and the intermediate A x, which
+ * ggml converts to B's type before the product.
+ */
+export type TermPrecision = "f32" | "f16-b";
+
 /** `scale * (alpha / r) * B (A x)`, as llama.cpp applies an adapter loaded with `scale`. */
-export function loraDelta(adapter: LoraAdapterValues, scale: number): LinearDelta {
+export function loraDelta(adapter: LoraAdapterValues, scale: number, precision: TermPrecision = "f32"): LinearDelta {
     const factor = scale * (adapter.alpha / adapter.rank);
     return (weightName, x) => {
         const pair = adapter.pairs.get(weightName);
         if (pair === undefined) return null;
         const ax = matVec(pair.a, adapter.rank, pair.nIn, x);
+        if (precision === "f16-b") {
+            // The factor is folded into B (float32, then F16), as the fused file stores it.
+            const folded = Float32Array.from(pair.b, (value) => roundToHalf(Math.fround(factor * value)));
+            return matVec(folded, pair.nOut, adapter.rank, ax.map(roundToHalf));
+        }
         const bax = matVec(pair.b, pair.nOut, adapter.rank, ax);
         for (let i = 0; i < bax.length; i++) bax[i] = (bax[i] as number) * factor;
         return bax;
@@ -25,7 +37,9 @@ export function loraDelta(adapter: LoraAdapterValues, scale: number): LinearDelt
 export function lcDelta(
     p: ReadonlyMap<string, Float32Array>,
     mergedAdapters: readonly LoraAdapterValues[],
+    precision: TermPrecision = "f32",
 ): LinearDelta {
+    const round = precision === "f16-b" ? roundToHalf : (value: number) => value;
     return (weightName, x) => {
         const moduleP = p.get(moduleTypeOf(weightName));
         if (moduleP === undefined) return null;
@@ -35,7 +49,7 @@ export function lcDelta(
             if (pair === undefined) continue;
             for (const value of matVec(pair.a, adapter.rank, pair.nIn, x)) columnSum += value;
         }
-        return Float64Array.from(moduleP, (value) => value * columnSum);
+        return Float64Array.from(moduleP, (value) => round(value) * round(columnSum));
     };
 }
 
@@ -44,6 +58,7 @@ export function lcppDelta(
     p1: ReadonlyMap<string, Float32Array>,
     p2: ReadonlyMap<string, Float32Array>,
     rank: number,
+    precision: TermPrecision = "f32",
 ): LinearDelta {
     return (weightName, x) => {
         const moduleType = moduleTypeOf(weightName);
@@ -51,8 +66,24 @@ export function lcppDelta(
         const up = p2.get(moduleType);
         if (down === undefined || up === undefined) return null;
         const p1x = matVec(down, rank, x.length, x);
+        if (precision === "f16-b") return matVec(up.map(roundToHalf), up.length / rank, rank, p1x.map(roundToHalf));
         return matVec(up, up.length / rank, rank, p1x);
     };
+}
+
+/** `value` rounded to the nearest IEEE half (ties to even; beyond 65504: infinity), as a float64. */
+export function roundToHalf(value: number): number {
+    if (value === 0 || !Number.isFinite(value)) return value;
+    const magnitude = Math.abs(value);
+    let exponent = Math.floor(Math.log2(magnitude));
+    if (2 ** exponent > magnitude) exponent--; // log2 can land one off near powers of two
+    if (2 ** (exponent + 1) <= magnitude) exponent++;
+    const spacing = 2 ** (Math.max(exponent, -14) - 10); // 10 fraction bits; subnormals below 2^-14
+    const units = magnitude / spacing;
+    const below = Math.floor(units);
+    const rest = units - below;
+    const rounded = (rest > 0.5 || (rest === 0.5 && below % 2 === 1) ? below + 1 : below) * spacing;
+    return Math.sign(value) * (rounded > 65504 ? Number.POSITIVE_INFINITY : rounded);
 }
 
 function moduleTypeOf(weightName: string): string {
