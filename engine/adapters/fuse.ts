@@ -1,4 +1,4 @@
-// One exact LoRA for several: the terms of every input concatenated along the rank, each term's
+// One LoRA for several: the terms of every input concatenated along the rank, each term's
 // factor folded into its B columns.
 //
 //   sum_i c_i B_i A_i x  =  B_f A_f x,   A_f = [A_1; A_2; ...],   B_f = [c_1 B_1 | c_2 B_2 | ...]
@@ -10,6 +10,7 @@
 // loaded at scale 1. llama.cpp then runs one adapter per context: two small matmuls per module
 // instead of two per file, and one float summation order in every process (several LoRAs are
 // summed in the order of a pointer-keyed map, which changed greedy text between processes).
+// The identity is exact in F32; the engine writes B_f in F16 (FusedBType), rounding B_f only.
 
 import {fileVersion, sameVersion} from "../files/fileVersion";
 import {type HashedFile, versionHoldingHash} from "../files/sha256";

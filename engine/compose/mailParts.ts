@@ -17,12 +17,19 @@ export const NEWEST_MESSAGE_VERSION = "quote-marks-attribution-original-message-
 /** A quoted line's marks: "> ", ">> ", "> > ". */
 export const QUOTE_MARKS = /^[ \t]*>(?:[ \t]*>)*[ \t]?/u;
 
+/** How deep a line is quoted: 0 for the writer's own, 1 for "> ", 2 for ">> " or "> > ". */
+const quoteDepth = (line: string): number => (QUOTE_MARKS.exec(line)?.[0].match(/>/gu) ?? []).length;
+const unquoted = (line: string): string => line.replace(QUOTE_MARKS, "");
+
 /**
  * The line a mail client puts above a quoted message, in the languages the engine writes: "On Tue,
  * Oct 8, 2019 at 10:12 AM Alex <alex@example.org> wrote:", "Le mar. 8 oct. 2019, Alex a écrit :",
  * "Am 08.10.2019 um 10:12 schrieb Alex:", "El mar, 8 oct 2019 a las 10:12, Alex escribió:".
  */
-const ATTRIBUTION = /(?:\bwrote|\bwrites|\bsaid|\ba écrit|\bschrieb\b.*|\bescribió)\s*:\s*$/iu;
+const ATTRIBUTION_VERBS = String.raw`\bwrote|\bwrites|\bsaid|\ba écrit|\bescribió`;
+const ATTRIBUTION = new RegExp(String.raw`(?:${ATTRIBUTION_VERBS}|\bschrieb\b.*)\s*:\s*$`, "iu");
+/** Its verb, where the writer comes before it (German's "schrieb Alex:" puts the writer after). */
+const VERB_AFTER_WRITER = new RegExp(String.raw`(?:${ATTRIBUTION_VERBS})\s*:\s*$`, "iu");
 /** Its first half, when a client wrapped the line before the address: "On Tue, ... Alex Moreno <". */
 const ATTRIBUTION_START = /^\s*(?:On|Le|Am|El)\s+\S/u;
 /** Where an earlier message starts without quoting marks (Outlook and forwarding clients). */
@@ -114,12 +121,12 @@ export function newestMessage(email: string): NewestMessage {
         .trim();
     const quotes = start >= 0 || lines.some((line, i) => isQuoted(line) || attributions.has(i));
     if (/\p{L}/u.test(text)) return {text, leftOut: quotes};
-    const unquoted = all
+    const withoutMarks = all
         .filter((_line, i) => !attributions.has(i) && !armor.has(i))
-        .map((line) => line.replace(QUOTE_MARKS, ""))
+        .map(unquoted)
         .join("\n")
         .trim();
-    return {text: unquoted, leftOut: false};
+    return {text: withoutMarks, leftOut: false};
 }
 
 /** For whatever caches outputs: bump with any change to threadByWriter or writerTurn. */
@@ -133,10 +140,6 @@ export interface ThreadMessage {
     readonly text: string;
 }
 
-/** How deep a line is quoted: 0 for the writer's own, 1 for "> ", 2 for ">> " or "> > ". */
-const quoteDepth = (line: string): number => (QUOTE_MARKS.exec(line)?.[0].match(/>/gu) ?? []).length;
-const unquoted = (line: string): string => line.replace(QUOTE_MARKS, "");
-
 /**
  * The writer an attribution line names: "On Tue, ... 10:12 AM Alex Moreno <alex@example.org>
  * wrote:" -> "Alex Moreno". Null for a line that names no one by a name ("alex@example.org
@@ -144,7 +147,7 @@ const unquoted = (line: string): string => line.replace(QUOTE_MARKS, "");
  */
 export function attributedWriter(line: string): string | null {
     const german = /\bschrieb\s+(.*?)\s*:\s*$/iu.exec(line);
-    let rest = german?.[1] ?? line.replace(/(?:\bwrote|\bwrites|\bsaid|\ba écrit|\bescribió)\s*:\s*$/iu, "");
+    let rest = german?.[1] ?? line.replace(VERB_AFTER_WRITER, "");
     // Without addresses, and without the list a rewritten sender came through ("Stuart Ward via Sclug").
     rest = rest.replace(/\(?<[^>]*>\)?|\([^)]*@[^)]*\)|\S+@\S+|\s+via\s+\S+\s*$/gu, " ");
     // The name follows the date: after its last comma or its time ("10:12 AM", "10:12 Uhr").

@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import {createHash} from "node:crypto";
+import {existsSync} from "node:fs";
 import {mkdtemp, readdir, rm, stat, symlink} from "node:fs/promises";
 import {createServer, type Server} from "node:http";
 import type {AddressInfo} from "node:net";
@@ -99,8 +100,11 @@ test("a cancelled download rejects, keeps what it has, and resumes from there", 
             downloadModel(`${baseUrl}/resumed.gguf`, {
                 modelsDir: dir,
                 signal: controller.signal,
+                // Progress counts bytes received, written later: with both cores busy, a cancel at
+                // half the bytes twice found no partial file to keep (2 of 15 runs).
+                // What is kept is what is on disk, so cancel once part of it is there.
                 onProgress: (p) => {
-                    if (p.downloadedBytes > SIZE / 2) controller.abort();
+                    if (p.downloadedBytes > SIZE / 2 && existsSync(join(dir, "resumed.gguf.ipull"))) controller.abort();
                 },
             }),
             ModelDownloadCancelledError,
