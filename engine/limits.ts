@@ -7,8 +7,8 @@
  * attention, cells x batch x 4 heads x 4 bytes), so a 8192-token context that read a long prompt
  * held 111-137 MB at batch 512 and 69 MB at 128, at the same prompt speed within this machine's
  * noise (runtime/contextMemory.ts). contextMemoryBytes bounds the warm contexts and the LoRA
- * files they use together, beyond the base model: 4 composites (a fused LoRA of 30 MB and a
- * context of 1024-2048 tokens each: 61-67 MB) in 256 MiB.
+ * files they use together, beyond the base model: 4 composites (a fused LoRA of 22 MB and a
+ * context of 1024-2048 tokens each: 53-59 MB) in 256 MiB.
  */
 export const DEFAULT_ENGINE_LIMITS = {
     contextSize: 8192,

@@ -5,7 +5,7 @@
 // inputs are the recipe's verified values (adapters as hashed when listed, calibrations bound to
 // them), so it hashes nothing and checks no binding again. A derived file is made or verified
 // once per process and name; later requests only check that it is still the version made.
-// Derived files nothing installed runs with (an adapter replaced, a pack upgraded: ~30 MB per
+// Derived files nothing installed runs with (an adapter replaced, a pack upgraded: ~22 MB per
 // fused mix) are forgotten once unused for an hour (pruneDerived).
 
 import {join} from "node:path";

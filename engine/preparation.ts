@@ -2,7 +2,7 @@
 // composite costs about what a warm switch costs (issue 17): node-llama-cpp's estimate of every
 // context shape the pool can create (~450 ms each, once per process; llamaRuntime.ts), then the
 // LoRA mix of every installed composite that runs fused (made once per machine, 200-250 ms and a
-// 30 MB file each; verified, ~25 ms, at later starts; passLoras.ts). One step at a time, and each
+// 22 MB file each; verified, ~25 ms, at later starts; passLoras.ts). One step at a time, and each
 // only while no request runs: a request that arrives waits for at most the step under way.
 
 /** One piece of preparation; a failure is reported, and the request that needs it meets it again. */

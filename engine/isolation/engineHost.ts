@@ -118,7 +118,7 @@ async function handle(request: HostRequest): Promise<unknown> {
 function prepareInBackground(open: Engine): void {
     const report = (done: PreparationReport) => {
         if (!done.finished) return;
-        // Fusing and verifying read and write ~30 MB per composite and drop it; with no request
+        // Fusing and verifying read and write ~22-30 MB per composite and drop it; with no request
         // to allocate after it, V8 would keep that garbage (90 MB of buffers on a first start)
         // until something does. The client starts this process with --expose-gc.
         (globalThis as {gc?: () => void}).gc?.();

@@ -86,7 +86,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<LlamaRuntime
 /**
  * node-llama-cpp 3.21.1 keeps every LoRA it loads until the model is disposed
  * (`LlamaModel._loraAdapters`, keyed by the resolved path, never pruned), so every composite
- * ever used would stay in memory (a fused LC++ composite is 30 MB, read into memory, not
+ * ever used would stay in memory (a fused LC++ composite is 22 MB, read into memory, not
  * mapped). llama.cpp frees an adapter on request (`llama_adapter_lora_free`, which
  * `AddonModelLora.dispose` calls); only the public call is missing. The caller must make sure no
  * live context uses the file, and none is being created with it. This uses node-llama-cpp
