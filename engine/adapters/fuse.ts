@@ -10,7 +10,8 @@
 // loaded at scale 1. llama.cpp then runs one adapter per context: two small matmuls per module
 // instead of two per file, and one float summation order in every process (several LoRAs are
 // summed in the order of a pointer-keyed map, which changed greedy text between processes).
-// The identity is exact in F32; the engine writes B_f in F16 (FusedBType), rounding B_f only.
+// The identity is exact in F32; the engine writes B_f in F16 (FusedBType), so B_f is rounded,
+// and llama.cpp then rounds the intermediate A_f x to F16 too.
 
 import {fileVersion, sameVersion} from "../files/fileVersion";
 import {type HashedFile, versionHoldingHash} from "../files/sha256";

@@ -63,8 +63,8 @@ export async function fuseMix(mix: MixToFuse, base: BaseModelStructure, cacheDir
                     : [];
             parts.push(calibrationTerms(calibration, adapterTerms, base));
         }
-        // B_f in F16: on an AMX Xeon LC++ decoded at 0.84 of a single adapter with an F32 file and
-        // 0.93 with this one, the paper suite within noise (docs/base-model.md).
+        // B_f in F16: on an AMX Xeon LC++ decoded at 0.84-0.88 of a single adapter with an F32 file
+        // and 0.92-0.93 with this one, the paper suite within noise (docs/base-model.md).
         await writeFusedLora(temporary, combineLoraTerms(parts), {
             name: `fused mix of ${parts.length} LoRAs`,
             bType: "F16",
