@@ -118,7 +118,7 @@ describe("the engine on users' text, with the bundled pack", () => {
         assert.equal(result.cutAtBudget, true);
     });
 
-    test("a summary that turns to another script is stopped where it turned, and auto writes it again in steps", async () => {
+    test("a summary that turns to another script is stopped where it turned, and auto writes it again in steps", async (t) => {
         // Inputs on which summarize + Spanish (LC++) turned to another script. Where greedy
         // decoding turns depends on the pack, the fused file's precision and the CPU's kernels:
         // with this pack and an F32 fused file it turned on a real email (the talk-us list, held
@@ -126,7 +126,8 @@ describe("the engine on users' text, with the bundled pack", () => {
         // the 84 real emails but on the Sanders paragraph on an AMD EPYC ("...y el prensa", then
         // another script); with B_f in F16 on neither, but on 2 of 166 real texts scanned on the
         // AMX Xeon (84 emails, 82 news documents), the Indonesia one first ("...colaborar en la",
-        // then another script). The test takes the first that turns here.
+        // then another script). The test takes the first that turns here; where none turns it
+        // cannot exercise the guard and says so (a guard that let a turn through fails below).
         const turning = [
             [
                 "Hm",
@@ -151,8 +152,12 @@ describe("the engine on users' text, with the bundled pack", () => {
                 [input, onePass] = [candidate, result];
                 break;
             }
+            assert.equal(firstForeignLetter(result.text, candidate), null, `a turn got past the guard: ${result.text}`);
         }
-        assert.ok(onePass !== undefined, `the guard was not exercised: ${answers.join(" / ")}`);
+        if (onePass === undefined) {
+            t.skip(`no candidate turned to another script on this CPU: ${answers.join(" / ")}`);
+            return;
+        }
         assert.equal(firstForeignLetter(onePass.text, input), null, onePass.text);
         assert.equal(onePass.cutAtBudget, false);
 
